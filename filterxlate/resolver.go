@@ -1,0 +1,64 @@
+package filterxlate
+
+// AttrType is the SCIM data type of an attribute (RFC 7643 §2.3), which decides
+// how a comparison value is encoded in the LDAP filter.
+type AttrType int
+
+const (
+	String    AttrType = iota // directoryString & co.; escaped with ldap.EscapeFilter
+	Boolean                   // SCIM true/false ↔ Target.TrueValue / Target.FalseValue
+	Integer                   // decimal digits
+	DateTime                  // RFC 3339 ↔ LDAP generalizedTime (RFC 4517 §3.3.13), always UTC "YYYYMMDDHHMMSSZ"
+	Reference                 // a SCIM id of another resource; stored in LDAP as that resource's DN
+	Binary                    // base64 in SCIM, raw bytes in LDAP (escaped \xx per byte)
+)
+
+// Target is one LDAP attribute that a SCIM attribute (or sub-attribute) is stored in.
+type Target struct {
+	// LDAPAttr is the LDAP attribute description, e.g. "mail".
+	LDAPAttr string
+	Type     AttrType
+	// CaseExact is the SCIM caseExact characteristic (RFC 7643 §2.2). When true and
+	// Type is String, equality uses the extensible match "(attr:caseExactMatch:=v)"
+	// because most LDAP attributes compare case-insensitively.
+	CaseExact bool
+	// TrueValue and FalseValue are the LDAP values of a Boolean (default "TRUE"/"FALSE").
+	TrueValue, FalseValue string
+	// RefTypes lists the SCIM resource types a Reference may point to (e.g. ["User"]).
+	RefTypes []string
+}
+
+// Slot is one way a multi-valued complex attribute is laid out in LDAP: e.g. SCIM
+// emails of type "work" → LDAP mail is the slot {Fixed: {"type": "work"}, Sub: {"value": mail}}.
+type Slot struct {
+	// Fixed are sub-attributes whose value is a constant for this slot (lower-cased
+	// sub-attribute name → value), e.g. {"type": "work"} or {"primary": "true"}.
+	Fixed map[string]string
+	// Sub maps a lower-cased sub-attribute name to its LDAP target.
+	Sub map[string]Target
+}
+
+// Attribute is what a SCIM attribute path resolves to.
+//   - a simple attribute (userName, active, id, meta.lastModified, enterprise employeeNumber):
+//     Simple is set, Slots is nil;
+//   - a single-valued complex attribute's sub-attribute (name.givenName) is simple too;
+//   - a complex attribute with sub-attributes stored separately (emails, phoneNumbers,
+//     manager, members): Slots is set, one per layout (for manager/members a single slot
+//     whose Sub["value"] is a Reference target).
+type Attribute struct {
+	Simple *Target
+	Slots  []Slot
+}
+
+// Resolver maps SCIM attribute paths to LDAP. The mapping package implements it.
+type Resolver interface {
+	// Resolve resolves an attribute path without its sub-attribute for complex
+	// multi-valued attributes ("emails") or with it for single-valued complex ones
+	// ("name.givenName"). The path's URN, if any, is in p.URN; names compare
+	// case-insensitively. An unmapped attribute returns an error (its message names it).
+	Resolve(p AttrPath) (*Attribute, error)
+}
+
+// DNLookup turns SCIM ids of the given resource types into LDAP DNs (one batched
+// directory search). Ids that match nothing are simply absent from the result.
+type DNLookup func(refTypes []string, ids []string) (map[string]string, error)

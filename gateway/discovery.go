@@ -1,0 +1,152 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/scim2ldap/scim2ldap/mapping"
+)
+
+const listSchema = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
+// serviceProviderConfig advertises what works, and only that (RFC 7643 §5).
+func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, 200, map[string]any{
+		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
+		"documentationUri": "https://github.com/scim2ldap/scim2ldap#readme",
+		"patch":            map[string]any{"supported": false},
+		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"filter":           map[string]any{"supported": true, "maxResults": s.cfg.MaxPageSize},
+		"changePassword":   map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": false},
+		"etag":             map[string]any{"supported": true},
+		"authenticationSchemes": []any{map[string]any{
+			"type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": true,
+			"description": "Authentication with a bearer token configured in SCIM2LDAP_BEARER_TOKENS (RFC 6750).",
+			"specUri":     "https://www.rfc-editor.org/info/rfc6750",
+		}},
+		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": s.baseURL(r) + "/ServiceProviderConfig"},
+	})
+}
+
+func (s *Server) resourceTypeJSON(r *http.Request, rt *mapping.ResourceType) map[string]any {
+	exts := []any{}
+	for _, e := range rt.Extensions {
+		exts = append(exts, map[string]any{"schema": e.Schema.ID, "required": e.Required})
+	}
+	return map[string]any{
+		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ResourceType"},
+		"id":               rt.Name,
+		"name":             rt.Name,
+		"endpoint":         rt.Endpoint,
+		"description":      rt.Description,
+		"schema":           rt.Schema.ID,
+		"schemaExtensions": exts,
+		"meta":             map[string]any{"resourceType": "ResourceType", "location": s.baseURL(r) + "/ResourceTypes/" + rt.Name},
+	}
+}
+
+func (s *Server) resourceTypes(w http.ResponseWriter, r *http.Request) {
+	var list []any
+	for _, rt := range s.served() {
+		list = append(list, s.resourceTypeJSON(r, rt))
+	}
+	writeList(w, list, len(list), 1)
+}
+
+func (s *Server) resourceType(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["name"]
+	for _, rt := range s.served() {
+		if strings.EqualFold(rt.Name, name) {
+			writeJSON(w, 200, s.resourceTypeJSON(r, rt))
+			return
+		}
+	}
+	writeError(w, errorf(404, "", "no resource type %q", name))
+}
+
+// schemaJSON renders a schema with only the attributes the mapping maps for the
+// served resource types (plus id's common attributes), each with its
+// characteristics as the mapping sets them (RFC 7643 §7).
+func (s *Server) schemaJSON(r *http.Request, schema *mapping.SchemaDef) map[string]any {
+	var attrs []*mapping.AttrDef
+	for _, def := range schema.Attributes {
+		var merged *mapping.AttrDef
+		for _, rt := range s.served() {
+			if m := rt.Advertised(schema.ID, def); m != nil {
+				merged = m
+			}
+		}
+		if merged != nil {
+			attrs = append(attrs, merged)
+		}
+	}
+	if attrs == nil {
+		attrs = []*mapping.AttrDef{}
+	}
+	return map[string]any{
+		"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:Schema"},
+		"id":          schema.ID,
+		"name":        schema.Name,
+		"description": schema.Description,
+		"attributes":  attrs,
+		"meta":        map[string]any{"resourceType": "Schema", "location": s.baseURL(r) + "/Schemas/" + schema.ID},
+	}
+}
+
+func (s *Server) servedSchemas() []*mapping.SchemaDef {
+	seen := map[string]bool{}
+	var out []*mapping.SchemaDef
+	for _, rt := range s.served() {
+		for _, sc := range append([]*mapping.SchemaDef{rt.Schema}, extSchemas(rt)...) {
+			if !seen[sc.ID] {
+				seen[sc.ID] = true
+				out = append(out, sc)
+			}
+		}
+	}
+	return out
+}
+
+func extSchemas(rt *mapping.ResourceType) []*mapping.SchemaDef {
+	var out []*mapping.SchemaDef
+	for _, e := range rt.Extensions {
+		out = append(out, e.Schema)
+	}
+	return out
+}
+
+func (s *Server) schemas(w http.ResponseWriter, r *http.Request) {
+	var list []any
+	for _, sc := range s.servedSchemas() {
+		list = append(list, s.schemaJSON(r, sc))
+	}
+	writeList(w, list, len(list), 1)
+}
+
+func (s *Server) schema(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	for _, sc := range s.servedSchemas() {
+		if strings.EqualFold(sc.ID, id) {
+			writeJSON(w, 200, s.schemaJSON(r, sc))
+			return
+		}
+	}
+	writeError(w, errorf(404, "", "no schema %q", id))
+}
+
+// writeList sends a ListResponse (RFC 7644 §3.4.2). Resources is [] when empty.
+func writeList(w http.ResponseWriter, resources []any, total, startIndex int) {
+	if resources == nil {
+		resources = []any{}
+	}
+	writeJSON(w, 200, map[string]any{
+		"schemas":      []string{listSchema},
+		"totalResults": total,
+		"startIndex":   startIndex,
+		"itemsPerPage": len(resources),
+		"Resources":    resources,
+	})
+}

@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"context"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scim2ldap/scim2ldap/mapping"
+)
+
+// refBatch bounds the number of values in one OR filter.
+const refBatch = 200
+
+// idLookup returns a function that maps SCIM ids of the given resource types to
+// DNs with one search per type and batch (never one lookup per id).
+func (s *Server) idLookup(ctx context.Context) mapping.IDLookup {
+	return func(refTypes []string, ids []string) (map[string]string, error) {
+		out := map[string]string{}
+		byLower := map[string][]string{}
+		for _, id := range ids {
+			byLower[strings.ToLower(id)] = append(byLower[strings.ToLower(id)], id)
+		}
+		for _, name := range refTypes {
+			rt := s.cfg.Mapping.ResourceType(name)
+			if rt == nil {
+				continue
+			}
+			idAttr := rt.Dialect().ID
+			err := s.searchBatches(ctx, rt, idAttr, ids, []string{idAttr}, func(e *ldap.Entry) {
+				for _, id := range byLower[strings.ToLower(e.GetEqualFoldAttributeValue(idAttr))] {
+					out[id] = e.DN
+				}
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+}
+
+// refsOf maps DNs to the SCIM resources they are (id and resource type): DNs are
+// grouped by the resource type whose base holds them and looked up with one
+// (|(entryDN=…)…) search per type and batch.
+func (s *Server) refsOf(ctx context.Context, dns []string) (map[string]mapping.Ref, error) {
+	out := map[string]mapping.Ref{}
+	if len(dns) == 0 {
+		return out, nil
+	}
+	byType := map[*mapping.ResourceType][]string{}
+	seen := map[string]bool{}
+	for _, dn := range dns {
+		key := mapping.RefKey(dn)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		for _, rt := range s.cfg.Mapping.Types {
+			if strings.HasSuffix(key, ","+mapping.RefKey(rt.Base)) {
+				byType[rt] = append(byType[rt], dn)
+				break
+			}
+		}
+	}
+	for rt, list := range byType {
+		idAttr := rt.Dialect().ID
+		err := s.searchBatches(ctx, rt, "entryDN", list, []string{idAttr}, func(e *ldap.Entry) {
+			out[mapping.RefKey(e.DN)] = mapping.Ref{ID: e.GetEqualFoldAttributeValue(idAttr), Type: rt.Name, Endpoint: rt.Endpoint}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// searchBatches searches rt's entries whose attr equals one of values, refBatch
+// values per search, calling fn for each entry found.
+func (s *Server) searchBatches(ctx context.Context, rt *mapping.ResourceType, attr string, values, attrs []string, fn func(*ldap.Entry)) error {
+	for start := 0; start < len(values); start += refBatch {
+		var b strings.Builder
+		b.WriteString("(&" + rt.Filter + "(|")
+		for _, v := range values[start:min(start+refBatch, len(values))] {
+			b.WriteString("(" + attr + "=" + ldap.EscapeFilter(v) + ")")
+		}
+		b.WriteString("))")
+		res, err := s.cfg.Store.Search(ctx, ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false, b.String(), attrs, nil))
+		if err != nil {
+			if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidAttributeSyntax) {
+				continue // an id that is no UUID matches nothing
+			}
+			return err
+		}
+		for _, e := range res.Entries {
+			fn(e)
+		}
+	}
+	return nil
+}

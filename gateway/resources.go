@@ -1,0 +1,456 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/gorilla/mux"
+
+	"github.com/scim2ldap/scim2ldap/ldapstore"
+	"github.com/scim2ldap/scim2ldap/mapping"
+)
+
+// resourceHandler serves one resource type's endpoint (RFC 7644 §3.3–§3.6).
+type resourceHandler struct {
+	s  *Server
+	rt *mapping.ResourceType
+}
+
+func (h *resourceHandler) store() *ldapstore.Store { return h.s.cfg.Store }
+
+// readBody decodes a JSON object body. Content-Type must be application/scim+json
+// or application/json (RFC 7644 §3.1); numbers stay json.Number.
+func readBody(w http.ResponseWriter, r *http.Request) (map[string]any, *Error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/scim+json" && mt != "application/json") {
+			return nil, errorf(415, "invalidSyntax", "Content-Type must be application/scim+json or application/json, not %q", ct)
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec.UseNumber()
+	var body map[string]any
+	if err := dec.Decode(&body); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, errorf(413, "", "request body exceeds %d bytes", MaxBodyBytes)
+		}
+		if err == io.EOF {
+			return nil, errorf(400, "invalidSyntax", "request body is empty; send a JSON object")
+		}
+		return nil, errorf(400, "invalidSyntax", "request body is not a valid JSON object: %v", err)
+	}
+	if dec.More() {
+		return nil, errorf(400, "invalidSyntax", "request body has data after the JSON object")
+	}
+	if body == nil {
+		return nil, errorf(400, "invalidSyntax", "request body must be a JSON object, not null")
+	}
+	return body, nil
+}
+
+// checkSchemas requires the resource type's core schema in "schemas" when the
+// client sends the attribute (RFC 7643 §3); a body without it is accepted.
+func (h *resourceHandler) checkSchemas(body map[string]any) *Error {
+	v, ok := mapping.Lookup(body, "schemas")
+	if !ok {
+		return nil
+	}
+	list, _ := v.([]any)
+	for _, s := range list {
+		if str, _ := s.(string); strings.EqualFold(str, h.rt.Schema.ID) {
+			return nil
+		}
+	}
+	return errorf(400, "invalidValue", "schemas must include %s", h.rt.Schema.ID)
+}
+
+func (h *resourceHandler) what(id string) string {
+	if id == "" {
+		return h.rt.Name
+	}
+	return h.rt.Name + " " + id
+}
+
+// findByID reads the entry whose directory id is id, or returns a 404 Error.
+func (h *resourceHandler) findByID(ctx context.Context, id string, attrs []string) (*ldap.Entry, error) {
+	filter := "(&" + h.rt.Filter + "(" + h.rt.Dialect().ID + "=" + ldap.EscapeFilter(id) + "))"
+	res, err := h.store().Search(ctx, ldap.NewSearchRequest(h.rt.Base, h.rt.Scope, ldap.NeverDerefAliases, 2, 0, false, filter, attrs, nil))
+	if err != nil {
+		if ldap.IsErrorAnyOf(err, ldap.LDAPResultInvalidAttributeSyntax, ldap.LDAPResultNoSuchObject) {
+			return nil, errorf(404, "", "%s not found", h.what(id))
+		}
+		return nil, err
+	}
+	if len(res.Entries) == 0 {
+		return nil, errorf(404, "", "%s not found", h.what(id))
+	}
+	return res.Entries[0], nil
+}
+
+// readDN reads an entry by DN with a base-scope search.
+func (h *resourceHandler) readDN(ctx context.Context, dn string, attrs []string) (*ldap.Entry, error) {
+	res, err := h.store().Search(ctx, ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", attrs, nil))
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Entries) == 0 {
+		return nil, errorf(404, "", "%s not found", h.rt.Name)
+	}
+	return res.Entries[0], nil
+}
+
+// render turns entries into SCIM resources, resolving every DN reference of the
+// whole batch with one search per referenced resource type.
+func (h *resourceHandler) render(ctx context.Context, r *http.Request, entries []*ldap.Entry, p *mapping.Projection) ([]any, error) {
+	var dns []string
+	for _, e := range entries {
+		dns = append(dns, h.rt.ReferenceDNs(e, p)...)
+	}
+	refs, err := h.s.refsOf(ctx, dns)
+	if err != nil {
+		return nil, err
+	}
+	base := h.s.baseURL(r)
+	out := make([]any, len(entries))
+	for i, e := range entries {
+		res := h.rt.FromLDAP(e, refs, base, p)
+		if !p.IncludesMeta(h.rt) {
+			delete(res, "meta")
+		}
+		out[i] = res
+	}
+	return out, nil
+}
+
+func (h *resourceHandler) writeResource(ctx context.Context, w http.ResponseWriter, r *http.Request, status int, e *ldap.Entry, p *mapping.Projection) {
+	list, err := h.render(ctx, r, []*ldap.Entry{e}, p)
+	if err != nil {
+		writeError(w, asSCIMError(err, h.rt.Name))
+		return
+	}
+	res := list[0].(map[string]any)
+	if v := e.GetEqualFoldAttributeValue(h.rt.Dialect().Version); v != "" {
+		w.Header().Set("ETag", mapping.ETag(v))
+	}
+	if status == http.StatusCreated {
+		w.Header().Set("Location", h.s.baseURL(r)+h.rt.Endpoint+"/"+e.GetEqualFoldAttributeValue(h.rt.Dialect().ID))
+	}
+	writeJSON(w, status, res)
+}
+
+func projection(rt *mapping.ResourceType, r *http.Request) *mapping.Projection {
+	q := r.URL.Query()
+	return rt.Project(splitList(q.Get("attributes")), splitList(q.Get("excludedAttributes")))
+}
+
+func splitList(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// get serves GET /{endpoint}/{id} (RFC 7644 §3.4.1).
+func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["id"]
+	p := projection(h.rt, r)
+	e, err := h.findByID(ctx, id, h.rt.LDAPAttributes(p))
+	if err != nil {
+		writeError(w, asSCIMError(err, h.what(id)))
+		return
+	}
+	h.writeResource(ctx, w, r, 200, e, p)
+}
+
+// values converts a request body into LDAP values and checks what the schema
+// requires before anything is written.
+func (h *resourceHandler) values(ctx context.Context, body map[string]any) (map[string][]string, error) {
+	if err := h.checkSchemas(body); err != nil {
+		return nil, err
+	}
+	vals, err := h.rt.LDAPValues(body, h.s.idLookup(ctx))
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range h.rt.Attrs {
+		if a.Writable() && requiredAttr(a) && len(vals[a.LDAP]) == 0 {
+			return nil, errorf(400, "invalidValue", "%s is required", a.Key)
+		}
+	}
+	if len(vals[h.rt.RDN]) == 0 {
+		return nil, errorf(400, "invalidValue", "a value for the directory's naming attribute %s is required (%s)", h.rt.RDN, rdnSource(h.rt))
+	}
+	return vals, nil
+}
+
+func requiredAttr(a *mapping.AttrMap) bool {
+	return (a.Sub == nil && a.Def.Required) || (a.Sub != nil && a.Def.Required && a.Sub.Required)
+}
+
+func rdnSource(rt *mapping.ResourceType) string {
+	if a := rt.RDNAttr(); a != nil {
+		return "send " + a.Key
+	}
+	return "see the mapping's defaults"
+}
+
+// checkUnique enforces uniqueness: server attributes (RFC 7643 §2.2) with one
+// search; matching follows the LDAP attribute's equality rule, so userName
+// (uid, caseIgnoreMatch) is unique case-insensitively. selfID is excluded.
+func (h *resourceHandler) checkUnique(ctx context.Context, vals map[string][]string, selfID string) error {
+	var clauses []string
+	var names []string
+	for _, a := range h.rt.Attrs {
+		if a.Uniqueness != "server" || !a.Writable() {
+			continue
+		}
+		for _, v := range vals[a.LDAP] {
+			clauses = append(clauses, "("+a.LDAP+"="+ldap.EscapeFilter(v)+")")
+			names = append(names, a.Key)
+		}
+	}
+	if len(clauses) == 0 {
+		return nil
+	}
+	filter := "(&" + h.rt.Filter + "(|" + strings.Join(clauses, "") + "))"
+	idAttr := h.rt.Dialect().ID
+	res, err := h.store().Search(ctx, ldap.NewSearchRequest(h.rt.Base, h.rt.Scope, ldap.NeverDerefAliases, 2, 0, false, filter, []string{idAttr}, nil))
+	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		return err
+	}
+	for _, e := range res.Entries {
+		if !strings.EqualFold(e.GetEqualFoldAttributeValue(idAttr), selfID) {
+			return errorf(409, "uniqueness", "a %s with the same %s already exists", h.rt.Name, strings.Join(slices.Compact(names), " or "))
+		}
+	}
+	return nil
+}
+
+// create serves POST /{endpoint} (RFC 7644 §3.3): uniqueness check, one LDAP add,
+// one read of the new entry for id and meta.
+func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	body, perr := readBody(w, r)
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	vals, err := h.values(ctx, body)
+	if err == nil {
+		err = h.checkUnique(ctx, vals, "")
+	}
+	if err != nil {
+		writeError(w, asSCIMError(err, h.rt.Name))
+		return
+	}
+	dn := h.rt.DN(vals[h.rt.RDN][0])
+	add := ldap.NewAddRequest(dn, nil)
+	add.Attribute("objectClass", h.rt.ObjectClasses)
+	for _, attr := range sortedKeys(vals) {
+		if len(vals[attr]) > 0 {
+			add.Attribute(attr, vals[attr])
+		}
+	}
+	if err := h.store().Add(ctx, add); err != nil {
+		writeError(w, asSCIMError(err, "the "+h.rt.Name))
+		return
+	}
+	p := projection(h.rt, r)
+	e, err := h.readDN(ctx, dn, h.rt.LDAPAttributes(p))
+	if err != nil {
+		writeError(w, asSCIMError(err, h.rt.Name))
+		return
+	}
+	h.writeResource(ctx, w, r, http.StatusCreated, e, p)
+}
+
+func sortedKeys(m map[string][]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// ifMatch returns the directory version an If-Match header names ("" when
+// absent or "*"), per RFC 7644 §3.14 and RFC 7232 §3.1.
+func ifMatch(r *http.Request) string {
+	v := strings.TrimSpace(r.Header.Get("If-Match"))
+	if v == "" || v == "*" {
+		return ""
+	}
+	v = strings.TrimPrefix(v, "W/")
+	return strings.Trim(v, `"`)
+}
+
+// replace serves PUT /{endpoint}/{id} (RFC 7644 §3.5.1): attributes absent from
+// the body are cleared, read-only ones ignored. It reads the entry, sends one
+// modify with only what changed (and a modrdn first when the naming attribute
+// changes), guarded by the assertion control on the version read, so a
+// concurrent writer is never silently overwritten: without If-Match the replace
+// is redone on the fresh entry (up to 3 times), with If-Match it is a 412.
+func (h *resourceHandler) replace(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["id"]
+	body, perr := readBody(w, r)
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	vals, err := h.values(ctx, body)
+	if err != nil {
+		writeError(w, asSCIMError(err, h.what(id)))
+		return
+	}
+	want := ifMatch(r)
+	var dn string
+	for attempt := 0; ; attempt++ {
+		dn, err = h.replaceOnce(ctx, id, vals, want)
+		if err == nil || want != "" || attempt == 2 || !ldap.IsErrorWithCode(err, ldap.LDAPResultAssertionFailed) {
+			break
+		}
+	}
+	if err != nil {
+		writeError(w, asSCIMError(err, h.what(id)))
+		return
+	}
+	p := projection(h.rt, r)
+	e, err := h.readDN(ctx, dn, h.rt.LDAPAttributes(p))
+	if err != nil {
+		writeError(w, asSCIMError(err, h.what(id)))
+		return
+	}
+	h.writeResource(ctx, w, r, 200, e, p)
+}
+
+// replaceOnce applies vals to the entry; it returns the entry's (new) DN.
+func (h *resourceHandler) replaceOnce(ctx context.Context, id string, vals map[string][]string, want string) (string, error) {
+	e, err := h.findByID(ctx, id, h.rt.WritableLDAPAttributes())
+	if err != nil {
+		return "", err
+	}
+	version := e.GetEqualFoldAttributeValue(h.rt.Dialect().Version)
+	if want != "" && want != version {
+		return "", errorf(412, "", "%s has changed since version %s; read it again", h.what(id), mapping.ETag(want))
+	}
+	if err := h.checkImmutable(e, vals); err != nil {
+		return "", err
+	}
+	if err := h.checkUnique(ctx, vals, id); err != nil {
+		return "", err
+	}
+	assert := &ldapstore.AssertionControl{Filter: "(" + h.rt.Dialect().Version + "=" + ldap.EscapeFilter(version) + ")"}
+	mod := ldap.NewModifyRequest(e.DN, []ldap.Control{assert})
+	for _, attr := range sortedKeys(vals) {
+		cur, next := e.GetEqualFoldAttributeValues(attr), vals[attr]
+		if sameValues(cur, next) || strings.EqualFold(attr, h.rt.RDN) && len(next) == 1 && !sameRDN(cur, next[0]) {
+			continue // unchanged, or a rename (below)
+		}
+		if len(next) == 0 {
+			mod.Delete(attr, nil)
+		} else {
+			mod.Replace(attr, next)
+		}
+	}
+	dn := e.DN
+	oldRDN := e.GetEqualFoldAttributeValues(h.rt.RDN)
+	if newRDN := vals[h.rt.RDN][0]; !sameRDN(oldRDN, newRDN) {
+		// Rename first, guarded by the version read; the modify then targets the new DN.
+		rename := ldap.NewModifyDNWithControlsRequest(e.DN, h.rt.RDN+"="+ldap.EscapeDN(newRDN), true, "", []ldap.Control{assert})
+		if err := h.store().ModifyDN(ctx, rename); err != nil {
+			return "", err
+		}
+		dn = h.rt.RDN + "=" + ldap.EscapeDN(newRDN) + "," + parentDN(e.DN)
+		mod.DN = dn
+		mod.Controls = nil
+		if len(mod.Changes) > 0 {
+			if err := h.store().Modify(ctx, mod); err != nil {
+				// Undo the rename so the client's retry starts from the state it knew.
+				undo := ldap.NewModifyDNRequest(dn, h.rt.RDN+"="+ldap.EscapeDN(oldRDN[0]), true, "")
+				_ = h.store().ModifyDN(ctx, undo)
+				return "", err
+			}
+		}
+		return dn, nil
+	}
+	if len(mod.Changes) == 0 {
+		return dn, nil
+	}
+	return dn, h.store().Modify(ctx, mod)
+}
+
+// sameRDN reports whether the entry's naming values already hold v
+// (case-insensitively, as the naming attributes in use compare).
+func sameRDN(cur []string, v string) bool {
+	for _, c := range cur {
+		if strings.EqualFold(c, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func parentDN(dn string) string {
+	d, err := ldap.ParseDN(dn)
+	if err != nil || len(d.RDNs) < 2 {
+		return ""
+	}
+	parent := &ldap.DN{RDNs: d.RDNs[1:]}
+	return parent.String()
+}
+
+func sameValues(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
+
+// checkImmutable refuses a replace that changes an immutable attribute
+// (RFC 7643 §2.2: 400 mutability).
+func (h *resourceHandler) checkImmutable(e *ldap.Entry, vals map[string][]string) error {
+	for _, a := range h.rt.Attrs {
+		if a.Mutability != "immutable" {
+			continue
+		}
+		cur := e.GetEqualFoldAttributeValues(a.LDAP)
+		if len(cur) > 0 && !sameValues(cur, vals[a.LDAP]) {
+			return errorf(400, "mutability", "%s is immutable and cannot be changed", a.Key)
+		}
+	}
+	return nil
+}
+
+// delete serves DELETE /{endpoint}/{id} (RFC 7644 §3.6): 204, or 404 if absent.
+// With If-Match the delete is guarded by the assertion control.
+func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["id"]
+	e, err := h.findByID(ctx, id, []string{h.rt.Dialect().Version})
+	if err != nil {
+		writeError(w, asSCIMError(err, h.what(id)))
+		return
+	}
+	del := ldap.NewDelRequest(e.DN, nil)
+	if want := ifMatch(r); want != "" {
+		del.Controls = []ldap.Control{&ldapstore.AssertionControl{Filter: "(" + h.rt.Dialect().Version + "=" + ldap.EscapeFilter(want) + ")"}}
+	}
+	if err := h.store().Delete(ctx, del); err != nil {
+		writeError(w, asSCIMError(err, h.what(id)))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

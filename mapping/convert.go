@@ -1,0 +1,551 @@
+package mapping
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// ValueError is a client error in a resource's values (RFC 7644 §3.12): the
+// gateway answers 400 with ScimType ("invalidValue", "mutability"…) and the message,
+// which names the attribute.
+type ValueError struct {
+	ScimType string
+	Msg      string
+}
+
+func (e *ValueError) Error() string { return e.Msg }
+
+func invalid(format string, args ...any) *ValueError {
+	return &ValueError{ScimType: "invalidValue", Msg: fmt.Sprintf(format, args...)}
+}
+
+// Ref is the SCIM side of a DN reference: the id and resource type of the entry.
+type Ref struct {
+	ID       string
+	Type     string // resource type name, e.g. "User"
+	Endpoint string // its endpoint, e.g. "/Users"
+}
+
+// IDLookup maps SCIM ids of the given resource types to DNs in one batched search;
+// unknown ids are absent from the result (same shape as filterxlate.DNLookup).
+type IDLookup = func(refTypes []string, ids []string) (map[string]string, error)
+
+// Lookup returns the value of key in a JSON object, comparing names
+// case-insensitively as SCIM requires (RFC 7643 §2.1).
+func Lookup(obj map[string]any, key string) (any, bool) {
+	if v, ok := obj[key]; ok {
+		return v, true
+	}
+	for k, v := range obj {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// schemaObject returns the part of a resource that holds schema urn's attributes:
+// the resource itself for the core schema, the object under the URN key for an
+// extension. Comparison ignores case and colons, so Entra's typo
+// "…:enterprise:2.0User" still works (research/idp-dialects.md).
+func (rt *ResourceType) schemaObject(res map[string]any, urn string) map[string]any {
+	if urn == rt.Schema.ID {
+		return res
+	}
+	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, ":", "")) }
+	for k, v := range res {
+		if norm(k) == norm(urn) {
+			if m, ok := v.(map[string]any); ok {
+				return m
+			}
+		}
+	}
+	return nil
+}
+
+// LDAPValues computes, from a SCIM resource as a client sent it (POST or PUT
+// body), the LDAP values of every writable mapped attribute: attributes absent
+// from the body map to an empty list (PUT clears them), defaults are applied, and
+// references are turned into DNs with lookup. Keys are the mapping's LDAP names.
+func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[string][]string, error) {
+	out := map[string][]string{}
+	type pendingRef struct {
+		a   *AttrMap
+		ids []string
+	}
+	var refs []pendingRef
+	for _, a := range rt.Attrs {
+		if !a.Writable() {
+			continue
+		}
+		raw, err := rt.scimValues(res, a)
+		if err != nil {
+			return nil, err
+		}
+		if a.IsReference() {
+			ids := make([]string, 0, len(raw))
+			for _, v := range raw {
+				s, ok := v.(string)
+				if !ok {
+					return nil, invalid("%s must be an id (string)", a.Key)
+				}
+				ids = append(ids, s)
+			}
+			refs = append(refs, pendingRef{a, ids})
+			out[a.LDAP] = nil
+			continue
+		}
+		vals := make([]string, 0, len(raw))
+		for _, v := range raw {
+			s, err := toLDAP(a, v)
+			if err != nil {
+				return nil, err
+			}
+			vals = append(vals, s)
+		}
+		out[a.LDAP] = dedupe(vals)
+	}
+	for _, r := range refs {
+		if len(r.ids) == 0 {
+			continue
+		}
+		dns, err := lookup(r.a.RefTypes, r.ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range r.ids {
+			dn, ok := dns[id]
+			if !ok {
+				return nil, invalid("%s: no %s with id %q", r.a.Key, strings.Join(r.a.RefTypes, " or "), id)
+			}
+			out[r.a.LDAP] = append(out[r.a.LDAP], dn)
+		}
+		out[r.a.LDAP] = dedupe(out[r.a.LDAP])
+	}
+	for _, d := range rt.Defaults {
+		if len(out[d.LDAP]) > 0 {
+			continue
+		}
+		if v := rt.expand(d.Template, res); v != "" {
+			out[d.LDAP] = []string{v}
+		}
+	}
+	return out, nil
+}
+
+func dedupe(vals []string) []string {
+	seen := make(map[string]bool, len(vals))
+	out := vals[:0]
+	for _, v := range vals {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// expand fills a default's template, e.g. "{name.givenName} {name.familyName}".
+func (rt *ResourceType) expand(tpl string, res map[string]any) string {
+	s := templateRe.ReplaceAllStringFunc(tpl, func(m string) string {
+		a := rt.attrByPath(m[1 : len(m)-1])
+		if a == nil {
+			return ""
+		}
+		vals, _ := rt.scimValues(res, a)
+		if len(vals) == 0 {
+			return ""
+		}
+		str, _ := toLDAP(a, vals[0])
+		return str
+	})
+	return strings.TrimSpace(s)
+}
+
+// attrByPath returns the mapping of a simple or sub-attribute path such as
+// "userName" or "name.familyName", or nil.
+func (rt *ResourceType) attrByPath(path string) *AttrMap {
+	name, sub, _ := strings.Cut(path, ".")
+	for _, a := range rt.Attrs {
+		if strings.EqualFold(a.Def.Name, name) && len(a.Fixed) == 0 &&
+			((a.Sub == nil && sub == "") || (a.Sub != nil && strings.EqualFold(a.Sub.Name, sub))) {
+			return a
+		}
+	}
+	return nil
+}
+
+// scimValues extracts the raw JSON values that a mapping takes from a resource:
+// none, one, or several for multi-valued attributes. Nulls and "" are absent
+// (Entra sends null for unset attributes).
+func (rt *ResourceType) scimValues(res map[string]any, a *AttrMap) ([]any, error) {
+	obj := rt.schemaObject(res, a.SchemaURN)
+	if obj == nil {
+		return nil, nil
+	}
+	v, ok := Lookup(obj, a.Def.Name)
+	if !ok || isEmpty(v) {
+		return nil, nil
+	}
+	switch {
+	case a.Sub == nil && !a.Def.MultiValued:
+		return []any{v}, nil
+	case a.Sub == nil:
+		list, ok := v.([]any)
+		if !ok {
+			return nil, invalid("%s must be an array", a.Def.Name)
+		}
+		return nonEmpty(list), nil
+	case !a.Def.MultiValued:
+		// Complex single-valued (name, manager). Entra may send manager as a bare id string.
+		if s, ok := v.(string); ok && a.IsReference() {
+			return []any{s}, nil
+		}
+		if list, ok := v.([]any); ok && len(list) == 1 && a.IsReference() {
+			v = list[0]
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, invalid("%s must be an object with sub-attributes", a.Def.Name)
+		}
+		sv, _ := Lookup(m, a.Sub.Name)
+		if isEmpty(sv) {
+			return nil, nil
+		}
+		return []any{sv}, nil
+	default:
+		list, ok := v.([]any)
+		if !ok {
+			if m, isObj := v.(map[string]any); isObj {
+				list = []any{m} // tolerate a single object where an array is due
+			} else {
+				return nil, invalid("%s must be an array of objects", a.Def.Name)
+			}
+		}
+		var out []any
+		for _, item := range list {
+			m, ok := item.(map[string]any)
+			if !ok {
+				return nil, invalid("%s must be an array of objects with %q", a.Def.Name, a.Sub.Name)
+			}
+			if !rt.elementInSlot(m, a) {
+				continue
+			}
+			if sv, _ := Lookup(m, a.Sub.Name); !isEmpty(sv) {
+				out = append(out, sv)
+			}
+		}
+		return out, nil
+	}
+}
+
+// elementInSlot reports whether a multi-valued element belongs to a's slot: every
+// fixed sub-attribute matches (type case-insensitively). An element without a type
+// goes to the attribute's untyped slot, or to its only slot when there is one.
+func (rt *ResourceType) elementInSlot(elem map[string]any, a *AttrMap) bool {
+	for sub, want := range a.Fixed {
+		got, ok := Lookup(elem, sub)
+		if !ok || got == nil {
+			if sub == "type" && len(rt.slotsOf(a)) == 1 {
+				continue
+			}
+			if sub == "primary" {
+				return false
+			}
+			return false
+		}
+		if !strings.EqualFold(fmt.Sprint(got), want) {
+			return false
+		}
+	}
+	return true
+}
+
+func (rt *ResourceType) slotsOf(a *AttrMap) []*AttrMap {
+	var out []*AttrMap
+	for _, b := range rt.Attrs {
+		if b.Def == a.Def && b.Sub == a.Sub {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func isEmpty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case []any:
+		return len(nonEmpty(x)) == 0
+	}
+	return false
+}
+
+func nonEmpty(list []any) []any {
+	out := make([]any, 0, len(list))
+	for _, v := range list {
+		if !isEmpty(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// toLDAP encodes one SCIM value in the LDAP syntax of its type (RFC 7643 §2.3).
+func toLDAP(a *AttrMap, v any) (string, error) {
+	switch a.Type() {
+	case "boolean":
+		b, ok := ParseBool(v)
+		if !ok {
+			return "", invalid("%s must be a boolean (true or false)", a.Key)
+		}
+		if b {
+			return a.TrueValue, nil
+		}
+		return a.FalseValue, nil
+	case "integer":
+		n, ok := v.(json.Number)
+		if _, err := strconv.ParseInt(string(n), 10, 64); !ok || err != nil {
+			return "", invalid("%s must be an integer", a.Key)
+		}
+		return string(n), nil
+	case "decimal":
+		n, ok := v.(json.Number)
+		if !ok {
+			return "", invalid("%s must be a number", a.Key)
+		}
+		return string(n), nil
+	case "dateTime":
+		s, _ := v.(string)
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return "", invalid("%s must be an RFC 3339 date-time such as 2026-01-02T15:04:05Z", a.Key)
+		}
+		return GeneralizedTime(t), nil
+	case "binary":
+		s, _ := v.(string)
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return "", invalid("%s must be base64", a.Key)
+		}
+		return string(b), nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", invalid("%s must be a string", a.Key)
+	}
+	return s, nil
+}
+
+// ParseBool accepts JSON booleans and the strings "true"/"false" in any case,
+// which Entra ID sends ("False"; research/idp-dialects.md).
+func ParseBool(v any) (bool, bool) {
+	switch x := v.(type) {
+	case bool:
+		return x, true
+	case string:
+		switch strings.ToLower(x) {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// GeneralizedTime formats t as LDAP generalizedTime in UTC (RFC 4517 §3.3.13).
+func GeneralizedTime(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond() != 0 {
+		return strings.TrimRight(t.Format("20060102150405.000000000"), "0") + "Z"
+	}
+	return t.Format("20060102150405Z")
+}
+
+// ParseGeneralizedTime parses LDAP generalizedTime ("20260102150405Z",
+// "20260102150405.123Z", with or without an offset).
+func ParseGeneralizedTime(s string) (time.Time, error) {
+	for _, layout := range []string{"20060102150405Z0700", "20060102150405.999999999Z0700", "20060102150405Z07", "2006010215Z0700"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("not a generalizedTime: %q", s)
+}
+
+// fromLDAP decodes one LDAP value into its SCIM JSON form.
+func fromLDAP(a *AttrMap, raw []byte) any {
+	s := string(raw)
+	switch a.Type() {
+	case "boolean":
+		return strings.EqualFold(s, a.TrueValue)
+	case "integer":
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n
+		}
+	case "decimal":
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f
+		}
+	case "dateTime":
+		if t, err := ParseGeneralizedTime(s); err == nil {
+			return t.Format(time.RFC3339)
+		}
+	case "binary":
+		return base64.StdEncoding.EncodeToString(raw)
+	}
+	return s
+}
+
+// ReferenceDNs returns the DNs an entry refers to through mapped references
+// (manager, members…), for one batched DN → id lookup before FromLDAP.
+func (rt *ResourceType) ReferenceDNs(e *ldap.Entry, p *Projection) []string {
+	var dns []string
+	for _, a := range rt.Attrs {
+		if a.IsReference() && p.includes(rt, a) {
+			for _, v := range e.GetEqualFoldAttributeValues(a.LDAP) {
+				if v != "" { // groupOfNames' empty placeholder member
+					dns = append(dns, v)
+				}
+			}
+		}
+	}
+	return dns
+}
+
+// RefKey normalises a DN for reference maps (DNs compare case-insensitively).
+func RefKey(dn string) string {
+	if d, err := ldap.ParseDN(dn); err == nil {
+		parts := make([]string, len(d.RDNs))
+		for i, r := range d.RDNs {
+			var avas []string
+			for _, ava := range r.Attributes {
+				avas = append(avas, strings.ToLower(ava.Type)+"="+strings.ToLower(ava.Value))
+			}
+			sort.Strings(avas)
+			parts[i] = strings.Join(avas, "+")
+		}
+		return strings.Join(parts, ",")
+	}
+	return strings.ToLower(dn)
+}
+
+// FromLDAP builds the SCIM representation of an entry (RFC 7643 §3): schemas, id,
+// externalId, meta and every mapped attribute the projection includes. refs maps
+// RefKey(DN) to the referenced resource; baseURL is the absolute SCIM base
+// ("https://host/scim/v2") for meta.location and $ref.
+func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs map[string]Ref, baseURL string, p *Projection) map[string]any {
+	d := rt.dialect
+	id := e.GetEqualFoldAttributeValue(d.ID)
+	res := map[string]any{"id": id}
+	schemas := []string{rt.Schema.ID}
+	for _, a := range rt.Attrs {
+		if a.Mutability == "writeOnly" || !p.includes(rt, a) {
+			continue
+		}
+		raw := e.GetEqualFoldRawAttributeValues(a.LDAP)
+		if len(raw) == 0 {
+			continue
+		}
+		obj := res
+		if a.SchemaURN != rt.Schema.ID {
+			m, ok := res[a.SchemaURN].(map[string]any)
+			if !ok {
+				m = map[string]any{}
+				res[a.SchemaURN] = m
+				schemas = append(schemas, a.SchemaURN)
+			}
+			obj = m
+		}
+		var vals []any
+		for _, r := range raw {
+			if a.IsReference() {
+				ref, ok := refs[RefKey(string(r))]
+				if !ok {
+					continue // dangling, or the empty placeholder member
+				}
+				vals = append(vals, refObject(ref, baseURL, a))
+				continue
+			}
+			vals = append(vals, fromLDAP(a, r))
+		}
+		if len(vals) == 0 {
+			continue
+		}
+		switch {
+		case a.Sub == nil && !a.Def.MultiValued:
+			obj[a.Def.Name] = vals[0]
+		case a.Sub == nil:
+			obj[a.Def.Name] = vals
+		case !a.Def.MultiValued:
+			sub, _ := obj[a.Def.Name].(map[string]any)
+			if sub == nil {
+				sub = map[string]any{}
+				obj[a.Def.Name] = sub
+			}
+			if a.IsReference() {
+				for k, v := range vals[0].(map[string]any) {
+					sub[k] = v
+				}
+			} else {
+				sub[a.Sub.Name] = vals[0]
+			}
+		default:
+			list, _ := obj[a.Def.Name].([]any)
+			for _, v := range vals {
+				elem, isObj := v.(map[string]any)
+				if !isObj {
+					elem = map[string]any{a.Sub.Name: v}
+				}
+				for k, fv := range a.Fixed {
+					sd := a.Def.Sub(k)
+					if sd != nil && sd.Type == "boolean" {
+						b, _ := ParseBool(fv)
+						elem[sd.Name] = b
+					} else if sd != nil {
+						elem[sd.Name] = fv
+					}
+				}
+				list = append(list, elem)
+			}
+			obj[a.Def.Name] = list
+		}
+	}
+	res["schemas"] = schemas
+	meta := map[string]any{"resourceType": rt.Name, "location": baseURL + rt.Endpoint + "/" + id}
+	if t, err := ParseGeneralizedTime(e.GetEqualFoldAttributeValue(d.Created)); err == nil {
+		meta["created"] = t.Format(time.RFC3339)
+	}
+	if t, err := ParseGeneralizedTime(e.GetEqualFoldAttributeValue(d.Modified)); err == nil {
+		meta["lastModified"] = t.Format(time.RFC3339)
+	}
+	if v := e.GetEqualFoldAttributeValue(d.Version); v != "" {
+		meta["version"] = ETag(v)
+	}
+	res["meta"] = meta
+	return res
+}
+
+// ETag is the weak entity tag of a directory version (RFC 7232 §2.3; RFC 7644 §3.14).
+func ETag(version string) string { return `W/"` + version + `"` }
+
+// refObject is the SCIM form of a reference: {value, $ref, type} (members also get
+// type; manager gets value and $ref).
+func refObject(ref Ref, baseURL string, a *AttrMap) map[string]any {
+	o := map[string]any{"value": ref.ID}
+	o["$ref"] = baseURL + ref.Endpoint + "/" + ref.ID
+	if a.Def.Sub("type") != nil && len(a.RefTypes) > 1 {
+		o["type"] = ref.Type
+	}
+	return o
+}

@@ -1,0 +1,518 @@
+package mapping
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Load reads and validates a mapping file. On any problem it returns Problems
+// (every problem found, each with file:line:col), never a partial mapping.
+func Load(path string) (*Mapping, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("mapping file: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse validates mapping text; file names the source in problems.
+func Parse(file string, data []byte) (*Mapping, error) {
+	root, perr := parseTree(file, data)
+	if perr != nil {
+		return nil, Problems{*perr}
+	}
+	l := &loader{file: file}
+	m := l.mapping(root)
+	if len(l.problems) > 0 {
+		return nil, l.problems
+	}
+	return m, nil
+}
+
+type loader struct {
+	file     string
+	problems Problems
+}
+
+func (l *loader) errorf(n *node, format string, args ...any) {
+	line, col := 1, 1
+	if n != nil {
+		line, col = n.Line, n.Col
+	}
+	l.problems = append(l.problems, Problem{File: l.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+}
+
+// fields checks that n is a mapping whose keys are all in allowed, reporting
+// unknown keys with the closest known one as a hint.
+func (l *loader) fields(n *node, what string, allowed ...string) bool {
+	if n == nil {
+		return false
+	}
+	if n.Kind != mapNode {
+		l.errorf(n, "%s must be a mapping, not %s", what, n.Kind)
+		return false
+	}
+	for _, k := range n.Keys {
+		if !slices.Contains(allowed, k.Scalar) {
+			hint := ""
+			if s := closest(k.Scalar, allowed); s != "" {
+				hint = fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			l.errorf(k, "unknown key %q in %s%s; known keys: %s", k.Scalar, what, hint, strings.Join(allowed, ", "))
+		}
+	}
+	return true
+}
+
+// str returns a scalar's text; kind problems are reported.
+func (l *loader) str(n *node, what string) string {
+	if n == nil {
+		return ""
+	}
+	if n.Kind != scalarNode {
+		l.errorf(n, "%s must be a string, not %s", what, n.Kind)
+		return ""
+	}
+	return n.Scalar
+}
+
+func (l *loader) strList(n *node, what string) []string {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == scalarNode {
+		return []string{n.Scalar}
+	}
+	if n.Kind != seqNode {
+		l.errorf(n, "%s must be a list of strings, not %s", what, n.Kind)
+		return nil
+	}
+	var out []string
+	for _, it := range n.Values {
+		if s := l.str(it, what+" item"); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (l *loader) boolean(n *node, what string) bool {
+	if n == nil {
+		return false
+	}
+	switch strings.ToLower(n.Scalar) {
+	case "true":
+		return n.Kind == scalarNode
+	case "false":
+		if n.Kind == scalarNode {
+			return false
+		}
+	}
+	l.errorf(n, "%s must be true or false", what)
+	return false
+}
+
+func (l *loader) oneOf(n *node, what string, allowed ...string) string {
+	s := l.str(n, what)
+	if n != nil && s != "" && !slices.Contains(allowed, s) {
+		l.errorf(n, "%s is %q; want one of: %s", what, s, strings.Join(allowed, ", "))
+	}
+	return s
+}
+
+var (
+	ldapAttrName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*(;[A-Za-z0-9-]+)*$|^[0-9]+(\.[0-9]+)+$`)
+	endpointRe   = regexp.MustCompile(`^/[A-Za-z][A-Za-z0-9_-]*$`)
+	templateRe   = regexp.MustCompile(`\{([^{}]+)\}`)
+)
+
+func (l *loader) mapping(root *node) *Mapping {
+	m := &Mapping{File: l.file, Flavor: "openldap", Dialect: openLDAP}
+	if root.Kind == nullNode {
+		l.errorf(root, "the mapping file is empty; it needs at least resourceTypes")
+		return m
+	}
+	if !l.fields(root, "the mapping file", "directory", "resourceTypes") {
+		return m
+	}
+	if d := root.get("directory"); d != nil && l.fields(d, "directory", "flavor") {
+		if f := d.get("flavor"); f != nil {
+			m.Flavor = l.oneOf(f, "directory.flavor", "openldap")
+		}
+	}
+	rts := root.get("resourceTypes")
+	if rts == nil {
+		l.errorf(root, "missing resourceTypes: declare at least the User resource type")
+		return m
+	}
+	if rts.Kind != mapNode {
+		l.errorf(rts, "resourceTypes must be a mapping of resource type names (User, Group) to their definitions")
+		return m
+	}
+	endpoints := map[string]*node{}
+	for i, k := range rts.Keys {
+		rt := l.resourceType(k, rts.Values[i], m.Dialect)
+		if rt == nil {
+			continue
+		}
+		if prev, dup := endpoints[strings.ToLower(rt.Endpoint)]; dup {
+			l.errorf(rts.Values[i], "endpoint %s is already used by the resource type at line %d", rt.Endpoint, prev.Line)
+		}
+		endpoints[strings.ToLower(rt.Endpoint)] = k
+		m.Types = append(m.Types, rt)
+	}
+	// References must name declared resource types.
+	for _, rt := range m.Types {
+		for _, a := range rt.Attrs {
+			for _, ref := range a.RefTypes {
+				if m.ResourceType(ref) == nil {
+					l.problems = append(l.problems, Problem{File: l.file, Line: 1, Col: 1,
+						Msg: fmt.Sprintf("%s.%s: reference to resource type %q, which the mapping does not declare", rt.Name, a.Key, ref)})
+				}
+			}
+		}
+	}
+	return m
+}
+
+var builtinTypes = map[string]struct {
+	endpoint, schema string
+}{
+	"User":  {"/Users", UserSchema},
+	"Group": {"/Groups", GroupSchema},
+}
+
+func (l *loader) resourceType(key, n *node, d Dialect) *ResourceType {
+	name := key.Scalar
+	if !l.fields(n, "resource type "+name, "endpoint", "description", "schema", "extensions", "ldap", "attributes") {
+		return nil
+	}
+	rt := &ResourceType{Name: name, dialect: d, Scope: ldap.ScopeSingleLevel}
+	bt, known := builtinTypes[name]
+	rt.Endpoint = l.str(n.get("endpoint"), name+".endpoint")
+	if rt.Endpoint == "" {
+		rt.Endpoint = bt.endpoint
+	}
+	if rt.Endpoint == "" {
+		l.errorf(key, "resource type %s needs an endpoint, e.g. /%ss", name, name)
+	} else if !endpointRe.MatchString(rt.Endpoint) {
+		l.errorf(n.get("endpoint"), "endpoint %q must look like /Name", rt.Endpoint)
+	}
+	rt.Description = l.str(n.get("description"), name+".description")
+	if rt.Description == "" {
+		rt.Description = name
+	}
+	schemaURN := l.str(n.get("schema"), name+".schema")
+	if schemaURN == "" {
+		schemaURN = bt.schema
+	}
+	if !known && schemaURN == "" {
+		l.errorf(key, "resource type %s needs a schema URN", name)
+		return nil
+	}
+	rt.Schema = builtinSchemas[schemaURN]
+	if rt.Schema == nil {
+		l.errorf(orNode(n.get("schema"), key), "unknown schema %q; known: %s, %s", schemaURN, UserSchema, GroupSchema)
+		return nil
+	}
+	if ext := n.get("extensions"); ext != nil {
+		for _, e := range l.strList(ext, name+".extensions") {
+			s := builtinSchemas[e]
+			if s == nil || s == rt.Schema || e == UserSchema || e == GroupSchema {
+				l.errorf(ext, "unknown schema extension %q; known: %s", e, EnterpriseSchema)
+				continue
+			}
+			rt.Extensions = append(rt.Extensions, Extension{Schema: s})
+		}
+	}
+	l.ldapSection(rt, key, n.get("ldap"))
+	l.attributes(rt, key, n.get("attributes"))
+	return rt
+}
+
+func orNode(a, b *node) *node {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
+	what := rt.Name + ".ldap"
+	if n == nil {
+		l.errorf(key, "resource type %s needs an ldap section (base, objectClasses, rdn)", rt.Name)
+		return
+	}
+	if !l.fields(n, what, "base", "scope", "filter", "objectClasses", "rdn", "defaults") {
+		return
+	}
+	rt.Base = l.str(n.get("base"), what+".base")
+	if rt.Base == "" {
+		l.errorf(n, "%s.base is required: the DN under which %s entries live", what, rt.Name)
+	} else if _, err := ldap.ParseDN(rt.Base); err != nil {
+		l.errorf(n.get("base"), "%s.base %q is not a valid DN: %v", what, rt.Base, err)
+	}
+	switch s := l.oneOf(n.get("scope"), what+".scope", "one", "sub"); s {
+	case "sub":
+		rt.Scope = ldap.ScopeWholeSubtree
+	}
+	rt.ObjectClasses = l.strList(n.get("objectClasses"), what+".objectClasses")
+	if len(rt.ObjectClasses) == 0 {
+		l.errorf(n, "%s.objectClasses is required, e.g. [inetOrgPerson]", what)
+	}
+	for _, oc := range rt.ObjectClasses {
+		if !ldapAttrName.MatchString(oc) {
+			l.errorf(n.get("objectClasses"), "%q is not a valid object class name", oc)
+		}
+	}
+	rt.Filter = l.str(n.get("filter"), what+".filter")
+	if rt.Filter == "" && len(rt.ObjectClasses) > 0 {
+		rt.Filter = "(objectClass=" + ldap.EscapeFilter(rt.ObjectClasses[0]) + ")"
+	}
+	if _, err := ldap.CompileFilter(rt.Filter); rt.Filter != "" && err != nil {
+		l.errorf(n.get("filter"), "%s.filter %q is not a valid LDAP filter (RFC 4515): %v", what, rt.Filter, err)
+	}
+	rt.RDN = l.str(n.get("rdn"), what+".rdn")
+	if rt.RDN == "" {
+		l.errorf(n, "%s.rdn is required: the LDAP attribute that names new entries (uid, cn)", what)
+	} else if !ldapAttrName.MatchString(rt.RDN) {
+		l.errorf(n.get("rdn"), "%q is not a valid LDAP attribute name", rt.RDN)
+	}
+	if d := n.get("defaults"); d != nil {
+		if d.Kind != mapNode {
+			l.errorf(d, "%s.defaults must map LDAP attributes to templates, e.g. {sn: \"{userName}\"}", what)
+			return
+		}
+		for i, k := range d.Keys {
+			tpl := l.str(d.Values[i], what+".defaults."+k.Scalar)
+			if !ldapAttrName.MatchString(k.Scalar) {
+				l.errorf(k, "%q is not a valid LDAP attribute name", k.Scalar)
+			}
+			rt.Defaults = append(rt.Defaults, Default{LDAP: k.Scalar, Template: tpl})
+		}
+	}
+}
+
+var attrOptions = []string{"ldap", "uniqueness", "caseExact", "mutability", "reference", "trueValue", "falseValue"}
+
+func (l *loader) attributes(rt *ResourceType, key, n *node) {
+	if n == nil {
+		l.errorf(key, "resource type %s maps no attributes", rt.Name)
+		return
+	}
+	if n.Kind != mapNode {
+		l.errorf(n, "%s.attributes must map SCIM attributes to LDAP, e.g. userName: {ldap: uid}", rt.Name)
+		return
+	}
+	byLDAP := map[string]*AttrMap{}
+	for i, k := range n.Keys {
+		v := n.Values[i]
+		a := l.attrKey(rt, k)
+		if v.Kind == scalarNode { // shorthand: `title: title`
+			v = &node{Line: v.Line, Col: v.Col, Kind: mapNode, Keys: []*node{{Scalar: "ldap"}}, Values: []*node{v}}
+		}
+		if !l.fields(v, rt.Name+" attribute "+k.Scalar, attrOptions...) || a == nil {
+			continue
+		}
+		a.LDAP = l.str(v.get("ldap"), k.Scalar+".ldap")
+		if a.LDAP == "" {
+			l.errorf(v, "attribute %s needs ldap: the LDAP attribute that stores it", k.Scalar)
+			continue
+		}
+		if !ldapAttrName.MatchString(a.LDAP) {
+			l.errorf(v.get("ldap"), "%q is not a valid LDAP attribute name", a.LDAP)
+		}
+		def := a.Def
+		if a.Sub != nil {
+			def = a.Sub
+		}
+		a.CaseExact, a.Uniqueness, a.Mutability = def.CaseExact, def.Uniqueness, a.Def.Mutability
+		if def.Mutability == "readOnly" || def.Mutability == "immutable" {
+			a.Mutability = def.Mutability
+		}
+		if u := v.get("uniqueness"); u != nil {
+			a.Uniqueness = l.oneOf(u, k.Scalar+".uniqueness", "none", "server")
+		}
+		if c := v.get("caseExact"); c != nil {
+			a.CaseExact = l.boolean(c, k.Scalar+".caseExact")
+		}
+		if mu := v.get("mutability"); mu != nil {
+			a.Mutability = l.oneOf(mu, k.Scalar+".mutability", "readWrite", "readOnly", "immutable", "writeOnly")
+		}
+		a.TrueValue, a.FalseValue = "TRUE", "FALSE"
+		if t := v.get("trueValue"); t != nil {
+			a.TrueValue = l.str(t, k.Scalar+".trueValue")
+		}
+		if f := v.get("falseValue"); f != nil {
+			a.FalseValue = l.str(f, k.Scalar+".falseValue")
+		}
+		if (v.get("trueValue") != nil || v.get("falseValue") != nil) && a.Type() != "boolean" {
+			l.errorf(v, "trueValue/falseValue apply to boolean attributes; %s is %s", k.Scalar, a.Type())
+		}
+		if r := v.get("reference"); r != nil {
+			a.RefTypes = l.strList(r, k.Scalar+".reference")
+			if a.Sub == nil || !strings.EqualFold(a.Sub.Name, "value") {
+				l.errorf(r, "reference applies to an attribute whose value is an id (manager, members); %s is not one", k.Scalar)
+			}
+		}
+		if a.Def.Type == "complex" && a.Sub == nil {
+			l.errorf(k, "%s is complex: map its sub-attributes, e.g. %s.%s", k.Scalar, a.Def.Name, a.Def.SubAttributes[0].Name)
+			continue
+		}
+		if prev, dup := byLDAP[strings.ToLower(a.LDAP)]; dup && a.Writable() && prev.Writable() {
+			l.errorf(v.get("ldap"), "LDAP attribute %s is already mapped by %s; one LDAP attribute can store one SCIM attribute", a.LDAP, prev.Key)
+		}
+		if a.Writable() {
+			byLDAP[strings.ToLower(a.LDAP)] = a
+		}
+		rt.Attrs = append(rt.Attrs, a)
+	}
+	if rt.RDN != "" {
+		if rdn := rt.RDNAttr(); rdn == nil && !hasDefault(rt, rt.RDN) {
+			l.errorf(key, "%s: the RDN attribute %s is not mapped from any SCIM attribute", rt.Name, rt.RDN)
+		} else if rdn != nil && (rdn.Def.MultiValued || !rdn.Writable()) {
+			l.errorf(key, "%s: the RDN attribute %s must be fed by a single-valued, writable SCIM attribute (%s is not)", rt.Name, rt.RDN, rdn.Key)
+		}
+	}
+	for _, d := range rt.Defaults {
+		for _, m := range templateRe.FindAllStringSubmatch(d.Template, -1) {
+			if rt.attrByPath(m[1]) == nil {
+				l.errorf(n, "%s.ldap.defaults.%s: template names %q, which is not a mapped SCIM attribute", rt.Name, d.LDAP, m[1])
+			}
+		}
+	}
+	for _, def := range rt.Schema.Attributes {
+		if def.Required && len(rt.MappedAttrs(rt.Schema.ID, def)) == 0 {
+			l.errorf(key, "%s: the required SCIM attribute %s is not mapped", rt.Name, def.Name)
+		}
+	}
+}
+
+func hasDefault(rt *ResourceType, ldapAttr string) bool {
+	for _, d := range rt.Defaults {
+		if strings.EqualFold(d.LDAP, ldapAttr) {
+			return true
+		}
+	}
+	return false
+}
+
+// attrKey resolves a mapping key (`name.givenName`, `emails[type eq "work"].value`,
+// `urn:…:enterprise:2.0:User:manager`) against the resource type's schemas.
+func (l *loader) attrKey(rt *ResourceType, k *node) *AttrMap {
+	urn, name, sub, fixed, err := parseMapKey(k.Scalar)
+	if err != nil {
+		l.errorf(k, "attribute %q: %v", k.Scalar, err)
+		return nil
+	}
+	schema := rt.Schema
+	if urn != "" {
+		schema = nil
+		for _, s := range append([]*SchemaDef{rt.Schema}, extSchemas(rt)...) {
+			if strings.EqualFold(s.ID, urn) {
+				schema = s
+			}
+		}
+		if schema == nil {
+			l.errorf(k, "attribute %q: schema %s is not the resource type's schema or one of its extensions", k.Scalar, urn)
+			return nil
+		}
+	}
+	def := schema.Attr(name)
+	if def == nil && urn == "" {
+		if strings.EqualFold(name, "externalId") {
+			def = externalIDDef
+		} else if strings.EqualFold(name, "id") {
+			l.errorf(k, "id cannot be mapped: it is the directory's %s", rt.dialect.ID)
+			return nil
+		}
+	}
+	if def == nil {
+		l.errorf(k, "unknown SCIM attribute %q in schema %s%s", name, schema.ID, didYouMean(name, schema))
+		return nil
+	}
+	a := &AttrMap{Key: k.Scalar, SchemaURN: schema.ID, Def: def, Fixed: fixed}
+	if def == externalIDDef {
+		a.SchemaURN = rt.Schema.ID
+	}
+	if sub == "" && def.Type == "complex" && def.Sub("value") != nil {
+		sub = "value" // `manager: {ldap: manager}` means manager.value
+	}
+	if sub != "" {
+		a.Sub = def.Sub(sub)
+		if a.Sub == nil {
+			l.errorf(k, "%s has no sub-attribute %q", def.Name, sub)
+			return nil
+		}
+		if a.Sub.Mutability == "readOnly" && def.Mutability != "readOnly" {
+			l.errorf(k, "%s.%s is read-only (computed by the gateway); it cannot be mapped", def.Name, a.Sub.Name)
+			return nil
+		}
+	}
+	if len(fixed) > 0 && !def.MultiValued {
+		l.errorf(k, "a value filter [...] applies to multi-valued attributes; %s is single-valued", def.Name)
+		return nil
+	}
+	for f := range fixed {
+		if def.Sub(f) == nil {
+			l.errorf(k, "%s has no sub-attribute %q to filter on", def.Name, f)
+			return nil
+		}
+	}
+	return a
+}
+
+func extSchemas(rt *ResourceType) []*SchemaDef {
+	var out []*SchemaDef
+	for _, e := range rt.Extensions {
+		out = append(out, e.Schema)
+	}
+	return out
+}
+
+func didYouMean(name string, s *SchemaDef) string {
+	var names []string
+	for _, a := range s.Attributes {
+		names = append(names, a.Name)
+	}
+	if c := closest(name, names); c != "" {
+		return fmt.Sprintf(" (did you mean %q?)", c)
+	}
+	return ""
+}
+
+// closest returns the candidate within edit distance 2 of s (case-insensitive), or "".
+func closest(s string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

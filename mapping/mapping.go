@@ -1,0 +1,236 @@
+// Package mapping loads and validates the declarative attribute map (the YAML file
+// identity admins edit) and converts SCIM resources to LDAP entries and back.
+//
+// A mapping declares resource types (User, Group…), where their entries live
+// (base DN, object classes, RDN attribute) and, attribute by attribute, which LDAP
+// attribute stores which SCIM attribute. Only mapped attributes exist for the
+// gateway: discovery (/Schemas) advertises exactly them, filters on anything else
+// are rejected, and values of unmapped attributes in requests are ignored
+// (RFC 7644 §3.3: the service provider MAY ignore attributes it does not support).
+package mapping
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Mapping is a loaded, validated mapping file.
+type Mapping struct {
+	File    string
+	Flavor  string // "openldap" (more in later versions)
+	Dialect Dialect
+	Types   []*ResourceType
+}
+
+// Dialect names the directory's operational attributes that carry SCIM's id and meta.
+type Dialect struct {
+	ID       string // immutable entry id: entryUUID (RFC 4530)
+	Version  string // changes on every write: entryCSN
+	Created  string // createTimestamp (RFC 4512 §3.4)
+	Modified string // modifyTimestamp
+}
+
+var openLDAP = Dialect{ID: "entryUUID", Version: "entryCSN", Created: "createTimestamp", Modified: "modifyTimestamp"}
+
+// ResourceType is one SCIM resource type and where its entries live (RFC 7643 §6).
+type ResourceType struct {
+	Name        string // "User"
+	Endpoint    string // "/Users"
+	Description string
+	Schema      *SchemaDef
+	Extensions  []Extension
+
+	Base          string   // search base and parent of new entries
+	Scope         int      // ldap.ScopeSingleLevel or ldap.ScopeWholeSubtree
+	Filter        string   // LDAP filter that selects this type's entries
+	ObjectClasses []string // written on create
+	RDN           string   // LDAP attribute that names new entries
+	Defaults      []Default
+
+	Attrs   []*AttrMap // in file order
+	dialect Dialect
+}
+
+// Extension is a schema extension of a resource type (RFC 7643 §6 schemaExtensions).
+type Extension struct {
+	Schema   *SchemaDef
+	Required bool
+}
+
+// Default fills an LDAP attribute the object class requires when no mapped SCIM
+// attribute gave it a value, from a template such as "{userName}".
+type Default struct {
+	LDAP     string
+	Template string
+}
+
+// AttrMap maps one SCIM attribute, sub-attribute or typed slot of a multi-valued
+// attribute to one LDAP attribute.
+type AttrMap struct {
+	Key       string   // as written in the file, e.g. `emails[type eq "work"].value`
+	SchemaURN string   // schema the attribute belongs to
+	Def       *AttrDef // top-level SCIM attribute (name, emails, manager…)
+	Sub       *AttrDef // sub-attribute (givenName, value…), nil for simple attributes
+	// Fixed holds a slot's constant sub-attributes (lower-cased name → value), e.g.
+	// {"type": "work"}: values of emails[type eq "work"] go to this LDAP attribute.
+	Fixed map[string]string
+	LDAP  string // LDAP attribute description
+
+	CaseExact  bool     // SCIM caseExact; true compares with caseExactMatch in filters
+	Uniqueness string   // none | server: server is checked before create and replace
+	Mutability string   // readWrite | readOnly | immutable | writeOnly
+	RefTypes   []string // for references: the resource types an id may name
+	TrueValue  string   // LDAP value of boolean true (default "TRUE")
+	FalseValue string   // LDAP value of boolean false (default "FALSE")
+}
+
+// Type returns the SCIM type of the mapped (sub-)attribute.
+func (a *AttrMap) Type() string {
+	if a.Sub != nil {
+		return a.Sub.Type
+	}
+	return a.Def.Type
+}
+
+// IsReference reports whether the values are ids of other resources, stored as DNs.
+func (a *AttrMap) IsReference() bool { return len(a.RefTypes) > 0 }
+
+// Writable reports whether clients may set the attribute.
+func (a *AttrMap) Writable() bool { return a.Mutability != "readOnly" }
+
+// ResourceType returns the resource type named name (case-insensitive), or nil.
+func (m *Mapping) ResourceType(name string) *ResourceType {
+	for _, rt := range m.Types {
+		if strings.EqualFold(rt.Name, name) {
+			return rt
+		}
+	}
+	return nil
+}
+
+// Schemas returns every schema the mapping uses, core schemas first.
+func (m *Mapping) Schemas() []*SchemaDef {
+	var out []*SchemaDef
+	seen := map[string]bool{}
+	add := func(s *SchemaDef) {
+		if !seen[s.ID] {
+			seen[s.ID] = true
+			out = append(out, s)
+		}
+	}
+	for _, rt := range m.Types {
+		add(rt.Schema)
+	}
+	for _, rt := range m.Types {
+		for _, e := range rt.Extensions {
+			add(e.Schema)
+		}
+	}
+	return out
+}
+
+// SchemaURNs returns the core schema and extension URNs of the resource type.
+func (rt *ResourceType) SchemaURNs() []string {
+	out := []string{rt.Schema.ID}
+	for _, e := range rt.Extensions {
+		out = append(out, e.Schema.ID)
+	}
+	return out
+}
+
+// Dialect returns the directory dialect the resource type's entries follow.
+func (rt *ResourceType) Dialect() Dialect { return rt.dialect }
+
+// MappedAttrs returns the mappings of the top-level attribute def (several for
+// complex attributes), in file order.
+func (rt *ResourceType) MappedAttrs(schemaURN string, def *AttrDef) []*AttrMap {
+	var out []*AttrMap
+	for _, a := range rt.Attrs {
+		if a.Def == def && a.SchemaURN == schemaURN {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// RDNAttr returns the mapping that feeds the RDN attribute, or nil.
+func (rt *ResourceType) RDNAttr() *AttrMap {
+	for _, a := range rt.Attrs {
+		if strings.EqualFold(a.LDAP, rt.RDN) {
+			return a
+		}
+	}
+	return nil
+}
+
+// ParentDN returns the DN under which new entries are created.
+func (rt *ResourceType) ParentDN() string { return rt.Base }
+
+// DN builds the DN of a new entry from its RDN value, escaped per RFC 4514.
+func (rt *ResourceType) DN(rdnValue string) string {
+	return rt.RDN + "=" + ldap.EscapeDN(rdnValue) + "," + rt.Base
+}
+
+// Advertised returns the definition of a top-level attribute as /Schemas shows it
+// for this resource type: nil when nothing of it is mapped, otherwise a copy with
+// only the mapped sub-attributes and the characteristics the mapping set
+// (uniqueness, caseExact, mutability; RFC 7643 §7).
+func (rt *ResourceType) Advertised(schemaURN string, def *AttrDef) *AttrDef {
+	maps := rt.MappedAttrs(schemaURN, def)
+	if len(maps) == 0 {
+		return nil
+	}
+	out := *def
+	out.SubAttributes = nil
+	if def.Type != "complex" {
+		a := maps[0]
+		out.Uniqueness, out.CaseExact, out.Mutability = a.Uniqueness, a.CaseExact, a.Mutability
+		return &out
+	}
+	seen := map[*AttrDef]bool{}
+	for _, a := range maps {
+		subs := []*AttrDef{a.Sub}
+		if a.IsReference() { // $ref (and type for multi-typed references) come with value
+			subs = append(subs, def.Sub("$ref"))
+			if len(a.RefTypes) > 1 {
+				subs = append(subs, def.Sub("type"))
+			}
+		}
+		for name := range a.Fixed {
+			subs = append(subs, def.Sub(name))
+		}
+		for _, sd := range subs {
+			if sd == nil || seen[sd] {
+				continue
+			}
+			seen[sd] = true
+			c := *sd
+			if sd == a.Sub {
+				c.Uniqueness, c.CaseExact = a.Uniqueness, a.CaseExact
+				if a.Mutability == "readOnly" || a.Mutability == "immutable" {
+					c.Mutability = a.Mutability
+				}
+			}
+			out.SubAttributes = append(out.SubAttributes, &c)
+		}
+	}
+	// Canonical values: a typed slot only accepts the types mapped.
+	for i, sd := range out.SubAttributes {
+		if strings.EqualFold(sd.Name, "type") {
+			var types []string
+			for _, a := range maps {
+				if t, ok := a.Fixed["type"]; ok && !slices.Contains(types, t) {
+					types = append(types, t)
+				}
+			}
+			if len(types) > 0 {
+				c := *sd
+				c.CanonicalValues = types
+				out.SubAttributes[i] = &c
+			}
+		}
+	}
+	return &out
+}
