@@ -26,12 +26,12 @@ import (
 
 // Config says how to reach and bind to the directory.
 type Config struct {
-	URL          string // ldap://host:port or ldaps://host:port
-	BindDN       string // empty: anonymous
-	BindPassword string // never logged
-	StartTLS     bool   // upgrade an ldap:// connection with StartTLS (RFC 4513 §3)
-	CAFile       string // PEM bundle that verifies the server's certificate; empty: system roots
-	Conns        int    // shared connections; default 4 (DESIGN.md §6: 4 gave ~8.6k searches/s here)
+	URL          string        // ldap://host:port or ldaps://host:port
+	BindDN       string        // empty: anonymous
+	BindPassword string        // never logged
+	StartTLS     bool          // upgrade an ldap:// connection with StartTLS (RFC 4513 §3)
+	CAFile       string        // PEM bundle that verifies the server's certificate; empty: system roots
+	Conns        int           // shared connections; default 4 (DESIGN.md §6: 4 gave ~8.6k searches/s here)
 	Timeout      time.Duration // per operation and per dial; default 10s
 }
 

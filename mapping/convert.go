@@ -133,8 +133,11 @@ func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[str
 		if len(out[d.LDAP]) > 0 {
 			continue
 		}
-		if v := rt.expand(d.Template, res); v != "" {
-			out[d.LDAP] = []string{v}
+		for _, tpl := range d.Templates {
+			if v := rt.expand(tpl, res); v != "" {
+				out[d.LDAP] = []string{v}
+				break
+			}
 		}
 	}
 	return out, nil
@@ -152,8 +155,10 @@ func dedupe(vals []string) []string {
 	return out
 }
 
-// expand fills a default's template, e.g. "{name.givenName} {name.familyName}".
+// expand fills a default's template, e.g. "{name.givenName} {name.familyName}";
+// it returns "" when any placeholder is empty, so the next template is tried.
 func (rt *ResourceType) expand(tpl string, res map[string]any) string {
+	missing := false
 	s := templateRe.ReplaceAllStringFunc(tpl, func(m string) string {
 		a := rt.attrByPath(m[1 : len(m)-1])
 		if a == nil {
@@ -161,11 +166,15 @@ func (rt *ResourceType) expand(tpl string, res map[string]any) string {
 		}
 		vals, _ := rt.scimValues(res, a)
 		if len(vals) == 0 {
+			missing = true
 			return ""
 		}
 		str, _ := toLDAP(a, vals[0])
 		return str
 	})
+	if missing {
+		return ""
+	}
 	return strings.TrimSpace(s)
 }
 

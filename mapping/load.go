@@ -285,15 +285,15 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 	}
 	if d := n.get("defaults"); d != nil {
 		if d.Kind != mapNode {
-			l.errorf(d, "%s.defaults must map LDAP attributes to templates, e.g. {sn: \"{userName}\"}", what)
+			l.errorf(d, "%s.defaults must map LDAP attributes to templates, e.g. {sn: \"{userName}\"} or a list tried in order", what)
 			return
 		}
 		for i, k := range d.Keys {
-			tpl := l.str(d.Values[i], what+".defaults."+k.Scalar)
+			tpls := l.strList(d.Values[i], what+".defaults."+k.Scalar)
 			if !ldapAttrName.MatchString(k.Scalar) {
 				l.errorf(k, "%q is not a valid LDAP attribute name", k.Scalar)
 			}
-			rt.Defaults = append(rt.Defaults, Default{LDAP: k.Scalar, Template: tpl})
+			rt.Defaults = append(rt.Defaults, Default{LDAP: k.Scalar, Templates: tpls})
 		}
 	}
 }
@@ -380,9 +380,11 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 		}
 	}
 	for _, d := range rt.Defaults {
-		for _, m := range templateRe.FindAllStringSubmatch(d.Template, -1) {
-			if rt.attrByPath(m[1]) == nil {
-				l.errorf(n, "%s.ldap.defaults.%s: template names %q, which is not a mapped SCIM attribute", rt.Name, d.LDAP, m[1])
+		for _, tpl := range d.Templates {
+			for _, m := range templateRe.FindAllStringSubmatch(tpl, -1) {
+				if rt.attrByPath(m[1]) == nil {
+					l.errorf(n, "%s.ldap.defaults.%s: template names %q, which is not a mapped single-valued SCIM attribute", rt.Name, d.LDAP, m[1])
+				}
 			}
 		}
 	}

@@ -60,10 +60,11 @@ type Extension struct {
 }
 
 // Default fills an LDAP attribute the object class requires when no mapped SCIM
-// attribute gave it a value, from a template such as "{userName}".
+// attribute gave it a value: the first of Templates that expands to a non-empty
+// value, e.g. ["{name.givenName} {name.familyName}", "{userName}"].
 type Default struct {
-	LDAP     string
-	Template string
+	LDAP      string
+	Templates []string
 }
 
 // AttrMap maps one SCIM attribute, sub-attribute or typed slot of a multi-valued

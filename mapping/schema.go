@@ -58,14 +58,14 @@ func attr(name, typ, desc string, opts ...func(*AttrDef)) *AttrDef {
 	return a
 }
 
-func multi(a *AttrDef)      { a.MultiValued = true }
-func required(a *AttrDef)   { a.Required = true }
-func caseExact(a *AttrDef)  { a.CaseExact = true }
-func readOnly(a *AttrDef)   { a.Mutability = "readOnly" }
-func immutable(a *AttrDef)  { a.Mutability = "immutable" }
-func writeOnly(a *AttrDef)  { a.Mutability = "writeOnly"; a.Returned = "never" }
-func unique(a *AttrDef)     { a.Uniqueness = "server" }
-func always(a *AttrDef)     { a.Returned = "always" }
+func multi(a *AttrDef)     { a.MultiValued = true }
+func required(a *AttrDef)  { a.Required = true }
+func caseExact(a *AttrDef) { a.CaseExact = true }
+func readOnly(a *AttrDef)  { a.Mutability = "readOnly" }
+func immutable(a *AttrDef) { a.Mutability = "immutable" }
+func writeOnly(a *AttrDef) { a.Mutability = "writeOnly"; a.Returned = "never" }
+func unique(a *AttrDef)    { a.Uniqueness = "server" }
+func always(a *AttrDef)    { a.Returned = "always" }
 func subs(s ...*AttrDef) func(*AttrDef) {
 	return func(a *AttrDef) { a.SubAttributes = s }
 }

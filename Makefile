@@ -1,0 +1,30 @@
+# scim2ldap — see README.md.
+GO ?= go
+
+.PHONY: dev test unit bench build deps check vet
+
+## dev: quick start — private slapd + the gateway with a fresh token (Ctrl-C stops both)
+dev:
+	bash scripts/dev.sh
+
+## test: unit tests and integration tests against a real slapd (installed if missing)
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+## unit: tests that need no directory
+unit:
+	$(GO) test -count=1 ./filterxlate/ ./mapping/ ./cmd/...
+
+## bench: gateway vs direct-LDAP benchmarks (create, get by id)
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./gateway/
+
+build:
+	$(GO) build -o bin/scim2ldap ./cmd/scim2ldap
+
+deps:
+	bash scripts/deps.sh
+
+check:
+	$(GO) run ./cmd/scim2ldap mapping check mappings.example.yaml
