@@ -319,9 +319,11 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 		if !l.fields(v, rt.Name+" attribute "+k.Scalar, attrOptions...) || a == nil {
 			continue
 		}
-		a.LDAP = l.str(v.get("ldap"), k.Scalar+".ldap")
-		if a.LDAP == "" {
+		if v.get("ldap") == nil {
 			l.errorf(v, "attribute %s needs ldap: the LDAP attribute that stores it", k.Scalar)
+			continue
+		}
+		if a.LDAP = l.str(v.get("ldap"), k.Scalar+".ldap"); a.LDAP == "" {
 			continue
 		}
 		if !ldapAttrName.MatchString(a.LDAP) {

@@ -1,0 +1,167 @@
+package mapping
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scim2ldap/scim2ldap/filterxlate"
+)
+
+func exampleUser(t *testing.T) *ResourceType {
+	m, err := Load("../mappings.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.ResourceType("User")
+}
+
+func decode(t *testing.T, s string) map[string]any {
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func noLookup(refTypes, ids []string) (map[string]string, error) { return map[string]string{}, nil }
+
+func TestLDAPValues(t *testing.T) {
+	rt := exampleUser(t)
+	lookup := func(refTypes, ids []string) (map[string]string, error) {
+		if !reflect.DeepEqual(refTypes, []string{"User"}) {
+			t.Errorf("refTypes %v", refTypes)
+		}
+		return map[string]string{"m-1": "uid=boss,ou=people,dc=example,dc=org"}, nil
+	}
+	// RFC 7643 §8.2-like full user, with Entra's quirks: case-insensitive names,
+	// nulls, a home e-mail the mapping does not store, the URN typo, a bare manager id.
+	got, err := rt.LDAPValues(decode(t, `{
+		"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+		"USERNAME": "bjensen@example.com", "externalId": "701984",
+		"name": {"formatted": "Ms. Barbara J Jensen, III", "familyName": "Jensen", "givenName": "Barbara"},
+		"displayName": "Babs Jensen", "title": null, "preferredLanguage": "",
+		"emails": [{"value": "bjensen@example.com", "type": "work", "primary": true}, {"value": "babs@jensen.org", "type": "home"}],
+		"phoneNumbers": [{"value": "555-555-5555", "type": "Work"}, {"value": "555-555-4444", "type": "mobile"}],
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0User": {"employeeNumber": "701984", "manager": "m-1"}
+	}`), lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"uid": {"bjensen@example.com"}, "uniqueIdentifier": {"701984"}, "cn": {"Ms. Barbara J Jensen, III"},
+		"sn": {"Jensen"}, "givenName": {"Barbara"}, "displayName": {"Babs Jensen"}, "title": {}, "preferredLanguage": {},
+		"mail": {"bjensen@example.com"}, "telephoneNumber": {"555-555-5555"}, "mobile": {"555-555-4444"},
+		"employeeNumber": {"701984"}, "departmentNumber": {}, "manager": {"uid=boss,ou=people,dc=example,dc=org"},
+	}
+	for k, w := range want {
+		if g := got[k]; len(g) != len(w) || (len(w) > 0 && !reflect.DeepEqual(g, w)) {
+			t.Errorf("%s = %q, want %q", k, g, w)
+		}
+	}
+}
+
+func TestLDAPValuesDefaultsAndErrors(t *testing.T) {
+	rt := exampleUser(t)
+	got, err := rt.LDAPValues(decode(t, `{"userName": "u1", "displayName": "U One"}`), noLookup)
+	if err != nil || got["cn"][0] != "U One" || got["sn"][0] != "u1" {
+		t.Errorf("defaults: %v %v", got, err)
+	}
+	got, _ = rt.LDAPValues(decode(t, `{"userName": "u1", "name": {"givenName": "A", "familyName": "B"}}`), noLookup)
+	if got["cn"][0] != "A B" {
+		t.Errorf("cn from the first template: %q", got["cn"])
+	}
+	for body, want := range map[string]string{
+		`{"userName": 1}`: "userName must be a string",
+		`{"userName": "x", "emails": {"value": 1}}`: "must be a string",
+		`{"userName": "x", "emails": [1]}`:          "emails must be an array of objects",
+		`{"userName": "x", "name": [1]}`:            "name must be an object",
+		`{"userName": "x", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": "nobody"}}}`: `no User with id "nobody"`,
+	} {
+		_, err := rt.LDAPValues(decode(t, body), noLookup)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", body, err, want)
+		}
+		if ve, ok := err.(*ValueError); !ok || ve.ScimType != "invalidValue" {
+			t.Errorf("%s: not an invalidValue ValueError: %#v", body, err)
+		}
+	}
+}
+
+func TestFromLDAP(t *testing.T) {
+	rt := exampleUser(t)
+	e := ldap.NewEntry("uid=bjensen,ou=people,dc=example,dc=org", map[string][]string{
+		"entryUUID": {"2819c223-7f76-453a-919d-413861904646"}, "entryCSN": {"20260101000000.000000Z#000000#000#000000"},
+		"createTimestamp": {"20110501184500Z"}, "modifyTimestamp": {"20260102030405Z"},
+		"uid": {"bjensen"}, "sn": {"Jensen"}, "givenName": {"Barbara"}, "mail": {"b@example.com", "b2@example.com"},
+		"mobile": {"555"}, "employeeNumber": {"7"}, "manager": {"UID=Boss,ou=People,dc=example,dc=org"}, "uniqueIdentifier": {"x1"},
+	})
+	refs := map[string]Ref{RefKey("uid=boss,ou=people,dc=example,dc=org"): {ID: "m-1", Type: "User", Endpoint: "/Users"}}
+	res := rt.FromLDAP(e, refs, "https://h/scim/v2", nil)
+	got, _ := json.Marshal(res)
+	want := `{"emails":[{"type":"work","value":"b@example.com"},{"type":"work","value":"b2@example.com"}],"externalId":"x1","id":"2819c223-7f76-453a-919d-413861904646",` +
+		`"meta":{"created":"2011-05-01T18:45:00Z","lastModified":"2026-01-02T03:04:05Z","location":"https://h/scim/v2/Users/2819c223-7f76-453a-919d-413861904646","resourceType":"User","version":"W/\"20260101000000.000000Z#000000#000#000000\""},` +
+		`"name":{"familyName":"Jensen","givenName":"Barbara"},"phoneNumbers":[{"type":"mobile","value":"555"}],` +
+		`"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],` +
+		`"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"7","manager":{"$ref":"https://h/scim/v2/Users/m-1","value":"m-1"}},"userName":"bjensen"}`
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestGeneralizedTime(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"2026-01-02T15:04:05Z", "20260102150405Z"},
+		{"2026-01-02T16:04:05+01:00", "20260102150405Z"},
+		{"2026-01-02T15:04:05.25Z", "20260102150405.25Z"},
+	} {
+		tm, _ := time.Parse(time.RFC3339Nano, c.in)
+		if g := GeneralizedTime(tm); g != c.want {
+			t.Errorf("%s → %s, want %s", c.in, g, c.want)
+		}
+		back, err := ParseGeneralizedTime(c.want)
+		if err != nil || !back.Equal(tm) {
+			t.Errorf("parse %s: %v %v", c.want, back, err)
+		}
+	}
+}
+
+func TestResolveAndTranslate(t *testing.T) {
+	rt := exampleUser(t)
+	lookup := func(refTypes, ids []string) (map[string]string, error) {
+		return map[string]string{"m-1": "uid=boss,ou=people,dc=example,dc=org"}, nil
+	}
+	for f, want := range map[string]string{
+		`userName eq "ALICE@example.org"`:             `(uid=ALICE@example.org)`,
+		`externalId eq "X"`:                           `(uniqueIdentifier:caseExactMatch:=X)`,
+		`id eq "2819c223"`:                            `(entryUUID=2819c223)`,
+		`emails[type eq "work"].value eq "a@b"`:       `(mail=a@b)`,
+		`emails.value co "@example"`:                  `(mail=*@example*)`,
+		`phoneNumbers[type eq "mobile"]`:              `(mobile=*)`,
+		`name.familyName sw "J*"`:                     `(sn=J\2a*)`,
+		`meta.lastModified gt "2026-01-01T00:00:00Z"`: `(&(modifyTimestamp>=20260101000000Z)(!(modifyTimestamp=20260101000000Z)))`,
+		`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m-1"`: `(manager=uid=boss,ou=people,dc=example,dc=org)`,
+		`employeeNumber eq "7"`: `(employeeNumber=7)`,
+	} {
+		e, err := filterxlate.Parse(f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		got, err := filterxlate.Translate(e, rt, lookup)
+		if err != nil || got != want {
+			t.Errorf("%s → %s (%v), want %s", f, got, err, want)
+		}
+	}
+	for _, f := range []string{`nickName eq "x"`, `password eq "x"`, `name.middleName eq "x"`, `urn:x:y:z eq "1"`} {
+		e, _ := filterxlate.Parse(f)
+		if _, err := filterxlate.Translate(e, rt, lookup); err == nil {
+			t.Errorf("%s: want an error for an unmapped attribute", f)
+		}
+	}
+}
