@@ -203,10 +203,10 @@ func get(m map[string]any, path ...string) any {
 func TestUserLifecycle(t *testing.T) {
 	e := newEnv(t)
 	body := user("alice@example.org", map[string]any{
-		"externalId": "0a21f0f2-8a2b",
-		"active":     true,
-		"name":       map[string]any{"givenName": "Alice", "familyName": "Smith", "formatted": "Alice Smith"},
-		"emails":     []any{map[string]any{"primary": true, "type": "work", "value": "alice@example.org"}, map[string]any{"type": "home", "value": "alice@home.example"}},
+		"externalId":   "0a21f0f2-8a2b",
+		"active":       true,
+		"name":         map[string]any{"givenName": "Alice", "familyName": "Smith", "formatted": "Alice Smith"},
+		"emails":       []any{map[string]any{"primary": true, "type": "work", "value": "alice@example.org"}, map[string]any{"type": "home", "value": "alice@home.example"}},
 		"phoneNumbers": []any{map[string]any{"type": "work", "value": "+1 555 0100"}},
 		"title":        "Engineer",
 		entSchema:      map[string]any{"employeeNumber": "701984", "department": "Tour Operations"},
@@ -600,4 +600,3 @@ func TestRequestLog(t *testing.T) {
 		t.Error("a secret reached the log")
 	}
 }
-
