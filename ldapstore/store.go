@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -153,6 +154,18 @@ func (s *Store) conn() (*ldap.Conn, error) {
 	return c, nil
 }
 
+// discard closes c if it is still a shared connection, so the next use redials.
+func (s *Store) discard(c *ldap.Conn) {
+	for _, sl := range s.slots {
+		sl.mu.Lock()
+		if sl.conn == c {
+			sl.conn.Close()
+			sl.conn = nil
+		}
+		sl.mu.Unlock()
+	}
+}
+
 // do runs op on a shared connection. Reads are retried once on a fresh connection
 // when the first one turned out dead; writes are not (an add that reached the
 // server before the link died must not be sent twice).
@@ -167,8 +180,11 @@ func (s *Store) do(ctx context.Context, idempotent bool, op func(*ldap.Conn) err
 		}
 		countOp(ctx)
 		err = op(c)
-		if err != nil && idempotent && attempt == 0 && IsUnavailable(err) && c.IsClosing() {
-			continue
+		if err != nil && IsUnavailable(err) {
+			s.discard(c)
+			if idempotent && attempt == 0 {
+				continue
+			}
 		}
 		return err
 	}
@@ -227,6 +243,9 @@ func (s *Store) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSi
 		countOp(ctx)
 		res, err := c.Search(&r)
 		if err != nil {
+			if IsUnavailable(err) {
+				s.discard(c)
+			}
 			return err
 		}
 		var cookie []byte
@@ -249,11 +268,19 @@ func (s *Store) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSi
 	}
 }
 
-// IsUnavailable reports whether err means the directory could not be reached or
-// is busy (network errors, 51 busy, 52 unavailable, 53 unwillingToPerform is not
-// included): the client may retry later (SCIM 503).
+// IsUnavailable reports whether err means the directory could not be reached, the
+// link died, or the server is busy (network errors, 51 busy, 52 unavailable, time
+// limits): the client may retry later (SCIM 503 with Retry-After).
 func IsUnavailable(err error) bool {
-	return ldap.IsErrorAnyOf(err, ldap.ErrorNetwork, ldap.LDAPResultBusy, ldap.LDAPResultUnavailable,
-		ldap.LDAPResultTimeout, ldap.LDAPResultTimeLimitExceeded, ldap.LDAPResultServerDown, ldap.LDAPResultConnectError) ||
-		strings.Contains(fmt.Sprint(err), "connection closed")
+	if err == nil {
+		return false
+	}
+	if ldap.IsErrorAnyOf(err, ldap.ErrorNetwork, ldap.LDAPResultBusy, ldap.LDAPResultUnavailable,
+		ldap.LDAPResultTimeout, ldap.LDAPResultTimeLimitExceeded, ldap.LDAPResultServerDown, ldap.LDAPResultConnectError) {
+		return true
+	}
+	// go-ldap reports a dead link with plain errors from its reader goroutine.
+	msg := err.Error()
+	return strings.Contains(msg, "connection closed") || strings.Contains(msg, "unable to read LDAP response packet") ||
+		strings.Contains(msg, "unable to send request") || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)
 }

@@ -1,0 +1,198 @@
+package ldapstore_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scim2ldap/scim2ldap/internal/slapdtest"
+	"github.com/scim2ldap/scim2ldap/ldapstore"
+)
+
+var slapd *slapdtest.Server
+
+func TestMain(m *testing.M) { slapdtest.Main(m, &slapd) }
+
+func baseSearch() *ldap.SearchRequest {
+	return ldap.NewSearchRequest(slapd.BaseDN, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"dc"}, nil)
+}
+
+func TestTLSModes(t *testing.T) {
+	ldapPort := slapd.URL[strings.LastIndex(slapd.URL, ":")+1:]
+	cases := []struct {
+		name string
+		cfg  ldapstore.Config
+		ok   bool
+		err  string
+	}{
+		{"plain", ldapstore.Config{URL: slapd.URL}, true, ""},
+		{"ldaps with CA", ldapstore.Config{URL: slapd.LDAPSURL, CAFile: slapd.CAFile}, true, ""},
+		{"starttls with CA", ldapstore.Config{URL: slapd.URL, StartTLS: true, CAFile: slapd.CAFile}, true, ""},
+		{"ldaps with localhost name", ldapstore.Config{URL: strings.Replace(slapd.LDAPSURL, "127.0.0.1", "localhost", 1), CAFile: slapd.CAFile}, true, ""},
+		{"ldaps without the CA", ldapstore.Config{URL: slapd.LDAPSURL}, false, "certificate"},
+		{"starttls without the CA", ldapstore.Config{URL: slapd.URL, StartTLS: true}, false, "StartTLS"},
+		{"starttls on ldaps", ldapstore.Config{URL: slapd.LDAPSURL, StartTLS: true, CAFile: slapd.CAFile}, false, "already ldaps"},
+		{"bad scheme", ldapstore.Config{URL: "http://127.0.0.1:" + ldapPort}, false, "want ldap://"},
+		{"missing CA file", ldapstore.Config{URL: slapd.LDAPSURL, CAFile: "/nonexistent.pem"}, false, "CA file"},
+		{"wrong password", ldapstore.Config{URL: slapd.URL, BindPassword: "wrong-secret-value"}, false, "Invalid Credentials"},
+		{"nothing listening", ldapstore.Config{URL: "ldap://127.0.0.1:1"}, false, "connect"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.cfg.BindDN = slapd.BindDN
+			if c.cfg.BindPassword == "" {
+				c.cfg.BindPassword = slapd.Password
+			}
+			s, err := ldapstore.Open(c.cfg)
+			if c.ok != (err == nil) {
+				t.Fatalf("Open: %v", err)
+			}
+			if err != nil {
+				if !strings.Contains(err.Error(), c.err) {
+					t.Errorf("error %q should mention %q", err, c.err)
+				}
+				if strings.Contains(err.Error(), c.cfg.BindPassword) {
+					t.Errorf("the password is in the error: %v", err)
+				}
+				return
+			}
+			defer s.Close()
+			res, err := s.Search(context.Background(), baseSearch())
+			if err != nil || len(res.Entries) != 1 {
+				t.Fatalf("search: %v", err)
+			}
+		})
+	}
+}
+
+// proxy forwards TCP to slapd and can cut every link, as a network failure or a
+// directory restart would.
+type proxy struct {
+	l     net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{l: l}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+	t.Cleanup(func() { l.Close(); p.cut() })
+	return p
+}
+
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func TestRedialAfterConnectionLoss(t *testing.T) {
+	p := newProxy(t, strings.TrimPrefix(slapd.URL, "ldap://"))
+	s, err := ldapstore.Open(ldapstore.Config{URL: "ldap://" + p.l.Addr().String(), BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := ldapstore.WithOpCounter(context.Background())
+	if _, err := s.Search(ctx, baseSearch()); err != nil {
+		t.Fatal(err)
+	}
+	p.cut()
+	// Every shared connection died; reads redial, rebind and succeed.
+	for i := 0; i < 4; i++ {
+		if _, err := s.Search(ctx, baseSearch()); err != nil {
+			t.Fatalf("search %d after the cut: %v", i, err)
+		}
+	}
+	if n := ldapstore.OpCount(ctx); n < 5 {
+		t.Errorf("op count %d, want at least 5", n)
+	}
+}
+
+func TestUnavailableDirectoryIsReported(t *testing.T) {
+	p := newProxy(t, strings.TrimPrefix(slapd.URL, "ldap://"))
+	s, err := ldapstore.Open(ldapstore.Config{URL: "ldap://" + p.l.Addr().String(), BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p.l.Close() // no new connections
+	p.cut()
+	_, err = s.Search(context.Background(), baseSearch())
+	if err == nil || !ldapstore.IsUnavailable(err) {
+		t.Fatalf("want an unavailable error, got %v", err)
+	}
+	// While backing off, writes fail fast with the same class of error.
+	err = s.Add(context.Background(), ldap.NewAddRequest("cn=x,"+slapd.BaseDN, nil))
+	if err == nil || !ldapstore.IsUnavailable(err) {
+		t.Fatalf("want an unavailable error, got %v", err)
+	}
+}
+
+func TestSearchPagesAndAssertion(t *testing.T) {
+	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	for i := 0; i < 25; i++ {
+		add := ldap.NewAddRequest("cn=p"+string(rune('a'+i))+",ou=groups,"+slapd.BaseDN, nil)
+		add.Attribute("objectClass", []string{"organizationalRole"})
+		add.Attribute("description", []string{"v1"})
+		if err := s.Add(ctx, add); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := ldap.NewSearchRequest("ou=groups,"+slapd.BaseDN, ldap.ScopeSingleLevel, 0, 0, 0, false, "(objectClass=organizationalRole)", []string{"1.1"}, nil)
+	var pages []int
+	if err := s.SearchPages(ctx, req, 10, func(es []*ldap.Entry) bool { pages = append(pages, len(es)); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) != 3 || pages[0] != 10 || pages[1] != 10 || pages[2] != 5 {
+		t.Errorf("pages %v, want [10 10 5]", pages)
+	}
+	pages = nil
+	if err := s.SearchPages(ctx, req, 10, func(es []*ldap.Entry) bool { pages = append(pages, len(es)); return false }); err != nil || len(pages) != 1 {
+		t.Errorf("stopping after one page: %v %v", pages, err)
+	}
+	// The assertion control (RFC 4528): a modify applies only while the entry matches.
+	dn := "cn=pa,ou=groups," + slapd.BaseDN
+	mod := ldap.NewModifyRequest(dn, []ldap.Control{&ldapstore.AssertionControl{Filter: "(description=v1)"}})
+	mod.Replace("description", []string{"v2"})
+	if err := s.Modify(ctx, mod); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Modify(ctx, mod); !ldap.IsErrorWithCode(err, ldap.LDAPResultAssertionFailed) {
+		t.Fatalf("stale assertion: %v, want 122", err)
+	}
+}
