@@ -24,6 +24,10 @@ type Target struct {
 	CaseExact bool
 	// TrueValue and FalseValue are the LDAP values of a Boolean (default "TRUE"/"FALSE").
 	TrueValue, FalseValue string
+	// TrueAbsent: a Boolean whose true is the attribute's absence and false any
+	// value (e.g. ppolicy's pwdAccountLockedTime for active): "eq true" becomes
+	// (!(a=*)) and "eq false" (a=*).
+	TrueAbsent bool
 	// RefTypes lists the SCIM resource types a Reference may point to (e.g. ["User"]).
 	RefTypes []string
 }

@@ -585,6 +585,12 @@ func (t *translator) leaf(c *Compare, tgt *Target, name string) (*node, error) {
 		if !ok {
 			return nil, typeErr(c, name, fmt.Sprintf("attribute %q is boolean: the value must be true or false", name))
 		}
+		if tgt.TrueAbsent { // true = absent, false = present
+			if b == (c.Op == Eq) {
+				return notNode(presence(a)), nil
+			}
+			return presence(a), nil
+		}
 		v := tgt.FalseValue
 		if b {
 			v = tgt.TrueValue

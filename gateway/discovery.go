@@ -16,7 +16,7 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{
 		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
 		"documentationUri": "https://github.com/scim2ldap/scim2ldap#readme",
-		"patch":            map[string]any{"supported": false},
+		"patch":            map[string]any{"supported": true},
 		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
 		"filter":           map[string]any{"supported": true, "maxResults": s.cfg.MaxPageSize},
 		"changePassword":   map[string]any{"supported": false},

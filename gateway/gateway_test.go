@@ -64,7 +64,7 @@ func openStore(t testing.TB) *ldapstore.Store {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	logBuf := &bytes.Buffer{}
-	gw := gateway.New(gateway.Config{Mapping: exampleMapping(t), Store: openStore(t), Log: zerolog.New(logBuf), Tokens: []string{"other", token}})
+	gw := gateway.New(gateway.Config{Mapping: exampleMapping(t), Store: openStore(t), Log: zerolog.New(zerolog.SyncWriter(logBuf)), Tokens: []string{"other", token}})
 	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
 	c, err := ldap.DialURL(slapd.URL)
@@ -382,7 +382,7 @@ func TestBadInputIsPreciseAndWritesNothing(t *testing.T) {
 	}
 	wantError(t, e.do("GET", "/Users/not-a-uuid", nil), 404, "")
 	wantError(t, e.do("PUT", "/Users/00000000-0000-0000-0000-000000000000", user("ghost", nil)), 404, "")
-	wantError(t, e.do("PATCH", "/Users/x", `{}`), 405, "")
+	wantError(t, e.do("DELETE", "/Users", nil), 405, "")
 	wantError(t, e.do("GET", "/Nope", nil), 404, "")
 }
 
@@ -536,26 +536,27 @@ func TestIfMatch(t *testing.T) {
 func TestDiscovery(t *testing.T) {
 	e := newEnv(t)
 	spc := e.do("GET", "/ServiceProviderConfig", nil)
-	if spc.Status != 200 || get(spc.Body, "filter", "supported") != true || get(spc.Body, "patch", "supported") != false ||
+	if spc.Status != 200 || get(spc.Body, "filter", "supported") != true || get(spc.Body, "patch", "supported") != true ||
 		get(spc.Body, "etag", "supported") != true || get(spc.Body, "authenticationSchemes", "0", "type") != "oauthbearertoken" {
 		t.Errorf("ServiceProviderConfig: %s", spc.Raw)
 	}
 	rts := e.do("GET", "/ResourceTypes", nil)
-	if rts.Body["totalResults"] != 1.0 || get(rts.Body, "Resources", "0", "endpoint") != "/Users" ||
-		get(rts.Body, "Resources", "0", "schemaExtensions", "0", "schema") != entSchema {
-		t.Errorf("ResourceTypes (only served types): %s", rts.Raw)
+	if rts.Body["totalResults"] != 2.0 || get(rts.Body, "Resources", "0", "endpoint") != "/Users" ||
+		get(rts.Body, "Resources", "0", "schemaExtensions", "0", "schema") != entSchema ||
+		get(rts.Body, "Resources", "1", "endpoint") != "/Groups" {
+		t.Errorf("ResourceTypes: %s", rts.Raw)
 	}
 	if r := e.do("GET", "/ResourceTypes/User", nil); r.Status != 200 || r.Body["schema"] != userSchema {
 		t.Errorf("ResourceTypes/User: %s", r.Raw)
 	}
-	wantError(t, e.do("GET", "/ResourceTypes/Group", nil), 404, "")
+	wantError(t, e.do("GET", "/ResourceTypes/Nope", nil), 404, "")
 	s := e.do("GET", "/Schemas/"+userSchema, nil)
 	attrs := map[string]map[string]any{}
 	for _, a := range s.Body["attributes"].([]any) {
 		m := a.(map[string]any)
 		attrs[m["name"].(string)] = m
 	}
-	if len(attrs) == 0 || attrs["nickName"] != nil || attrs["password"] != nil || attrs["groups"] != nil {
+	if len(attrs) == 0 || attrs["nickName"] != nil || attrs["password"] != nil || attrs["addresses"] != nil {
 		t.Errorf("only mapped attributes are advertised: %v", attrs)
 	}
 	un := attrs["userName"]
@@ -573,7 +574,13 @@ func TestDiscovery(t *testing.T) {
 	if len(subs) != 2 || subs["value"] == nil || fmt.Sprint(subs["type"].(map[string]any)["canonicalValues"]) != "[work]" {
 		t.Errorf("emails sub-attributes: %v", subs)
 	}
-	if sc := e.do("GET", "/Schemas", nil); sc.Body["totalResults"] != 2.0 {
+	if gr := attrs["groups"]; gr == nil || gr["mutability"] != "readOnly" {
+		t.Errorf("groups must be advertised read-only: %v", gr)
+	}
+	if ac := attrs["active"]; ac == nil || ac["type"] != "boolean" {
+		t.Errorf("active: %v", ac)
+	}
+	if sc := e.do("GET", "/Schemas", nil); sc.Body["totalResults"] != 3.0 {
 		t.Errorf("Schemas: %s", sc.Raw)
 	}
 	ent := e.do("GET", "/Schemas/"+entSchema, nil)

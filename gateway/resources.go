@@ -80,9 +80,9 @@ func (h *resourceHandler) what(id string) string {
 }
 
 // findByID reads the entry whose directory id is id, or returns a 404 Error.
-func (h *resourceHandler) findByID(ctx context.Context, id string, attrs []string) (*ldap.Entry, error) {
+func (h *resourceHandler) findByID(ctx context.Context, id string, attrs []string, controls []ldap.Control) (*ldap.Entry, error) {
 	filter := "(&" + h.rt.Filter + "(" + h.rt.Dialect().ID + "=" + ldap.EscapeFilter(id) + "))"
-	res, err := h.store().Search(ctx, ldap.NewSearchRequest(h.rt.Base, h.rt.Scope, ldap.NeverDerefAliases, 2, 0, false, filter, attrs, nil))
+	res, err := h.store().Search(ctx, ldap.NewSearchRequest(h.rt.Base, h.rt.Scope, ldap.NeverDerefAliases, 2, 0, false, filter, attrs, controls))
 	if err != nil {
 		if ldap.IsErrorAnyOf(err, ldap.LDAPResultInvalidAttributeSyntax, ldap.LDAPResultNoSuchObject) {
 			return nil, errorf(404, "", "%s not found", h.what(id))
@@ -163,7 +163,7 @@ func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := mux.Vars(r)["id"]
 	p := projection(h.rt, r)
-	e, err := h.findByID(ctx, id, h.rt.LDAPAttributes(p))
+	e, err := h.findByID(ctx, id, h.rt.LDAPAttributes(p), nil)
 	if err != nil {
 		writeError(w, asSCIMError(err, h.what(id)))
 		return
@@ -177,7 +177,13 @@ func (h *resourceHandler) values(ctx context.Context, body map[string]any) (map[
 	if err := h.checkSchemas(body); err != nil {
 		return nil, err
 	}
-	vals, err := h.rt.LDAPValues(body, h.s.idLookup(ctx))
+	return h.validValues(ctx, body)
+}
+
+// validValues converts a resource into LDAP values and checks what the schema
+// and the directory's naming require.
+func (h *resourceHandler) validValues(ctx context.Context, res map[string]any) (map[string][]string, error) {
+	vals, err := h.rt.LDAPValues(res, h.s.idLookup(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -293,153 +299,12 @@ func ifMatch(r *http.Request) string {
 	return strings.Trim(v, `"`)
 }
 
-// replace serves PUT /{endpoint}/{id} (RFC 7644 §3.5.1): attributes absent from
-// the body are cleared, read-only ones ignored. It reads the entry, sends one
-// modify with only what changed (and a modrdn first when the naming attribute
-// changes), guarded by the assertion control on the version read, so a
-// concurrent writer is never silently overwritten: without If-Match the replace
-// is redone on the fresh entry (up to 3 times), with If-Match it is a 412.
-func (h *resourceHandler) replace(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	id := mux.Vars(r)["id"]
-	body, perr := readBody(w, r)
-	if perr != nil {
-		writeError(w, perr)
-		return
-	}
-	vals, err := h.values(ctx, body)
-	if err != nil {
-		writeError(w, asSCIMError(err, h.what(id)))
-		return
-	}
-	want := ifMatch(r)
-	var dn string
-	for attempt := 0; ; attempt++ {
-		dn, err = h.replaceOnce(ctx, id, vals, want)
-		if err == nil || want != "" || attempt == 2 || !ldap.IsErrorWithCode(err, ldap.LDAPResultAssertionFailed) {
-			break
-		}
-	}
-	if err != nil {
-		writeError(w, asSCIMError(err, h.what(id)))
-		return
-	}
-	p := projection(h.rt, r)
-	e, err := h.readDN(ctx, dn, h.rt.LDAPAttributes(p))
-	if err != nil {
-		writeError(w, asSCIMError(err, h.what(id)))
-		return
-	}
-	h.writeResource(ctx, w, r, 200, e, p)
-}
-
-// replaceOnce applies vals to the entry; it returns the entry's (new) DN.
-func (h *resourceHandler) replaceOnce(ctx context.Context, id string, vals map[string][]string, want string) (string, error) {
-	e, err := h.findByID(ctx, id, h.rt.WritableLDAPAttributes())
-	if err != nil {
-		return "", err
-	}
-	version := e.GetEqualFoldAttributeValue(h.rt.Dialect().Version)
-	if want != "" && want != version {
-		return "", errorf(412, "", "%s has changed since version %s; read it again", h.what(id), mapping.ETag(want))
-	}
-	if err := h.checkImmutable(e, vals); err != nil {
-		return "", err
-	}
-	if err := h.checkUnique(ctx, vals, id); err != nil {
-		return "", err
-	}
-	assert := &ldapstore.AssertionControl{Filter: "(" + h.rt.Dialect().Version + "=" + ldap.EscapeFilter(version) + ")"}
-	mod := ldap.NewModifyRequest(e.DN, []ldap.Control{assert})
-	for _, attr := range sortedKeys(vals) {
-		cur, next := e.GetEqualFoldAttributeValues(attr), vals[attr]
-		if sameValues(cur, next) || strings.EqualFold(attr, h.rt.RDN) && len(next) == 1 && !sameRDN(cur, next[0]) {
-			continue // unchanged, or a rename (below)
-		}
-		if len(next) == 0 {
-			mod.Delete(attr, nil)
-		} else {
-			mod.Replace(attr, next)
-		}
-	}
-	dn := e.DN
-	oldRDN := e.GetEqualFoldAttributeValues(h.rt.RDN)
-	if newRDN := vals[h.rt.RDN][0]; !sameRDN(oldRDN, newRDN) {
-		// Rename first, guarded by the version read; the modify then targets the new DN.
-		rename := ldap.NewModifyDNWithControlsRequest(e.DN, h.rt.RDN+"="+ldap.EscapeDN(newRDN), true, "", []ldap.Control{assert})
-		if err := h.store().ModifyDN(ctx, rename); err != nil {
-			return "", err
-		}
-		dn = h.rt.RDN + "=" + ldap.EscapeDN(newRDN) + "," + parentDN(e.DN)
-		mod.DN = dn
-		mod.Controls = nil
-		if len(mod.Changes) > 0 {
-			if err := h.store().Modify(ctx, mod); err != nil {
-				// Undo the rename so the client's retry starts from the state it knew.
-				undo := ldap.NewModifyDNRequest(dn, h.rt.RDN+"="+ldap.EscapeDN(oldRDN[0]), true, "")
-				_ = h.store().ModifyDN(ctx, undo)
-				return "", err
-			}
-		}
-		return dn, nil
-	}
-	if len(mod.Changes) == 0 {
-		return dn, nil
-	}
-	return dn, h.store().Modify(ctx, mod)
-}
-
-// sameRDN reports whether the entry's naming values already hold v
-// (case-insensitively, as the naming attributes in use compare).
-func sameRDN(cur []string, v string) bool {
-	for _, c := range cur {
-		if strings.EqualFold(c, v) {
-			return true
-		}
-	}
-	return false
-}
-
-func parentDN(dn string) string {
-	d, err := ldap.ParseDN(dn)
-	if err != nil || len(d.RDNs) < 2 {
-		return ""
-	}
-	parent := &ldap.DN{RDNs: d.RDNs[1:]}
-	return parent.String()
-}
-
-func sameValues(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	x, y := slices.Clone(a), slices.Clone(b)
-	slices.Sort(x)
-	slices.Sort(y)
-	return slices.Equal(x, y)
-}
-
-// checkImmutable refuses a replace that changes an immutable attribute
-// (RFC 7643 §2.2: 400 mutability).
-func (h *resourceHandler) checkImmutable(e *ldap.Entry, vals map[string][]string) error {
-	for _, a := range h.rt.Attrs {
-		if a.Mutability != "immutable" {
-			continue
-		}
-		cur := e.GetEqualFoldAttributeValues(a.LDAP)
-		if len(cur) > 0 && !sameValues(cur, vals[a.LDAP]) {
-			return errorf(400, "mutability", "%s is immutable and cannot be changed", a.Key)
-		}
-	}
-	return nil
-}
-
 // delete serves DELETE /{endpoint}/{id} (RFC 7644 §3.6): 204, or 404 if absent.
 // With If-Match the delete is guarded by the assertion control.
 func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := mux.Vars(r)["id"]
-	e, err := h.findByID(ctx, id, []string{h.rt.Dialect().Version})
+	e, err := h.findByID(ctx, id, []string{h.rt.Dialect().Version}, nil)
 	if err != nil {
 		writeError(w, asSCIMError(err, h.what(id)))
 		return

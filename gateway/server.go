@@ -56,27 +56,33 @@ func New(cfg Config) *Server {
 		s.tokenSums = append(s.tokenSums, sha256.Sum256([]byte(t)))
 	}
 	r := mux.NewRouter()
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(404, "", "no such endpoint: %s", r.URL.Path))
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(405, "", "method %s is not supported on %s", r.Method, r.URL.Path))
 	})
+	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notAllowed
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	api := r.PathPrefix(BasePath).Subrouter()
-	api.Use(s.authenticate)
-	api.HandleFunc("/ServiceProviderConfig", s.serviceProviderConfig).Methods(http.MethodGet)
-	api.HandleFunc("/ResourceTypes", s.resourceTypes).Methods(http.MethodGet)
-	api.HandleFunc("/ResourceTypes/{name}", s.resourceType).Methods(http.MethodGet)
-	api.HandleFunc("/Schemas", s.schemas).Methods(http.MethodGet)
-	api.HandleFunc("/Schemas/{id}", s.schema).Methods(http.MethodGet)
+	// Routes are registered on the root router with full paths: a PathPrefix
+	// subrouter in gorilla/mux v1.8.1 answers 404 instead of 405 for a wrong
+	// method (gorilla/mux#739).
+	handle := func(path string, h http.HandlerFunc, methods ...string) {
+		r.Handle(BasePath+path, s.authenticate(h)).Methods(methods...)
+	}
+	handle("/ServiceProviderConfig", s.serviceProviderConfig, http.MethodGet)
+	handle("/ResourceTypes", s.resourceTypes, http.MethodGet)
+	handle("/ResourceTypes/{name}", s.resourceType, http.MethodGet)
+	handle("/Schemas", s.schemas, http.MethodGet)
+	handle("/Schemas/{id}", s.schema, http.MethodGet)
 	for _, rt := range s.served() {
 		h := &resourceHandler{s: s, rt: rt}
-		api.HandleFunc(rt.Endpoint, h.list).Methods(http.MethodGet)
-		api.HandleFunc(rt.Endpoint, h.create).Methods(http.MethodPost)
-		api.HandleFunc(rt.Endpoint+"/{id}", h.get).Methods(http.MethodGet)
-		api.HandleFunc(rt.Endpoint+"/{id}", h.replace).Methods(http.MethodPut)
-		api.HandleFunc(rt.Endpoint+"/{id}", h.delete).Methods(http.MethodDelete)
+		handle(rt.Endpoint, h.list, http.MethodGet)
+		handle(rt.Endpoint, h.create, http.MethodPost)
+		handle(rt.Endpoint+"/{id}", h.get, http.MethodGet)
+		handle(rt.Endpoint+"/{id}", h.replace, http.MethodPut)
+		handle(rt.Endpoint+"/{id}", h.patch, http.MethodPatch)
+		handle(rt.Endpoint+"/{id}", h.delete, http.MethodDelete)
 	}
 	s.router = r
 	return s
@@ -93,10 +99,8 @@ func (s *Server) served() []*mapping.ResourceType {
 	return out
 }
 
-// servedTypes are the resource types with working endpoints. Group is declared in
-// the mapping already but gets its endpoints with membership PATCH (issue
-// "Groups and PATCH"); until then it is neither routed nor advertised.
-var servedTypes = map[string]bool{"User": true}
+// servedTypes are the resource types with working endpoints.
+var servedTypes = map[string]bool{"User": true, "Group": true}
 
 // ServeHTTP implements http.Handler, logging one line per request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package ldapstore
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -59,3 +60,49 @@ func countOp(ctx context.Context) {
 		n.Add(1)
 	}
 }
+
+// OIDPermissiveModify is Microsoft's permissive modify control
+// (1.2.840.113556.1.4.1413): adding a value that exists is not an error. slapd 2.5
+// honours it for adds (not advertised in its root DSE) but still answers 16
+// noSuchAttribute for deleting an absent value (DESIGN.md §4).
+const OIDPermissiveModify = "1.2.840.113556.1.4.1413"
+
+// PermissiveModify returns the permissive modify control, non-critical so a
+// server without it still applies the modify (then duplicate adds fail with 20).
+func PermissiveModify() ldap.Control { return ldap.NewControlString(OIDPermissiveModify, false, "") }
+
+// OIDMatchedValues is the matched values control (RFC 3876).
+const OIDMatchedValues = "1.2.826.0.1.3344810.2.3"
+
+// MatchedValuesControl asks the server to return only the attribute values that
+// match one of Items (simple RFC 4515 items such as "(member=)" or "(cn=*)").
+// slapd drops every attribute no item names, so name each one wanted, with a
+// presence item for all of its values. The gateway uses it to learn whether a
+// group holds its placeholder member without reading the member list.
+type MatchedValuesControl struct {
+	Items []string
+}
+
+// GetControlType implements ldap.Control.
+func (c *MatchedValuesControl) GetControlType() string { return OIDMatchedValues }
+
+// Encode implements ldap.Control: ValuesReturnFilter ::= SEQUENCE OF SimpleFilterItem,
+// whose items are encoded as the corresponding Filter choices (RFC 3876 §2).
+func (c *MatchedValuesControl) Encode() *ber.Packet {
+	p := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Control")
+	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, OIDMatchedValues, "Control Type"))
+	p.AppendChild(ber.NewBoolean(ber.ClassUniversal, ber.TypePrimitive, ber.TagBoolean, true, "Criticality"))
+	val := ber.Encode(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, nil, "Control Value")
+	seq := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "ValuesReturnFilter")
+	for _, item := range c.Items {
+		if f, err := ldap.CompileFilter(item); err == nil {
+			seq.AppendChild(f)
+		}
+	}
+	val.AppendChild(seq)
+	p.AppendChild(val)
+	return p
+}
+
+// String implements ldap.Control.
+func (c *MatchedValuesControl) String() string { return "MatchedValues " + strings.Join(c.Items, "") }

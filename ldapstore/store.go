@@ -216,6 +216,16 @@ func (s *Store) ModifyDN(ctx context.Context, req *ldap.ModifyDNRequest) error {
 	return s.do(ctx, false, func(c *ldap.Conn) error { return c.ModifyDN(req) })
 }
 
+// Compare reports whether the entry dn holds attr=value (RFC 4511 §4.10).
+func (s *Store) Compare(ctx context.Context, dn, attr, value string) (bool, error) {
+	var ok bool
+	err := s.do(ctx, true, func(c *ldap.Conn) (err error) {
+		ok, err = c.Compare(dn, attr, value)
+		return err
+	})
+	return ok, err
+}
+
 // Delete deletes an entry.
 func (s *Store) Delete(ctx context.Context, req *ldap.DelRequest) error {
 	return s.do(ctx, false, func(c *ldap.Conn) error { return c.Del(req) })

@@ -108,7 +108,9 @@ func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[str
 			if err != nil {
 				return nil, err
 			}
-			vals = append(vals, s)
+			if s != "" || !a.TrueWhenAbsent {
+				vals = append(vals, s)
+			}
 		}
 		out[a.LDAP] = dedupe(vals)
 	}
@@ -128,6 +130,11 @@ func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[str
 			out[r.a.LDAP] = append(out[r.a.LDAP], dn)
 		}
 		out[r.a.LDAP] = dedupe(out[r.a.LDAP])
+	}
+	for _, r := range refs {
+		if ph := r.a.Placeholder; ph != nil && len(out[r.a.LDAP]) == 0 {
+			out[r.a.LDAP] = []string{*ph}
+		}
 	}
 	for _, d := range rt.Defaults {
 		if len(out[d.LDAP]) > 0 {
@@ -317,16 +324,23 @@ func toLDAP(a *AttrMap, v any) (string, error) {
 		if !ok {
 			return "", invalid("%s must be a boolean (true or false)", a.Key)
 		}
+		if b && a.TrueWhenAbsent {
+			return "", nil
+		}
 		if b {
 			return a.TrueValue, nil
 		}
 		return a.FalseValue, nil
 	case "integer":
-		n, ok := v.(json.Number)
-		if _, err := strconv.ParseInt(string(n), 10, 64); !ok || err != nil {
-			return "", invalid("%s must be an integer", a.Key)
+		switch n := v.(type) {
+		case int64: // read back from the directory (PATCH applies to that form)
+			return strconv.FormatInt(n, 10), nil
+		case json.Number:
+			if _, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+				return string(n), nil
+			}
 		}
-		return string(n), nil
+		return "", invalid("%s must be an integer", a.Key)
 	case "decimal":
 		n, ok := v.(json.Number)
 		if !ok {
@@ -397,6 +411,9 @@ func fromLDAP(a *AttrMap, raw []byte) any {
 	s := string(raw)
 	switch a.Type() {
 	case "boolean":
+		if a.TrueWhenAbsent {
+			return false // any value: e.g. a lock time
+		}
 		return strings.EqualFold(s, a.TrueValue)
 	case "integer":
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
@@ -463,6 +480,10 @@ func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs map[string]Ref, baseURL str
 			continue
 		}
 		raw := e.GetEqualFoldRawAttributeValues(a.LDAP)
+		if len(raw) == 0 && a.TrueWhenAbsent {
+			res[a.Def.Name] = true
+			continue
+		}
 		if len(raw) == 0 {
 			continue
 		}

@@ -298,7 +298,7 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 	}
 }
 
-var attrOptions = []string{"ldap", "uniqueness", "caseExact", "mutability", "reference", "trueValue", "falseValue"}
+var attrOptions = []string{"ldap", "uniqueness", "caseExact", "mutability", "reference", "trueValue", "falseValue", "trueWhenAbsent", "placeholder"}
 
 func (l *loader) attributes(rt *ResourceType, key, n *node) {
 	if n == nil {
@@ -353,8 +353,27 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 		if f := v.get("falseValue"); f != nil {
 			a.FalseValue = l.str(f, k.Scalar+".falseValue")
 		}
-		if (v.get("trueValue") != nil || v.get("falseValue") != nil) && a.Type() != "boolean" {
-			l.errorf(v, "trueValue/falseValue apply to boolean attributes; %s is %s", k.Scalar, a.Type())
+		if t := v.get("trueWhenAbsent"); t != nil {
+			a.TrueWhenAbsent = l.boolean(t, k.Scalar+".trueWhenAbsent")
+			if a.TrueWhenAbsent && v.get("trueValue") != nil {
+				l.errorf(t, "%s: trueWhenAbsent and trueValue exclude each other", k.Scalar)
+			}
+		}
+		if (v.get("trueValue") != nil || v.get("falseValue") != nil || v.get("trueWhenAbsent") != nil) && a.Type() != "boolean" {
+			l.errorf(v, "trueValue/falseValue/trueWhenAbsent apply to boolean attributes; %s is %s", k.Scalar, a.Type())
+		}
+		if a.Type() == "boolean" && (a.FalseValue == "" || (!a.TrueWhenAbsent && a.TrueValue == "") || strings.EqualFold(a.TrueValue, a.FalseValue)) {
+			l.errorf(v, "%s: trueValue and falseValue must be two different, non-empty LDAP values", k.Scalar)
+		}
+		if ph := v.get("placeholder"); ph != nil {
+			val := ""
+			if ph.Kind != nullNode {
+				val = l.str(ph, k.Scalar+".placeholder")
+			}
+			a.Placeholder = &val
+			if !a.Def.MultiValued {
+				l.errorf(ph, "placeholder applies to multi-valued attributes; %s is single-valued", k.Scalar)
+			}
 		}
 		if r := v.get("reference"); r != nil {
 			a.RefTypes = l.strList(r, k.Scalar+".reference")

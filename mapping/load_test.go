@@ -59,7 +59,7 @@ resourceTypes:
 	}
 	want := []string{
 		`m.yaml:9:14: User.ldap.scope is "deep"; want one of: one, sub`,
-		`m.yaml:11:29: unknown key "uniqness" in User attribute userName (did you mean "uniqueness"?); known keys: ldap, uniqueness, caseExact, mutability, reference, trueValue, falseValue`,
+		`m.yaml:11:29: unknown key "uniqness" in User attribute userName (did you mean "uniqueness"?)`,
 		`m.yaml:12:7: name has no sub-attribute "givenNam"`,
 		`m.yaml:13:51: displayName.caseExact must be true or false`,
 		`m.yaml:14:21: title.ldap must be a string, not a list`,
@@ -67,6 +67,9 @@ resourceTypes:
 		`m.yaml:16:7: name is complex: map its sub-attributes, e.g. name.formatted`,
 	}
 	got := strings.Split(ps.Error(), "\n")
+	for i, g := range got { // the list of known keys grows with the mapping language
+		got[i], _, _ = strings.Cut(g, "; known keys:")
+	}
 	for _, w := range want {
 		found := false
 		for _, g := range got {

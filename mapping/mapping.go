@@ -85,6 +85,14 @@ type AttrMap struct {
 	RefTypes   []string // for references: the resource types an id may name
 	TrueValue  string   // LDAP value of boolean true (default "TRUE")
 	FalseValue string   // LDAP value of boolean false (default "FALSE")
+	// TrueWhenAbsent stores boolean true as the attribute's absence and false as
+	// FalseValue; any value reads as false. It fits lock attributes such as
+	// ppolicy's pwdAccountLockedTime (present = locked = active false).
+	TrueWhenAbsent bool
+	// Placeholder is kept in a multi-valued attribute the directory requires to be
+	// non-empty (groupOfNames' MUST member: an empty member value works on slapd);
+	// it is written when the list would be empty and never shown to SCIM clients.
+	Placeholder *string
 }
 
 // Type returns the SCIM type of the mapped (sub-)attribute.
@@ -97,6 +105,12 @@ func (a *AttrMap) Type() string {
 
 // IsReference reports whether the values are ids of other resources, stored as DNs.
 func (a *AttrMap) IsReference() bool { return len(a.RefTypes) > 0 }
+
+// IsMembership reports whether a holds a writable list of references (a group's
+// members): such lists are changed value by value and never read to be rewritten.
+func (a *AttrMap) IsMembership() bool {
+	return a.IsReference() && a.Def.MultiValued && a.Writable()
+}
 
 // Writable reports whether clients may set the attribute.
 func (a *AttrMap) Writable() bool { return a.Mutability != "readOnly" }

@@ -125,13 +125,16 @@ func (rt *ResourceType) LDAPAttributes(p *Projection) []string {
 	return out
 }
 
-// WritableLDAPAttributes returns every LDAP attribute a client write may change
-// (mapped writable attributes and defaults), to read an entry before a replace.
+// WritableLDAPAttributes returns the LDAP attributes to read before a replace or
+// patch: every mapped attribute and default, except membership lists (which are
+// written without being read; see AttrMap.IsMembership).
 func (rt *ResourceType) WritableLDAPAttributes() []string {
 	d := rt.dialect
 	out := []string{d.ID, d.Version, d.Created, d.Modified}
 	for _, a := range rt.Attrs {
-		out = append(out, a.LDAP)
+		if !a.IsMembership() {
+			out = append(out, a.LDAP)
+		}
 	}
 	for _, def := range rt.Defaults {
 		out = append(out, def.LDAP)

@@ -92,7 +92,8 @@ func fixedKey(m map[string]string) string {
 }
 
 func target(a *AttrMap) *filterxlate.Target {
-	t := &filterxlate.Target{LDAPAttr: a.LDAP, CaseExact: a.CaseExact, TrueValue: a.TrueValue, FalseValue: a.FalseValue, RefTypes: a.RefTypes}
+	t := &filterxlate.Target{LDAPAttr: a.LDAP, CaseExact: a.CaseExact, TrueValue: a.TrueValue, FalseValue: a.FalseValue,
+		TrueAbsent: a.TrueWhenAbsent, RefTypes: a.RefTypes}
 	switch {
 	case a.IsReference():
 		t.Type = filterxlate.Reference

@@ -1,0 +1,700 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/gorilla/mux"
+
+	"github.com/scim2ldap/scim2ldap/filterxlate"
+	"github.com/scim2ldap/scim2ldap/mapping"
+)
+
+const patchOpSchema = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+// patchOp is one PATCH operation (RFC 7644 §3.5.2). Op is lower-cased (Entra
+// sends "Replace"); Path is nil when the request has none.
+type patchOp struct {
+	Op    string
+	Path  *filterxlate.Path
+	Value any
+	hasV  bool
+}
+
+// parsePatch validates a PatchOp body: schemas, Operations, op names, paths.
+func parsePatch(body map[string]any) ([]patchOp, *Error) {
+	if v, ok := mapping.Lookup(body, "schemas"); ok {
+		list, _ := v.([]any)
+		found := false
+		for _, s := range list {
+			str, _ := s.(string)
+			found = found || strings.EqualFold(str, patchOpSchema)
+		}
+		if !found {
+			return nil, errorf(400, "invalidValue", "schemas must be [%q]", patchOpSchema)
+		}
+	}
+	raw, _ := mapping.Lookup(body, "Operations")
+	list, ok := raw.([]any)
+	if !ok || len(list) == 0 {
+		return nil, errorf(400, "invalidValue", "Operations must be a non-empty array of operations")
+	}
+	ops := make([]patchOp, 0, len(list))
+	for i, item := range list {
+		m, ok := item.(map[string]any)
+		if !ok {
+			return nil, errorf(400, "invalidValue", "Operations[%d] must be an object", i)
+		}
+		var op patchOp
+		name, _ := mapping.Lookup(m, "op")
+		s, _ := name.(string)
+		op.Op = strings.ToLower(s)
+		if op.Op != "add" && op.Op != "replace" && op.Op != "remove" {
+			return nil, errorf(400, "invalidValue", "Operations[%d].op is %q; want add, replace or remove", i, s)
+		}
+		if p, ok := mapping.Lookup(m, "path"); ok && p != nil {
+			ps, ok := p.(string)
+			if !ok {
+				return nil, errorf(400, "invalidPath", "Operations[%d].path must be a string", i)
+			}
+			if strings.TrimSpace(ps) != "" {
+				path, err := filterxlate.ParsePath(ps)
+				if err != nil {
+					return nil, errorf(400, "invalidPath", "Operations[%d].path: %v", i, err)
+				}
+				op.Path = &path
+			}
+		}
+		op.Value, op.hasV = mapping.Lookup(m, "value")
+		switch {
+		case op.Op == "remove" && op.Path == nil:
+			return nil, errorf(400, "noTarget", "Operations[%d]: remove needs a path", i)
+		case op.Op != "remove" && !op.hasV:
+			return nil, errorf(400, "invalidValue", "Operations[%d]: %s needs a value", i, op.Op)
+		case op.Op != "remove" && op.Path == nil:
+			if _, isObj := op.Value.(map[string]any); !isObj {
+				return nil, errorf(400, "invalidValue", "Operations[%d]: %s without a path needs an object value", i, op.Op)
+			}
+		}
+		ops = append(ops, op)
+	}
+	return ops, nil
+}
+
+// patch serves PATCH /{endpoint}/{id} (RFC 7644 §3.5.2). The operations are
+// applied in order to the resource as read, and the result is written as one
+// change (see update); membership operations become value adds and deletes.
+// 200 with the resource (honouring attributes), or 204 with "Prefer: return=minimal".
+func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["id"]
+	body, perr := readBody(w, r)
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	ops, perr := parsePatch(body)
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	base := h.s.baseURL(r)
+	dn, err := h.update(ctx, id, ifMatch(r), func(e *ldap.Entry) (*change, error) {
+		return h.applyPatch(ctx, e, base, ops)
+	})
+	if err != nil {
+		writeError(w, asSCIMError(err, h.what(id)))
+		return
+	}
+	h.respondAfterWrite(w, r, dn, 200)
+}
+
+// applyPatch applies ops to the SCIM view of e and returns the resulting change.
+func (h *resourceHandler) applyPatch(ctx context.Context, e *ldap.Entry, base string, ops []patchOp) (*change, error) {
+	refs, err := h.s.refsOf(ctx, h.rt.ReferenceDNs(e, nil))
+	if err != nil {
+		return nil, err
+	}
+	doc := h.rt.FromLDAP(e, refs, base, nil)
+	pd := &patchDoc{rt: h.rt, doc: doc, members: map[*mapping.AttrMap]*idPlan{}}
+	for _, op := range ops {
+		if err := pd.apply(op); err != nil {
+			return nil, err
+		}
+	}
+	vals, err := h.validValues(ctx, doc)
+	if err != nil {
+		return nil, err
+	}
+	ch := &change{vals: vals, members: map[*mapping.AttrMap]*memberPlan{}}
+	for a, ip := range pd.members {
+		plan, err := h.memberDNs(ctx, a, ip)
+		if err != nil {
+			return nil, err
+		}
+		ch.members[a] = plan
+	}
+	return ch, nil
+}
+
+// idPlan is a membership plan in SCIM ids, before the ids are looked up.
+type idPlan struct {
+	steps []idStep
+}
+
+type idStep struct {
+	kind string // add, remove, replace
+	ids  []string
+}
+
+// memberDNs turns an idPlan into a memberPlan with one batched lookup. Unknown
+// ids to add are a 400 naming them; unknown ids to remove are not members anyway.
+func (h *resourceHandler) memberDNs(ctx context.Context, a *mapping.AttrMap, ip *idPlan) (*memberPlan, error) {
+	var all []string
+	for _, s := range ip.steps {
+		all = append(all, s.ids...)
+	}
+	dns := map[string]string{}
+	if len(all) > 0 {
+		var err error
+		if dns, err = h.s.idLookup(ctx)(a.RefTypes, all); err != nil {
+			return nil, err
+		}
+	}
+	plan := &memberPlan{}
+	for _, s := range ip.steps {
+		var list []string
+		for _, id := range s.ids {
+			dn, ok := dns[id]
+			if !ok && s.kind != "remove" {
+				return nil, errorf(400, "invalidValue", "%s: no %s with id %q", a.Def.Name, strings.Join(a.RefTypes, " or "), id)
+			}
+			if ok {
+				list = append(list, dn)
+			}
+		}
+		switch s.kind {
+		case "add":
+			plan.addValues(list)
+		case "remove":
+			plan.removeValues(list)
+		default:
+			plan.replaceWith(list)
+		}
+	}
+	return plan, nil
+}
+
+// patchDoc applies PATCH operations to a resource's JSON form.
+type patchDoc struct {
+	rt      *mapping.ResourceType
+	doc     map[string]any
+	members map[*mapping.AttrMap]*idPlan
+}
+
+func (pd *patchDoc) apply(op patchOp) error {
+	if op.Path != nil {
+		return pd.applyPath(op.Op, *op.Path, op.Value)
+	}
+	// No path: the value is a set of attributes; keys may be dotted
+	// ("name.givenName") or URN-qualified, or an extension URN holding an object.
+	for k, v := range op.Value.(map[string]any) {
+		if isOneOf(k, "schemas", "id", "meta") {
+			continue
+		}
+		if urn := pd.extensionURN(k); urn != "" {
+			if m, ok := v.(map[string]any); ok {
+				for k2, v2 := range m {
+					if err := pd.applyKey(op.Op, urn+":"+k2, v2); err != nil {
+						return err
+					}
+				}
+			}
+			continue
+		}
+		if err := pd.applyKey(op.Op, k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (pd *patchDoc) applyKey(op, key string, v any) error {
+	path, err := filterxlate.ParsePath(key)
+	if err != nil {
+		return nil // not an attribute name: ignored like any unknown attribute
+	}
+	return pd.applyPath(op, path, v)
+}
+
+func isOneOf(s string, names ...string) bool {
+	for _, n := range names {
+		if strings.EqualFold(s, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// extensionURN returns the resource type's extension schema URN that k names
+// (ignoring case and colons, for Entra's "…:2.0User" typo), or "".
+func (pd *patchDoc) extensionURN(k string) string {
+	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, ":", "")) }
+	for _, e := range pd.rt.Extensions {
+		if norm(e.Schema.ID) == norm(k) {
+			return e.Schema.ID
+		}
+	}
+	return ""
+}
+
+// target resolves a path to the mapped attribute it names: schema URN, the
+// top-level definition and the sub-attribute name. ok is false for attributes
+// the mapping does not map or clients may not write: such operations are ignored
+// (RFC 7644 §3.5.2: the service provider MAY ignore them; idp-dialects.md).
+func (pd *patchDoc) target(p filterxlate.Path) (urn string, def *mapping.AttrDef, sub string, ok bool) {
+	a := p.Attr
+	name, sub := a.Name, a.Sub
+	urn = a.URN
+	// Entra's legacy dotted form "urn:…:2.0:User.manager" parses as URN "urn:…:2.0",
+	// attribute "User", sub-attribute "manager".
+	if urn != "" && pd.extensionURN(urn+":"+name) != "" && sub != "" {
+		urn, name, sub = pd.extensionURN(urn+":"+name), sub, ""
+	}
+	if p.Sub != "" {
+		sub = p.Sub
+	}
+	for _, m := range pd.rt.Attrs {
+		if !strings.EqualFold(m.Def.Name, name) || (urn != "" && !strings.EqualFold(strings.ReplaceAll(m.SchemaURN, ":", ""), strings.ReplaceAll(urn, ":", ""))) {
+			continue
+		}
+		if !m.Writable() && m.Def.Mutability == "readOnly" {
+			return "", nil, "", false
+		}
+		return m.SchemaURN, m.Def, sub, true
+	}
+	return "", nil, "", false
+}
+
+func (pd *patchDoc) membership(def *mapping.AttrDef) *mapping.AttrMap {
+	for _, a := range pd.rt.Attrs {
+		if a.Def == def && a.IsMembership() {
+			return a
+		}
+	}
+	return nil
+}
+
+// container returns the object that holds urn's attributes, creating an
+// extension object on demand.
+func (pd *patchDoc) container(urn string) map[string]any {
+	if urn == pd.rt.Schema.ID {
+		return pd.doc
+	}
+	m, ok := pd.doc[urn].(map[string]any)
+	if !ok {
+		m = map[string]any{}
+		pd.doc[urn] = m
+	}
+	return m
+}
+
+func (pd *patchDoc) applyPath(op string, p filterxlate.Path, v any) error {
+	urn, def, sub, ok := pd.target(p)
+	if !ok {
+		return nil
+	}
+	if a := pd.membership(def); a != nil {
+		return pd.applyMembers(op, a, p, v)
+	}
+	obj := pd.container(urn)
+	name := def.Name
+	switch {
+	case def.Type != "complex":
+		if op == "remove" || isBlank(v) {
+			delete(obj, name)
+		} else {
+			obj[name] = v
+		}
+	case !def.MultiValued:
+		pd.applySingleComplex(op, obj, def, sub, v)
+	default:
+		return pd.applyMulti(op, obj, def, p.Filter, sub, v)
+	}
+	return nil
+}
+
+func isBlank(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case []any:
+		return len(x) == 0
+	}
+	return false
+}
+
+// canonical rewrites an object's keys to the sub-attribute names of def, since
+// clients may spell them in any case (RFC 7643 §2.1).
+func canonical(def *mapping.AttrDef, v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := make(map[string]any, len(m))
+	for k, x := range m {
+		if sd := def.Sub(k); sd != nil {
+			k = sd.Name
+		}
+		out[k] = x
+	}
+	return out
+}
+
+// applySingleComplex handles name, manager…: a sub-attribute path sets or clears
+// that sub-attribute; an object value merges (RFC 7644 §3.5.2.1, §3.5.2.3:
+// sub-attributes not given are left unchanged).
+func (pd *patchDoc) applySingleComplex(op string, obj map[string]any, def *mapping.AttrDef, sub string, v any) {
+	cur, _ := obj[def.Name].(map[string]any)
+	if cur == nil {
+		cur = map[string]any{}
+	}
+	if sub != "" {
+		if sd := def.Sub(sub); sd != nil {
+			sub = sd.Name
+		}
+		if op == "remove" || isBlank(v) {
+			delete(cur, sub)
+		} else {
+			cur[sub] = v
+		}
+	} else {
+		if op == "remove" || isBlank(v) {
+			delete(obj, def.Name)
+			return
+		}
+		// Entra sends the manager as a bare id, or as a one-element array.
+		if list, ok := v.([]any); ok && len(list) == 1 {
+			v = list[0]
+		}
+		if s, ok := v.(string); ok && def.Sub("value") != nil {
+			v = map[string]any{"value": s}
+		}
+		m, ok := canonical(def, v).(map[string]any)
+		if !ok {
+			obj[def.Name] = v // a wrong shape is reported by the mapping's type check
+			return
+		}
+		if def.Sub("value") != nil { // a reference: the new value replaces the old one
+			cur = map[string]any{}
+		}
+		for k, x := range m {
+			if isBlank(x) {
+				delete(cur, k)
+			} else {
+				cur[k] = x
+			}
+		}
+	}
+	if len(cur) == 0 {
+		delete(obj, def.Name)
+	} else {
+		obj[def.Name] = cur
+	}
+}
+
+// applyMulti handles emails, phoneNumbers…, with or without a value filter.
+// When a filtered add or replace matches no element, one is created from the
+// filter's eq constants (what Entra expects for emails[type eq "work"].value).
+func (pd *patchDoc) applyMulti(op string, obj map[string]any, def *mapping.AttrDef, filter filterxlate.Expr, sub string, v any) error {
+	if sd := def.Sub(sub); sd != nil {
+		sub = sd.Name
+	}
+	elems, _ := obj[def.Name].([]any)
+	values := asElements(def, v)
+	switch {
+	case filter == nil && sub == "":
+		switch op {
+		case "add":
+			for _, nv := range values {
+				if !containsElement(elems, nv) {
+					elems = append(elems, nv)
+				}
+			}
+		case "replace":
+			elems = values
+		case "remove":
+			if isBlank(v) {
+				elems = nil
+			} else { // remove the listed values
+				var keep []any
+				for _, el := range elems {
+					if !containsElement(values, el) {
+						keep = append(keep, el)
+					}
+				}
+				elems = keep
+			}
+		}
+	default:
+		matched := false
+		var keep []any
+		for _, el := range elems {
+			m, ok := el.(map[string]any)
+			if !ok || (filter != nil && !matchElement(filter, m)) {
+				keep = append(keep, el)
+				continue
+			}
+			matched = true
+			switch {
+			case op == "remove" && sub == "":
+				continue // drop the element
+			case op == "remove" || (sub != "" && isBlank(v)):
+				m = cloneMap(m)
+				delete(m, sub)
+			case sub != "":
+				m = cloneMap(m)
+				m[sub] = v
+			default:
+				nv, ok := canonical(def, v).(map[string]any)
+				if !ok {
+					return errorf(400, "invalidValue", "%s: the value must be an object", def.Name)
+				}
+				m = cloneMap(m)
+				for k, x := range nv {
+					m[k] = x
+				}
+			}
+			keep = append(keep, m)
+		}
+		elems = keep
+		if !matched && op != "remove" && !isBlank(v) {
+			el := filterConstants(filter)
+			if sub != "" {
+				el[sub] = v
+			} else if nv, ok := canonical(def, v).(map[string]any); ok {
+				for k, x := range nv {
+					el[k] = x
+				}
+			}
+			elems = append(elems, el)
+		}
+	}
+	if len(elems) == 0 {
+		delete(obj, def.Name)
+	} else {
+		obj[def.Name] = elems
+	}
+	return nil
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// asElements turns a PATCH value into multi-valued elements: an array, a single
+// object, or a bare value (taken as {"value": v}).
+func asElements(def *mapping.AttrDef, v any) []any {
+	var list []any
+	switch x := v.(type) {
+	case nil:
+	case []any:
+		list = x
+	default:
+		list = []any{x}
+	}
+	out := make([]any, 0, len(list))
+	for _, el := range list {
+		if _, ok := el.(map[string]any); !ok && el != nil {
+			el = map[string]any{"value": el}
+		}
+		if el != nil {
+			out = append(out, canonical(def, el))
+		}
+	}
+	return out
+}
+
+// containsElement compares elements by value and type (case-insensitively).
+func containsElement(list []any, el any) bool {
+	m, _ := el.(map[string]any)
+	for _, x := range list {
+		xm, _ := x.(map[string]any)
+		if m == nil || xm == nil {
+			if reflect.DeepEqual(x, el) {
+				return true
+			}
+			continue
+		}
+		if strings.EqualFold(fmt.Sprint(xm["value"]), fmt.Sprint(m["value"])) &&
+			(m["type"] == nil || strings.EqualFold(fmt.Sprint(xm["type"]), fmt.Sprint(m["type"]))) {
+			return true
+		}
+	}
+	return false
+}
+
+// filterConstants returns the sub-attribute values a filter's eq comparisons
+// joined by and fix, e.g. {"type": "work"} for type eq "work".
+func filterConstants(e filterxlate.Expr) map[string]any {
+	out := map[string]any{}
+	var walk func(filterxlate.Expr)
+	walk = func(e filterxlate.Expr) {
+		switch x := e.(type) {
+		case *filterxlate.Logical:
+			if x.Op == filterxlate.And {
+				walk(x.Left)
+				walk(x.Right)
+			}
+		case *filterxlate.Compare:
+			if x.Op == filterxlate.Eq && x.Value != nil {
+				out[x.Path.Name] = x.Value
+			}
+		}
+	}
+	if e != nil {
+		walk(e)
+	}
+	return out
+}
+
+// matchElement evaluates a value filter on one element of a multi-valued
+// attribute; strings compare case-insensitively (caseExact false, RFC 7643 §2.4).
+func matchElement(e filterxlate.Expr, el map[string]any) bool {
+	switch x := e.(type) {
+	case *filterxlate.Logical:
+		if x.Op == filterxlate.And {
+			return matchElement(x.Left, el) && matchElement(x.Right, el)
+		}
+		return matchElement(x.Left, el) || matchElement(x.Right, el)
+	case *filterxlate.Not:
+		return !matchElement(x.X, el)
+	case *filterxlate.Compare:
+		got, present := mapping.Lookup(el, x.Path.Name)
+		if x.Op == filterxlate.Pr {
+			return present && !isBlank(got)
+		}
+		if x.Value == nil {
+			return (x.Op == filterxlate.Eq) == (!present || got == nil)
+		}
+		a, b := strings.ToLower(scalar(got)), strings.ToLower(scalar(x.Value))
+		if !present {
+			return x.Op == filterxlate.Ne
+		}
+		switch x.Op {
+		case filterxlate.Eq:
+			return a == b
+		case filterxlate.Ne:
+			return a != b
+		case filterxlate.Co:
+			return strings.Contains(a, b)
+		case filterxlate.Sw:
+			return strings.HasPrefix(a, b)
+		case filterxlate.Ew:
+			return strings.HasSuffix(a, b)
+		case filterxlate.Gt:
+			return a > b
+		case filterxlate.Ge:
+			return a >= b
+		case filterxlate.Lt:
+			return a < b
+		case filterxlate.Le:
+			return a <= b
+		}
+	}
+	return false
+}
+
+func scalar(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return string(x)
+	case bool:
+		return strconv.FormatBool(x)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// applyMembers records a membership operation: add and remove by value list,
+// remove by a value filter (members[value eq "…"]), remove of the whole
+// attribute, and replace with exactly the list given ([] empties the group).
+func (pd *patchDoc) applyMembers(op string, a *mapping.AttrMap, p filterxlate.Path, v any) error {
+	ip := pd.members[a]
+	if ip == nil {
+		ip = &idPlan{}
+		pd.members[a] = ip
+	}
+	if p.Sub != "" || p.Attr.Sub != "" {
+		return nil // members[…].display and such are read-only or immutable: ignored
+	}
+	if p.Filter != nil {
+		if op != "remove" {
+			return errorf(400, "invalidPath", "%s with a value filter supports remove only; use %s %s with a value list", a.Def.Name, op, a.Def.Name)
+		}
+		ids, ok := filterIDs(p.Filter)
+		if !ok {
+			return errorf(400, "invalidFilter", "a %s filter may only select by value, e.g. %s[value eq \"<id>\"]", a.Def.Name, a.Def.Name)
+		}
+		ip.steps = append(ip.steps, idStep{"remove", ids})
+		return nil
+	}
+	ids, err := refIDs(a, v)
+	if err != nil {
+		return err
+	}
+	switch {
+	case op == "remove" && isBlank(v):
+		ip.steps = append(ip.steps, idStep{"replace", nil})
+	default:
+		ip.steps = append(ip.steps, idStep{op, ids})
+	}
+	return nil
+}
+
+// refIDs extracts member ids from [{"value": id, "$ref": …}], {"value": id} or
+// bare id strings.
+func refIDs(a *mapping.AttrMap, v any) ([]string, error) {
+	var ids []string
+	for _, el := range asElements(a.Def, v) {
+		m := el.(map[string]any)
+		id, ok := m["value"].(string)
+		if !ok || id == "" {
+			return nil, errorf(400, "invalidValue", "each %s value needs \"value\": the member's id", a.Def.Name)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// filterIDs returns the ids of a filter made of value eq "…" joined by or.
+func filterIDs(e filterxlate.Expr) ([]string, bool) {
+	switch x := e.(type) {
+	case *filterxlate.Logical:
+		if x.Op != filterxlate.Or {
+			return nil, false
+		}
+		l, ok1 := filterIDs(x.Left)
+		r, ok2 := filterIDs(x.Right)
+		return append(l, r...), ok1 && ok2
+	case *filterxlate.Compare:
+		s, ok := x.Value.(string)
+		return []string{s}, ok && x.Op == filterxlate.Eq && strings.EqualFold(x.Path.Name, "value")
+	}
+	return nil, false
+}

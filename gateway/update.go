@@ -1,0 +1,373 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/gorilla/mux"
+
+	"github.com/scim2ldap/scim2ldap/ldapstore"
+	"github.com/scim2ldap/scim2ldap/mapping"
+)
+
+// memberPlan is what one request does to a membership list (a group's members),
+// as DNs: either a whole new list, or values to add and to remove.
+type memberPlan struct {
+	replaced    bool
+	replace     []string
+	add, remove []string
+}
+
+func (p *memberPlan) addValues(dns []string) {
+	if p.replaced {
+		p.replace = union(p.replace, dns)
+		return
+	}
+	p.add = union(p.add, dns)
+	p.remove = minus(p.remove, dns)
+}
+
+func (p *memberPlan) removeValues(dns []string) {
+	if p.replaced {
+		p.replace = minus(p.replace, dns)
+		return
+	}
+	p.remove = union(p.remove, dns)
+	p.add = minus(p.add, dns)
+}
+
+func (p *memberPlan) replaceWith(dns []string) {
+	p.replaced, p.replace, p.add, p.remove = true, union(nil, dns), nil, nil
+}
+
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, v := range b {
+		if !containsFold(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func minus(a, b []string) []string {
+	var out []string
+	for _, v := range a {
+		if !containsFold(b, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func containsFold(list []string, v string) bool {
+	key := mapping.RefKey(v)
+	for _, x := range list {
+		if mapping.RefKey(x) == key {
+			return true
+		}
+	}
+	return false
+}
+
+// change is what one write does to an entry: the desired values of every
+// attribute read for the update (replace semantics: an empty list clears), and
+// the membership plans, which are applied value by value without reading the lists.
+type change struct {
+	vals    map[string][]string
+	members map[*mapping.AttrMap]*memberPlan
+}
+
+// mutator computes the change from the entry as read.
+type mutator func(e *ldap.Entry) (*change, error)
+
+// update applies mutate to the entry with the given id and returns its (new) DN.
+// Attribute changes go in one modify (after a modrdn when the naming attribute
+// changes) guarded by the assertion control on the version read, so a
+// concurrent writer is never silently overwritten: without If-Match (want == "")
+// the update is recomputed on the fresh entry, up to 3 times; with If-Match a
+// version mismatch is a 412. Membership changes are value adds and deletes,
+// which commute, so concurrent membership updates never conflict.
+func (h *resourceHandler) update(ctx context.Context, id, want string, mutate mutator) (string, error) {
+	for attempt := 0; ; attempt++ {
+		dn, err := h.updateOnce(ctx, id, want, mutate)
+		if err == nil || want != "" || attempt == 2 || !ldap.IsErrorWithCode(err, ldap.LDAPResultAssertionFailed) {
+			return dn, err
+		}
+	}
+}
+
+// readForUpdate reads the entry's writable attributes, but of membership lists
+// only their placeholder value, if any (matched values control, RFC 3876): a
+// 10,000-member group costs the same to update as an empty one.
+func (h *resourceHandler) readForUpdate(ctx context.Context, id string) (*ldap.Entry, error) {
+	attrs := h.rt.WritableLDAPAttributes()
+	var items []string
+	for _, at := range attrs {
+		items = append(items, "("+at+"=*)") // every value of the attributes read in full
+	}
+	for _, a := range h.rt.Attrs {
+		if a.IsMembership() && a.Placeholder != nil {
+			items = append(items, "("+a.LDAP+"="+ldap.EscapeFilter(*a.Placeholder)+")")
+			attrs = append(attrs, a.LDAP)
+		}
+	}
+	if len(attrs) == len(items) {
+		return h.findByID(ctx, id, attrs, nil)
+	}
+	return h.findByID(ctx, id, attrs, []ldap.Control{&ldapstore.MatchedValuesControl{Items: items}})
+}
+
+func (h *resourceHandler) updateOnce(ctx context.Context, id, want string, mutate mutator) (string, error) {
+	e, err := h.readForUpdate(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	version := e.GetEqualFoldAttributeValue(h.rt.Dialect().Version)
+	if want != "" && want != version {
+		return "", errorf(412, "", "%s has changed since version %s; read it again", h.what(id), mapping.ETag(want))
+	}
+	ch, err := mutate(e)
+	if err != nil {
+		return "", err
+	}
+	if err := h.checkImmutable(e, ch.vals); err != nil {
+		return "", err
+	}
+	if err := h.checkUnique(ctx, ch.vals, id); err != nil {
+		return "", err
+	}
+	assert := &ldapstore.AssertionControl{Filter: "(" + h.rt.Dialect().Version + "=" + ldap.EscapeFilter(version) + ")"}
+	mod := ldap.NewModifyRequest(e.DN, []ldap.Control{assert})
+	oldRDN := e.GetEqualFoldAttributeValues(h.rt.RDN)
+	newRDN := ""
+	if v := ch.vals[h.rt.RDN]; len(v) == 1 && !sameRDN(oldRDN, v[0]) {
+		newRDN = v[0]
+	}
+	for _, attr := range sortedKeys(ch.vals) {
+		if h.isMembershipAttr(attr) || (newRDN != "" && strings.EqualFold(attr, h.rt.RDN)) {
+			continue // membership below; the naming attribute changes with modrdn
+		}
+		cur, next := e.GetEqualFoldAttributeValues(attr), ch.vals[attr]
+		switch {
+		case sameValues(cur, next):
+		case len(next) == 0:
+			mod.Delete(attr, nil)
+		default:
+			mod.Replace(attr, next)
+		}
+	}
+	dn := e.DN
+	guarded := false // whether a guarded write already went through
+	if newRDN != "" {
+		rdn := h.rt.RDN + "=" + ldap.EscapeDN(newRDN)
+		if err := h.store().ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(e.DN, rdn, true, "", []ldap.Control{assert})); err != nil {
+			return "", err
+		}
+		dn, guarded = rdn+","+parentDN(e.DN), true
+		mod.DN, mod.Controls = dn, nil
+	}
+	if len(mod.Changes) > 0 {
+		if err := h.store().Modify(ctx, mod); err != nil {
+			if guarded { // undo the rename, so a retry starts from the state the client knew
+				_ = h.store().ModifyDN(ctx, ldap.NewModifyDNRequest(dn, h.rt.RDN+"="+ldap.EscapeDN(oldRDN[0]), true, ""))
+			}
+			return "", err
+		}
+		guarded = true
+	}
+	for a, plan := range ch.members {
+		var ctls []ldap.Control
+		if want != "" && !guarded {
+			ctls = []ldap.Control{assert}
+		}
+		placeholder := a.Placeholder != nil && len(e.GetEqualFoldAttributeValues(a.LDAP)) > 0
+		if err := h.applyMembers(ctx, dn, a, plan, placeholder, ctls); err != nil {
+			return "", err
+		}
+	}
+	return dn, nil
+}
+
+func (h *resourceHandler) isMembershipAttr(ldapAttr string) bool {
+	for _, a := range h.rt.Attrs {
+		if a.IsMembership() && strings.EqualFold(a.LDAP, ldapAttr) {
+			return true
+		}
+	}
+	return false
+}
+
+// applyMembers writes a membership plan with one modify in the usual case:
+// values are added with the permissive modify control (re-adding is a no-op)
+// and deleted by value; only when the directory objects (16: a value to delete
+// is absent; 20: a value to add exists and permissive modify is not honoured;
+// 65: the list would become empty) is the modify redone, after per-value
+// compares, or with the placeholder. The cost never depends on the list's size.
+func (h *resourceHandler) applyMembers(ctx context.Context, dn string, a *mapping.AttrMap, plan *memberPlan, hasPlaceholder bool, ctls []ldap.Control) error {
+	attr := a.LDAP
+	if plan.replaced {
+		vals := plan.replace
+		if len(vals) == 0 && a.Placeholder != nil {
+			vals = []string{*a.Placeholder}
+		}
+		mod := ldap.NewModifyRequest(dn, ctls)
+		mod.Replace(attr, vals)
+		return h.store().Modify(ctx, mod)
+	}
+	add, remove := plan.add, plan.remove
+	if len(add) == 0 && len(remove) == 0 {
+		return nil
+	}
+	if len(add) > 0 && hasPlaceholder {
+		remove = append(slices.Clone(remove), *a.Placeholder)
+	}
+	try := func(add, remove []string) error {
+		if len(add) == 0 && len(remove) == 0 {
+			return nil
+		}
+		mod := ldap.NewModifyRequest(dn, append([]ldap.Control{ldapstore.PermissiveModify()}, ctls...))
+		if len(add) > 0 {
+			mod.Add(attr, add)
+		}
+		if len(remove) > 0 {
+			mod.Delete(attr, remove)
+		}
+		return h.store().Modify(ctx, mod)
+	}
+	keep := func(vals []string, present bool) ([]string, error) {
+		var out []string
+		for _, v := range vals {
+			ok, err := h.store().Compare(ctx, dn, attr, v)
+			if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidAttributeSyntax) {
+				return nil, err
+			}
+			if ok == present {
+				out = append(out, v)
+			}
+		}
+		return out, nil
+	}
+	err := try(add, remove)
+	var kerr error
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) {
+		if remove, kerr = keep(remove, true); kerr != nil {
+			return kerr
+		}
+		err = try(add, remove)
+	}
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) {
+		if add, kerr = keep(add, false); kerr != nil {
+			return kerr
+		}
+		err = try(add, remove)
+	}
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultObjectClassViolation) && a.Placeholder != nil && len(add) == 0 {
+		err = try([]string{*a.Placeholder}, remove)
+	}
+	return err
+}
+
+// replace serves PUT /{endpoint}/{id} (RFC 7644 §3.5.1): attributes absent from
+// the body are cleared, read-only ones ignored; membership lists are set to
+// exactly the list sent.
+func (h *resourceHandler) replace(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["id"]
+	body, perr := readBody(w, r)
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	vals, err := h.values(ctx, body)
+	if err != nil {
+		writeError(w, asSCIMError(err, h.what(id)))
+		return
+	}
+	ch := &change{vals: vals, members: map[*mapping.AttrMap]*memberPlan{}}
+	for _, a := range h.rt.Attrs {
+		if a.IsMembership() {
+			p := &memberPlan{}
+			p.replaceWith(minus(vals[a.LDAP], placeholderOf(a)))
+			ch.members[a] = p
+		}
+	}
+	dn, err := h.update(ctx, id, ifMatch(r), func(*ldap.Entry) (*change, error) { return ch, nil })
+	if err != nil {
+		writeError(w, asSCIMError(err, h.what(id)))
+		return
+	}
+	h.respondAfterWrite(w, r, dn, 200)
+}
+
+func placeholderOf(a *mapping.AttrMap) []string {
+	if a.Placeholder == nil {
+		return nil
+	}
+	return []string{*a.Placeholder}
+}
+
+// respondAfterWrite reads the entry and sends it, or 204 when the client asked
+// for no body with "Prefer: return=minimal" (RFC 7240 §4.2).
+func (h *resourceHandler) respondAfterWrite(w http.ResponseWriter, r *http.Request, dn string, status int) {
+	ctx := r.Context()
+	if strings.Contains(strings.ToLower(r.Header.Get("Prefer")), "return=minimal") {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	p := projection(h.rt, r)
+	e, err := h.readDN(ctx, dn, h.rt.LDAPAttributes(p))
+	if err != nil {
+		writeError(w, asSCIMError(err, h.rt.Name))
+		return
+	}
+	h.writeResource(ctx, w, r, status, e, p)
+}
+
+// sameRDN reports whether the entry's naming values already hold v
+// (case-insensitively, as the naming attributes in use compare).
+func sameRDN(cur []string, v string) bool {
+	for _, c := range cur {
+		if strings.EqualFold(c, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func parentDN(dn string) string {
+	d, err := ldap.ParseDN(dn)
+	if err != nil || len(d.RDNs) < 2 {
+		return ""
+	}
+	parent := &ldap.DN{RDNs: d.RDNs[1:]}
+	return parent.String()
+}
+
+func sameValues(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
+
+// checkImmutable refuses a write that changes an immutable attribute
+// (RFC 7643 §2.2: 400 mutability).
+func (h *resourceHandler) checkImmutable(e *ldap.Entry, vals map[string][]string) error {
+	for _, a := range h.rt.Attrs {
+		if a.Mutability != "immutable" || a.IsMembership() {
+			continue
+		}
+		cur := e.GetEqualFoldAttributeValues(a.LDAP)
+		if len(cur) > 0 && !sameValues(cur, vals[a.LDAP]) {
+			return errorf(400, "mutability", "%s is immutable and cannot be changed", a.Key)
+		}
+	}
+	return nil
+}
