@@ -23,8 +23,8 @@ func (s *Server) idLookup(ctx context.Context) mapping.IDLookup {
 		}
 		for _, name := range refTypes {
 			rt := s.cfg.Mapping.ResourceType(name)
-			if rt == nil {
-				continue
+			if rt == nil || len(out) == len(ids) {
+				continue // unknown type, or every id found already
 			}
 			idAttr := rt.Dialect().ID
 			err := s.searchBatches(ctx, rt, idAttr, ids, []string{idAttr}, func(e *ldap.Entry) {

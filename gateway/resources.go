@@ -211,8 +211,9 @@ func rdnSource(rt *mapping.ResourceType) string {
 
 // checkUnique enforces uniqueness: server attributes (RFC 7643 §2.2) with one
 // search; matching follows the LDAP attribute's equality rule, so userName
-// (uid, caseIgnoreMatch) is unique case-insensitively. selfID is excluded.
-func (h *resourceHandler) checkUnique(ctx context.Context, vals map[string][]string, selfID string) error {
+// (uid, caseIgnoreMatch) is unique case-insensitively. On updates, cur is the
+// entry as read: its own values are skipped, and selfID never conflicts.
+func (h *resourceHandler) checkUnique(ctx context.Context, vals map[string][]string, selfID string, cur *ldap.Entry) error {
 	var clauses []string
 	var names []string
 	for _, a := range h.rt.Attrs {
@@ -220,6 +221,9 @@ func (h *resourceHandler) checkUnique(ctx context.Context, vals map[string][]str
 			continue
 		}
 		for _, v := range vals[a.LDAP] {
+			if cur != nil && slices.Contains(cur.GetEqualFoldAttributeValues(a.LDAP), v) {
+				continue // unchanged
+			}
 			clauses = append(clauses, "("+a.LDAP+"="+ldap.EscapeFilter(v)+")")
 			names = append(names, a.Key)
 		}
@@ -252,7 +256,7 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 	}
 	vals, err := h.values(ctx, body)
 	if err == nil {
-		err = h.checkUnique(ctx, vals, "")
+		err = h.checkUnique(ctx, vals, "", nil)
 	}
 	if err != nil {
 		writeError(w, asSCIMError(err, h.rt.Name))

@@ -109,13 +109,15 @@ func (h *resourceHandler) readForUpdate(ctx context.Context, id string) (*ldap.E
 	for _, at := range attrs {
 		items = append(items, "("+at+"=*)") // every value of the attributes read in full
 	}
+	placeholders := false
 	for _, a := range h.rt.Attrs {
 		if a.IsMembership() && a.Placeholder != nil {
 			items = append(items, "("+a.LDAP+"="+ldap.EscapeFilter(*a.Placeholder)+")")
 			attrs = append(attrs, a.LDAP)
+			placeholders = true
 		}
 	}
-	if len(attrs) == len(items) {
+	if !placeholders {
 		return h.findByID(ctx, id, attrs, nil)
 	}
 	return h.findByID(ctx, id, attrs, []ldap.Control{&ldapstore.MatchedValuesControl{Items: items}})
@@ -137,7 +139,7 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id, want string, mutat
 	if err := h.checkImmutable(e, ch.vals); err != nil {
 		return "", err
 	}
-	if err := h.checkUnique(ctx, ch.vals, id); err != nil {
+	if err := h.checkUnique(ctx, ch.vals, id, e); err != nil {
 		return "", err
 	}
 	assert := &ldapstore.AssertionControl{Filter: "(" + h.rt.Dialect().Version + "=" + ldap.EscapeFilter(version) + ")"}
