@@ -105,13 +105,18 @@ func TestFromLDAP(t *testing.T) {
 	refs := map[string]Ref{RefKey("uid=boss,ou=people,dc=example,dc=org"): {ID: "m-1", Type: "User", Endpoint: "/Users"}}
 	res := rt.FromLDAP(e, refs, "https://h/scim/v2", nil)
 	got, _ := json.Marshal(res)
-	want := `{"emails":[{"type":"work","value":"b@example.com"},{"type":"work","value":"b2@example.com"}],"externalId":"x1","id":"2819c223-7f76-453a-919d-413861904646",` +
+	want := `{"active":true,"emails":[{"type":"work","value":"b@example.com"},{"type":"work","value":"b2@example.com"}],"externalId":"x1","id":"2819c223-7f76-453a-919d-413861904646",` +
 		`"meta":{"created":"2011-05-01T18:45:00Z","lastModified":"2026-01-02T03:04:05Z","location":"https://h/scim/v2/Users/2819c223-7f76-453a-919d-413861904646","resourceType":"User","version":"W/\"20260101000000.000000Z#000000#000#000000\""},` +
 		`"name":{"familyName":"Jensen","givenName":"Barbara"},"phoneNumbers":[{"type":"mobile","value":"555"}],` +
 		`"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],` +
 		`"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"7","manager":{"$ref":"https://h/scim/v2/Users/m-1","value":"m-1"}},"userName":"bjensen"}`
 	if string(got) != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	// Any ppolicy lock time reads as active: false (trueWhenAbsent).
+	e.Attributes = append(e.Attributes, &ldap.EntryAttribute{Name: "pwdAccountLockedTime", Values: []string{"20260101000000Z"}, ByteValues: [][]byte{[]byte("20260101000000Z")}})
+	if res := rt.FromLDAP(e, refs, "https://h/scim/v2", nil); res["active"] != false {
+		t.Errorf("locked user: active = %v", res["active"])
 	}
 }
 
