@@ -132,3 +132,31 @@ func BenchmarkGetByID(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkGetGroup10k reads a 10,000-member group with and without its members
+// (excludedAttributes=members must not touch the member list).
+func BenchmarkGetGroup10k(b *testing.B) {
+	dns := addPeople(b, fmt.Sprintf("bg%d-", benchSeq.Add(1)), 10000)
+	cn := fmt.Sprintf("Bench10k-%d", benchSeq.Add(1))
+	addGroup(b, cn, dns)
+	c := benchLDAP(b)
+	res, err := c.Search(ldap.NewSearchRequest("ou=groups,dc=example,dc=org", ldap.ScopeSingleLevel, 0, 0, 0, false, "(cn="+cn+")", []string{"entryUUID"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		b.Fatal(err)
+	}
+	gid := res.Entries[0].GetAttributeValue("entryUUID")
+	srv, hc := benchGateway(b)
+	b.Run("withMembers", func(b *testing.B) {
+		for b.Loop() {
+			body := gwRequest(b, hc, "GET", srv.URL+"/scim/v2/Groups/"+gid, nil, 200)
+			if len(body) < 10000*40 {
+				b.Fatalf("response too short for 10,000 members: %d bytes", len(body))
+			}
+		}
+	})
+	b.Run("excludedMembers", func(b *testing.B) {
+		for b.Loop() {
+			gwRequest(b, hc, "GET", srv.URL+"/scim/v2/Groups/"+gid+"?excludedAttributes=members", nil, 200)
+		}
+	})
+}

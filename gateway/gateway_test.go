@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/rs/zerolog"
@@ -176,6 +177,18 @@ func user(userName string, extra map[string]any) map[string]any {
 		u[k] = v
 	}
 	return u
+}
+
+// eventually polls cond (up to 10 s) for what the directory does asynchronously.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: still not the case after 10s", what)
 }
 
 func filterQ(f string) string { return "?filter=" + url.QueryEscape(f) }
@@ -501,6 +514,11 @@ func TestManagerReference(t *testing.T) {
 	if e.entry("(uid=chief@example.org)") == nil || e.entry("(uid=boss@example.org)") != nil {
 		t.Error("rename did not move the entry")
 	}
+	// slapd's refint overlay rewrites references in a background thread after the
+	// modrdn, so the new DN shows up shortly after the rename returns.
+	eventually(t, "manager follows the rename", func() bool {
+		return e.entry("(uid=emp@example.org)").GetAttributeValue("manager") == "uid=chief@example.org,ou=people,dc=example,dc=org"
+	})
 	g := e.do("GET", "/Users/"+empID, nil)
 	if get(g.Body, entSchema, "manager", "value") != bossID {
 		t.Errorf("manager after rename: %s", g.Raw)

@@ -75,6 +75,50 @@ func (s *Server) refsOf(ctx context.Context, dns []string) (map[string]mapping.R
 	return out, nil
 }
 
+// refsByBacklink resolves the members of the entry ownerDN (of type owner) that
+// live under a resource type mapping a read-only back-link to owner (User's
+// groups from memberOf): one paged, indexed (memberOf=<ownerDN>) search per such
+// type instead of OR filters of thousands of DNs. Members of other types are
+// resolved by DN. It reports false when no type has a back-link.
+func (s *Server) refsByBacklink(ctx context.Context, owner *mapping.ResourceType, ownerDN string, dns []string, out map[string]mapping.Ref) (bool, error) {
+	var rest []string
+	used := false
+	byType := map[*mapping.ResourceType]string{}
+	for _, rt := range s.cfg.Mapping.Types {
+		if bl := rt.Backlink(owner); bl != "" {
+			byType[rt] = bl
+		}
+	}
+	if len(byType) == 0 {
+		return false, nil
+	}
+	for rt, bl := range byType {
+		idAttr := rt.Dialect().ID
+		req := ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false,
+			"(&"+rt.Filter+"("+bl+"="+ldap.EscapeFilter(ownerDN)+"))", []string{idAttr}, nil)
+		err := s.cfg.Store.SearchPages(ctx, req, pageSize, func(page []*ldap.Entry) bool {
+			for _, e := range page {
+				out[mapping.RefKey(e.DN)] = mapping.Ref{ID: e.GetEqualFoldAttributeValue(idAttr), Type: rt.Name, Endpoint: rt.Endpoint}
+			}
+			return true
+		})
+		if err != nil {
+			return false, err
+		}
+		used = true
+	}
+	for _, dn := range dns {
+		if _, ok := out[mapping.RefKey(dn)]; !ok {
+			rest = append(rest, dn)
+		}
+	}
+	more, err := s.refsOf(ctx, rest)
+	for k, v := range more {
+		out[k] = v
+	}
+	return used, err
+}
+
 // searchBatches searches rt's entries whose attr equals one of values, refBatch
 // values per search, calling fn for each entry found.
 func (s *Server) searchBatches(ctx context.Context, rt *mapping.ResourceType, attr string, values, attrs []string, fn func(*ldap.Entry)) error {

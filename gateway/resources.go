@@ -108,15 +108,28 @@ func (h *resourceHandler) readDN(ctx context.Context, dn string, attrs []string)
 }
 
 // render turns entries into SCIM resources, resolving every DN reference of the
-// whole batch with one search per referenced resource type.
+// whole batch with one search per referenced resource type and batch of DNs; a
+// long member list is resolved through its back-link instead (see refsByBacklink).
 func (h *resourceHandler) render(ctx context.Context, r *http.Request, entries []*ldap.Entry, p *mapping.Projection) ([]any, error) {
 	var dns []string
+	refs := map[string]mapping.Ref{}
 	for _, e := range entries {
-		dns = append(dns, h.rt.ReferenceDNs(e, p)...)
+		own := h.rt.ReferenceDNs(e, p)
+		if len(own) > refBatch {
+			if done, err := h.s.refsByBacklink(ctx, h.rt, e.DN, own, refs); err != nil {
+				return nil, err
+			} else if done {
+				continue
+			}
+		}
+		dns = append(dns, own...)
 	}
-	refs, err := h.s.refsOf(ctx, dns)
+	more, err := h.s.refsOf(ctx, dns)
 	if err != nil {
 		return nil, err
+	}
+	for k, v := range more {
+		refs[k] = v
 	}
 	base := h.s.baseURL(r)
 	out := make([]any, len(entries))

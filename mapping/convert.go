@@ -450,7 +450,12 @@ func (rt *ResourceType) ReferenceDNs(e *ldap.Entry, p *Projection) []string {
 }
 
 // RefKey normalises a DN for reference maps (DNs compare case-insensitively).
+// Plain DNs (no escapes, quotes or multi-valued RDNs: nearly all) take a fast
+// path; the rest are parsed per RFC 4514.
 func RefKey(dn string) string {
+	if !strings.ContainsAny(dn, "\\\"+#; ") {
+		return strings.ToLower(dn)
+	}
 	if d, err := ldap.ParseDN(dn); err == nil {
 		parts := make([]string, len(d.RDNs))
 		for i, r := range d.RDNs {
@@ -480,24 +485,10 @@ func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs map[string]Ref, baseURL str
 			continue
 		}
 		raw := e.GetEqualFoldRawAttributeValues(a.LDAP)
-		if len(raw) == 0 && a.TrueWhenAbsent {
-			res[a.Def.Name] = true
-			continue
-		}
-		if len(raw) == 0 {
-			continue
-		}
-		obj := res
-		if a.SchemaURN != rt.Schema.ID {
-			m, ok := res[a.SchemaURN].(map[string]any)
-			if !ok {
-				m = map[string]any{}
-				res[a.SchemaURN] = m
-				schemas = append(schemas, a.SchemaURN)
-			}
-			obj = m
-		}
 		var vals []any
+		if len(raw) == 0 && a.TrueWhenAbsent {
+			vals = []any{true}
+		}
 		for _, r := range raw {
 			if a.IsReference() {
 				ref, ok := refs[RefKey(string(r))]
@@ -511,6 +502,16 @@ func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs map[string]Ref, baseURL str
 		}
 		if len(vals) == 0 {
 			continue
+		}
+		obj := res
+		if a.SchemaURN != rt.Schema.ID {
+			m, ok := res[a.SchemaURN].(map[string]any)
+			if !ok {
+				m = map[string]any{}
+				res[a.SchemaURN] = m
+				schemas = append(schemas, a.SchemaURN)
+			}
+			obj = m
 		}
 		switch {
 		case a.Sub == nil && !a.Def.MultiValued:

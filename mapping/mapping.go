@@ -180,6 +180,19 @@ func (rt *ResourceType) RDNAttr() *AttrMap {
 	return nil
 }
 
+// Backlink returns the LDAP attribute of rt's entries that the directory keeps
+// pointing back at the owner type's entries that list them (memberOf for a User
+// in a Group), from a read-only reference mapping such as
+// `groups: {ldap: memberOf, reference: Group}`; "" when rt maps none.
+func (rt *ResourceType) Backlink(owner *ResourceType) string {
+	for _, a := range rt.Attrs {
+		if a.IsReference() && !a.Writable() && len(a.RefTypes) == 1 && strings.EqualFold(a.RefTypes[0], owner.Name) {
+			return a.LDAP
+		}
+	}
+	return ""
+}
+
 // ParentDN returns the DN under which new entries are created.
 func (rt *ResourceType) ParentDN() string { return rt.Base }
 
