@@ -16,9 +16,10 @@ test: deps
 unit:
 	$(GO) test -count=1 ./filterxlate/ ./mapping/ ./cmd/...
 
-## bench: gateway vs direct-LDAP benchmarks (create, get by id)
+## bench: gateway vs direct-LDAP benchmarks (create, get by id, a 10,000-member group)
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 2000x ./gateway/
+	$(GO) test -run '^$$' -bench 'Create|GetByID' -benchtime 2000x ./gateway/
+	$(GO) test -run '^$$' -bench 'GetGroup10k' -benchtime 20x -benchmem ./gateway/
 
 build:
 	$(GO) build -o bin/scim2ldap ./cmd/scim2ldap
