@@ -44,9 +44,12 @@ type env struct {
 	logBuf *bytes.Buffer
 }
 
-func exampleMapping(t testing.TB) *mapping.Mapping {
+func exampleMapping(t testing.TB) *mapping.Mapping { return loadMapping(t, "mappings.example.yaml") }
+
+// loadMapping loads a mapping file by its path from the repository root.
+func loadMapping(t testing.TB, path string) *mapping.Mapping {
 	_, file, _, _ := runtime.Caller(0)
-	m, err := mapping.Load(filepath.Join(filepath.Dir(file), "..", "mappings.example.yaml"))
+	m, err := mapping.Load(filepath.Join(filepath.Dir(file), "..", path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +65,12 @@ func openStore(t testing.TB) *ldapstore.Store {
 	return store
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, exampleMapping(t)) }
+
+func newEnvWith(t *testing.T, m *mapping.Mapping) *env {
 	t.Helper()
 	logBuf := &bytes.Buffer{}
-	gw := gateway.New(gateway.Config{Mapping: exampleMapping(t), Store: openStore(t), Log: zerolog.New(zerolog.SyncWriter(logBuf)), Tokens: []string{"other", token}})
+	gw := gateway.New(gateway.Config{Mapping: m, Store: openStore(t), Log: zerolog.New(zerolog.SyncWriter(logBuf)), Tokens: []string{"other", token}})
 	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
 	c, err := ldap.DialURL(slapd.URL)

@@ -132,7 +132,10 @@ func (h *resourceHandler) applyPatch(ctx context.Context, e *ldap.Entry, base st
 	if err != nil {
 		return nil, err
 	}
-	ch := &change{vals: vals, members: map[*mapping.AttrMap]*memberPlan{}}
+	ch, err := h.newChange(doc, vals)
+	if err != nil {
+		return nil, err
+	}
 	for a, ip := range pd.members {
 		plan, err := h.memberDNs(ctx, a, ip)
 		if err != nil {

@@ -275,7 +275,17 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, asSCIMError(err, h.rt.Name))
 		return
 	}
-	dn := h.rt.DN(vals[h.rt.RDN][0])
+	parent, err := h.rt.ParentDN(body)
+	if err != nil {
+		writeError(w, asSCIMError(err, h.rt.Name))
+		return
+	}
+	password, setPassword, err := h.rt.Password(body)
+	if err != nil {
+		writeError(w, asSCIMError(err, h.rt.Name))
+		return
+	}
+	dn := h.rt.DN(vals[h.rt.RDN][0], parent)
 	add := ldap.NewAddRequest(dn, nil)
 	add.Attribute("objectClass", h.rt.ObjectClasses)
 	for _, attr := range sortedKeys(vals) {
@@ -286,6 +296,14 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 	if err := h.store().Add(ctx, add); err != nil {
 		writeError(w, asSCIMError(err, "the "+h.rt.Name))
 		return
+	}
+	if setPassword {
+		if err := h.store().SetPassword(ctx, dn, password); err != nil {
+			// No account without its password: undo the add, so a retry starts clean.
+			_ = h.store().Delete(ctx, ldap.NewDelRequest(dn, nil))
+			writeError(w, asSCIMError(err, "the password"))
+			return
+		}
 	}
 	p := projection(h.rt, r)
 	e, err := h.readDN(ctx, dn, h.rt.LDAPAttributes(p))

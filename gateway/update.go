@@ -77,8 +77,10 @@ func containsFold(list []string, v string) bool {
 // attribute read for the update (replace semantics: an empty list clears), and
 // the membership plans, which are applied value by value without reading the lists.
 type change struct {
-	vals    map[string][]string
-	members map[*mapping.AttrMap]*memberPlan
+	vals     map[string][]string
+	members  map[*mapping.AttrMap]*memberPlan
+	parent   string  // where the entry belongs (the mapping's parent rule)
+	password *string // a new password, set with the Password Modify operation
 }
 
 // mutator computes the change from the entry as read.
@@ -163,19 +165,41 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id, want string, mutat
 		}
 	}
 	dn := e.DN
-	guarded := false // whether a guarded write already went through
-	if newRDN != "" {
-		rdn := h.rt.RDN + "=" + ldap.EscapeDN(newRDN)
-		if err := h.store().ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(e.DN, rdn, true, "", []ldap.Control{assert})); err != nil {
+	if ch.password != nil {
+		// First, so a password the directory refuses (quality, length) changes nothing.
+		if err := h.store().SetPassword(ctx, e.DN, *ch.password); err != nil {
 			return "", err
 		}
-		dn, guarded = rdn+","+parentDN(e.DN), true
+	}
+	guarded := false // whether a guarded write already went through
+	oldParent := parentDN(e.DN)
+	newParent := ""
+	if ch.parent != "" && mapping.RefKey(ch.parent) != mapping.RefKey(oldParent) {
+		newParent = ch.parent // the parent rule moves the entry (e.g. a new department)
+	}
+	if newRDN != "" || newParent != "" {
+		rdn := firstRDN(e.DN)
+		if newRDN != "" {
+			rdn = h.rt.RDN + "=" + ldap.EscapeDN(newRDN)
+		}
+		if err := h.store().ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(e.DN, rdn, true, newParent, []ldap.Control{assert})); err != nil {
+			return "", err
+		}
+		parent := oldParent
+		if newParent != "" {
+			parent = newParent
+		}
+		dn, guarded = rdn+","+parent, true
 		mod.DN, mod.Controls = dn, nil
 	}
 	if len(mod.Changes) > 0 {
 		if err := h.store().Modify(ctx, mod); err != nil {
-			if guarded { // undo the rename, so a retry starts from the state the client knew
-				_ = h.store().ModifyDN(ctx, ldap.NewModifyDNRequest(dn, h.rt.RDN+"="+ldap.EscapeDN(oldRDN[0]), true, ""))
+			if guarded { // undo the rename or move, so a retry starts from the state the client knew
+				undoParent := ""
+				if newParent != "" {
+					undoParent = oldParent
+				}
+				_ = h.store().ModifyDN(ctx, ldap.NewModifyDNRequest(dn, firstRDN(e.DN), true, undoParent))
 			}
 			return "", err
 		}
@@ -289,7 +313,11 @@ func (h *resourceHandler) replace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, asSCIMError(err, h.what(id)))
 		return
 	}
-	ch := &change{vals: vals, members: map[*mapping.AttrMap]*memberPlan{}}
+	ch, err := h.newChange(body, vals)
+	if err != nil {
+		writeError(w, asSCIMError(err, h.what(id)))
+		return
+	}
 	for _, a := range h.rt.Attrs {
 		if a.IsMembership() {
 			p := &memberPlan{}
@@ -303,6 +331,22 @@ func (h *resourceHandler) replace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.respondAfterWrite(w, r, dn, 200)
+}
+
+// newChange starts a change from a resource's values, with the entry's parent
+// and password as the mapping computes them from res.
+func (h *resourceHandler) newChange(res map[string]any, vals map[string][]string) (*change, error) {
+	ch := &change{vals: vals, members: map[*mapping.AttrMap]*memberPlan{}}
+	var err error
+	if ch.parent, err = h.rt.ParentDN(res); err != nil {
+		return nil, err
+	}
+	if pw, ok, err := h.rt.Password(res); err != nil {
+		return nil, err
+	} else if ok {
+		ch.password = &pw
+	}
+	return ch, nil
 }
 
 func placeholderOf(a *mapping.AttrMap) []string {
@@ -338,6 +382,15 @@ func sameRDN(cur []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// firstRDN returns the entry's own RDN, e.g. "uid=alice" of "uid=alice,ou=people,…".
+func firstRDN(dn string) string {
+	d, err := ldap.ParseDN(dn)
+	if err != nil || len(d.RDNs) == 0 {
+		return dn
+	}
+	return (&ldap.DN{RDNs: d.RDNs[:1]}).String()
 }
 
 func parentDN(dn string) string {

@@ -226,6 +226,16 @@ func (s *Store) Compare(ctx context.Context, dn, attr, value string) (bool, erro
 	return ok, err
 }
 
+// SetPassword sets an entry's password with the Password Modify extended
+// operation (RFC 3062): the directory hashes it under its own policy (OpenLDAP:
+// olcPasswordHash, {SSHA} by default), so no clear text is ever stored.
+func (s *Store) SetPassword(ctx context.Context, dn, password string) error {
+	return s.do(ctx, false, func(c *ldap.Conn) error {
+		_, err := c.PasswordModify(ldap.NewPasswordModifyRequest(dn, "", password))
+		return err
+	})
+}
+
 // Delete deletes an entry.
 func (s *Store) Delete(ctx context.Context, req *ldap.DelRequest) error {
 	return s.do(ctx, false, func(c *ldap.Conn) error { return c.Del(req) })

@@ -81,8 +81,9 @@ func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[str
 		ids []string
 	}
 	var refs []pendingRef
+	var env map[string]any // for expressions, built on first use
 	for _, a := range rt.Attrs {
-		if !a.Writable() {
+		if !a.Writable() || a.Password {
 			continue
 		}
 		raw, err := rt.scimValues(res, a)
@@ -104,6 +105,18 @@ func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[str
 		}
 		vals := make([]string, 0, len(raw))
 		for _, v := range raw {
+			if a.ToLDAP != nil {
+				if env == nil {
+					env = rt.exprEnv(res)
+				}
+				env["value"] = plain(a.Sub, v)
+				out, err := a.ToLDAP.Eval(env)
+				if err != nil {
+					return nil, invalid("%s: %v", a.Key, err)
+				}
+				vals = append(vals, exprValues(out)...)
+				continue
+			}
 			s, err := toLDAP(a, v)
 			if err != nil {
 				return nil, err
@@ -135,6 +148,17 @@ func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[str
 		if ph := r.a.Placeholder; ph != nil && len(out[r.a.LDAP]) == 0 {
 			out[r.a.LDAP] = []string{*ph}
 		}
+	}
+	for _, c := range rt.Computed {
+		if env == nil {
+			env = rt.exprEnv(res)
+		}
+		env["value"] = nil
+		v, err := c.Expr.Eval(env)
+		if err != nil {
+			return nil, invalid("computing %s: %v", c.LDAP, err)
+		}
+		out[c.LDAP] = exprValues(v)
 	}
 	for _, d := range rt.Defaults {
 		if len(out[d.LDAP]) > 0 {
@@ -498,7 +522,15 @@ func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs map[string]Ref, baseURL str
 				vals = append(vals, refObject(ref, baseURL, a))
 				continue
 			}
-			vals = append(vals, fromLDAP(a, r))
+			v := fromLDAP(a, r)
+			if a.ToSCIM != nil {
+				out, err := a.ToSCIM.Eval(map[string]any{"value": v})
+				if err != nil {
+					continue // a value the transform can't take is not shown
+				}
+				v = out
+			}
+			vals = append(vals, v)
 		}
 		if len(vals) == 0 {
 			continue
@@ -565,6 +597,28 @@ func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs map[string]Ref, baseURL str
 	}
 	res["meta"] = meta
 	return res
+}
+
+// Password returns the password a resource carries for the mapped password
+// attribute; ok is false when the mapping maps none or the resource has none.
+// Passwords are never part of LDAPValues: the gateway sets them with the
+// Password Modify extended operation (RFC 3062), so the directory hashes them.
+func (rt *ResourceType) Password(res map[string]any) (pw string, ok bool, err error) {
+	for _, a := range rt.Attrs {
+		if !a.Password {
+			continue
+		}
+		v, present := Lookup(res, a.Def.Name)
+		if !present || v == nil {
+			return "", false, nil
+		}
+		s, isStr := v.(string)
+		if !isStr || s == "" {
+			return "", false, invalid("password must be a non-empty string")
+		}
+		return s, true, nil
+	}
+	return "", false, nil
 }
 
 // ETag is the weak entity tag of a directory version (RFC 7232 §2.3; RFC 7644 §3.14).

@@ -26,7 +26,10 @@ func Parse(file string, data []byte) (*Mapping, error) {
 	if perr != nil {
 		return nil, Problems{*perr}
 	}
-	l := &loader{file: file}
+	l := &loader{file: file, schemas: map[string]*SchemaDef{}, aliases: map[string]string{}}
+	for id, sc := range builtinSchemas {
+		l.schemas[id] = sc
+	}
 	m := l.mapping(root)
 	if len(l.problems) > 0 {
 		return nil, l.problems
@@ -37,6 +40,8 @@ func Parse(file string, data []byte) (*Mapping, error) {
 type loader struct {
 	file     string
 	problems Problems
+	schemas  map[string]*SchemaDef // built-in and the file's custom schemas, by URN
+	aliases  map[string]string     // custom schema URN → alias in expressions
 }
 
 func (l *loader) errorf(n *node, format string, args ...any) {
@@ -137,8 +142,11 @@ func (l *loader) mapping(root *node) *Mapping {
 		l.errorf(root, "the mapping file is empty; it needs at least resourceTypes")
 		return m
 	}
-	if !l.fields(root, "the mapping file", "directory", "resourceTypes") {
+	if !l.fields(root, "the mapping file", "directory", "schemas", "resourceTypes") {
 		return m
+	}
+	if sc := root.get("schemas"); sc != nil {
+		l.customSchemas(sc)
 	}
 	if d := root.get("directory"); d != nil && l.fields(d, "directory", "flavor") {
 		if f := d.get("flavor"); f != nil {
@@ -215,19 +223,23 @@ func (l *loader) resourceType(key, n *node, d Dialect) *ResourceType {
 		l.errorf(key, "resource type %s needs a schema URN", name)
 		return nil
 	}
-	rt.Schema = builtinSchemas[schemaURN]
+	rt.Schema = l.schemas[schemaURN]
 	if rt.Schema == nil {
 		l.errorf(orNode(n.get("schema"), key), "unknown schema %q; known: %s, %s", schemaURN, UserSchema, GroupSchema)
 		return nil
 	}
 	if ext := n.get("extensions"); ext != nil {
 		for _, e := range l.strList(ext, name+".extensions") {
-			s := builtinSchemas[e]
+			s := l.schemas[e]
 			if s == nil || s == rt.Schema || e == UserSchema || e == GroupSchema {
-				l.errorf(ext, "unknown schema extension %q; known: %s", e, EnterpriseSchema)
+				l.errorf(ext, "unknown schema extension %q; known: %s, or declare it under schemas:", e, EnterpriseSchema)
 				continue
 			}
-			rt.Extensions = append(rt.Extensions, Extension{Schema: s})
+			alias := aliasOf(s)
+			if a, ok := l.aliases[s.ID]; ok {
+				alias = a
+			}
+			rt.Extensions = append(rt.Extensions, Extension{Schema: s, Alias: alias})
 		}
 	}
 	l.ldapSection(rt, key, n.get("ldap"))
@@ -248,8 +260,29 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 		l.errorf(key, "resource type %s needs an ldap section (base, objectClasses, rdn)", rt.Name)
 		return
 	}
-	if !l.fields(n, what, "base", "scope", "filter", "objectClasses", "rdn", "defaults") {
+	if !l.fields(n, what, "base", "scope", "filter", "objectClasses", "rdn", "defaults", "computed", "parent", "onDelete") {
 		return
+	}
+	rt.OnDelete = "delete"
+	if od := n.get("onDelete"); od != nil {
+		rt.OnDelete = l.oneOf(od, what+".onDelete", "delete", "deactivate")
+	}
+	if p := n.get("parent"); p != nil {
+		rt.Parent = l.expr(p, rt, what+".parent")
+	}
+	if c := n.get("computed"); c != nil {
+		if c.Kind != mapNode {
+			l.errorf(c, "%s.computed must map LDAP attributes to expressions, e.g. {homeDirectory: '\"/home/\" + userName'}", what)
+		} else {
+			for i, k := range c.Keys {
+				if !ldapAttrName.MatchString(k.Scalar) {
+					l.errorf(k, "%q is not a valid LDAP attribute name", k.Scalar)
+				}
+				if x := l.expr(c.Values[i], rt, what+".computed."+k.Scalar); x != nil {
+					rt.Computed = append(rt.Computed, Computed{LDAP: k.Scalar, Expr: x})
+				}
+			}
+		}
 	}
 	rt.Base = l.str(n.get("base"), what+".base")
 	if rt.Base == "" {
@@ -298,7 +331,17 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 	}
 }
 
-var attrOptions = []string{"ldap", "uniqueness", "caseExact", "mutability", "reference", "trueValue", "falseValue", "trueWhenAbsent", "placeholder"}
+var attrOptions = []string{"ldap", "uniqueness", "caseExact", "mutability", "reference", "trueValue", "falseValue", "trueWhenAbsent", "placeholder", "toLDAP", "toSCIM", "accountState"}
+
+// accountStates are ready-made mappings of active (the `accountState` option).
+var accountStates = map[string]struct {
+	ldap, falseValue string
+}{
+	// ppolicy lock (OpenLDAP): a locked account can't bind; any lock time means inactive.
+	"ppolicy": {"pwdAccountLockedTime", "000001010000Z"},
+	// 389 Directory Server and Red Hat DS account lock.
+	"nsAccountLock": {"nsAccountLock", "true"},
+}
 
 func (l *loader) attributes(rt *ResourceType, key, n *node) {
 	if n == nil {
@@ -318,6 +361,20 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 		}
 		if !l.fields(v, rt.Name+" attribute "+k.Scalar, attrOptions...) || a == nil {
 			continue
+		}
+		if as := v.get("accountState"); as != nil {
+			st, ok := accountStates[l.str(as, k.Scalar+".accountState")]
+			if !ok {
+				l.errorf(as, "accountState is %q; want one of: ppolicy, nsAccountLock", as.Scalar)
+				continue
+			}
+			if !strings.EqualFold(a.Def.Name, "active") || v.get("ldap") != nil {
+				l.errorf(as, "accountState applies to active, instead of ldap: it sets ldap, falseValue and trueWhenAbsent")
+				continue
+			}
+			v = &node{Line: v.Line, Col: v.Col, Kind: mapNode,
+				Keys:   []*node{{Scalar: "ldap"}, {Scalar: "falseValue"}, {Scalar: "trueWhenAbsent"}},
+				Values: []*node{{Scalar: st.ldap}, {Scalar: st.falseValue}, {Scalar: "true"}}}
 		}
 		if v.get("ldap") == nil {
 			l.errorf(v, "attribute %s needs ldap: the LDAP attribute that stores it", k.Scalar)
@@ -375,6 +432,13 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 				l.errorf(ph, "placeholder applies to multi-valued attributes; %s is single-valued", k.Scalar)
 			}
 		}
+		if x := v.get("toLDAP"); x != nil {
+			a.ToLDAP = l.expr(x, rt, k.Scalar+".toLDAP")
+		}
+		if x := v.get("toSCIM"); x != nil {
+			a.ToSCIM = l.expr(x, rt, k.Scalar+".toSCIM")
+		}
+		a.Password = strings.EqualFold(a.Def.Name, "password") && a.SchemaURN == UserSchema
 		if r := v.get("reference"); r != nil {
 			a.RefTypes = l.strList(r, k.Scalar+".reference")
 			if a.Sub == nil || !strings.EqualFold(a.Sub.Name, "value") {
@@ -394,10 +458,18 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 		rt.Attrs = append(rt.Attrs, a)
 	}
 	if rt.RDN != "" {
-		if rdn := rt.RDNAttr(); rdn == nil && !hasDefault(rt, rt.RDN) {
+		if rdn := rt.RDNAttr(); rdn == nil && !hasDefault(rt, rt.RDN) && !hasComputed(rt, rt.RDN) {
 			l.errorf(key, "%s: the RDN attribute %s is not mapped from any SCIM attribute", rt.Name, rt.RDN)
 		} else if rdn != nil && (rdn.Def.MultiValued || !rdn.Writable()) {
 			l.errorf(key, "%s: the RDN attribute %s must be fed by a single-valued, writable SCIM attribute (%s is not)", rt.Name, rt.RDN, rdn.Key)
+		}
+	}
+	for _, c := range rt.Computed {
+		if m, ok := byLDAP[strings.ToLower(c.LDAP)]; ok {
+			l.errorf(n, "%s: LDAP attribute %s is both mapped (by %s) and computed; keep one", rt.Name, c.LDAP, m.Key)
+		}
+		if hasDefault(rt, c.LDAP) {
+			l.errorf(n, "%s: LDAP attribute %s is both computed and in defaults; keep one", rt.Name, c.LDAP)
 		}
 	}
 	for _, d := range rt.Defaults {
@@ -414,6 +486,29 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 			l.errorf(key, "%s: the required SCIM attribute %s is not mapped", rt.Name, def.Name)
 		}
 	}
+}
+
+// expr compiles an expression-valued key, reporting problems at its position.
+func (l *loader) expr(n *node, rt *ResourceType, what string) *Expr {
+	src := l.str(n, what)
+	if src == "" {
+		return nil
+	}
+	x, err := compileExpr(src, rt.exprVars())
+	if err != nil {
+		l.errorf(n, "%s: expression does not compile: %v", what, err)
+		return nil
+	}
+	return x
+}
+
+func hasComputed(rt *ResourceType, ldapAttr string) bool {
+	for _, c := range rt.Computed {
+		if strings.EqualFold(c.LDAP, ldapAttr) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasDefault(rt *ResourceType, ldapAttr string) bool {

@@ -48,6 +48,13 @@ type ResourceType struct {
 	ObjectClasses []string // written on create
 	RDN           string   // LDAP attribute that names new entries
 	Defaults      []Default
+	Computed      []Computed
+	// Parent, when set, computes the DN under which an entry lives (e.g. an OU per
+	// department); it must be Base or below it. Entries move when it changes.
+	Parent *Expr
+	// OnDelete is "delete" (default) or "deactivate": DELETE then sets active to
+	// false and keeps the entry.
+	OnDelete string
 
 	Attrs   []*AttrMap // in file order
 	dialect Dialect
@@ -57,6 +64,14 @@ type ResourceType struct {
 type Extension struct {
 	Schema   *SchemaDef
 	Required bool
+	Alias    string // its name in expressions: "enterprise", or the custom schema's alias
+}
+
+// Computed is an LDAP attribute whose values an expression computes from the
+// resource on every write (e.g. uidNumber, homeDirectory, cn).
+type Computed struct {
+	LDAP string
+	Expr *Expr
 }
 
 // Default fills an LDAP attribute the object class requires when no mapped SCIM
@@ -93,6 +108,12 @@ type AttrMap struct {
 	// non-empty (groupOfNames' MUST member: an empty member value works on slapd);
 	// it is written when the list would be empty and never shown to SCIM clients.
 	Placeholder *string
+	// ToLDAP and ToSCIM transform each value on its way to the directory or back;
+	// the value is the variable `value`, the rest of the resource is in scope too.
+	ToLDAP, ToSCIM *Expr
+	// Password marks SCIM's password: never read or returned, set through the
+	// Password Modify extended operation (RFC 3062) so the directory hashes it.
+	Password bool
 }
 
 // Type returns the SCIM type of the mapped (sub-)attribute.
@@ -193,12 +214,29 @@ func (rt *ResourceType) Backlink(owner *ResourceType) string {
 	return ""
 }
 
-// ParentDN returns the DN under which new entries are created.
-func (rt *ResourceType) ParentDN() string { return rt.Base }
+// ParentDN returns the DN under which the entry for res lives: Base, or what the
+// Parent expression computes, which must be a valid DN at or below Base
+// (otherwise a ValueError naming the expression).
+func (rt *ResourceType) ParentDN(res map[string]any) (string, error) {
+	if rt.Parent == nil {
+		return rt.Base, nil
+	}
+	out, err := rt.Parent.Eval(rt.exprEnv(res))
+	if err != nil {
+		return "", invalid("%s", err)
+	}
+	parent := exprText(out)
+	pd, err := ldap.ParseDN(parent)
+	base, _ := ldap.ParseDN(rt.Base)
+	if err != nil || base == nil || !(base.EqualFold(pd) || base.AncestorOfFold(pd)) {
+		return "", invalid("the mapping's parent expression gave %q, which is not a DN at or below %s", parent, rt.Base)
+	}
+	return parent, nil
+}
 
-// DN builds the DN of a new entry from its RDN value, escaped per RFC 4514.
-func (rt *ResourceType) DN(rdnValue string) string {
-	return rt.RDN + "=" + ldap.EscapeDN(rdnValue) + "," + rt.Base
+// DN builds the DN of an entry from its RDN value (escaped per RFC 4514) and parent.
+func (rt *ResourceType) DN(rdnValue, parent string) string {
+	return rt.RDN + "=" + ldap.EscapeDN(rdnValue) + "," + parent
 }
 
 // Advertised returns the definition of a top-level attribute as /Schemas shows it

@@ -132,9 +132,12 @@ func (rt *ResourceType) WritableLDAPAttributes() []string {
 	d := rt.dialect
 	out := []string{d.ID, d.Version, d.Created, d.Modified}
 	for _, a := range rt.Attrs {
-		if !a.IsMembership() {
+		if !a.IsMembership() && !a.Password {
 			out = append(out, a.LDAP)
 		}
+	}
+	for _, c := range rt.Computed {
+		out = append(out, c.LDAP)
 	}
 	for _, def := range rt.Defaults {
 		out = append(out, def.LDAP)
