@@ -83,6 +83,16 @@ func TestPosixMappingProvisions(t *testing.T) {
 	if p.Status != 200 || e.entry("(uid=jposix)").GetAttributeValue("uidNumber") != "10043" {
 		t.Errorf("PUT: %d %s", p.Status, p.Raw)
 	}
+	// DELETE with onDelete: deactivate keeps the entry, locked.
+	m := loadMapping(t, "docs/examples/openldap-posix.yaml")
+	m.ResourceType("User").OnDelete = "deactivate"
+	e2 := newEnvWith(t, m)
+	if d := e2.do("DELETE", "/Users/"+id, nil); d.Status != 204 {
+		t.Fatalf("delete: %d %s", d.Status, d.Raw)
+	}
+	if g := e2.do("GET", "/Users/"+id, nil); g.Status != 200 || g.Body["active"] != false || e.canBind(newDN, "N3w-pass-word") {
+		t.Errorf("after a deactivating DELETE: %s", g.Raw)
+	}
 	// /Schemas shows the custom extension with its mapped attribute only.
 	s := e.do("GET", "/Schemas/"+acme, nil)
 	if s.Status != 200 || get(s.Body, "attributes", "0", "name") != "badge" || get(s.Body, "attributes", "1") != nil {

@@ -196,30 +196,7 @@ func (h *resourceHandler) values(ctx context.Context, body map[string]any) (map[
 // validValues converts a resource into LDAP values and checks what the schema
 // and the directory's naming require.
 func (h *resourceHandler) validValues(ctx context.Context, res map[string]any) (map[string][]string, error) {
-	vals, err := h.rt.LDAPValues(res, h.s.idLookup(ctx))
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range h.rt.Attrs {
-		if a.Writable() && requiredAttr(a) && len(vals[a.LDAP]) == 0 {
-			return nil, errorf(400, "invalidValue", "%s is required", a.Key)
-		}
-	}
-	if len(vals[h.rt.RDN]) == 0 {
-		return nil, errorf(400, "invalidValue", "a value for the directory's naming attribute %s is required (%s)", h.rt.RDN, rdnSource(h.rt))
-	}
-	return vals, nil
-}
-
-func requiredAttr(a *mapping.AttrMap) bool {
-	return (a.Sub == nil && a.Def.Required) || (a.Sub != nil && a.Def.Required && a.Sub.Required)
-}
-
-func rdnSource(rt *mapping.ResourceType) string {
-	if a := rt.RDNAttr(); a != nil {
-		return "send " + a.Key
-	}
-	return "see the mapping's defaults"
+	return h.rt.WriteValues(res, h.s.idLookup(ctx))
 }
 
 // checkUnique enforces uniqueness: server attributes (RFC 7643 §2.2) with one
@@ -285,14 +262,8 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, asSCIMError(err, h.rt.Name))
 		return
 	}
-	dn := h.rt.DN(vals[h.rt.RDN][0], parent)
-	add := ldap.NewAddRequest(dn, nil)
-	add.Attribute("objectClass", h.rt.ObjectClasses)
-	for _, attr := range sortedKeys(vals) {
-		if len(vals[attr]) > 0 {
-			add.Attribute(attr, vals[attr])
-		}
-	}
+	add := h.rt.AddRequest(vals, parent)
+	dn := add.DN
 	if err := h.store().Add(ctx, add); err != nil {
 		writeError(w, asSCIMError(err, "the "+h.rt.Name))
 		return
@@ -339,6 +310,19 @@ func ifMatch(r *http.Request) string {
 func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := mux.Vars(r)["id"]
+	if h.rt.OnDelete == "deactivate" {
+		// The mapping keeps leavers: DELETE is PATCH replace active false.
+		deactivate := []patchOp{{Op: "replace", Value: map[string]any{"active": false}, hasV: true}}
+		base := h.s.baseURL(r)
+		if _, err := h.update(ctx, id, ifMatch(r), func(e *ldap.Entry) (*change, error) {
+			return h.applyPatch(ctx, e, base, deactivate)
+		}); err != nil {
+			writeError(w, asSCIMError(err, h.what(id)))
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	e, err := h.findByID(ctx, id, []string{h.rt.Dialect().Version}, nil)
 	if err != nil {
 		writeError(w, asSCIMError(err, h.what(id)))

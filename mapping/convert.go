@@ -599,6 +599,49 @@ func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs map[string]Ref, baseURL str
 	return res
 }
 
+// WriteValues is LDAPValues plus what a write needs before it goes to the
+// directory: every required attribute (userName…) and the naming attribute have
+// a value (ValueError otherwise).
+func (rt *ResourceType) WriteValues(res map[string]any, lookup IDLookup) (map[string][]string, error) {
+	vals, err := rt.LDAPValues(res, lookup)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range rt.Attrs {
+		required := (a.Sub == nil && a.Def.Required) || (a.Sub != nil && a.Def.Required && a.Sub.Required)
+		if a.Writable() && !a.Password && required && len(vals[a.LDAP]) == 0 {
+			return nil, invalid("%s is required", a.Key)
+		}
+	}
+	if len(vals[rt.RDN]) == 0 {
+		hint := "see the mapping's defaults"
+		if a := rt.RDNAttr(); a != nil {
+			hint = "send " + a.Key
+		}
+		return nil, invalid("a value for the directory's naming attribute %s is required (%s)", rt.RDN, hint)
+	}
+	return vals, nil
+}
+
+// AddRequest builds the LDAP add of a new entry from WriteValues and the parent
+// DN (ParentDN): the DN from the naming attribute, the object classes, and every
+// non-empty attribute in name order.
+func (rt *ResourceType) AddRequest(vals map[string][]string, parent string) *ldap.AddRequest {
+	add := ldap.NewAddRequest(rt.DN(vals[rt.RDN][0], parent), nil)
+	add.Attribute("objectClass", rt.ObjectClasses)
+	names := make([]string, 0, len(vals))
+	for k := range vals {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if len(vals[k]) > 0 {
+			add.Attribute(k, vals[k])
+		}
+	}
+	return add
+}
+
 // Password returns the password a resource carries for the mapped password
 // attribute; ok is false when the mapping maps none or the resource has none.
 // Passwords are never part of LDAPValues: the gateway sets them with the

@@ -481,6 +481,9 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 			}
 		}
 	}
+	if rt.OnDelete == "deactivate" && rt.attrByPath("active") == nil {
+		l.errorf(key, "%s: onDelete: deactivate needs active mapped (e.g. active: {accountState: ppolicy})", rt.Name)
+	}
 	for _, def := range rt.Schema.Attributes {
 		if def.Required && len(rt.MappedAttrs(rt.Schema.ID, def)) == 0 {
 			l.errorf(key, "%s: the required SCIM attribute %s is not mapped", rt.Name, def.Name)
