@@ -298,7 +298,7 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 	}
 }
 
-var attrOptions = []string{"ldap", "uniqueness", "caseExact", "mutability", "reference", "trueValue", "falseValue"}
+var attrOptions = []string{"ldap", "uniqueness", "caseExact", "mutability", "reference", "trueValue", "falseValue", "ordering"}
 
 func (l *loader) attributes(rt *ResourceType, key, n *node) {
 	if n == nil {
@@ -356,6 +356,7 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 		if (v.get("trueValue") != nil || v.get("falseValue") != nil) && a.Type() != "boolean" {
 			l.errorf(v, "trueValue/falseValue apply to boolean attributes; %s is %s", k.Scalar, a.Type())
 		}
+		l.ordering(a, v.get("ordering"), k.Scalar) // sort key rule (ordering.go)
 		if r := v.get("reference"); r != nil {
 			a.RefTypes = l.strList(r, k.Scalar+".reference")
 			if a.Sub == nil || !strings.EqualFold(a.Sub.Name, "value") {

@@ -59,7 +59,7 @@ resourceTypes:
 	}
 	want := []string{
 		`m.yaml:9:14: User.ldap.scope is "deep"; want one of: one, sub`,
-		`m.yaml:11:29: unknown key "uniqness" in User attribute userName (did you mean "uniqueness"?); known keys: ldap, uniqueness, caseExact, mutability, reference, trueValue, falseValue`,
+		`m.yaml:11:29: unknown key "uniqness" in User attribute userName (did you mean "uniqueness"?); known keys: ldap, uniqueness, caseExact, mutability, reference, trueValue, falseValue, ordering`,
 		`m.yaml:12:7: name has no sub-attribute "givenNam"`,
 		`m.yaml:13:51: displayName.caseExact must be true or false`,
 		`m.yaml:14:21: title.ldap must be a string, not a list`,

@@ -85,6 +85,7 @@ type AttrMap struct {
 	RefTypes   []string // for references: the resource types an id may name
 	TrueValue  string   // LDAP value of boolean true (default "TRUE")
 	FalseValue string   // LDAP value of boolean false (default "FALSE")
+	Ordering   string   // ordering rule for sort keys; "" derives it from the type (ordering.go)
 }
 
 // Type returns the SCIM type of the mapped (sub-)attribute.
