@@ -70,8 +70,10 @@ func New(cfg Config) *Server {
 	api.HandleFunc("/ResourceTypes/{name}", s.resourceType).Methods(http.MethodGet)
 	api.HandleFunc("/Schemas", s.schemas).Methods(http.MethodGet)
 	api.HandleFunc("/Schemas/{id}", s.schema).Methods(http.MethodGet)
+	api.HandleFunc("/.search", s.searchRoot).Methods(http.MethodPost) // search.go
 	for _, rt := range s.served() {
 		h := &resourceHandler{s: s, rt: rt}
+		api.HandleFunc(rt.Endpoint+"/.search", h.search).Methods(http.MethodPost) // before {id}: search.go
 		api.HandleFunc(rt.Endpoint, h.list).Methods(http.MethodGet)
 		api.HandleFunc(rt.Endpoint, h.create).Methods(http.MethodPost)
 		api.HandleFunc(rt.Endpoint+"/{id}", h.get).Methods(http.MethodGet)
