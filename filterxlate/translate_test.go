@@ -448,3 +448,35 @@ func BenchmarkParseTranslate(b *testing.B) {
 		}
 	}
 }
+
+// With Target.Ordering, gt/ge/lt/le use extensible ordering matches: OpenLDAP's
+// uid, cn, sn and mail have no ORDERING rule, so "(uid>=m)" matches nothing there.
+func TestTranslateOrderingRule(t *testing.T) {
+	r := testResolver{
+		"username":   {Simple: &Target{LDAPAttr: "uid", Ordering: "caseIgnoreOrderingMatch"}},
+		"externalid": {Simple: &Target{LDAPAttr: "employeeID", CaseExact: true, Ordering: "caseExactOrderingMatch"}},
+		"emails": {Slots: []Slot{
+			{Fixed: map[string]string{"type": "work"}, Sub: map[string]Target{"value": {LDAPAttr: "mail", Ordering: "caseIgnoreOrderingMatch"}}},
+		}},
+	}
+	for in, want := range map[string]string{
+		`userName lt "m"`:                         `(uid:caseIgnoreOrderingMatch:=m)`,
+		`userName le "m"`:                         `(|(uid:caseIgnoreOrderingMatch:=m)(uid=m))`,
+		`userName ge "m"`:                         `(&(uid=*)(!(uid:caseIgnoreOrderingMatch:=m)))`,
+		`userName gt "m*)(uid=*"`:                 `(&(uid=*)(!(uid:caseIgnoreOrderingMatch:=m\2a\29\28uid=\2a))(!(uid=m\2a\29\28uid=\2a)))`,
+		`externalId gt "A"`:                       `(&(employeeID=*)(!(employeeID:caseExactOrderingMatch:=A))(!(employeeID:caseExactMatch:=A)))`,
+		`not (userName ge "m")`:                   `(!(&(uid=*)(!(uid:caseIgnoreOrderingMatch:=m))))`,
+		`emails[type eq "work" and value lt "b"]`: `(mail:caseIgnoreOrderingMatch:=b)`,
+		`userName eq "m"`:                         `(uid=m)`,
+		`userName sw "m"`:                         `(uid=m*)`,
+	} {
+		e, err := Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Translate(e, r, nil)
+		if err != nil || got != want {
+			t.Errorf("%s → %s (%v), want %s", in, got, err, want)
+		}
+	}
+}

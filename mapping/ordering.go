@@ -61,6 +61,20 @@ func defaultOrdering(a *AttrMap) string {
 	return ""
 }
 
+// filterOrdering is the ordering rule gt/ge/lt/le filters use: the mapping's
+// `ordering:`, else for strings the one derived from the type (OpenLDAP gives
+// uid, cn, sn… no ORDERING rule, so a plain "(uid>=m)" would match nothing).
+// Dates and integers compare with their schema's own rule ("").
+func filterOrdering(a *AttrMap) string {
+	if a.Ordering != "" {
+		return a.Ordering
+	}
+	if a.Type() == "string" && !a.IsReference() {
+		return defaultOrdering(a)
+	}
+	return ""
+}
+
 // SortKey resolves a SCIM sortBy attribute (RFC 7644 §3.4.2.3; standard attribute
 // notation, §3.10: "userName", "name.familyName", "emails" meaning emails.value,
 // "meta.lastModified", URN-qualified names) to the LDAP attribute and ordering

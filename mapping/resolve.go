@@ -93,6 +93,7 @@ func fixedKey(m map[string]string) string {
 
 func target(a *AttrMap) *filterxlate.Target {
 	t := &filterxlate.Target{LDAPAttr: a.LDAP, CaseExact: a.CaseExact, TrueValue: a.TrueValue, FalseValue: a.FalseValue, RefTypes: a.RefTypes}
+	t.Ordering = filterOrdering(a) // ordering.go
 	switch {
 	case a.IsReference():
 		t.Type = filterxlate.Reference
