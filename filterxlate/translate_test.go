@@ -480,3 +480,46 @@ func TestTranslateOrderingRule(t *testing.T) {
 		}
 	}
 }
+
+// complexFilter exercises every translation path at once: and/or/not nesting,
+// a value path, a multi-slot attribute, substrings, a dateTime, a URN-qualified
+// name, escaping, and a reference id resolved through the lookup.
+const complexFilter = `userType eq "Employee" and (emails[type eq "work" and value co "@example.com"] or phoneNumbers.value sw "+1") ` +
+	`and not (title pr) and meta.lastModified gt "2011-05-13T04:42:34Z" ` +
+	`or urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "7*)(uid=*" and name.familyName ew "son" ` +
+	`or manager.value eq "26118915"`
+
+func BenchmarkParseTranslateComplex(b *testing.B) {
+	lookup := newLookup().lookup
+	if _, err := Translate(mustParse(b, complexFilter), testAttrs, lookup); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		e, err := Parse(complexFilter)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Translate(e, testAttrs, lookup); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func mustParse(b testing.TB, s string) Expr {
+	e, err := Parse(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+func TestTranslateComplexFilter(t *testing.T) {
+	got, err := Translate(mustParse(t, complexFilter), testAttrs, newLookup().lookup)
+	want := `(|(&(employeeType=Employee)(|(mail=*@example.com*)(telephoneNumber=+1*)(mobile=+1*))(!(title=*))` +
+		`(modifyTimestamp>=20110513044234Z)(!(modifyTimestamp=20110513044234Z)))` +
+		`(&(employeeNumber=7\2a\29\28uid=\2a)(sn=*son))(manager=uid=boss,ou=people,dc=example,dc=org))`
+	if err != nil || got != want {
+		t.Errorf("got  %s (%v)\nwant %s", got, err, want)
+	}
+}
