@@ -400,7 +400,7 @@ func TestSortingAcrossPages(t *testing.T) {
 	}
 
 	// Entries without the sort attribute come last ascending, first descending
-	// (RFC 2891 §2: they sort as larger than any value).
+	// (what slapd does; the README documents it).
 	titled := func(names []string) []bool {
 		var out []bool
 		for _, n := range names {
