@@ -53,7 +53,7 @@ var (
 const fxN = 300
 
 // fxMapping is the example mapping with Users under ou=fx.
-func fxMapping(t testing.TB) *mapping.Mapping {
+func fxMapping(t testing.TB, edits ...string) *mapping.Mapping {
 	_, file, _, _ := runtime.Caller(0)
 	path := filepath.Join(filepath.Dir(file), "..", "mappings.example.yaml")
 	data, err := os.ReadFile(path)
@@ -61,6 +61,9 @@ func fxMapping(t testing.TB) *mapping.Mapping {
 		t.Fatal(err)
 	}
 	src := strings.Replace(string(data), "base: ou=people,dc=example,dc=org", "base: "+fxBase, 1)
+	for i := 0; i+1 < len(edits); i += 2 {
+		src = strings.Replace(src, edits[i], edits[i+1], 1)
+	}
 	m, err := mapping.Parse(path, []byte(src))
 	if err != nil {
 		t.Fatal(err)
@@ -556,5 +559,24 @@ func TestSortByWithoutDirectorySupport(t *testing.T) {
 		if d, _ := r.Body["detail"].(string); !strings.Contains(d, "does not offer server-side sorting") {
 			t.Errorf("detail %q", d)
 		}
+	}
+}
+
+// An ordering rule the directory does not know (a mapping mistake) is a 400
+// naming sortBy and the option, not a 500; filters on the attribute still work.
+func TestSortByRuleTheDirectoryRefuses(t *testing.T) {
+	fxOnce.Do(func() { fxErr = loadFixture() })
+	if fxErr != nil {
+		t.Fatal(fxErr)
+	}
+	m := fxMapping(t, "{ldap: title}", "{ldap: title, ordering: noSuchOrderingMatch}")
+	e := fxEnvWith(t, gateway.Config{Mapping: m, Store: openStore(t), Log: zerolog.Nop(), Tokens: []string{token}})
+	r := e.do("GET", "/Users?sortBy=title", nil)
+	wantError(t, r, 400, "invalidValue")
+	if d, _ := r.Body["detail"].(string); !strings.Contains(d, "title:noSuchOrderingMatch") || !strings.Contains(d, "ordering:") {
+		t.Errorf("detail %q", d)
+	}
+	if got := listNames(t, e.do("GET", "/Users"+filterQ(`title eq "Manager"`)+"&count=1000", nil)); !sameSet(got, expect(func(u *fxUser) bool { return u.title == "Manager" })) {
+		t.Errorf("filter on title: %v", got)
 	}
 }
