@@ -156,3 +156,30 @@ func TestSortedWalkReleasesServerState(t *testing.T) {
 		t.Fatalf("a full sorted walk after 80 interrupted ones: %d entries, %v", n, err)
 	}
 }
+
+// TestBackToBackSortedWalks: right after a sorted walk ends, slapd's sssvlv may
+// still be cleaning up its session and answer the next sorted search on the
+// same connection with 51 busy ("Other sort requests already in progress");
+// SearchPages retries a first page that got busy.
+func TestBackToBackSortedWalks(t *testing.T) {
+	base, want := sortFixture(t, "sortbacktoback", 12)
+	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	req := ldap.NewSearchRequest(base, ldap.ScopeSingleLevel, 0, 0, 0, false, "(objectClass=inetOrgPerson)", []string{"cn"},
+		[]ldap.Control{ldapstore.NewSortControl(ldapstore.SortKey{Attr: "cn", OrderingRule: "caseIgnoreOrderingMatch"})})
+	for i := 0; i < 300; i++ {
+		var got []string
+		err := s.SearchPages(context.Background(), req, 5, func(page []*ldap.Entry) bool {
+			for _, e := range page {
+				got = append(got, e.GetAttributeValue("cn"))
+			}
+			return true
+		})
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("walk %d: %v, %v", i, err, got)
+		}
+	}
+}

@@ -259,6 +259,18 @@ func (s *Store) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSi
 		}
 		countOp(ctx)
 		res, err := c.Search(&r)
+		// slapd's sssvlv answers 51 busy ("Other sort requests already in
+		// progress") when a request reaches it before the thread that sent the
+		// previous page of a sorted walk on this connection has let go of the
+		// session; the same request a moment later succeeds.
+		for wait := time.Millisecond; err != nil && ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) && wait <= 64*time.Millisecond && ctx.Err() == nil; wait *= 2 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
+			countOp(ctx)
+			res, err = c.Search(&r)
+		}
 		if err != nil {
 			// 51 busy (e.g. too many concurrent sorts) is the server's answer on a
 			// healthy link: keep the shared connection.
