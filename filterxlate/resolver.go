@@ -30,6 +30,13 @@ type Target struct {
 	TrueAbsent bool
 	// RefTypes lists the SCIM resource types a Reference may point to (e.g. ["User"]).
 	RefTypes []string
+	// Ordering names the ordering matching rule for gt/ge/lt/le, e.g.
+	// "caseIgnoreOrderingMatch". Set it for attributes whose schema has no
+	// ORDERING rule (OpenLDAP's uid, cn, sn, mail…): there "(uid>=m)" is
+	// Undefined and silently matches nothing, so the comparison becomes an
+	// extensible match "(uid:caseIgnoreOrderingMatch:=m)", which is TRUE when a
+	// value is less than m (RFC 4517 §4.2.4). Empty: plain ">=" and "<=".
+	Ordering string
 }
 
 // Slot is one way a multi-valued complex attribute is laid out in LDAP: e.g. SCIM

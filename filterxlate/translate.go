@@ -29,6 +29,8 @@ const (
 //
 //	eq (a=v)   ne (!(a=v))   co (a=*v*)   sw (a=v*)   ew (a=*v)   pr (a=*)
 //	ge (a>=v)  le (a<=v)     gt (&(a>=v)(!(a=v)))     lt (&(a<=v)(!(a=v)))
+//	(with Target.Ordering R, e.g. for uid on OpenLDAP, see orderingNode:
+//	lt (a:R:=v)  le (|(a:R:=v)(a=v))  ge (&(a=*)(!(a:R:=v)))  gt (&(a=*)(!(a:R:=v))(!(a=v))))
 //	and (&…)   or (|…)       not (!…)
 //
 // co/sw/ew with an empty string match every value, so they become (a=*).
@@ -661,6 +663,13 @@ func (t *translator) leaf(c *Compare, tgt *Target, name string) (*node, error) {
 		return nil, typeErr(c, name, "unsupported value")
 	}
 	ev := ldap.EscapeFilter(v)
+	if tgt.Ordering != "" && isOrdering(c.Op) {
+		eq := leafNode("(" + a + "=" + ev + ")")
+		if tgt.CaseExact {
+			eq = leafNode("(" + a + ":caseExactMatch:=" + ev + ")")
+		}
+		return orderingNode(a, tgt.Ordering, c.Op, ev, eq), nil
+	}
 	if tgt.CaseExact && (c.Op == Eq || c.Op == Ne) {
 		n := leafNode("(" + a + ":caseExactMatch:=" + ev + ")")
 		if c.Op == Ne {
@@ -709,6 +718,28 @@ func cmpNode(a string, op Op, ev string) *node {
 		return andNode(leafNode("("+a+"<="+ev+")"), notNode(leafNode("("+a+"="+ev+")")))
 	}
 	return leafNode("(" + a + "=" + ev + ")")
+}
+
+func isOrdering(op Op) bool { return op == Gt || op == Ge || op == Lt || op == Le }
+
+// orderingNode compares with an ordering rule through extensible matches
+// (RFC 4515 §3): (a:rule:=v) holds when a value is less than v, eq is the
+// equality test. Absent attributes never match (the presence test keeps a
+// negation from matching them). For a multi-valued attribute gt/ge mean "no
+// value is less than v", stricter than SCIM's "some value is greater".
+//
+//	lt (a:R:=v)   le (|(a:R:=v)(a=v))   ge (&(a=*)(!(a:R:=v)))   gt (&(a=*)(!(a:R:=v))(!(a=v)))
+func orderingNode(a, rule string, op Op, ev string, eq *node) *node {
+	less := leafNode("(" + a + ":" + rule + ":=" + ev + ")")
+	switch op {
+	case Lt:
+		return less
+	case Le:
+		return orNode(less, eq)
+	case Ge:
+		return andNode(presence(a), notNode(less))
+	}
+	return andNode(presence(a), notNode(less), notNode(eq))
 }
 
 func boolValue(v any) (bool, bool) {

@@ -448,3 +448,78 @@ func BenchmarkParseTranslate(b *testing.B) {
 		}
 	}
 }
+
+// With Target.Ordering, gt/ge/lt/le use extensible ordering matches: OpenLDAP's
+// uid, cn, sn and mail have no ORDERING rule, so "(uid>=m)" matches nothing there.
+func TestTranslateOrderingRule(t *testing.T) {
+	r := testResolver{
+		"username":   {Simple: &Target{LDAPAttr: "uid", Ordering: "caseIgnoreOrderingMatch"}},
+		"externalid": {Simple: &Target{LDAPAttr: "employeeID", CaseExact: true, Ordering: "caseExactOrderingMatch"}},
+		"emails": {Slots: []Slot{
+			{Fixed: map[string]string{"type": "work"}, Sub: map[string]Target{"value": {LDAPAttr: "mail", Ordering: "caseIgnoreOrderingMatch"}}},
+		}},
+	}
+	for in, want := range map[string]string{
+		`userName lt "m"`:                         `(uid:caseIgnoreOrderingMatch:=m)`,
+		`userName le "m"`:                         `(|(uid:caseIgnoreOrderingMatch:=m)(uid=m))`,
+		`userName ge "m"`:                         `(&(uid=*)(!(uid:caseIgnoreOrderingMatch:=m)))`,
+		`userName gt "m*)(uid=*"`:                 `(&(uid=*)(!(uid:caseIgnoreOrderingMatch:=m\2a\29\28uid=\2a))(!(uid=m\2a\29\28uid=\2a)))`,
+		`externalId gt "A"`:                       `(&(employeeID=*)(!(employeeID:caseExactOrderingMatch:=A))(!(employeeID:caseExactMatch:=A)))`,
+		`not (userName ge "m")`:                   `(!(&(uid=*)(!(uid:caseIgnoreOrderingMatch:=m))))`,
+		`emails[type eq "work" and value lt "b"]`: `(mail:caseIgnoreOrderingMatch:=b)`,
+		`userName eq "m"`:                         `(uid=m)`,
+		`userName sw "m"`:                         `(uid=m*)`,
+	} {
+		e, err := Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Translate(e, r, nil)
+		if err != nil || got != want {
+			t.Errorf("%s → %s (%v), want %s", in, got, err, want)
+		}
+	}
+}
+
+// complexFilter exercises every translation path at once: and/or/not nesting,
+// a value path, a multi-slot attribute, substrings, a dateTime, a URN-qualified
+// name, escaping, and a reference id resolved through the lookup.
+const complexFilter = `userType eq "Employee" and (emails[type eq "work" and value co "@example.com"] or phoneNumbers.value sw "+1") ` +
+	`and not (title pr) and meta.lastModified gt "2011-05-13T04:42:34Z" ` +
+	`or urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "7*)(uid=*" and name.familyName ew "son" ` +
+	`or manager.value eq "26118915"`
+
+func BenchmarkParseTranslateComplex(b *testing.B) {
+	lookup := newLookup().lookup
+	if _, err := Translate(mustParse(b, complexFilter), testAttrs, lookup); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		e, err := Parse(complexFilter)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Translate(e, testAttrs, lookup); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func mustParse(b testing.TB, s string) Expr {
+	e, err := Parse(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+func TestTranslateComplexFilter(t *testing.T) {
+	got, err := Translate(mustParse(t, complexFilter), testAttrs, newLookup().lookup)
+	want := `(|(&(employeeType=Employee)(|(mail=*@example.com*)(telephoneNumber=+1*)(mobile=+1*))(!(title=*))` +
+		`(modifyTimestamp>=20110513044234Z)(!(modifyTimestamp=20110513044234Z)))` +
+		`(&(employeeNumber=7\2a\29\28uid=\2a)(sn=*son))(manager=uid=boss,ou=people,dc=example,dc=org))`
+	if err != nil || got != want {
+		t.Errorf("got  %s (%v)\nwant %s", got, err, want)
+	}
+}

@@ -24,8 +24,8 @@ func TestPosixMappingProvisions(t *testing.T) {
 	const secret = "Corr3ct-Horse-Battery"
 	r := e.do("POST", "/Users", map[string]any{
 		"schemas": []string{userSchema, entSchema, acme}, "userName": "jposix", "password": secret,
-		"name":   map[string]any{"givenName": "Jane", "familyName": "Posix"},
-		"emails": []any{map[string]any{"type": "work", "value": "Jane.Posix@Example.ORG"}},
+		"name":    map[string]any{"givenName": "Jane", "familyName": "Posix"},
+		"emails":  []any{map[string]any{"type": "work", "value": "Jane.Posix@Example.ORG"}},
 		entSchema: map[string]any{"employeeNumber": "42", "department": "Sales"},
 		acme:      map[string]any{"badge": "B-17"},
 	})

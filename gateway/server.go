@@ -75,8 +75,10 @@ func New(cfg Config) *Server {
 	handle("/ResourceTypes/{name}", s.resourceType, http.MethodGet)
 	handle("/Schemas", s.schemas, http.MethodGet)
 	handle("/Schemas/{id}", s.schema, http.MethodGet)
+	handle("/.search", s.searchRoot, http.MethodPost) // search.go
 	for _, rt := range s.served() {
 		h := &resourceHandler{s: s, rt: rt}
+		handle(rt.Endpoint+"/.search", h.search, http.MethodPost) // before {id}: search.go
 		handle(rt.Endpoint, h.list, http.MethodGet)
 		handle(rt.Endpoint, h.create, http.MethodPost)
 		handle(rt.Endpoint+"/{id}", h.get, http.MethodGet)

@@ -2,7 +2,7 @@
 // long-lived shared connections (go-ldap multiplexes requests on one *ldap.Conn),
 // redial and rebind with backoff when one dies, a timeout on every operation,
 // LDAPS or StartTLS with a CA file, and the controls the gateway needs
-// (paged results RFC 2696, assertion RFC 4528).
+// (paged results RFC 2696, assertion RFC 4528, server-side sort RFC 2891).
 //
 // It knows nothing of SCIM: callers pass LDAP requests and get LDAP results.
 package ldapstore
@@ -42,6 +42,8 @@ type Store struct {
 	tlsCfg *tls.Config
 	slots  []*slot
 	next   atomic.Uint64
+	// controls are the OIDs in the root DSE's supportedControl (see Supports).
+	controls map[string]bool
 }
 
 type slot struct {
@@ -90,6 +92,7 @@ func Open(cfg Config) (*Store, error) {
 		sl.conn = c
 		s.slots = append(s.slots, sl)
 	}
+	s.controls = readRootDSE(s.slots[0].conn)
 	return s, nil
 }
 
@@ -256,32 +259,62 @@ func (s *Store) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSi
 	paging := ldap.NewControlPaging(pageSize)
 	r := *req
 	r.Controls = append(append([]ldap.Control(nil), req.Controls...), paging)
+	// Page size 0 with the cookie abandons the server-side result set. With a
+	// sort control, slapd's sssvlv keeps each unfinished sorted walk until then
+	// (at most olcSssVlvMaxPerConn per connection, then 51 busy), so every early
+	// exit releases it.
+	release := func(cookie []byte) {
+		paging.PagingSize = 0
+		paging.SetCookie(cookie)
+		countOp(ctx)
+		_, _ = c.Search(&r)
+	}
+	var cookie []byte
 	for {
 		if err := ctx.Err(); err != nil {
+			if len(cookie) > 0 {
+				release(cookie)
+			}
 			return &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: err}
 		}
 		countOp(ctx)
 		res, err := c.Search(&r)
+		// slapd's sssvlv answers 51 busy ("Other sort requests already in
+		// progress") when a request reaches it before the thread that sent the
+		// previous page of a sorted walk on this connection has let go of the
+		// session; the same request a moment later succeeds.
+		for wait := time.Millisecond; err != nil && ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) && wait <= 64*time.Millisecond && ctx.Err() == nil; wait *= 2 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
+			countOp(ctx)
+			res, err = c.Search(&r)
+		}
 		if err != nil {
-			if IsUnavailable(err) {
+			// 51 busy (e.g. too many concurrent sorts) is the server's answer on a
+			// healthy link: keep the shared connection.
+			if IsUnavailable(err) && !ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) {
 				s.discard(c)
 			}
 			return err
 		}
-		var cookie []byte
+		cookie = nil
 		if ctl, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging); ok {
 			cookie = ctl.Cookie
+		}
+		if err := sortFailure(res.Controls); err != nil {
+			if len(cookie) > 0 {
+				release(cookie)
+			}
+			return err
 		}
 		more := fn(res.Entries)
 		if len(cookie) == 0 {
 			return nil
 		}
 		if !more {
-			// Page size 0 with the cookie abandons the server-side result set.
-			paging.PagingSize = 0
-			paging.SetCookie(cookie)
-			countOp(ctx)
-			_, _ = c.Search(&r)
+			release(cookie)
 			return nil
 		}
 		paging.SetCookie(cookie)

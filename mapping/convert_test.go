@@ -153,6 +153,8 @@ func TestResolveAndTranslate(t *testing.T) {
 		`meta.lastModified gt "2026-01-01T00:00:00Z"`: `(&(modifyTimestamp>=20260101000000Z)(!(modifyTimestamp=20260101000000Z)))`,
 		`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m-1"`: `(manager=uid=boss,ou=people,dc=example,dc=org)`,
 		`employeeNumber eq "7"`: `(employeeNumber=7)`,
+		`userName gt "m"`:       `(&(uid=*)(!(uid:caseIgnoreOrderingMatch:=m))(!(uid=m)))`,
+		`externalId lt "M"`:     `(uniqueIdentifier:caseExactOrderingMatch:=M)`,
 	} {
 		e, err := filterxlate.Parse(f)
 		if err != nil {

@@ -331,7 +331,7 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 	}
 }
 
-var attrOptions = []string{"ldap", "uniqueness", "caseExact", "mutability", "reference", "trueValue", "falseValue", "trueWhenAbsent", "placeholder", "toLDAP", "toSCIM", "accountState"}
+var attrOptions = []string{"ldap", "uniqueness", "caseExact", "mutability", "reference", "trueValue", "falseValue", "trueWhenAbsent", "placeholder", "toLDAP", "toSCIM", "accountState", "ordering"}
 
 // accountStates are ready-made mappings of active (the `accountState` option).
 var accountStates = map[string]struct {
@@ -439,6 +439,7 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 			a.ToSCIM = l.expr(x, rt, k.Scalar+".toSCIM")
 		}
 		a.Password = strings.EqualFold(a.Def.Name, "password") && a.SchemaURN == UserSchema
+		l.ordering(a, v.get("ordering"), k.Scalar) // sort key rule (ordering.go)
 		if r := v.get("reference"); r != nil {
 			a.RefTypes = l.strList(r, k.Scalar+".reference")
 			if a.Sub == nil || !strings.EqualFold(a.Sub.Name, "value") {

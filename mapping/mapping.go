@@ -114,6 +114,7 @@ type AttrMap struct {
 	// Password marks SCIM's password: never read or returned, set through the
 	// Password Modify extended operation (RFC 3062) so the directory hashes it.
 	Password bool
+	Ordering string // ordering rule for sort keys; "" derives it from the type (ordering.go)
 }
 
 // Type returns the SCIM type of the mapped (sub-)attribute.

@@ -94,6 +94,7 @@ func fixedKey(m map[string]string) string {
 func target(a *AttrMap) *filterxlate.Target {
 	t := &filterxlate.Target{LDAPAttr: a.LDAP, CaseExact: a.CaseExact, TrueValue: a.TrueValue, FalseValue: a.FalseValue,
 		TrueAbsent: a.TrueWhenAbsent, RefTypes: a.RefTypes}
+	t.Ordering = filterOrdering(a) // ordering.go
 	switch {
 	case a.IsReference():
 		t.Type = filterxlate.Reference

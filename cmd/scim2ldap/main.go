@@ -2,6 +2,7 @@
 //
 //	scim2ldap serve                      run the gateway (configured from SCIM2LDAP_* variables)
 //	scim2ldap mapping check FILE...      validate mapping files; problems as file:line:col: message
+//	scim2ldap filter [--mapping FILE] [--type User] 'FILTER'   the LDAP filter a SCIM filter becomes
 //	scim2ldap version
 package main
 
@@ -43,6 +44,8 @@ Usage:
       SCIM2LDAP_PUBLIC_URL               absolute URL clients use (default: from each request)
       SCIM2LDAP_LOG_LEVEL                debug, info (default), warn, error
   scim2ldap mapping check FILE...    validate mapping files; every problem as file:line:col: message
+  scim2ldap filter [--mapping FILE] [--type User] 'SCIM FILTER'
+                                     print the LDAP filter the gateway sends for it (offline; see filter.go)
   scim2ldap version
 `
 
@@ -64,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprint(stderr, "usage: scim2ldap mapping check FILE...\n")
 		return 2
+	case "filter":
+		return filterCmd(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "scim2ldap", version)
 		return 0

@@ -1,0 +1,169 @@
+package mapping
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/scim2ldap/scim2ldap/filterxlate"
+)
+
+// Ordering rules (RFC 4517 §4.2, RFC 4530 §2.3) named in LDAP sort keys. OpenLDAP
+// sorts an attribute only by an ORDERING rule, and the stock schema gives uid,
+// cn, sn and mail none, so the gateway always names one.
+const (
+	CaseIgnoreOrdering      = "caseIgnoreOrderingMatch"
+	CaseExactOrdering       = "caseExactOrderingMatch"
+	GeneralizedTimeOrdering = "generalizedTimeOrderingMatch"
+	IntegerOrdering         = "integerOrderingMatch"
+	UUIDOrdering            = "UUIDOrderingMatch"
+)
+
+// SortKey is the LDAP side of a SCIM sortBy (RFC 7644 §3.4.2.3): the attribute
+// the directory sorts on and the ordering rule it sorts with.
+type SortKey struct {
+	SCIM         string // the sortBy path as the client wrote it
+	LDAP         string
+	OrderingRule string
+}
+
+// ordering reads an attribute's `ordering:` option: the name (or OID) of the
+// ordering matching rule sort keys use instead of the one derived from the SCIM
+// type. Hook called from loader.attributes.
+func (l *loader) ordering(a *AttrMap, n *node, key string) {
+	if n == nil {
+		return
+	}
+	a.Ordering = l.str(n, key+".ordering")
+	if a.Ordering != "" && !ldapAttrName.MatchString(a.Ordering) {
+		l.errorf(n, "%s.ordering %q is not a matching rule name or OID (e.g. caseIgnoreOrderingMatch)", key, a.Ordering)
+	}
+}
+
+// defaultOrdering is the ordering rule for a mapped attribute's SCIM type:
+// string → caseIgnoreOrderingMatch (caseExactOrderingMatch when caseExact),
+// dateTime → generalizedTimeOrderingMatch, integer → integerOrderingMatch;
+// "" for types LDAP cannot order in general (boolean, binary, reference, decimal).
+func defaultOrdering(a *AttrMap) string {
+	if a.IsReference() {
+		return ""
+	}
+	switch a.Type() {
+	case "string":
+		if a.CaseExact {
+			return CaseExactOrdering
+		}
+		return CaseIgnoreOrdering
+	case "dateTime":
+		return GeneralizedTimeOrdering
+	case "integer":
+		return IntegerOrdering
+	}
+	return ""
+}
+
+// filterOrdering is the ordering rule gt/ge/lt/le filters use: the mapping's
+// `ordering:`, else for strings the one derived from the type (OpenLDAP gives
+// uid, cn, sn… no ORDERING rule, so a plain "(uid>=m)" would match nothing).
+// Dates and integers compare with their schema's own rule ("").
+func filterOrdering(a *AttrMap) string {
+	if a.Ordering != "" {
+		return a.Ordering
+	}
+	if a.Type() == "string" && !a.IsReference() {
+		return defaultOrdering(a)
+	}
+	return ""
+}
+
+// SortKey resolves a SCIM sortBy attribute (RFC 7644 §3.4.2.3; standard attribute
+// notation, §3.10: "userName", "name.familyName", "emails" meaning emails.value,
+// "meta.lastModified", URN-qualified names) to the LDAP attribute and ordering
+// rule to sort on. id sorts by the directory id with UUIDOrderingMatch and
+// meta.created/lastModified by the timestamps with generalizedTimeOrderingMatch;
+// a mapped attribute uses its `ordering:` option, else the rule of its SCIM type.
+//
+// Errors are *ValueError with scimType invalidValue (RFC 7644 has no sort-specific
+// one), naming sortBy: not an attribute path, not mapped, complex without a
+// sub-attribute, stored in several LDAP attributes (phoneNumbers split by
+// type), or of a type with no ordering (boolean, binary, references) unless the
+// mapping sets `ordering:`.
+func (rt *ResourceType) SortKey(sortBy string) (*SortKey, error) {
+	bad := func(format string, args ...any) error {
+		return invalid("sortBy %q: %s", sortBy, fmt.Sprintf(format, args...))
+	}
+	p, err := filterxlate.ParsePath(strings.TrimSpace(sortBy))
+	if err != nil {
+		return nil, bad("not an attribute path: %v", err)
+	}
+	if p.Filter != nil || p.Sub != "" {
+		return nil, bad("a [filter] is not allowed here; name the attribute alone")
+	}
+	ap := p.Attr
+	urn := ap.URN
+	if urn != "" && !rt.hasSchema(urn) {
+		return nil, bad("unknown schema %s", urn)
+	}
+	if urn == "" || strings.EqualFold(urn, rt.Schema.ID) {
+		switch {
+		case strings.EqualFold(ap.Name, "id") && ap.Sub == "":
+			return &SortKey{SCIM: sortBy, LDAP: rt.dialect.ID, OrderingRule: UUIDOrdering}, nil
+		case strings.EqualFold(ap.Name, "meta") && strings.EqualFold(ap.Sub, "created"):
+			return &SortKey{SCIM: sortBy, LDAP: rt.dialect.Created, OrderingRule: GeneralizedTimeOrdering}, nil
+		case strings.EqualFold(ap.Name, "meta") && strings.EqualFold(ap.Sub, "lastModified"):
+			return &SortKey{SCIM: sortBy, LDAP: rt.dialect.Modified, OrderingRule: GeneralizedTimeOrdering}, nil
+		case strings.EqualFold(ap.Name, "meta"):
+			return nil, bad("only meta.created and meta.lastModified can be sorted on")
+		}
+	}
+	if urn == "" {
+		urn = rt.schemaOfName(ap.Name)
+	}
+	var maps []*AttrMap
+	for _, a := range rt.Attrs {
+		if strings.EqualFold(a.SchemaURN, urn) && strings.EqualFold(a.Def.Name, ap.Name) && a.Mutability != "writeOnly" {
+			maps = append(maps, a)
+		}
+	}
+	if len(maps) == 0 {
+		return nil, bad("the attribute is not mapped to the directory, so it cannot be sorted on")
+	}
+	def := maps[0].Def
+	sub := ap.Sub
+	switch {
+	case def.Type != "complex" && sub != "":
+		return nil, bad("%s has no sub-attribute %q", def.Name, sub)
+	case def.Type == "complex" && sub == "" && def.Sub("value") != nil:
+		sub = "value" // RFC 7644 §3.4.2.3: emails sorts by emails.value, manager by manager.value
+	case def.Type == "complex" && sub == "":
+		return nil, bad("%s is complex; sort by one of its sub-attributes, e.g. %s.%s", def.Name, def.Name, maps[0].Sub.Name)
+	}
+	var hits []*AttrMap
+	for _, a := range maps {
+		if sub == "" || (a.Sub != nil && strings.EqualFold(a.Sub.Name, sub)) {
+			hits = append(hits, a)
+		}
+	}
+	switch {
+	case len(hits) == 0:
+		return nil, bad("the attribute is not mapped to the directory, so it cannot be sorted on")
+	case len(hits) > 1:
+		var ldapAttrs []string
+		for _, a := range hits {
+			ldapAttrs = append(ldapAttrs, a.LDAP)
+		}
+		return nil, bad("its values are stored in several directory attributes (%s), which the directory cannot sort as one", strings.Join(ldapAttrs, ", "))
+	}
+	a := hits[0]
+	rule := a.Ordering
+	if rule == "" {
+		rule = defaultOrdering(a)
+	}
+	if rule == "" {
+		what := a.Type()
+		if a.IsReference() {
+			what = "a reference (stored as a DN)"
+		}
+		return nil, bad("%s is %s, which has no ordering; the mapping can name one with ordering:", a.Key, what)
+	}
+	return &SortKey{SCIM: sortBy, LDAP: a.LDAP, OrderingRule: rule}, nil
+}
