@@ -1,6 +1,8 @@
 package gateway_test
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,13 +24,14 @@ func TestPosixMappingProvisions(t *testing.T) {
 	}
 	const acme = "urn:example:params:scim:schemas:extension:acme:2.0:User"
 	const secret = "Corr3ct-Horse-Battery"
-	r := e.do("POST", "/Users", map[string]any{
+	body := map[string]any{
 		"schemas": []string{userSchema, entSchema, acme}, "userName": "jposix", "password": secret,
 		"name":    map[string]any{"givenName": "Jane", "familyName": "Posix"},
 		"emails":  []any{map[string]any{"type": "work", "value": "Jane.Posix@Example.ORG"}},
 		entSchema: map[string]any{"employeeNumber": "42", "department": "Sales"},
 		acme:      map[string]any{"badge": "B-17"},
-	})
+	}
+	r := e.do("POST", "/Users", body)
 	if r.Status != 201 {
 		t.Fatalf("create: %d %s", r.Status, r.Raw)
 	}
@@ -48,6 +51,30 @@ func TestPosixMappingProvisions(t *testing.T) {
 		"homeDirectory": "/home/jposix", "loginShell": "/bin/bash", "roomNumber": "B-17", "departmentNumber": "Sales"} {
 		if got := ent.GetAttributeValue(attr); got != want {
 			t.Errorf("LDAP %s = %q, want %q", attr, got, want)
+		}
+	}
+	// `mapping explain` (mapping.WriteValues + AddRequest, offline) shows exactly the
+	// entry the gateway wrote: same DN, same attributes and values.
+	rt := loadMapping(t, "docs/examples/openldap-posix.yaml").ResourceType("User")
+	vals, err := rt.WriteValues(jsonRoundTrip(t, body), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, _ := rt.ParentDN(jsonRoundTrip(t, body))
+	add := rt.AddRequest(vals, parent)
+	if !strings.EqualFold(add.DN, ent.DN) {
+		t.Errorf("explain DN %s, gateway wrote %s", add.DN, ent.DN)
+	}
+	explained := map[string]bool{"entryUUID": true, "entryCSN": true, "userPassword": true}
+	for _, a := range add.Attributes {
+		explained[strings.ToLower(a.Type)] = true
+		if got := ent.GetEqualFoldAttributeValues(a.Type); !slices.Equal(sortedCopy(got), sortedCopy(a.Vals)) {
+			t.Errorf("%s: explain says %q, the directory has %q", a.Type, a.Vals, got)
+		}
+	}
+	for _, a := range ent.Attributes {
+		if !explained[strings.ToLower(a.Name)] && !explained[a.Name] {
+			t.Errorf("the directory has %s, which explain does not show", a.Name)
 		}
 	}
 	if pw := ent.GetAttributeValue("userPassword"); !strings.HasPrefix(pw, "{SSHA}") || strings.Contains(pw, secret) {
@@ -98,4 +125,16 @@ func TestPosixMappingProvisions(t *testing.T) {
 	if s.Status != 200 || get(s.Body, "attributes", "0", "name") != "badge" || get(s.Body, "attributes", "1") != nil {
 		t.Errorf("custom schema: %s", s.Raw)
 	}
+}
+
+// jsonRoundTrip gives a body the shape the gateway decodes (json.Number…).
+func jsonRoundTrip(t *testing.T, v any) map[string]any {
+	data, _ := json.Marshal(v)
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

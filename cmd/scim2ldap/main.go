@@ -44,6 +44,8 @@ Usage:
       SCIM2LDAP_PUBLIC_URL               absolute URL clients use (default: from each request)
       SCIM2LDAP_LOG_LEVEL                debug, info (default), warn, error
   scim2ldap mapping check FILE...    validate mapping files; every problem as file:line:col: message
+  scim2ldap mapping explain [--mapping FILE] [--type User] INPUT
+                                     dry run: a SCIM resource (JSON) as the LDIF entry it becomes, or LDIF as SCIM
   scim2ldap filter [--mapping FILE] [--type User] 'SCIM FILTER'
                                      print the LDAP filter the gateway sends for it (offline; see filter.go)
   scim2ldap version
@@ -65,7 +67,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if len(args) >= 3 && args[1] == "check" {
 			return mappingCheck(args[2:], stdout, stderr)
 		}
-		fmt.Fprint(stderr, "usage: scim2ldap mapping check FILE...\n")
+		if len(args) >= 2 && args[1] == "explain" {
+			return explainCmd(args[2:], stdout, stderr)
+		}
+		fmt.Fprint(stderr, "usage: scim2ldap mapping check FILE...\n       scim2ldap mapping explain [--mapping FILE] [--type User] INPUT\n")
 		return 2
 	case "filter":
 		return filterCmd(args[1:], stdout, stderr)
