@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -194,5 +195,32 @@ func TestSearchPagesAndAssertion(t *testing.T) {
 	}
 	if err := s.Modify(ctx, mod); !ldap.IsErrorWithCode(err, ldap.LDAPResultAssertionFailed) {
 		t.Fatalf("stale assertion: %v, want 122", err)
+	}
+}
+
+func TestReadSchema(t *testing.T) {
+	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sc, err := s.ReadSchema(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"cn", "commonName", "CN", "mail;binary", "entryUUID", "pwdAccountLockedTime", "memberOf", "uidNumber"} {
+		if !sc.HasAttribute(a) {
+			t.Errorf("attribute %s missing", a)
+		}
+	}
+	if sc.HasAttribute("titel") || sc.HasObjectClass("posixAcount") || !sc.HasObjectClass("inetOrgPerson") {
+		t.Error("schema lookups are wrong")
+	}
+	must := strings.ToLower(strings.Join(sc.Must("inetOrgPerson"), ","))
+	if !strings.Contains(must, "sn") || !strings.Contains(must, "cn") {
+		t.Errorf("inetOrgPerson MUST (with superclasses): %s", must)
+	}
+	if may := sc.May("inetOrgPerson"); !slices.ContainsFunc(may, func(s string) bool { return strings.EqualFold(s, "telephoneNumber") }) {
+		t.Errorf("inetOrgPerson MAY lacks telephoneNumber (from organizationalPerson): %v", may)
 	}
 }

@@ -222,11 +222,13 @@ func compileExpr(src string, env map[string]any) (*Expr, error) {
 	}
 	prog, err := expr.Compile(src, opts...)
 	if err != nil {
-		msg := err.Error()
+		// expr's first line says what and where ("unknown name ToLowr (1:12)");
+		// the rest repeats the source with a caret.
+		msg, _, _ := strings.Cut(err.Error(), "\n")
 		if strings.Contains(msg, "unknown name") {
 			msg += "; functions: " + funcNames()
 		}
-		return nil, fmt.Errorf("%s", strings.ReplaceAll(msg, "\n", " | "))
+		return nil, fmt.Errorf("%s", msg)
 	}
 	return &Expr{Source: src, prog: prog}, nil
 }

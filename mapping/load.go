@@ -5,6 +5,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -22,6 +23,18 @@ func Load(path string) (*Mapping, error) {
 
 // Parse validates mapping text; file names the source in problems.
 func Parse(file string, data []byte) (*Mapping, error) {
+	m, ps := ParseAll(file, data)
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	return m, nil
+}
+
+// ParseAll returns every problem and, unless the YAML itself is broken, the
+// part of the mapping that could be read, so that `mapping check` can also
+// check that part against the directory's schema. Never serve a mapping that
+// has problems: use Load or Parse for that.
+func ParseAll(file string, data []byte) (*Mapping, Problems) {
 	root, perr := parseTree(file, data)
 	if perr != nil {
 		return nil, Problems{*perr}
@@ -31,10 +44,11 @@ func Parse(file string, data []byte) (*Mapping, error) {
 		l.schemas[id] = sc
 	}
 	m := l.mapping(root)
-	if len(l.problems) > 0 {
-		return nil, l.problems
-	}
-	return m, nil
+	sort.SliceStable(l.problems, func(i, j int) bool {
+		a, b := l.problems[i], l.problems[j]
+		return a.Line < b.Line || (a.Line == b.Line && a.Col < b.Col)
+	})
+	return m, l.problems
 }
 
 type loader struct {
@@ -62,6 +76,7 @@ func (l *loader) fields(n *node, what string, allowed ...string) bool {
 		l.errorf(n, "%s must be a mapping, not %s", what, n.Kind)
 		return false
 	}
+	l.duplicates(n, what)
 	for _, k := range n.Keys {
 		if !slices.Contains(allowed, k.Scalar) {
 			hint := ""
@@ -72,6 +87,19 @@ func (l *loader) fields(n *node, what string, allowed ...string) bool {
 		}
 	}
 	return true
+}
+
+// duplicates reports keys defined twice in one mapping (YAML would silently
+// keep the last).
+func (l *loader) duplicates(n *node, what string) {
+	first := map[string]*node{}
+	for _, k := range n.Keys {
+		if prev, ok := first[k.Scalar]; ok {
+			l.errorf(k, "%q is defined twice in %s (first at line %d)", k.Scalar, what, prev.Line)
+			continue
+		}
+		first[k.Scalar] = k
+	}
 }
 
 // str returns a scalar's text; kind problems are reported.
@@ -200,7 +228,7 @@ func (l *loader) resourceType(key, n *node, d Dialect) *ResourceType {
 	if !l.fields(n, "resource type "+name, "endpoint", "description", "schema", "extensions", "ldap", "attributes") {
 		return nil
 	}
-	rt := &ResourceType{Name: name, dialect: d, Scope: ldap.ScopeSingleLevel}
+	rt := &ResourceType{Name: name, dialect: d, Scope: ldap.ScopeSingleLevel, Pos: posOf(key)}
 	bt, known := builtinTypes[name]
 	rt.Endpoint = l.str(n.get("endpoint"), name+".endpoint")
 	if rt.Endpoint == "" {
@@ -247,6 +275,15 @@ func (l *loader) resourceType(key, n *node, d Dialect) *ResourceType {
 	return rt
 }
 
+func subName(a *AttrMap) string {
+	if a.Sub == nil {
+		return ""
+	}
+	return a.Sub.Name
+}
+
+func posOf(n *node) Pos { return Pos{n.Line, n.Col} }
+
 func orNode(a, b *node) *node {
 	if a != nil {
 		return a
@@ -279,7 +316,7 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 					l.errorf(k, "%q is not a valid LDAP attribute name", k.Scalar)
 				}
 				if x := l.expr(c.Values[i], rt, what+".computed."+k.Scalar); x != nil {
-					rt.Computed = append(rt.Computed, Computed{LDAP: k.Scalar, Expr: x})
+					rt.Computed = append(rt.Computed, Computed{LDAP: k.Scalar, Expr: x, Pos: posOf(k)})
 				}
 			}
 		}
@@ -295,6 +332,7 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 		rt.Scope = ldap.ScopeWholeSubtree
 	}
 	rt.ObjectClasses = l.strList(n.get("objectClasses"), what+".objectClasses")
+	rt.ObjectClassesPos, rt.RDNPos = posOf(orNode(n.get("objectClasses"), n)), posOf(orNode(n.get("rdn"), n))
 	if len(rt.ObjectClasses) == 0 {
 		l.errorf(n, "%s.objectClasses is required, e.g. [inetOrgPerson]", what)
 	}
@@ -326,7 +364,7 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 			if !ldapAttrName.MatchString(k.Scalar) {
 				l.errorf(k, "%q is not a valid LDAP attribute name", k.Scalar)
 			}
-			rt.Defaults = append(rt.Defaults, Default{LDAP: k.Scalar, Templates: tpls})
+			rt.Defaults = append(rt.Defaults, Default{LDAP: k.Scalar, Templates: tpls, Pos: posOf(k)})
 		}
 	}
 }
@@ -353,9 +391,19 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 		return
 	}
 	byLDAP := map[string]*AttrMap{}
+	bySCIM := map[string]*AttrMap{}
 	for i, k := range n.Keys {
 		v := n.Values[i]
 		a := l.attrKey(rt, k)
+		if a != nil {
+			// The same SCIM path twice, also when spelled in another case.
+			path := strings.ToLower(a.SchemaURN + ":" + a.Def.Name + "." + subName(a) + "[" + fixedKey(a.Fixed) + "]")
+			if prev, dup := bySCIM[path]; dup {
+				l.errorf(k, "%s maps the same SCIM attribute as %s (line %d); keep one", k.Scalar, prev.Key, prev.Pos.Line)
+				continue
+			}
+			bySCIM[path] = a
+		}
 		if v.Kind == scalarNode { // shorthand: `title: title`
 			v = &node{Line: v.Line, Col: v.Col, Kind: mapNode, Keys: []*node{{Scalar: "ldap"}}, Values: []*node{v}}
 		}
@@ -558,7 +606,7 @@ func (l *loader) attrKey(rt *ResourceType, k *node) *AttrMap {
 		l.errorf(k, "unknown SCIM attribute %q in schema %s%s", name, schema.ID, didYouMean(name, schema))
 		return nil
 	}
-	a := &AttrMap{Key: k.Scalar, SchemaURN: schema.ID, Def: def, Fixed: fixed}
+	a := &AttrMap{Key: k.Scalar, SchemaURN: schema.ID, Def: def, Fixed: fixed, Pos: posOf(k)}
 	if def == externalIDDef {
 		a.SchemaURN = rt.Schema.ID
 	}

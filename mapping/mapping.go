@@ -55,6 +55,8 @@ type ResourceType struct {
 	// OnDelete is "delete" (default) or "deactivate": DELETE then sets active to
 	// false and keeps the entry.
 	OnDelete string
+	// Positions in the mapping file, for problems found later (CheckSchema).
+	Pos, ObjectClassesPos, RDNPos Pos
 
 	Attrs   []*AttrMap // in file order
 	dialect Dialect
@@ -72,7 +74,11 @@ type Extension struct {
 type Computed struct {
 	LDAP string
 	Expr *Expr
+	Pos  Pos
 }
+
+// Pos is a 1-based line and column in the mapping file.
+type Pos struct{ Line, Col int }
 
 // Default fills an LDAP attribute the object class requires when no mapped SCIM
 // attribute gave it a value: the first of Templates that expands to a non-empty
@@ -80,6 +86,7 @@ type Computed struct {
 type Default struct {
 	LDAP      string
 	Templates []string
+	Pos       Pos
 }
 
 // AttrMap maps one SCIM attribute, sub-attribute or typed slot of a multi-valued
@@ -98,6 +105,7 @@ type AttrMap struct {
 	Uniqueness string   // none | server: server is checked before create and replace
 	Mutability string   // readWrite | readOnly | immutable | writeOnly
 	RefTypes   []string // for references: the resource types an id may name
+	Pos        Pos      // where the mapping file declares it
 	TrueValue  string   // LDAP value of boolean true (default "TRUE")
 	FalseValue string   // LDAP value of boolean false (default "FALSE")
 	// TrueWhenAbsent stores boolean true as the attribute's absence and false as

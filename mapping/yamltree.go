@@ -53,7 +53,9 @@ func (ps Problems) Error() string {
 
 // parseTree parses YAML text into a node tree. A syntax error is returned as one Problem.
 func parseTree(file string, data []byte) (*node, *Problem) {
-	f, err := parser.ParseBytes(data, 0)
+	// Duplicate keys are reported by the loader with both positions, among the
+	// other problems, rather than stopping the parse.
+	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		line, col := 1, 1
 		msg := err.Error()

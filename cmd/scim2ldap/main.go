@@ -43,7 +43,9 @@ Usage:
       SCIM2LDAP_BEARER_TOKENS            accepted bearer tokens, comma-separated (required)
       SCIM2LDAP_PUBLIC_URL               absolute URL clients use (default: from each request)
       SCIM2LDAP_LOG_LEVEL                debug, info (default), warn, error
-  scim2ldap mapping check FILE...    validate mapping files; every problem as file:line:col: message
+  scim2ldap mapping check [--ldap-url URL ...] FILE...
+                                     validate mapping files; every problem as file:line:col: message; with
+                                     --ldap-url, also against the live directory's schema (cn=Subschema)
   scim2ldap mapping explain [--mapping FILE] [--type User] INPUT
                                      dry run: a SCIM resource (JSON) as the LDIF entry it becomes, or LDIF as SCIM
   scim2ldap filter [--mapping FILE] [--type User] 'SCIM FILTER'
@@ -64,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		return serve(stderr)
 	case "mapping":
-		if len(args) >= 3 && args[1] == "check" {
+		if len(args) >= 2 && args[1] == "check" {
 			return mappingCheck(args[2:], stdout, stderr)
 		}
 		if len(args) >= 2 && args[1] == "explain" {
@@ -83,25 +85,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "scim2ldap: unknown command %q\n\n%s", args[0], usage)
 	return 2
-}
-
-// mappingCheck validates each file and prints every problem; exit 1 if any.
-func mappingCheck(files []string, stdout, stderr io.Writer) int {
-	code := 0
-	for _, f := range files {
-		m, err := mapping.Load(f)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			code = 1
-			continue
-		}
-		var names []string
-		for _, rt := range m.Types {
-			names = append(names, fmt.Sprintf("%s (%d attributes)", rt.Name, len(rt.Attrs)))
-		}
-		fmt.Fprintf(stdout, "%s: OK: %s\n", f, strings.Join(names, ", "))
-	}
-	return code
 }
 
 // Config is the gateway's environment (prefix SCIM2LDAP_). These names are a

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/scim2ldap/scim2ldap/ldapstore"
+	"github.com/scim2ldap/scim2ldap/mapping"
+)
+
+const checkUsage = `usage: scim2ldap mapping check [flags] FILE...
+  validates mapping files and prints every problem as file:line:col: message (exit 1 if any).
+  With --ldap-url, it also reads the directory's schema (cn=Subschema) and reports LDAP attributes
+  and object classes it doesn't define, attributes the object classes don't allow, and MUST
+  attributes nothing fills. The bind password comes from SCIM2LDAP_LDAP_BIND_PASSWORD or a file,
+  never from the command line.
+  --ldap-url URL               ldap://host:port or ldaps://host:port
+  --bind-dn DN                 (default $SCIM2LDAP_LDAP_BIND_DN)
+  --bind-password-file FILE    (default $SCIM2LDAP_LDAP_BIND_PASSWORD_FILE)
+  --ca-file FILE               (default $SCIM2LDAP_LDAP_CA_FILE)
+  --starttls                   StartTLS on an ldap:// URL
+`
+
+// mappingCheck implements `scim2ldap mapping check`.
+func mappingCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	url := fs.String("ldap-url", "", "")
+	bindDN := fs.String("bind-dn", os.Getenv("SCIM2LDAP_LDAP_BIND_DN"), "")
+	pwFile := fs.String("bind-password-file", os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD_FILE"), "")
+	caFile := fs.String("ca-file", os.Getenv("SCIM2LDAP_LDAP_CA_FILE"), "")
+	startTLS := fs.Bool("starttls", false, "")
+	var files []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			fmt.Fprintf(stderr, "scim2ldap mapping check: %v\n%s", err, checkUsage)
+			return 2
+		}
+		if args = fs.Args(); len(args) > 0 {
+			files, args = append(files, args[0]), args[1:]
+		}
+	}
+	if len(files) == 0 {
+		fmt.Fprint(stderr, checkUsage)
+		return 2
+	}
+	var schema *ldapstore.Schema
+	if *url != "" {
+		password := os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD")
+		if *pwFile != "" {
+			b, err := os.ReadFile(*pwFile)
+			if err != nil {
+				fmt.Fprintf(stderr, "scim2ldap mapping check: bind password file: %v\n", err)
+				return 1
+			}
+			password = strings.TrimRight(string(b), "\r\n")
+		}
+		store, err := ldapstore.Open(ldapstore.Config{URL: *url, BindDN: *bindDN, BindPassword: password,
+			CAFile: *caFile, StartTLS: *startTLS, Conns: 1, Timeout: 10 * time.Second})
+		if err != nil {
+			fmt.Fprintf(stderr, "scim2ldap mapping check: %v\n", err)
+			return 1
+		}
+		schema, err = store.ReadSchema(context.Background())
+		store.Close()
+		if err != nil {
+			fmt.Fprintf(stderr, "scim2ldap mapping check: %v\n", err)
+			return 1
+		}
+	}
+	code := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			fmt.Fprintf(stderr, "scim2ldap mapping check: %v\n", err)
+			code = 1
+			continue
+		}
+		m, problems := mapping.ParseAll(f, data)
+		if schema != nil && m != nil {
+			problems = append(problems, m.CheckSchema(schema)...)
+			sort.SliceStable(problems, func(i, j int) bool {
+				return problems[i].Line < problems[j].Line || (problems[i].Line == problems[j].Line && problems[i].Col < problems[j].Col)
+			})
+		}
+		if len(problems) > 0 {
+			fmt.Fprintln(stderr, problems)
+			code = 1
+			continue
+		}
+		var names []string
+		for _, rt := range m.Types {
+			names = append(names, fmt.Sprintf("%s (%d attributes)", rt.Name, len(rt.Attrs)))
+		}
+		against := ""
+		if schema != nil {
+			against = " (checked against " + *url + ")"
+		}
+		fmt.Fprintf(stdout, "%s: OK%s: %s\n", f, against, strings.Join(names, ", "))
+	}
+	return code
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/scim2ldap/scim2ldap/internal/slapdtest"
+)
+
+var slapd *slapdtest.Server
+
+func TestMain(m *testing.M) { slapdtest.Main(m, &slapd) }
+
+// Ten distinct admin mistakes, each reported at its line:col, in one run, with
+// the live directory's schema.
+func TestMappingCheckTenMistakes(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte(`directory:
+  flavor: openldap
+resourceTypes:
+  User:
+    extensions: [urn:ietf:params:scim:schemas:extension:enterprise:2.0:User]
+    ldap:
+      base: ou=people,dc=example,dc=org
+      scope: subtree
+      objectClasses: [inetOrgPerson, posixAcount]
+      rdn: uid
+      computed:
+        homeDirectory: '"/home/" + ToLowr(userName)'
+    attributes:
+      userName:       {ldap: uid, uniqness: server}
+      name.givenName: {ldap: givenName}
+      NAME.givenName: {ldap: gn2}
+      displayName:    {ldap: displayName, caseExact: sometimes}
+      userNme:        {ldap: cn}
+      title:          {ldap: titel}
+      'phoneNumbers[type eq "work"].value': {ldap: [telephoneNumber]}
+      active:         {accountState: ppolicyy}
+`), 0o644)
+	t.Setenv("SCIM2LDAP_LDAP_BIND_DN", slapd.BindDN)
+	t.Setenv("SCIM2LDAP_LDAP_BIND_PASSWORD", slapd.Password)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"mapping", "check", "--ldap-url", slapd.URL, bad}, &out, &errOut); code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, errOut.String())
+	}
+	want := []string{
+		`:8:14: User.ldap.scope is "subtree"; want one of: one, sub`,                                                              // 1 bad value
+		`:9:22: User: the directory's schema has no object class "posixAcount"`,                                                   // 2 unknown object class
+		`:9:22: User: object class inetOrgPerson requires sn, which nothing fills`,                                                // 3 MUST attribute unfilled
+		`:12:24: User.ldap.computed.homeDirectory: expression does not compile: unknown name ToLowr (1:12)`,                       // 4 expression typo
+		`:14:35: unknown key "uniqness" in User attribute userName (did you mean "uniqueness"?)`,                                  // 5 typo'd key
+		`:16:7: NAME.givenName maps the same SCIM attribute as name.givenName (line 15); keep one`,                                // 6 duplicate SCIM path
+		`:17:54: displayName.caseExact must be true or false`,                                                                     // 7 wrong type
+		`:18:7: unknown SCIM attribute "userNme" in schema urn:ietf:params:scim:schemas:core:2.0:User (did you mean "userName"?)`, // 8
+		`:19:7: User: the directory's schema has no attribute "titel" (title)`,                                                    // 9 unknown LDAP attribute
+		`:20:52: phoneNumbers[type eq "work"].value.ldap must be a string, not a list`,                                            // 10 wrong type
+		`:21:38: accountState is "ppolicyy"; want one of: ppolicy, nsAccountLock`,                                                 // 11 bad value
+	}
+	got := errOut.String()
+	for _, w := range want {
+		if !strings.Contains(got, bad+w) {
+			t.Errorf("missing %q in:\n%s", bad+w, got)
+		}
+	}
+	// A correct mapping passes the same check.
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"mapping", "check", "--ldap-url", slapd.URL, "../../mappings.example.yaml", "../../docs/examples/openldap-posix.yaml"}, &out, &errOut); code != 0 {
+		t.Errorf("exit %d: %s", code, errOut.String())
+	}
+}

@@ -1,0 +1,147 @@
+package ldapstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Schema is the directory's schema as published in its subschema subentry
+// (RFC 4512 §4.2: attributeTypes and objectClasses), reduced to what a mapping
+// check needs. Names compare case-insensitively; aliases (cn, commonName) both count.
+type Schema struct {
+	attrs   map[string]bool
+	classes map[string]*objectClass
+}
+
+type objectClass struct {
+	sup       []string
+	must, may []string
+}
+
+// ReadSchema reads the subschema subentry named by the root DSE's
+// subschemaSubentry (cn=Subschema on OpenLDAP, CN=Aggregate,… on AD).
+func (s *Store) ReadSchema(ctx context.Context) (*Schema, error) {
+	root, err := s.Search(ctx, ldap.NewSearchRequest("", ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"subschemaSubentry"}, nil))
+	if err != nil {
+		return nil, fmt.Errorf("reading the root DSE: %w", err)
+	}
+	dn := "cn=Subschema"
+	if len(root.Entries) == 1 && root.Entries[0].GetAttributeValue("subschemaSubentry") != "" {
+		dn = root.Entries[0].GetAttributeValue("subschemaSubentry")
+	}
+	res, err := s.Search(ctx, ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=subschema)",
+		[]string{"attributeTypes", "objectClasses"}, nil))
+	if err != nil {
+		return nil, fmt.Errorf("reading the schema (%s): %w", dn, err)
+	}
+	if len(res.Entries) != 1 {
+		return nil, fmt.Errorf("reading the schema: %s not found", dn)
+	}
+	return ParseSchema(res.Entries[0].GetAttributeValues("attributeTypes"), res.Entries[0].GetAttributeValues("objectClasses")), nil
+}
+
+// ParseSchema parses RFC 4512 §4.1 AttributeTypeDescription and
+// ObjectClassDescription values; what it cannot read it skips.
+func ParseSchema(attributeTypes, objectClasses []string) *Schema {
+	s := &Schema{attrs: map[string]bool{}, classes: map[string]*objectClass{}}
+	for _, d := range attributeTypes {
+		f := schemaFields(d)
+		for _, n := range f["NAME"] {
+			s.attrs[strings.ToLower(n)] = true
+		}
+	}
+	for _, d := range objectClasses {
+		f := schemaFields(d)
+		oc := &objectClass{sup: f["SUP"], must: f["MUST"], may: f["MAY"]}
+		for _, n := range f["NAME"] {
+			s.classes[strings.ToLower(n)] = oc
+		}
+	}
+	return s
+}
+
+// schemaFields splits a description into its keywords' values: NAME 'a' or
+// NAME ( 'a' 'b' ), MUST x or MUST ( x $ y ).
+func schemaFields(d string) map[string][]string {
+	var toks []string
+	for i := 0; i < len(d); {
+		switch c := d[i]; {
+		case c == ' ' || c == '$':
+			i++
+		case c == '(' || c == ')':
+			toks = append(toks, string(c))
+			i++
+		case c == '\'':
+			j := strings.IndexByte(d[i+1:], '\'')
+			if j < 0 {
+				j = len(d) - i - 1
+			}
+			toks = append(toks, d[i+1:i+1+j])
+			i += j + 2
+		default:
+			j := strings.IndexAny(d[i:], " ()$'")
+			if j < 0 {
+				j = len(d) - i
+			}
+			toks = append(toks, d[i:i+j])
+			i += j
+		}
+	}
+	out := map[string][]string{}
+	for i := 1; i < len(toks); i++ { // toks[0] is "(", then the OID
+		key := toks[i]
+		switch key {
+		case "NAME", "SUP", "MUST", "MAY":
+		default:
+			continue
+		}
+		if i+1 < len(toks) && toks[i+1] == "(" {
+			for i += 2; i < len(toks) && toks[i] != ")"; i++ {
+				out[key] = append(out[key], toks[i])
+			}
+		} else if i+1 < len(toks) {
+			out[key] = append(out[key], toks[i+1])
+			i++
+		}
+	}
+	return out
+}
+
+// HasAttribute reports whether the directory defines the attribute type (options
+// such as ";binary" ignored).
+func (s *Schema) HasAttribute(name string) bool {
+	name, _, _ = strings.Cut(name, ";")
+	return s.attrs[strings.ToLower(name)]
+}
+
+// HasObjectClass reports whether the directory defines the object class.
+func (s *Schema) HasObjectClass(name string) bool { return s.classes[strings.ToLower(name)] != nil }
+
+// Must returns the attributes the object class and its superclasses require.
+func (s *Schema) Must(class string) []string { return s.collect(class, func(oc *objectClass) []string { return oc.must }) }
+
+// May returns the attributes the object class and its superclasses allow.
+func (s *Schema) May(class string) []string { return s.collect(class, func(oc *objectClass) []string { return oc.may }) }
+
+func (s *Schema) collect(class string, f func(*objectClass) []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(name string) {
+		key := strings.ToLower(name)
+		oc := s.classes[key]
+		if oc == nil || seen[key] {
+			return
+		}
+		seen[key] = true
+		out = append(out, f(oc)...)
+		for _, sup := range oc.sup {
+			walk(sup)
+		}
+	}
+	walk(class)
+	return out
+}
