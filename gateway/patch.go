@@ -320,7 +320,7 @@ func (pd *patchDoc) applyPath(op string, p filterxlate.Path, v any) error {
 	name := def.Name
 	switch {
 	case def.Type != "complex":
-		if op == "remove" || isBlank(v) {
+		if op == "remove" || mapping.IsEmpty(v) {
 			delete(obj, name)
 		} else {
 			obj[name] = v
@@ -331,18 +331,6 @@ func (pd *patchDoc) applyPath(op string, p filterxlate.Path, v any) error {
 		return pd.applyMulti(op, obj, def, p.Filter, sub, v)
 	}
 	return nil
-}
-
-func isBlank(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case string:
-		return x == ""
-	case []any:
-		return len(x) == 0
-	}
-	return false
 }
 
 // canonical rewrites an object's keys to the sub-attribute names of def, since
@@ -374,13 +362,13 @@ func (pd *patchDoc) applySingleComplex(op string, obj map[string]any, def *mappi
 		if sd := def.Sub(sub); sd != nil {
 			sub = sd.Name
 		}
-		if op == "remove" || isBlank(v) {
+		if op == "remove" || mapping.IsEmpty(v) {
 			delete(cur, sub)
 		} else {
 			cur[sub] = v
 		}
 	} else {
-		if op == "remove" || isBlank(v) {
+		if op == "remove" || mapping.IsEmpty(v) {
 			delete(obj, def.Name)
 			return
 		}
@@ -400,7 +388,7 @@ func (pd *patchDoc) applySingleComplex(op string, obj map[string]any, def *mappi
 			cur = map[string]any{}
 		}
 		for k, x := range m {
-			if isBlank(x) {
+			if mapping.IsEmpty(x) {
 				delete(cur, k)
 			} else {
 				cur[k] = x
@@ -435,7 +423,7 @@ func (pd *patchDoc) applyMulti(op string, obj map[string]any, def *mapping.AttrD
 		case "replace":
 			elems = values
 		case "remove":
-			if isBlank(v) {
+			if mapping.IsEmpty(v) {
 				elems = nil
 			} else { // remove the listed values
 				var keep []any
@@ -460,7 +448,7 @@ func (pd *patchDoc) applyMulti(op string, obj map[string]any, def *mapping.AttrD
 			switch {
 			case op == "remove" && sub == "":
 				continue // drop the element
-			case op == "remove" || (sub != "" && isBlank(v)):
+			case op == "remove" || (sub != "" && mapping.IsEmpty(v)):
 				m = cloneMap(m)
 				delete(m, sub)
 			case sub != "":
@@ -479,7 +467,7 @@ func (pd *patchDoc) applyMulti(op string, obj map[string]any, def *mapping.AttrD
 			keep = append(keep, m)
 		}
 		elems = keep
-		if !matched && op != "remove" && !isBlank(v) {
+		if !matched && op != "remove" && !mapping.IsEmpty(v) {
 			el := filterConstants(filter)
 			if sub != "" {
 				el[sub] = v
@@ -587,7 +575,7 @@ func matchElement(e filterxlate.Expr, el map[string]any) bool {
 	case *filterxlate.Compare:
 		got, present := mapping.Lookup(el, x.Path.Name)
 		if x.Op == filterxlate.Pr {
-			return present && !isBlank(got)
+			return present && !mapping.IsEmpty(got)
 		}
 		if x.Value == nil {
 			return (x.Op == filterxlate.Eq) == (!present || got == nil)
@@ -662,7 +650,7 @@ func (pd *patchDoc) applyMembers(op string, a *mapping.AttrMap, p filterxlate.Pa
 		return err
 	}
 	switch {
-	case op == "remove" && isBlank(v):
+	case op == "remove" && mapping.IsEmpty(v):
 		ip.steps = append(ip.steps, idStep{"replace", nil})
 	default:
 		ip.steps = append(ip.steps, idStep{op, ids})

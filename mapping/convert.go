@@ -318,6 +318,10 @@ func (rt *ResourceType) slotsOf(a *AttrMap) []*AttrMap {
 	return out
 }
 
+// IsEmpty reports whether a JSON value counts as no value: null, "", or an array
+// of such (Entra sends null and "" to clear an attribute).
+func IsEmpty(v any) bool { return isEmpty(v) }
+
 func isEmpty(v any) bool {
 	switch x := v.(type) {
 	case nil:

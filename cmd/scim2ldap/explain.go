@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,39 +24,18 @@ const explainUsage = `usage: scim2ldap mapping explain [--mapping FILE] [--type 
 // explainCmd implements `scim2ldap mapping explain`. It uses the same mapping
 // code as the gateway (WriteValues, ParentDN, AddRequest; FromLDAP).
 func explainCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	mappingFile := fs.String("mapping", envOr("SCIM2LDAP_MAPPING_FILE", "mappings.example.yaml"), "mapping file")
-	typeName := fs.String("type", "User", "resource type")
-	var inputs []string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			fmt.Fprintf(stderr, "scim2ldap mapping explain: %v\n%s", err, explainUsage)
-			return 2
-		}
-		if args = fs.Args(); len(args) > 0 {
-			inputs, args = append(inputs, args[0]), args[1:]
-		}
-	}
-	if len(inputs) != 1 {
-		fmt.Fprint(stderr, explainUsage)
-		return 2
-	}
-	m, err := mapping.Load(*mappingFile)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	rt := m.ResourceType(*typeName)
+	m, rt, input, code := mappingVerbArgs("mapping explain", explainUsage, args, stderr)
 	if rt == nil {
-		fmt.Fprintf(stderr, "scim2ldap mapping explain: %s declares no resource type %q\n", *mappingFile, *typeName)
-		return 1
+		return code
 	}
-	var data []byte
-	if inputs[0] == "-" {
+	var (
+		data []byte
+		err  error
+	)
+	if input == "-" {
 		data, err = io.ReadAll(os.Stdin)
 	} else {
-		data, err = os.ReadFile(inputs[0])
+		data, err = os.ReadFile(input)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "scim2ldap mapping explain: %v\n", err)

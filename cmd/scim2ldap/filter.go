@@ -24,45 +24,55 @@ const filterUsage = `usage: scim2ldap filter [--mapping FILE] [--type User] 'SCI
 // Exit 0 and the filter on stdout; exit 1 and the error on stderr for a bad
 // mapping or filter; exit 2 for bad usage.
 func filterCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("filter", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	mappingFile := fs.String("mapping", envOr("SCIM2LDAP_MAPPING_FILE", "mappings.example.yaml"), "mapping file")
-	typeName := fs.String("type", "User", "resource type")
-	var filters []string
-	for len(args) > 0 { // flags may come before or after the filter
-		if err := fs.Parse(args); err != nil {
-			fmt.Fprintf(stderr, "scim2ldap filter: %v\n%s", err, filterUsage)
-			return 2
-		}
-		if args = fs.Args(); len(args) > 0 {
-			filters, args = append(filters, args[0]), args[1:]
-		}
-	}
-	if len(filters) != 1 {
-		fmt.Fprint(stderr, filterUsage)
-		return 2
-	}
-	m, err := mapping.Load(*mappingFile)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	rt := m.ResourceType(*typeName)
+	_, rt, filter, code := mappingVerbArgs("filter", filterUsage, args, stderr)
 	if rt == nil {
-		var names []string
-		for _, t := range m.Types {
-			names = append(names, t.Name)
-		}
-		fmt.Fprintf(stderr, "scim2ldap filter: %s declares no resource type %q; it has: %s\n", *mappingFile, *typeName, strings.Join(names, ", "))
-		return 1
+		return code
 	}
-	f, err := gateway.ListFilter(rt, filters[0], placeholderDNs)
+	f, err := gateway.ListFilter(rt, filter, placeholderDNs)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim2ldap filter: %v\n", err)
 		return 1
 	}
 	fmt.Fprintln(stdout, f)
 	return 0
+}
+
+// mappingVerbArgs parses `[--mapping FILE] [--type User] ARG` (flags before or
+// after ARG), loads the mapping and finds the resource type. On failure rt is
+// nil and code is the exit code (2 usage, 1 bad mapping or type), the error printed.
+func mappingVerbArgs(verb, usage string, args []string, stderr io.Writer) (m *mapping.Mapping, rt *mapping.ResourceType, arg string, code int) {
+	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	mappingFile := fs.String("mapping", envOr("SCIM2LDAP_MAPPING_FILE", "mappings.example.yaml"), "mapping file")
+	typeName := fs.String("type", "User", "resource type")
+	var rest []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			fmt.Fprintf(stderr, "scim2ldap %s: %v\n%s", verb, err, usage)
+			return nil, nil, "", 2
+		}
+		if args = fs.Args(); len(args) > 0 {
+			rest, args = append(rest, args[0]), args[1:]
+		}
+	}
+	if len(rest) != 1 {
+		fmt.Fprint(stderr, usage)
+		return nil, nil, "", 2
+	}
+	m, err := mapping.Load(*mappingFile)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, nil, "", 1
+	}
+	if rt = m.ResourceType(*typeName); rt == nil {
+		var names []string
+		for _, t := range m.Types {
+			names = append(names, t.Name)
+		}
+		fmt.Fprintf(stderr, "scim2ldap %s: %s declares no resource type %q; it has: %s\n", verb, *mappingFile, *typeName, strings.Join(names, ", "))
+		return nil, nil, "", 1
+	}
+	return m, rt, rest[0], 0
 }
 
 // placeholderDNs stands in for the directory lookup of reference ids.
