@@ -48,25 +48,28 @@ func (s *Server) refsOf(ctx context.Context, dns []string) (map[string]mapping.R
 	if len(dns) == 0 {
 		return out, nil
 	}
-	byType := map[*mapping.ResourceType][]string{}
-	seen := map[string]bool{}
+	// Each DN is looked up in the resource types whose bases hold it, the most
+	// specific first; a type whose base holds entries of other types too (users
+	// and groups in one OU) only costs a second search for what the first missed.
+	pending := map[string]string{}
 	for _, dn := range dns {
-		key := mapping.RefKey(dn)
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		for _, rt := range s.cfg.Mapping.Types {
-			if strings.HasSuffix(key, ","+mapping.RefKey(rt.Base)) {
-				byType[rt] = append(byType[rt], dn)
-				break
+		pending[mapping.RefKey(dn)] = dn
+	}
+	for _, rt := range s.cfg.Mapping.TypesBySpecificity() {
+		var list []string
+		for key, dn := range pending {
+			if rt.Holds(key) {
+				list = append(list, dn)
 			}
 		}
-	}
-	for rt, list := range byType {
+		if len(list) == 0 {
+			continue
+		}
 		idAttr := rt.Dialect().ID
 		err := s.searchBatches(ctx, rt, "entryDN", list, []string{idAttr}, func(e *ldap.Entry) {
-			out[mapping.RefKey(e.DN)] = mapping.Ref{ID: e.GetEqualFoldAttributeValue(idAttr), Type: rt.Name, Endpoint: rt.Endpoint}
+			key := mapping.RefKey(e.DN)
+			out[key] = mapping.Ref{ID: e.GetEqualFoldAttributeValue(idAttr), Type: rt.Name, Endpoint: rt.Endpoint}
+			delete(pending, key)
 		})
 		if err != nil {
 			return nil, err

@@ -282,6 +282,49 @@ func subName(a *AttrMap) string {
 	return a.Sub.Name
 }
 
+// bases reads `bases: [DN, …]`: the resource type's entries live under any of
+// them; Base becomes their common ancestor (searched with scope sub) and new
+// entries go under the first unless `parent` says otherwise.
+func (l *loader) bases(rt *ResourceType, n *node, hasBase bool, what string) {
+	if hasBase {
+		l.errorf(n, "%s: give base or bases, not both", what)
+		return
+	}
+	rt.Bases = l.strList(n, what+".bases")
+	var dns []*ldap.DN
+	for _, b := range rt.Bases {
+		d, err := ldap.ParseDN(b)
+		if err != nil {
+			l.errorf(n, "%s.bases: %q is not a valid DN: %v", what, b, err)
+			return
+		}
+		dns = append(dns, d)
+	}
+	if len(dns) == 0 {
+		l.errorf(n, "%s.bases must list at least one DN", what)
+		return
+	}
+	common := dns[0].RDNs
+	for _, d := range dns[1:] {
+		k := 0
+		for k < len(common) && k < len(d.RDNs) && (&ldap.DN{RDNs: []*ldap.RelativeDN{common[len(common)-1-k]}}).EqualFold(&ldap.DN{RDNs: []*ldap.RelativeDN{d.RDNs[len(d.RDNs)-1-k]}}) {
+			k++
+		}
+		common = common[len(common)-k:]
+	}
+	if len(common) == 0 {
+		l.errorf(n, "%s.bases %q have no common ancestor; they must be in one naming context (in a [ ] list, quote each DN: commas split items)", what, rt.Bases)
+		return
+	}
+	rt.Base = (&ldap.DN{RDNs: common}).String()
+	rt.ParentBase = rt.Bases[0]
+	if len(rt.Bases) > 1 {
+		rt.Scope = ldap.ScopeWholeSubtree
+	} else {
+		rt.Base = rt.Bases[0]
+	}
+}
+
 func posOf(n *node) Pos { return Pos{n.Line, n.Col} }
 
 func orNode(a, b *node) *node {
@@ -297,7 +340,7 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 		l.errorf(key, "resource type %s needs an ldap section (base, objectClasses, rdn)", rt.Name)
 		return
 	}
-	if !l.fields(n, what, "base", "scope", "filter", "objectClasses", "rdn", "defaults", "computed", "parent", "onDelete") {
+	if !l.fields(n, what, "base", "bases", "scope", "filter", "objectClasses", "rdn", "defaults", "computed", "parent", "onDelete") {
 		return
 	}
 	rt.OnDelete = "delete"
@@ -322,8 +365,10 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 		}
 	}
 	rt.Base = l.str(n.get("base"), what+".base")
-	if rt.Base == "" {
-		l.errorf(n, "%s.base is required: the DN under which %s entries live", what, rt.Name)
+	if b := n.get("bases"); b != nil {
+		l.bases(rt, b, n.get("base") != nil, what)
+	} else if rt.Base == "" {
+		l.errorf(n, "%s.base is required: the DN under which %s entries live (or bases: a list)", what, rt.Name)
 	} else if _, err := ldap.ParseDN(rt.Base); err != nil {
 		l.errorf(n.get("base"), "%s.base %q is not a valid DN: %v", what, rt.Base, err)
 	}
@@ -344,6 +389,18 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 	rt.Filter = l.str(n.get("filter"), what+".filter")
 	if rt.Filter == "" && len(rt.ObjectClasses) > 0 {
 		rt.Filter = "(objectClass=" + ldap.EscapeFilter(rt.ObjectClasses[0]) + ")"
+	}
+	if len(rt.Bases) > 1 && rt.Filter != "" {
+		// Several bases: one subtree search from their common ancestor, limited to
+		// the bases by OpenLDAP's dnSubtreeMatch on entryDN, so paging and sorting
+		// stay one directory search.
+		var b strings.Builder
+		b.WriteString("(&" + rt.Filter + "(|")
+		for _, base := range rt.Bases {
+			b.WriteString("(entryDN:dnSubtreeMatch:=" + ldap.EscapeFilter(base) + ")")
+		}
+		b.WriteString("))")
+		rt.Filter = b.String()
 	}
 	if _, err := ldap.CompileFilter(rt.Filter); rt.Filter != "" && err != nil {
 		l.errorf(n.get("filter"), "%s.filter %q is not a valid LDAP filter (RFC 4515): %v", what, rt.Filter, err)

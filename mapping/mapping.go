@@ -43,6 +43,8 @@ type ResourceType struct {
 	Extensions  []Extension
 
 	Base          string   // search base and parent of new entries
+	Bases         []string // with `bases:`, the listed DNs (Base is their common ancestor)
+	ParentBase    string   // where new entries go by default ("" means Base)
 	Scope         int      // ldap.ScopeSingleLevel or ldap.ScopeWholeSubtree
 	Filter        string   // LDAP filter that selects this type's entries
 	ObjectClasses []string // written on create
@@ -155,6 +157,40 @@ func (m *Mapping) ResourceType(name string) *ResourceType {
 	return nil
 }
 
+// TypesBySpecificity returns the resource types, those with the deepest bases
+// first: the order in which to ask which type a DN belongs to.
+func (m *Mapping) TypesBySpecificity() []*ResourceType {
+	out := slices.Clone(m.Types)
+	depth := func(rt *ResourceType) int {
+		bases := rt.Bases
+		if len(bases) == 0 {
+			bases = []string{rt.Base}
+		}
+		d := 0
+		for _, b := range bases {
+			d = max(d, strings.Count(b, ",")+1)
+		}
+		return d
+	}
+	slices.SortStableFunc(out, func(a, b *ResourceType) int { return depth(b) - depth(a) })
+	return out
+}
+
+// Holds reports whether the DN (as RefKey gives it) lies under one of the
+// resource type's bases.
+func (rt *ResourceType) Holds(dnKey string) bool {
+	bases := rt.Bases
+	if len(bases) == 0 {
+		bases = []string{rt.Base}
+	}
+	for _, b := range bases {
+		if strings.HasSuffix(dnKey, ","+RefKey(b)) {
+			return true
+		}
+	}
+	return false
+}
+
 // Schemas returns every schema the mapping uses, core schemas first.
 func (m *Mapping) Schemas() []*SchemaDef {
 	var out []*SchemaDef
@@ -228,6 +264,9 @@ func (rt *ResourceType) Backlink(owner *ResourceType) string {
 // (otherwise a ValueError naming the expression).
 func (rt *ResourceType) ParentDN(res map[string]any) (string, error) {
 	if rt.Parent == nil {
+		if rt.ParentBase != "" {
+			return rt.ParentBase, nil
+		}
 		return rt.Base, nil
 	}
 	out, err := rt.Parent.Eval(rt.exprEnv(res))

@@ -110,9 +110,10 @@ func explainLDIF(m *mapping.Mapping, rt *mapping.ResourceType, text string, w io
 		refs := map[string]mapping.Ref{}
 		for _, dn := range rt.ReferenceDNs(e, nil) {
 			ref := mapping.Ref{ID: "<id of " + dn + ">"}
-			for _, t := range m.Types {
-				if strings.HasSuffix(mapping.RefKey(dn), ","+mapping.RefKey(t.Base)) {
+			for _, t := range m.TypesBySpecificity() {
+				if t.Holds(mapping.RefKey(dn)) {
 					ref.Type, ref.Endpoint = t.Name, t.Endpoint
+					break
 				}
 			}
 			refs[mapping.RefKey(dn)] = ref
