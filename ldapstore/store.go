@@ -50,7 +50,7 @@ type Store struct {
 type slot struct {
 	mu      sync.Mutex
 	conn    *ldap.Conn
-	lastErr time.Time     // when the last dial failed (backoff)
+	lastErr time.Time // when the last dial failed (backoff)
 	backoff time.Duration
 	dialing chan struct{} // non-nil while a dial is in flight; closed when it ends
 }
