@@ -65,7 +65,7 @@ func openStore(t testing.TB) *ldapstore.Store {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	logBuf := &bytes.Buffer{}
-	gw := gateway.New(gateway.Config{Mapping: exampleMapping(t), Store: openStore(t), Log: zerolog.New(zerolog.SyncWriter(logBuf)), Tokens: []string{"other", token}})
+	gw := gateway.New(gateway.Config{Mapping: exampleMapping(t), Store: openStore(t), Log: zerolog.New(zerolog.SyncWriter(logBuf)), Tokens: []string{"other", token}, AuthFailureBurst: -1})
 	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
 	c, err := ldap.DialURL(slapd.URL)
