@@ -544,7 +544,7 @@ func TestMetricsAndAudit(t *testing.T) {
 	// Audit: one event per change, in order, never a value.
 	type event struct {
 		Log, Event, RequestID, Client, Auth, Operation, ResourceType, ID, DN string
-		Attributes                                                         []string
+		Attributes                                                           []string
 	}
 	var events []event
 	for _, line := range strings.Split(strings.TrimSpace(e.audit.String()), "\n") {
