@@ -640,7 +640,7 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-func TestRequestDeadlineAndBodyLimit(t *testing.T) {
+func TestBodyLimitAndRequestID(t *testing.T) {
 	e := newProdEnv(t, openStore(t), gateway.Config{Tokens: []string{rwToken}, MaxBodyBytes: 2048})
 	big := newUser("big")
 	big["title"] = strings.Repeat("x", 4096)
