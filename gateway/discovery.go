@@ -14,16 +14,18 @@ const listSchema = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 // serviceProviderConfig advertises what works, and only that (RFC 7643 §5).
 func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{
-		"schemas":               []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
-		"documentationUri":      "https://github.com/scim2ldap/scim2ldap#readme",
-		"patch":                 map[string]any{"supported": true},
-		"bulk":                  map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": s.cfg.MaxBodyBytes},
-		"filter":                map[string]any{"supported": true, "maxResults": s.cfg.MaxPageSize},
-		"changePassword":        map[string]any{"supported": false},
-		"sort":                  map[string]any{"supported": false},
-		"etag":                  map[string]any{"supported": true},
-		"authenticationSchemes": s.describeSchemes(),
-		"meta":                  map[string]any{"resourceType": "ServiceProviderConfig", "location": s.baseURL(r) + "/ServiceProviderConfig"},
+		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
+		"documentationUri": "https://github.com/scim2ldap/scim2ldap#readme",
+		"patch":            map[string]any{"supported": true},
+		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": s.cfg.MaxBodyBytes},
+		"filter":           map[string]any{"supported": true, "maxResults": s.cfg.MaxPageSize},
+		"changePassword":   map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": false},
+		"etag":             map[string]any{"supported": true},
+
+		"authenticationSchemes": s.describeSchemes(), // auth.go: the configured schemes
+
+		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": s.baseURL(r) + "/ServiceProviderConfig"},
 	})
 }
 
