@@ -17,16 +17,14 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
 		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
 		"documentationUri": "https://github.com/scim2ldap/scim2ldap#readme",
 		"patch":            map[string]any{"supported": true},
-		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": s.cfg.MaxBodyBytes},
 		"filter":           map[string]any{"supported": true, "maxResults": s.cfg.MaxPageSize},
 		"changePassword":   map[string]any{"supported": false},
 		"sort":             map[string]any{"supported": s.sortSupported()}, // only when the directory offers RFC 2891 sorting
 		"etag":             map[string]any{"supported": true},
-		"authenticationSchemes": []any{map[string]any{
-			"type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": true,
-			"description": "Authentication with a bearer token configured in SCIM2LDAP_BEARER_TOKENS (RFC 6750).",
-			"specUri":     "https://www.rfc-editor.org/info/rfc6750",
-		}},
+
+		"authenticationSchemes": s.describeSchemes(), // auth.go: the configured schemes
+
 		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": s.baseURL(r) + "/ServiceProviderConfig"},
 	})
 }

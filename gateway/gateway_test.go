@@ -70,7 +70,7 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, exampleMapping(t)) }
 func newEnvWith(t *testing.T, m *mapping.Mapping) *env {
 	t.Helper()
 	logBuf := &bytes.Buffer{}
-	gw := gateway.New(gateway.Config{Mapping: m, Store: openStore(t), Log: zerolog.New(zerolog.SyncWriter(logBuf)), Tokens: []string{"other", token}})
+	gw := gateway.New(gateway.Config{Mapping: m, Store: openStore(t), Log: zerolog.New(zerolog.SyncWriter(logBuf)), Tokens: []string{"other", token}, AuthFailureBurst: -1})
 	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
 	c, err := ldap.DialURL(slapd.URL)

@@ -34,13 +34,13 @@ func readBody(w http.ResponseWriter, r *http.Request) (map[string]any, *Error) {
 			return nil, errorf(415, "invalidSyntax", "Content-Type must be application/scim+json or application/json, not %q", ct)
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec := json.NewDecoder(r.Body) // bounded by Config.MaxBodyBytes (ServeHTTP)
 	dec.UseNumber()
 	var body map[string]any
 	if err := dec.Decode(&body); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, errorf(413, "", "request body exceeds %d bytes", MaxBodyBytes)
+			return nil, errorf(413, "", "request body exceeds %d bytes", tooBig.Limit)
 		}
 		if err == io.EOF {
 			return nil, errorf(400, "invalidSyntax", "request body is empty; send a JSON object")
@@ -278,6 +278,7 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 	}
 	p := projection(h.rt, r)
 	e, err := h.readDN(ctx, dn, h.rt.LDAPAttributes(p))
+	h.s.auditChange(ctx, h.rt, entryID(h.rt, e), dn, addedAttrs(add))
 	if err != nil {
 		writeError(w, asSCIMError(err, h.rt.Name))
 		return
@@ -336,5 +337,6 @@ func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, asSCIMError(err, h.what(id)))
 		return
 	}
+	h.s.auditChange(ctx, h.rt, id, e.DN, nil)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -5,10 +5,11 @@
 package gateway
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
+	"io"
 	"net/http"
+	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -21,7 +22,8 @@ import (
 // BasePath is the SCIM base path; every endpoint lives under it.
 const BasePath = "/scim/v2"
 
-// MaxBodyBytes bounds request bodies (advertised in /ServiceProviderConfig).
+// MaxBodyBytes is the default bound on request bodies (Config.MaxBodyBytes;
+// advertised in /ServiceProviderConfig).
 const MaxBodyBytes = 1 << 20
 
 // Config is what a Server needs.
@@ -37,13 +39,38 @@ type Config struct {
 	PublicURL string
 	// MaxPageSize caps `count` (default 1000).
 	MaxPageSize int
+
+	// Production settings (auth.go, metrics.go, audit.go, middleware.go).
+
+	// Credentials are named credentials with scopes, in addition to Tokens
+	// (which are read-write and named token-1, token-2…). Check them first.
+	Credentials *Credentials
+	// RequestTimeout is each request's deadline, LDAP work included (default 30s).
+	RequestTimeout time.Duration
+	// MaxBodyBytes bounds request bodies (default MaxBodyBytes, 1 MiB); larger: 413.
+	MaxBodyBytes int64
+	// AuthFailureBurst failed authentications are allowed per client address, then
+	// one more per AuthFailureInterval (default 10 and 6s); <0 disables the limit.
+	AuthFailureBurst    int
+	AuthFailureInterval time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client address.
+	TrustedProxies []netip.Prefix
+	// Audit receives the audit events (JSON lines); nil: Log's output.
+	Audit io.Writer
+	// ServeMetrics adds /metrics (unauthenticated) to this handler; otherwise
+	// serve OpsHandler on a separate address.
+	ServeMetrics bool
 }
 
 // Server serves SCIM over HTTP.
 type Server struct {
-	cfg       Config
-	tokenSums [][32]byte
-	router    *mux.Router
+	cfg      Config
+	router   *mux.Router
+	auth     *authenticator
+	limiter  *failureLimiter
+	metrics  *metrics
+	audit    zerolog.Logger
+	draining atomic.Bool
 }
 
 // New builds the server and its routes.
@@ -51,10 +78,24 @@ func New(cfg Config) *Server {
 	if cfg.MaxPageSize <= 0 {
 		cfg.MaxPageSize = 1000
 	}
-	s := &Server{cfg: cfg}
-	for _, t := range cfg.Tokens {
-		s.tokenSums = append(s.tokenSums, sha256.Sum256([]byte(t)))
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
 	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = MaxBodyBytes
+	}
+	if cfg.AuthFailureBurst == 0 {
+		cfg.AuthFailureBurst = 10
+	}
+	if cfg.AuthFailureInterval <= 0 {
+		cfg.AuthFailureInterval = 6 * time.Second
+	}
+	s := &Server{cfg: cfg, metrics: newMetrics(cfg.Store), audit: cfg.Log}
+	if cfg.Audit != nil {
+		s.audit = zerolog.New(cfg.Audit).With().Timestamp().Logger()
+	}
+	s.auth = newAuthenticator(cfg.Tokens, cfg.Credentials, s.metrics)
+	s.limiter = newFailureLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval)
 	r := mux.NewRouter()
 	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(404, "", "no such endpoint: %s", r.URL.Path))
@@ -63,7 +104,11 @@ func New(cfg Config) *Server {
 		writeError(w, errorf(405, "", "method %s is not supported on %s", r.Method, r.URL.Path))
 	})
 	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notAllowed
-	r.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
+	if cfg.ServeMetrics {
+		r.Handle("/metrics", s.MetricsHandler()).Methods(http.MethodGet)
+	}
 	// Routes are registered on the root router with full paths: a PathPrefix
 	// subrouter in gorilla/mux v1.8.1 answers 404 instead of 405 for a wrong
 	// method (gorilla/mux#739).
@@ -104,30 +149,6 @@ func (s *Server) served() []*mapping.ResourceType {
 // servedTypes are the resource types with working endpoints.
 var servedTypes = map[string]bool{"User": true, "Group": true}
 
-// ServeHTTP implements http.Handler, logging one line per request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	ctx := ldapstore.WithOpCounter(r.Context())
-	rec := &statusRecorder{ResponseWriter: w, status: 200}
-	defer func() {
-		if v := recover(); v != nil {
-			s.cfg.Log.Error().Interface("panic", v).Str("path", r.URL.Path).Msg("handler panicked")
-			if !rec.wrote {
-				writeError(rec, &Error{Status: 500, Detail: "internal error; see the gateway's log"})
-			}
-		}
-		s.cfg.Log.Info().
-			Str("method", r.Method).
-			Str("path", r.URL.Path).
-			Int("status", rec.status).
-			Dur("duration", time.Since(start)).
-			Int64("ldap_ops", ldapstore.OpCount(ctx)).
-			Str("remote", r.RemoteAddr).
-			Msg("request")
-	}()
-	s.router.ServeHTTP(rec, r.WithContext(ctx))
-}
-
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -144,30 +165,6 @@ func (r *statusRecorder) WriteHeader(code int) {
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	r.wrote = true
 	return r.ResponseWriter.Write(b)
-}
-
-// authenticate requires a configured bearer token on every SCIM endpoint
-// (RFC 7644 §2; RFC 6750). Tokens are compared as SHA-256 digests in constant
-// time, so neither content nor length leaks through timing.
-func (s *Server) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth := r.Header.Get("Authorization")
-		scheme, token, ok := strings.Cut(auth, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			writeError(w, errorf(401, "", "authentication required: send Authorization: Bearer <token>"))
-			return
-		}
-		sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
-		match := 0
-		for i := range s.tokenSums {
-			match |= subtle.ConstantTimeCompare(sum[:], s.tokenSums[i][:])
-		}
-		if match != 1 {
-			writeError(w, errorf(401, "", "invalid bearer token"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // baseURL is the absolute SCIM base URL for meta.location and $ref.

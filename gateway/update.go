@@ -215,6 +215,7 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id, want string, mutat
 			return "", err
 		}
 	}
+	h.auditUpdate(ctx, id, dn, mod, newRDN != "", ch.members)
 	return dn, nil
 }
 

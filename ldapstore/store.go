@@ -38,10 +38,13 @@ type Config struct {
 
 // Store is a set of shared LDAP connections. It is safe for concurrent use.
 type Store struct {
-	cfg    Config
-	tlsCfg *tls.Config
-	slots  []*slot
-	next   atomic.Uint64
+	cfg      Config
+	tlsCfg   *tls.Config
+	slots    []*slot
+	next     atomic.Uint64
+	observer atomic.Pointer[Observer] // see SetObserver (health.go)
+	stop     chan struct{}            // closed by Close; ends the healer
+	stopOnce sync.Once
 	// controls are the OIDs in the root DSE's supportedControl (see Supports).
 	controls map[string]bool
 }
@@ -51,6 +54,7 @@ type slot struct {
 	conn    *ldap.Conn
 	lastErr time.Time // when the last dial failed (backoff)
 	backoff time.Duration
+	dialing chan struct{} // non-nil while a dial is in flight; closed when it ends
 }
 
 // Open dials and binds every connection once, so a wrong URL, certificate or
@@ -69,7 +73,7 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.StartTLS && u.Scheme == "ldaps" {
 		return nil, fmt.Errorf("LDAP URL %q is already ldaps://; StartTLS applies to ldap:// only", cfg.URL)
 	}
-	s := &Store{cfg: cfg}
+	s := &Store{cfg: cfg, stop: make(chan struct{})}
 	s.tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
@@ -93,11 +97,13 @@ func Open(cfg Config) (*Store, error) {
 		s.slots = append(s.slots, sl)
 	}
 	s.controls = readRootDSE(s.slots[0].conn)
+	go s.heal()
 	return s, nil
 }
 
 // Close closes every connection.
 func (s *Store) Close() {
+	s.stopOnce.Do(func() { close(s.stop) })
 	for _, sl := range s.slots {
 		sl.mu.Lock()
 		if sl.conn != nil {
@@ -108,13 +114,19 @@ func (s *Store) Close() {
 	}
 }
 
-func (s *Store) dial() (*ldap.Conn, error) {
-	d := &net.Dialer{Timeout: s.cfg.Timeout}
+func (s *Store) dial() (*ldap.Conn, error) { return s.dialCtx(context.Background()) }
+
+// dialCtx dials, upgrades and binds within the configured timeout, or less when
+// ctx's deadline comes sooner.
+func (s *Store) dialCtx(ctx context.Context) (*ldap.Conn, error) {
+	limit := opTimeout(ctx, s.cfg.Timeout)
+	d := &net.Dialer{Timeout: limit}
 	c, err := ldap.DialURL(s.cfg.URL, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(s.tlsCfg))
 	if err != nil {
 		return nil, fmt.Errorf("LDAP connect to %s: %w", s.cfg.URL, err)
 	}
-	c.SetTimeout(s.cfg.Timeout)
+	c.SetTimeout(limit)
+	defer c.SetTimeout(s.cfg.Timeout)
 	if s.cfg.StartTLS {
 		if err := c.StartTLS(s.tlsCfg); err != nil {
 			c.Close()
@@ -133,28 +145,62 @@ func (s *Store) dial() (*ldap.Conn, error) {
 
 // conn returns a live shared connection, redialling a dead one with exponential
 // backoff (100 ms doubling to 5 s) so a directory outage does not become a dial storm.
-func (s *Store) conn() (*ldap.Conn, error) {
-	sl := s.slots[int(s.next.Add(1))%len(s.slots)]
-	sl.mu.Lock()
-	defer sl.mu.Unlock()
-	if sl.conn != nil && !sl.conn.IsClosing() {
-		return sl.conn, nil
+func (s *Store) conn() (*ldap.Conn, error) { return s.connCtx(context.Background()) }
+
+// connCtx is conn bounded by ctx: a request waiting for another request's redial
+// gives up at its deadline, and its own dial ends by then.
+func (s *Store) connCtx(ctx context.Context) (*ldap.Conn, error) {
+	return s.slotConn(ctx, s.slots[int(s.next.Add(1))%len(s.slots)])
+}
+
+func (s *Store) slotConn(ctx context.Context, sl *slot) (*ldap.Conn, error) {
+	for {
+		sl.mu.Lock()
+		if sl.conn != nil && !sl.conn.IsClosing() {
+			c := sl.conn
+			sl.mu.Unlock()
+			return c, nil
+		}
+		if sl.dialing != nil { // someone else is redialling: wait for them, up to our deadline
+			ch := sl.dialing
+			sl.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return nil, &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: fmt.Errorf("directory unavailable (reconnecting): %w", ctx.Err())}
+			}
+		}
+		if sl.conn != nil {
+			sl.conn.Close()
+			sl.conn = nil
+		}
+		if !sl.lastErr.IsZero() && time.Since(sl.lastErr) < sl.backoff {
+			sl.mu.Unlock()
+			return nil, &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: errors.New("directory unavailable (reconnecting)")}
+		}
+		ch := make(chan struct{})
+		sl.dialing = ch
+		sl.mu.Unlock()
+
+		start := time.Now()
+		c, err := s.dialCtx(ctx)
+
+		sl.mu.Lock()
+		sl.dialing = nil
+		close(ch)
+		if err != nil {
+			sl.lastErr = time.Now()
+			sl.backoff = min(max(2*sl.backoff, 100*time.Millisecond), 5*time.Second)
+			sl.mu.Unlock()
+			s.observe("connect", err, time.Since(start))
+			return nil, &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: err}
+		}
+		sl.conn, sl.lastErr, sl.backoff = c, time.Time{}, 0
+		sl.mu.Unlock()
+		s.observe("connect", nil, time.Since(start))
+		return c, nil
 	}
-	if sl.conn != nil {
-		sl.conn.Close()
-		sl.conn = nil
-	}
-	if !sl.lastErr.IsZero() && time.Since(sl.lastErr) < sl.backoff {
-		return nil, &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: errors.New("directory unavailable (reconnecting)")}
-	}
-	c, err := s.dial()
-	if err != nil {
-		sl.lastErr = time.Now()
-		sl.backoff = min(max(2*sl.backoff, 100*time.Millisecond), 5*time.Second)
-		return nil, &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: err}
-	}
-	sl.conn, sl.lastErr, sl.backoff = c, time.Time{}, 0
-	return c, nil
 }
 
 // discard closes c if it is still a shared connection, so the next use redials.
@@ -173,16 +219,26 @@ func (s *Store) discard(c *ldap.Conn) {
 // when the first one turned out dead; writes are not (an add that reached the
 // server before the link died must not be sent twice).
 func (s *Store) do(ctx context.Context, idempotent bool, op func(*ldap.Conn) error) error {
+	return s.doOp(ctx, "other", idempotent, op)
+}
+
+// doOp is do with the operation's name for the observer (search, add, modify…).
+// Each attempt is bounded by ctx (see run).
+func (s *Store) doOp(ctx context.Context, name string, idempotent bool, op func(*ldap.Conn) error) error {
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: err}
 		}
-		c, err := s.conn()
+		c, err := s.connCtx(ctx)
 		if err != nil {
+			s.observe(name, err, 0)
 			return err
 		}
 		countOp(ctx)
-		err = op(c)
+		err = s.run(ctx, name, c, op)
+		if err != nil && ctx.Err() != nil {
+			return err // our deadline, not the link's fault: keep the connection
+		}
 		if err != nil && IsUnavailable(err) {
 			s.discard(c)
 			if idempotent && attempt == 0 {
@@ -197,7 +253,7 @@ func (s *Store) do(ctx context.Context, idempotent bool, op func(*ldap.Conn) err
 // result is bounded (by filter or by a size limit), and SearchPages otherwise.
 func (s *Store) Search(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, error) {
 	var res *ldap.SearchResult
-	err := s.do(ctx, true, func(c *ldap.Conn) (err error) {
+	err := s.doOp(ctx, "search", true, func(c *ldap.Conn) (err error) {
 		res, err = c.Search(req)
 		return err
 	})
@@ -206,23 +262,23 @@ func (s *Store) Search(ctx context.Context, req *ldap.SearchRequest) (*ldap.Sear
 
 // Add adds an entry.
 func (s *Store) Add(ctx context.Context, req *ldap.AddRequest) error {
-	return s.do(ctx, false, func(c *ldap.Conn) error { return c.Add(req) })
+	return s.doOp(ctx, "add", false, func(c *ldap.Conn) error { return c.Add(req) })
 }
 
 // Modify modifies an entry.
 func (s *Store) Modify(ctx context.Context, req *ldap.ModifyRequest) error {
-	return s.do(ctx, false, func(c *ldap.Conn) error { return c.Modify(req) })
+	return s.doOp(ctx, "modify", false, func(c *ldap.Conn) error { return c.Modify(req) })
 }
 
 // ModifyDN renames or moves an entry (modrdn, RFC 4511 §4.9).
 func (s *Store) ModifyDN(ctx context.Context, req *ldap.ModifyDNRequest) error {
-	return s.do(ctx, false, func(c *ldap.Conn) error { return c.ModifyDN(req) })
+	return s.doOp(ctx, "modifydn", false, func(c *ldap.Conn) error { return c.ModifyDN(req) })
 }
 
 // Compare reports whether the entry dn holds attr=value (RFC 4511 §4.10).
 func (s *Store) Compare(ctx context.Context, dn, attr, value string) (bool, error) {
 	var ok bool
-	err := s.do(ctx, true, func(c *ldap.Conn) (err error) {
+	err := s.doOp(ctx, "compare", true, func(c *ldap.Conn) (err error) {
 		ok, err = c.Compare(dn, attr, value)
 		return err
 	})
@@ -241,7 +297,7 @@ func (s *Store) SetPassword(ctx context.Context, dn, password string) error {
 
 // Delete deletes an entry.
 func (s *Store) Delete(ctx context.Context, req *ldap.DelRequest) error {
-	return s.do(ctx, false, func(c *ldap.Conn) error { return c.Del(req) })
+	return s.doOp(ctx, "delete", false, func(c *ldap.Conn) error { return c.Del(req) })
 }
 
 // PageFunc receives one page of entries; returning false stops the walk (the
@@ -252,8 +308,9 @@ type PageFunc func(entries []*ldap.Entry) (more bool)
 // entries at a time, handing each page to fn. Memory is bounded by one page. The
 // whole walk stays on one connection, because the paging cookie is bound to it.
 func (s *Store) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSize uint32, fn PageFunc) error {
-	c, err := s.conn()
+	c, err := s.connCtx(ctx)
 	if err != nil {
+		s.observe("search", err, 0)
 		return err
 	}
 	paging := ldap.NewControlPaging(pageSize)
@@ -278,7 +335,14 @@ func (s *Store) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSi
 			return &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: err}
 		}
 		countOp(ctx)
-		res, err := c.Search(&r)
+		var res *ldap.SearchResult
+		search := func() error {
+			return s.run(ctx, "search", c, func(c *ldap.Conn) (err error) {
+				res, err = c.Search(&r)
+				return err
+			})
+		}
+		err := search()
 		// slapd's sssvlv answers 51 busy ("Other sort requests already in
 		// progress") when a request reaches it before the thread that sent the
 		// previous page of a sorted walk on this connection has let go of the
@@ -290,12 +354,12 @@ func (s *Store) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSi
 			case <-time.After(wait):
 			}
 			countOp(ctx)
-			res, err = c.Search(&r)
+			err = search()
 		}
 		if err != nil {
 			// 51 busy (e.g. too many concurrent sorts) is the server's answer on a
 			// healthy link: keep the shared connection.
-			if IsUnavailable(err) && !ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) {
+			if IsUnavailable(err) && ctx.Err() == nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) {
 				s.discard(c)
 			}
 			return err

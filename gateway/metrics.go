@@ -1,0 +1,148 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/scim2ldap/scim2ldap/ldapstore"
+)
+
+// metrics are the gateway's Prometheus series, on a registry of its own (so
+// several servers can live in one process, as in tests). Every label has a
+// bounded set of values: routes are templates ("/scim/v2/Users/{id}"), clients
+// are credential names ("-" before authentication).
+//
+//	scim2ldap_http_requests_total{route,method,status,client}      counter
+//	scim2ldap_http_request_duration_seconds{route,method}          histogram
+//	scim2ldap_http_requests_in_flight                              gauge
+//	scim2ldap_ldap_operations_total{op,result}                     counter (result: ldapstore.ResultLabel)
+//	scim2ldap_ldap_operation_duration_seconds{op}                  histogram
+//	scim2ldap_ldap_connections{state="up"|"down"}                  gauge (shared connections)
+//	scim2ldap_ldap_ready                                           gauge (1 when the last readiness check passed)
+//	scim2ldap_auth_failures_total{reason}                          counter (missing, invalid, expired, audience,
+//	                                                                 issuer, unknown_key, forbidden, rate_limited)
+//	scim2ldap_jwks_refreshes_total{issuer,result}                  counter (result: ok, error)
+//	scim2ldap_audit_events_total{operation,resource_type}          counter
+//
+// plus the Go runtime and process collectors. Mapping reloads have no series:
+// the mapping is read once at start-up.
+type metrics struct {
+	reg          *prometheus.Registry
+	requests     *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	inFlight     prometheus.Gauge
+	ldapOps      *prometheus.CounterVec
+	ldapDuration *prometheus.HistogramVec
+	ready        prometheus.Gauge
+	authFailures *prometheus.CounterVec
+	jwks         *prometheus.CounterVec
+	audits       *prometheus.CounterVec
+}
+
+func newMetrics(store *ldapstore.Store) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_http_requests_total",
+		Help: "HTTP requests by route template, method, status code and client (credential name)."}, []string{"route", "method", "status", "client"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "scim2ldap_http_request_duration_seconds",
+		Help: "HTTP request latency in seconds.", Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"route", "method"})
+	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{Name: "scim2ldap_http_requests_in_flight", Help: "HTTP requests being served."})
+	m.ldapOps = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_ldap_operations_total",
+		Help: `LDAP operations by type and result: the LDAP result code ("0" success), "network" or "deadline".`}, []string{"op", "result"})
+	m.ldapDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "scim2ldap_ldap_operation_duration_seconds",
+		Help: "LDAP operation latency in seconds.", Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}}, []string{"op"})
+	m.ready = prometheus.NewGauge(prometheus.GaugeOpts{Name: "scim2ldap_ldap_ready", Help: "1 when the last readiness check reached the directory on every connection, else 0."})
+	m.authFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_auth_failures_total",
+		Help: "Rejected requests by reason: missing, invalid, expired, audience, issuer, unknown_key (401), forbidden (403), rate_limited (429)."}, []string{"reason"})
+	m.jwks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_jwks_refreshes_total",
+		Help: "Reads of JWT issuers' key sets by issuer (credential name) and result."}, []string{"issuer", "result"})
+	m.audits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_audit_events_total",
+		Help: "Audit events (changes written to the directory) by operation and resource type."}, []string{"operation", "resource_type"})
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.ldapOps, m.ldapDuration, m.ready, m.authFailures, m.jwks, m.audits,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		f(c)
+	}
+	if store != nil {
+		for _, state := range []string{"up", "down"} {
+			f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "scim2ldap_ldap_connections", Help: "Shared LDAP connections by state.",
+				ConstLabels: prometheus.Labels{"state": state}}, func() float64 {
+				up, down := store.Stats()
+				if state == "up" {
+					return float64(up)
+				}
+				return float64(down)
+			}))
+		}
+		store.SetObserver(m.observeLDAP)
+	}
+	return m
+}
+
+func (m *metrics) observeLDAP(op, result string, d time.Duration) {
+	m.ldapOps.WithLabelValues(op, result).Inc()
+	if d > 0 {
+		m.ldapDuration.WithLabelValues(op).Observe(d.Seconds())
+	}
+}
+
+func (m *metrics) observeRequest(route, method string, status int, client string, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status), client).Inc()
+	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+func (m *metrics) authFailure(reason string) { m.authFailures.WithLabelValues(reason).Inc() }
+
+func (m *metrics) jwksRefresh(issuer, result string) {
+	if m != nil {
+		m.jwks.WithLabelValues(issuer, result).Inc()
+	}
+}
+
+// MetricsHandler serves the Prometheus exposition of the gateway's series.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+}
+
+// OpsHandler serves /metrics, /healthz and /readyz only, without authentication:
+// for a separate, internal listen address (SCIM2LDAP_METRICS_ADDR).
+func (s *Server) OpsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.MetricsHandler())
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	return mux
+}
+
+// healthz says the process serves HTTP (liveness); it never touches the directory.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }
+
+// readyz says whether this replica should get traffic (readiness): 200 when every
+// shared LDAP connection answers a root DSE read within 2 s, 503 with
+// Retry-After otherwise, and 503 once draining (SIGTERM) has begun.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "draining\n", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		s.metrics.ready.Set(0)
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "directory unavailable\n", http.StatusServiceUnavailable)
+		return
+	}
+	s.metrics.ready.Set(1)
+	w.Write([]byte("ok\n"))
+}
+
+// Drain makes /readyz fail from now on, so load balancers stop sending new
+// requests; call it on SIGTERM before http.Server.Shutdown.
+func (s *Server) Drain() { s.draining.Store(true) }

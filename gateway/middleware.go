@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/scim2ldap/scim2ldap/ldapstore"
+)
+
+// ServeHTTP implements http.Handler: it assigns the request id (X-Request-Id,
+// kept when the client sent a sane one), sets the request's deadline
+// (Config.RequestTimeout, which also bounds its LDAP work) and body limit
+// (Config.MaxBodyBytes), and records one log line and the metrics per request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	info := &reqInfo{id: requestID(r), remote: s.clientAddr(r), method: r.Method}
+	w.Header().Set("X-Request-Id", info.id)
+	ctx := context.WithValue(ldapstore.WithOpCounter(r.Context()), infoKey{}, info)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	}
+	route := s.routeOf(r)
+	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	s.metrics.inFlight.Inc()
+	defer func() {
+		s.metrics.inFlight.Dec()
+		if v := recover(); v != nil {
+			s.cfg.Log.Error().Interface("panic", v).Str("path", r.URL.Path).Str("request_id", info.id).Msg("handler panicked")
+			if !rec.wrote {
+				writeError(rec, &Error{Status: 500, Detail: "internal error; see the gateway's log"})
+			}
+		}
+		client := "-"
+		if info.identity != nil {
+			client = info.identity.Name
+		}
+		d := time.Since(start)
+		s.metrics.observeRequest(route, r.Method, rec.status, client, d)
+		s.cfg.Log.Info().
+			Str("method", r.Method).
+			Str("path", r.URL.Path).
+			Int("status", rec.status).
+			Dur("duration", d).
+			Int64("ldap_ops", ldapstore.OpCount(ctx)).
+			Str("remote", info.remote).
+			Str("client", client).
+			Str("request_id", info.id).
+			Msg("request")
+	}()
+	s.router.ServeHTTP(rec, r.WithContext(ctx))
+}
+
+// routeOf is the route template serving r ("/scim/v2/Users/{id}"), or
+// "unmatched": metrics never carry raw paths.
+func (s *Server) routeOf(r *http.Request) string {
+	var m mux.RouteMatch
+	if s.router.Match(r, &m) && m.Route != nil {
+		if t, err := m.Route.GetPathTemplate(); err == nil {
+			return t
+		}
+	}
+	return "unmatched"
+}
+
+// requestID keeps the client's X-Request-Id when it is 1–128 characters of
+// [A-Za-z0-9._:-], else makes a random 128-bit one (32 hex digits).
+func requestID(r *http.Request) string {
+	if v := r.Header.Get("X-Request-Id"); v != "" && len(v) <= 128 {
+		ok := true
+		for _, c := range v {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return v
+		}
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
