@@ -33,6 +33,7 @@ import (
 // plus the Go runtime and process collectors. Mapping reloads have no series:
 // the mapping is read once at start-up.
 type metrics struct {
+	reloads      *prometheus.CounterVec
 	reg          *prometheus.Registry
 	requests     *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
@@ -62,9 +63,11 @@ func newMetrics(store *ldapstore.Store) *metrics {
 		Help: "Rejected requests by reason: missing, invalid, expired, audience, issuer, unknown_key (401), forbidden (403), rate_limited (429)."}, []string{"reason"})
 	m.jwks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_jwks_refreshes_total",
 		Help: "Reads of JWT issuers' key sets by issuer (credential name) and result."}, []string{"issuer", "result"})
+	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_mapping_reloads_total",
+		Help: `Mapping reloads (SIGHUP) by result: "ok", or "rejected" (the old mapping keeps serving).`}, []string{"result"})
 	m.audits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_audit_events_total",
 		Help: "Audit events (changes written to the directory) by operation and resource type."}, []string{"operation", "resource_type"})
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.ldapOps, m.ldapDuration, m.ready, m.authFailures, m.jwks, m.audits,
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.ldapOps, m.ldapDuration, m.ready, m.authFailures, m.jwks, m.audits, m.reloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}

@@ -54,14 +54,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Str("request_id", info.id).
 			Msg("request")
 	}()
-	s.router.ServeHTTP(rec, r.WithContext(ctx))
+	s.router().ServeHTTP(rec, r.WithContext(ctx))
 }
 
 // routeOf is the route template serving r ("/scim/v2/Users/{id}"), or
 // "unmatched": metrics never carry raw paths.
 func (s *Server) routeOf(r *http.Request) string {
 	var m mux.RouteMatch
-	if s.router.Match(r, &m) && m.Route != nil {
+	if s.router().Match(r, &m) && m.Route != nil {
 		if t, err := m.Route.GetPathTemplate(); err == nil {
 			return t
 		}

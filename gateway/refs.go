@@ -22,7 +22,7 @@ func (s *Server) idLookup(ctx context.Context) mapping.IDLookup {
 			byLower[strings.ToLower(id)] = append(byLower[strings.ToLower(id)], id)
 		}
 		for _, name := range refTypes {
-			rt := s.cfg.Mapping.ResourceType(name)
+			rt := s.mapping().ResourceType(name)
 			if rt == nil || len(out) == len(ids) {
 				continue // unknown type, or every id found already
 			}
@@ -55,7 +55,7 @@ func (s *Server) refsOf(ctx context.Context, dns []string) (map[string]mapping.R
 	for _, dn := range dns {
 		pending[mapping.RefKey(dn)] = dn
 	}
-	for _, rt := range s.cfg.Mapping.TypesBySpecificity() {
+	for _, rt := range s.mapping().TypesBySpecificity() {
 		var list []string
 		for key, dn := range pending {
 			if rt.Holds(key) {
@@ -87,7 +87,7 @@ func (s *Server) refsByBacklink(ctx context.Context, owner *mapping.ResourceType
 	var rest []string
 	used := false
 	byType := map[*mapping.ResourceType]string{}
-	for _, rt := range s.cfg.Mapping.Types {
+	for _, rt := range s.mapping().Types {
 		if bl := rt.Backlink(owner); bl != "" {
 			byType[rt] = bl
 		}

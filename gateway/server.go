@@ -65,7 +65,7 @@ type Config struct {
 // Server serves SCIM over HTTP.
 type Server struct {
 	cfg      Config
-	router   *mux.Router
+	routes   atomic.Pointer[routes] // the mapping in force and its router (SetMapping)
 	auth     *authenticator
 	limiter  *failureLimiter
 	metrics  *metrics
@@ -96,6 +96,21 @@ func New(cfg Config) *Server {
 	}
 	s.auth = newAuthenticator(cfg.Tokens, cfg.Credentials, s.metrics)
 	s.limiter = newFailureLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval)
+	s.SetMapping(cfg.Mapping)
+	return s
+}
+
+// routes is a mapping and the router built from it; they are swapped together.
+type routes struct {
+	mapping *mapping.Mapping
+	router  *mux.Router
+}
+
+// SetMapping makes m the mapping in force, atomically: requests already running
+// finish with the mapping they started with, the next ones use m. The caller
+// validates m first (mapping.Load refuses a file with problems).
+func (s *Server) SetMapping(m *mapping.Mapping) {
+	cfg := s.cfg
 	r := mux.NewRouter()
 	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(404, "", "no such endpoint: %s", r.URL.Path))
@@ -121,7 +136,7 @@ func New(cfg Config) *Server {
 	handle("/Schemas", s.schemas, http.MethodGet)
 	handle("/Schemas/{id}", s.schema, http.MethodGet)
 	handle("/.search", s.searchRoot, http.MethodPost) // search.go
-	for _, rt := range s.served() {
+	for _, rt := range servedOf(m) {
 		h := &resourceHandler{s: s, rt: rt}
 		handle(rt.Endpoint+"/.search", h.search, http.MethodPost) // before {id}: search.go
 		handle(rt.Endpoint, h.list, http.MethodGet)
@@ -131,14 +146,38 @@ func New(cfg Config) *Server {
 		handle(rt.Endpoint+"/{id}", h.patch, http.MethodPatch)
 		handle(rt.Endpoint+"/{id}", h.delete, http.MethodDelete)
 	}
-	s.router = r
-	return s
+	s.routes.Store(&routes{mapping: m, router: r})
 }
 
+// ReloadMapping loads the mapping file and, if it has no problems and the
+// credentials still fit it, makes it the mapping in force (SetMapping). On any
+// problem the mapping in force stays, and the error lists every problem.
+// Counted in scim2ldap_mapping_reloads_total.
+func (s *Server) ReloadMapping(path string) error {
+	m, err := mapping.Load(path)
+	if err == nil && s.cfg.Credentials != nil {
+		err = s.cfg.Credentials.Check(m)
+	}
+	if err != nil {
+		s.metrics.reloads.WithLabelValues("rejected").Inc()
+		return err
+	}
+	s.SetMapping(m)
+	s.metrics.reloads.WithLabelValues("ok").Inc()
+	return nil
+}
+
+// mapping returns the mapping in force.
+func (s *Server) mapping() *mapping.Mapping { return s.routes.Load().mapping }
+
+func (s *Server) router() *mux.Router { return s.routes.Load().router }
+
 // served returns the resource types the gateway serves.
-func (s *Server) served() []*mapping.ResourceType {
+func (s *Server) served() []*mapping.ResourceType { return servedOf(s.mapping()) }
+
+func servedOf(m *mapping.Mapping) []*mapping.ResourceType {
 	var out []*mapping.ResourceType
-	for _, rt := range s.cfg.Mapping.Types {
+	for _, rt := range m.Types {
 		if servedTypes[rt.Name] {
 			out = append(out, rt)
 		}

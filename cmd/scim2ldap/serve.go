@@ -10,8 +10,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -120,14 +122,31 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 	log.Info().Str("listen", ln.Addr().String()).Bool("tls", tlsCfg != nil).Bool("mtls", cfg.TLSClientCAFile != "").
 		Str("metrics", cfg.MetricsAddr).Str("base_path", gateway.BasePath).Str("ldap", cfg.LDAPURL).
 		Str("mapping", cfg.MappingFile).Int("tokens", len(cfg.BearerTokens)).Bool("credentials_file", creds != nil).Msg("scim2ldap serving")
+	// SIGHUP reloads the mapping file: a good one applies to the next request, a
+	// bad one is logged problem by problem and the mapping in force stays.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if started != nil {
 		started(ln.Addr(), opsAddr)
 	}
-	select {
-	case err := <-errc:
-		log.Error().Err(err).Msg("serve")
-		return 1
-	case <-ctx.Done():
+serving:
+	for {
+		select {
+		case err := <-errc:
+			log.Error().Err(err).Msg("serve")
+			return 1
+		case <-hup:
+			if err := gw.ReloadMapping(cfg.MappingFile); err != nil {
+				for _, line := range strings.Split(err.Error(), "\n") {
+					log.Error().Str("file", cfg.MappingFile).Str("problem", line).Msg("mapping reload rejected; the previous mapping keeps serving")
+				}
+			} else {
+				log.Info().Str("file", cfg.MappingFile).Msg("mapping reloaded")
+			}
+		case <-ctx.Done():
+			break serving
+		}
 	}
 	log.Info().Dur("delay", cfg.ShutdownDelay).Msg("draining: /readyz fails from now on")
 	gw.Drain()
