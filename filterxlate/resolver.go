@@ -28,6 +28,9 @@ type Target struct {
 	// value (e.g. ppolicy's pwdAccountLockedTime for active): "eq true" becomes
 	// (!(a=*)) and "eq false" (a=*).
 	TrueAbsent bool
+	// Placeholder, when set, is a value kept only to satisfy the directory (an
+	// empty groupOfNames member): presence tests ignore it.
+	Placeholder *string
 	// RefTypes lists the SCIM resource types a Reference may point to (e.g. ["User"]).
 	RefTypes []string
 	// Ordering names the ordering matching rule for gt/ge/lt/le, e.g.

@@ -479,7 +479,7 @@ func slotResult(s Slot, n *node) *node {
 // its Sub targets (sorted, for determinism); false if it stores nothing.
 func slotPresence(s Slot) *node {
 	if v, ok := s.Sub["value"]; ok {
-		return presence(v.LDAPAttr)
+		return has(v)
 	}
 	keys := make([]string, 0, len(s.Sub))
 	for k := range s.Sub {
@@ -488,12 +488,21 @@ func slotPresence(s Slot) *node {
 	sort.Strings(keys)
 	kids := make([]*node, len(keys))
 	for i, k := range keys {
-		kids[i] = presence(s.Sub[k].LDAPAttr)
+		kids[i] = has(s.Sub[k])
 	}
 	return orNode(kids...)
 }
 
 func presence(attr string) *node { return leafNode("(" + attr + "=*)") }
+
+// has is "the target holds a value": presence, except that a placeholder value
+// (groupOfNames' empty member) does not count.
+func has(t Target) *node {
+	if t.Placeholder == nil {
+		return presence(t.LDAPAttr)
+	}
+	return andNode(presence(t.LDAPAttr), notNode(leafNode("("+t.LDAPAttr+"="+ldap.EscapeFilter(*t.Placeholder)+")")))
+}
 
 // fixedMatch decides a comparison against a slot's constant sub-attribute
 // value, case-insensitively.
@@ -564,7 +573,7 @@ func isSubstring(op Op) bool { return op == Co || op == Sw || op == Ew }
 func (t *translator) leaf(c *Compare, tgt *Target, name string) (*node, error) {
 	a := tgt.LDAPAttr
 	if c.Op == Pr {
-		return presence(a), nil
+		return has(*tgt), nil
 	}
 	if _, ok := opByName[string(c.Op)]; !ok {
 		return nil, typeErr(c, name, fmt.Sprintf("unknown operator %q", c.Op))
@@ -572,9 +581,9 @@ func (t *translator) leaf(c *Compare, tgt *Target, name string) (*node, error) {
 	if c.Value == nil {
 		switch c.Op {
 		case Eq:
-			return notNode(presence(a)), nil
+			return notNode(has(*tgt)), nil
 		case Ne:
-			return presence(a), nil
+			return has(*tgt), nil
 		}
 		return nil, typeErr(c, name, "null can only be compared with eq or ne")
 	}

@@ -53,7 +53,9 @@ func asSCIMError(err error, what string) *Error {
 	if errors.As(err, &le) {
 		switch le.ResultCode {
 		case ldap.LDAPResultEntryAlreadyExists:
-			return errorf(409, "uniqueness", "%s already exists in the directory", what)
+			// The add or rename collided with an existing entry's name (DN), e.g. the
+			// same userName in another letter case.
+			return errorf(409, "uniqueness", "the directory already holds an entry with that name (the naming attribute's value is taken)")
 		case ldap.LDAPResultNoSuchObject:
 			return errorf(404, "", "%s not found", what)
 		case ldap.LDAPResultInsufficientAccessRights:

@@ -228,6 +228,26 @@ func (pd *patchDoc) apply(op patchOp) error {
 	return nil
 }
 
+// applyExtension applies an operation whose path is an extension schema URN.
+func (pd *patchDoc) applyExtension(op, urn string, v any) error {
+	if op == "remove" {
+		delete(pd.doc, urn)
+		return nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return errorf(400, "invalidValue", "the value for %s must be an object of its attributes", urn)
+	}
+	// add and replace set the attributes named in the value; others stay
+	// (RFC 7644 §3.5.2.3, as for a complex attribute).
+	for k, x := range m {
+		if err := pd.applyKey(op, urn+":"+k, x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (pd *patchDoc) applyKey(op, key string, v any) error {
 	path, err := filterxlate.ParsePath(key)
 	if err != nil {
@@ -309,9 +329,19 @@ func (pd *patchDoc) container(urn string) map[string]any {
 }
 
 func (pd *patchDoc) applyPath(op string, p filterxlate.Path, v any) error {
+	// A whole extension as the path: its value is an object of that extension's
+	// attributes; remove clears them all.
+	if urn := pd.extensionURN(p.Attr.URN + ":" + p.Attr.Name); urn != "" && p.Attr.Sub == "" && p.Filter == nil && p.Sub == "" {
+		return pd.applyExtension(op, urn, v)
+	}
 	urn, def, sub, ok := pd.target(p)
 	if !ok {
 		return nil
+	}
+	if p.Filter != nil {
+		if err := checkFilterNames(def, p.Filter); err != nil {
+			return err
+		}
 	}
 	if a := pd.membership(def); a != nil {
 		return pd.applyMembers(op, a, p, v)
@@ -468,6 +498,12 @@ func (pd *patchDoc) applyMulti(op string, obj map[string]any, def *mapping.AttrD
 		}
 		elems = keep
 		if !matched && op != "remove" && !mapping.IsEmpty(v) {
+			// Creating the element is what Entra expects for a typed slot
+			// (emails[type eq "work"].value); any other filter that matches
+			// nothing is RFC 7644 §3.5.2.3's noTarget.
+			if !typeSlotFilter(filter) {
+				return errorf(400, "noTarget", "%s: the value filter %s matches no value", def.Name, filter)
+			}
 			el := filterConstants(filter)
 			if sub != "" {
 				el[sub] = v
@@ -535,6 +571,31 @@ func containsElement(list []any, el any) bool {
 		}
 	}
 	return false
+}
+
+// typeSlotFilter reports whether a value filter only names a type, as in
+// emails[type eq "work"]: a slot that an add or replace may create.
+func typeSlotFilter(e filterxlate.Expr) bool {
+	c, ok := e.(*filterxlate.Compare)
+	return ok && c.Op == filterxlate.Eq && strings.EqualFold(c.Path.Name, "type") && c.Path.Sub == "" && c.Value != nil
+}
+
+// checkFilterNames refuses a value filter naming a sub-attribute def lacks.
+func checkFilterNames(def *mapping.AttrDef, e filterxlate.Expr) error {
+	switch x := e.(type) {
+	case *filterxlate.Logical:
+		if err := checkFilterNames(def, x.Left); err != nil {
+			return err
+		}
+		return checkFilterNames(def, x.Right)
+	case *filterxlate.Not:
+		return checkFilterNames(def, x.X)
+	case *filterxlate.Compare:
+		if def.Sub(x.Path.Name) == nil {
+			return errorf(400, "invalidPath", "%s has no sub-attribute %q to filter on", def.Name, x.Path.Name)
+		}
+	}
+	return nil
 }
 
 // filterConstants returns the sub-attribute values a filter's eq comparisons

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/gorilla/mux"
@@ -34,14 +36,22 @@ func readBody(w http.ResponseWriter, r *http.Request) (map[string]any, *Error) {
 			return nil, errorf(415, "invalidSyntax", "Content-Type must be application/scim+json or application/json, not %q", ct)
 		}
 	}
-	dec := json.NewDecoder(r.Body) // bounded by Config.MaxBodyBytes (ServeHTTP)
+	data, err := io.ReadAll(r.Body) // bounded by Config.MaxBodyBytes (ServeHTTP)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, errorf(413, "", "request body exceeds %d bytes", tooBig.Limit)
+	} else if err != nil {
+		return nil, errorf(400, "invalidSyntax", "reading the request body: %v", err)
+	}
+	// JSON is UTF-8 (RFC 8259 §8.1); Go's decoder would silently turn bad bytes
+	// into U+FFFD and store them.
+	if !utf8.Valid(data) {
+		return nil, errorf(400, "invalidSyntax", "request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var body map[string]any
 	if err := dec.Decode(&body); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, errorf(413, "", "request body exceeds %d bytes", tooBig.Limit)
-		}
 		if err == io.EOF {
 			return nil, errorf(400, "invalidSyntax", "request body is empty; send a JSON object")
 		}
@@ -181,6 +191,15 @@ func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request) {
 		writeError(w, asSCIMError(err, h.what(id)))
 		return
 	}
+	// If-None-Match with the current version: 304, no body (RFC 7644 §3.14, RFC 7232 §3.2).
+	if v := e.GetEqualFoldAttributeValue(h.rt.Dialect().Version); v != "" {
+		inm := r.Header.Get("If-None-Match")
+		if strings.TrimSpace(inm) == "*" || slices.Contains(etagList(inm), v) {
+			w.Header().Set("ETag", mapping.ETag(v))
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
 	h.writeResource(ctx, w, r, 200, e, p)
 }
 
@@ -297,13 +316,23 @@ func sortedKeys(m map[string][]string) []string {
 
 // ifMatch returns the directory version an If-Match header names ("" when
 // absent or "*"), per RFC 7644 §3.14 and RFC 7232 §3.1.
-func ifMatch(r *http.Request) string {
-	v := strings.TrimSpace(r.Header.Get("If-Match"))
+func ifMatch(r *http.Request) []string { return etagList(r.Header.Get("If-Match")) }
+
+// etagList parses an If-Match / If-None-Match value: "*" or none gives nil,
+// else the directory versions of the listed tags (weak or strong; RFC 7232 §3).
+func etagList(v string) []string {
+	v = strings.TrimSpace(v)
 	if v == "" || v == "*" {
-		return ""
+		return nil
 	}
-	v = strings.TrimPrefix(v, "W/")
-	return strings.Trim(v, `"`)
+	var out []string
+	for _, tag := range strings.Split(v, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag = strings.Trim(tag, `"`); tag != "" {
+			out = append(out, tag)
+		}
+	}
+	return out
 }
 
 // delete serves DELETE /{endpoint}/{id} (RFC 7644 §3.6): 204, or 404 if absent.
@@ -330,8 +359,13 @@ func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	del := ldap.NewDelRequest(e.DN, nil)
-	if want := ifMatch(r); want != "" {
-		del.Controls = []ldap.Control{&ldapstore.AssertionControl{Filter: "(" + h.rt.Dialect().Version + "=" + ldap.EscapeFilter(want) + ")"}}
+	if want := ifMatch(r); len(want) > 0 {
+		var f strings.Builder
+		f.WriteString("(|")
+		for _, v := range want {
+			f.WriteString("(" + h.rt.Dialect().Version + "=" + ldap.EscapeFilter(v) + ")")
+		}
+		del.Controls = []ldap.Control{&ldapstore.AssertionControl{Filter: f.String() + ")"}}
 	}
 	if err := h.store().Delete(ctx, del); err != nil {
 		writeError(w, asSCIMError(err, h.what(id)))

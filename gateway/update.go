@@ -89,14 +89,17 @@ type mutator func(e *ldap.Entry) (*change, error)
 // update applies mutate to the entry with the given id and returns its (new) DN.
 // Attribute changes go in one modify (after a modrdn when the naming attribute
 // changes) guarded by the assertion control on the version read, so a
-// concurrent writer is never silently overwritten: without If-Match (want == "")
+// concurrent writer is never silently overwritten: without If-Match (want empty)
 // the update is recomputed on the fresh entry, up to 3 times; with If-Match a
 // version mismatch is a 412. Membership changes are value adds and deletes,
 // which commute, so concurrent membership updates never conflict.
-func (h *resourceHandler) update(ctx context.Context, id, want string, mutate mutator) (string, error) {
+func (h *resourceHandler) update(ctx context.Context, id string, want []string, mutate mutator) (string, error) {
 	for attempt := 0; ; attempt++ {
 		dn, err := h.updateOnce(ctx, id, want, mutate)
-		if err == nil || want != "" || attempt == 2 || !ldap.IsErrorWithCode(err, ldap.LDAPResultAssertionFailed) {
+		// 122: someone wrote the entry since it was read; 32: someone renamed it
+		// (the DN read is gone, the id stays). Both: read again and redo.
+		raced := ldap.IsErrorAnyOf(err, ldap.LDAPResultAssertionFailed, ldap.LDAPResultNoSuchObject)
+		if err == nil || len(want) > 0 || attempt == 4 || !raced {
 			return dn, err
 		}
 	}
@@ -125,14 +128,14 @@ func (h *resourceHandler) readForUpdate(ctx context.Context, id string) (*ldap.E
 	return h.findByID(ctx, id, attrs, []ldap.Control{&ldapstore.MatchedValuesControl{Items: items}})
 }
 
-func (h *resourceHandler) updateOnce(ctx context.Context, id, want string, mutate mutator) (string, error) {
+func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []string, mutate mutator) (string, error) {
 	e, err := h.readForUpdate(ctx, id)
 	if err != nil {
 		return "", err
 	}
 	version := e.GetEqualFoldAttributeValue(h.rt.Dialect().Version)
-	if want != "" && want != version {
-		return "", errorf(412, "", "%s has changed since version %s; read it again", h.what(id), mapping.ETag(want))
+	if len(want) > 0 && !slices.Contains(want, version) {
+		return "", errorf(412, "", "%s has changed since version %s; read it again", h.what(id), mapping.ETag(want[0]))
 	}
 	ch, err := mutate(e)
 	if err != nil {
@@ -207,7 +210,7 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id, want string, mutat
 	}
 	for a, plan := range ch.members {
 		var ctls []ldap.Control
-		if want != "" && !guarded {
+		if len(want) > 0 && !guarded {
 			ctls = []ldap.Control{assert}
 		}
 		placeholder := a.Placeholder != nil && len(e.GetEqualFoldAttributeValues(a.LDAP)) > 0

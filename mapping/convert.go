@@ -59,15 +59,21 @@ func (rt *ResourceType) schemaObject(res map[string]any, urn string) map[string]
 	if urn == rt.Schema.ID {
 		return res
 	}
+	v, _ := extValue(res, urn)
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// extValue finds an extension's value in a resource by its URN, ignoring case
+// and colons.
+func extValue(res map[string]any, urn string) (any, bool) {
 	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, ":", "")) }
 	for k, v := range res {
 		if norm(k) == norm(urn) {
-			if m, ok := v.(map[string]any); ok {
-				return m
-			}
+			return v, true
 		}
 	}
-	return nil
+	return nil, false
 }
 
 // LDAPValues computes, from a SCIM resource as a client sent it (POST or PUT
@@ -75,6 +81,13 @@ func (rt *ResourceType) schemaObject(res map[string]any, urn string) map[string]
 // from the body map to an empty list (PUT clears them), defaults are applied, and
 // references are turned into DNs with lookup. Keys are the mapping's LDAP names.
 func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[string][]string, error) {
+	for _, e := range rt.Extensions {
+		if v, ok := extValue(res, e.Schema.ID); ok && v != nil {
+			if _, isObj := v.(map[string]any); !isObj {
+				return nil, invalid("%s must be an object of the extension's attributes", e.Schema.ID)
+			}
+		}
+	}
 	out := map[string][]string{}
 	type pendingRef struct {
 		a   *AttrMap
@@ -89,6 +102,11 @@ func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[str
 		raw, err := rt.scimValues(res, a)
 		if err != nil {
 			return nil, err
+		}
+		if a.TrueWhenAbsent && len(raw) == 0 {
+			// An account state the resource doesn't mention stays as it is: a PUT
+			// without active must not lift a lock (or a ppolicy lockout).
+			continue
 		}
 		if a.IsReference() {
 			ids := make([]string, 0, len(raw))

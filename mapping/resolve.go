@@ -93,7 +93,7 @@ func fixedKey(m map[string]string) string {
 
 func target(a *AttrMap) *filterxlate.Target {
 	t := &filterxlate.Target{LDAPAttr: a.LDAP, CaseExact: a.CaseExact, TrueValue: a.TrueValue, FalseValue: a.FalseValue,
-		TrueAbsent: a.TrueWhenAbsent, RefTypes: a.RefTypes}
+		TrueAbsent: a.TrueWhenAbsent, RefTypes: a.RefTypes, Placeholder: a.Placeholder}
 	t.Ordering = filterOrdering(a) // ordering.go
 	switch {
 	case a.IsReference():
