@@ -207,7 +207,7 @@ func (l *loader) mapping(root *node) *Mapping {
 		for _, a := range rt.Attrs {
 			for _, ref := range a.RefTypes {
 				if m.ResourceType(ref) == nil {
-					l.problems = append(l.problems, Problem{File: l.file, Line: 1, Col: 1,
+					l.problems = append(l.problems, Problem{File: l.file, Line: a.Pos.Line, Col: a.Pos.Col,
 						Msg: fmt.Sprintf("%s.%s: reference to resource type %q, which the mapping does not declare", rt.Name, a.Key, ref)})
 				}
 			}
@@ -520,6 +520,9 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 			if a.TrueWhenAbsent && v.get("trueValue") != nil {
 				l.errorf(t, "%s: trueWhenAbsent and trueValue exclude each other", k.Scalar)
 			}
+			if a.TrueWhenAbsent && v.get("falseValue") == nil {
+				l.errorf(t, "%s: trueWhenAbsent needs falseValue, the LDAP value that means false (e.g. 000001010000Z for pwdAccountLockedTime)", k.Scalar)
+			}
 		}
 		if (v.get("trueValue") != nil || v.get("falseValue") != nil || v.get("trueWhenAbsent") != nil) && a.Type() != "boolean" {
 			l.errorf(v, "trueValue/falseValue/trueWhenAbsent apply to boolean attributes; %s is %s", k.Scalar, a.Type())
@@ -570,6 +573,18 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 			l.errorf(key, "%s: the RDN attribute %s must be fed by a single-valued, writable SCIM attribute (%s is not)", rt.Name, rt.RDN, rdn.Key)
 		}
 	}
+	for _, a := range rt.Attrs {
+		if len(a.Fixed) > 0 || !a.Def.MultiValued || a.Sub == nil {
+			continue
+		}
+		for _, b := range rt.Attrs {
+			if b.Def == a.Def && len(b.Fixed) > 0 {
+				l.errorf(&node{Line: a.Pos.Line, Col: a.Pos.Col}, "%s takes every %s, but %s (line %d) takes some of them too: a value would be stored twice; map typed slots only, or this one only",
+					a.Key, a.Def.Name, b.Key, b.Pos.Line)
+				break
+			}
+		}
+	}
 	for _, c := range rt.Computed {
 		if m, ok := byLDAP[strings.ToLower(c.LDAP)]; ok {
 			l.errorf(n, "%s: LDAP attribute %s is both mapped (by %s) and computed; keep one", rt.Name, c.LDAP, m.Key)
@@ -582,7 +597,7 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 		for _, tpl := range d.Templates {
 			for _, m := range templateRe.FindAllStringSubmatch(tpl, -1) {
 				if rt.attrByPath(m[1]) == nil {
-					l.errorf(n, "%s.ldap.defaults.%s: template names %q, which is not a mapped single-valued SCIM attribute", rt.Name, d.LDAP, m[1])
+					l.errorf(&node{Line: d.Pos.Line, Col: d.Pos.Col}, "%s.ldap.defaults.%s: template names %q, which is not a mapped single-valued SCIM attribute", rt.Name, d.LDAP, m[1])
 				}
 			}
 		}
@@ -688,6 +703,10 @@ func (l *loader) attrKey(rt *ResourceType, k *node) *AttrMap {
 	for f := range fixed {
 		if def.Sub(f) == nil {
 			l.errorf(k, "%s has no sub-attribute %q to filter on", def.Name, f)
+			return nil
+		}
+		if f == "value" {
+			l.errorf(k, "a mapping's value filter names a slot (type eq \"work\"), not a value; %s filters on value", k.Scalar)
 			return nil
 		}
 	}

@@ -100,10 +100,14 @@ func TestProblems(t *testing.T) {
 		{"slot filter with or", base + "      userName: {ldap: uid}\n      'emails[type eq \"work\" or type eq \"home\"].value': {ldap: mail}\n", "may only join eq comparisons with and"},
 		{"bad path", base + "      userName: {ldap: uid}\n      'emails[type eq].value': {ldap: mail}\n", `m.yaml:6:7: attribute "emails[type eq].value": invalid path`},
 		{"unknown reference", base + "      userName: {ldap: uid}\n      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager': {ldap: manager, reference: Boss}\n", "not the resource type's schema or one of its extensions"},
-		{"reference to undeclared type", "resourceTypes:\n  User:\n    extensions: [urn:ietf:params:scim:schemas:extension:enterprise:2.0:User]\n    ldap: {base: \"o=x\", objectClasses: [x], rdn: uid}\n    attributes:\n      userName: uid\n      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager': {ldap: manager, reference: Boss}\n", `reference to resource type "Boss"`},
+		{"reference to undeclared type", "resourceTypes:\n  User:\n    extensions: [urn:ietf:params:scim:schemas:extension:enterprise:2.0:User]\n    ldap: {base: \"o=x\", objectClasses: [x], rdn: uid}\n    attributes:\n      userName: uid\n      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager': {ldap: manager, reference: Boss}\n", `m.yaml:7:7: User.urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager: reference to resource type "Boss"`},
 		{"template names unmapped", "resourceTypes:\n  User:\n    ldap: {base: \"o=x\", objectClasses: [x], rdn: uid, defaults: {sn: \"{nickName}\"}}\n    attributes: {userName: uid}\n", `template names "nickName"`},
 		{"id", base + "      userName: {ldap: uid}\n      id: {ldap: x}\n", "id cannot be mapped"},
 		{"readOnly sub", base + "      userName: {ldap: uid}\n      'emails.display': {ldap: x}\n", "is read-only"},
+		{"lock without falseValue", base + "      userName: {ldap: uid}\n      active: {ldap: pwdAccountLockedTime, trueWhenAbsent: true}\n", "m.yaml:6:60: active: trueWhenAbsent needs falseValue"},
+		{"slot on value", base + "      userName: {ldap: uid}\n      'phoneNumbers[value eq \"x\"].value': {ldap: mobile}\n", "m.yaml:6:7: a mapping's value filter names a slot"},
+		{"typed and catch-all", base + "      userName: {ldap: uid}\n      'emails[type eq \"work\"].value': mail\n      emails.value: description\n", "m.yaml:7:7: emails.value takes every emails"},
+		{"template position", "resourceTypes:\n  User:\n    ldap:\n      base: o=x\n      objectClasses: [x]\n      rdn: uid\n      defaults:\n        sn: \"{nickName}\"\n    attributes: {userName: uid}\n", "m.yaml:8:9: User.ldap.defaults.sn"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
