@@ -136,6 +136,9 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	handle("/Schemas", s.schemas, http.MethodGet)
 	handle("/Schemas/{id}", s.schema, http.MethodGet)
 	handle("/.search", s.searchRoot, http.MethodPost) // search.go
+	handle("/Bulk", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errorf(501, "", "bulk operations are not supported (bulk.supported is false in /ServiceProviderConfig); send the requests one by one"))
+	}, http.MethodPost)
 	for _, rt := range servedOf(m) {
 		h := &resourceHandler{s: s, rt: rt}
 		handle(rt.Endpoint+"/.search", h.search, http.MethodPost) // before {id}: search.go
