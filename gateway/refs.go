@@ -26,9 +26,9 @@ func (s *Server) idLookup(ctx context.Context) mapping.IDLookup {
 			if rt == nil || len(out) == len(ids) {
 				continue // unknown type, or every id found already
 			}
-			idAttr := rt.Dialect().ID
-			err := s.searchBatches(ctx, rt, idAttr, ids, []string{idAttr}, func(e *ldap.Entry) {
-				for _, id := range byLower[strings.ToLower(e.GetEqualFoldAttributeValue(idAttr))] {
+			d := rt.Dialect()
+			err := s.searchBatches(ctx, rt, d.IDFilter, ids, []string{d.ID}, func(e *ldap.Entry) {
+				for _, id := range byLower[strings.ToLower(d.EntryID(e))] {
 					out[id] = e.DN
 				}
 			})
@@ -40,33 +40,41 @@ func (s *Server) idLookup(ctx context.Context) mapping.IDLookup {
 	}
 }
 
-// refsOf maps DNs to the SCIM resources they are (id and resource type): DNs are
-// grouped by the resource type whose base holds them and looked up with one
-// (|(entryDN=…)…) search per type and batch.
+// refsOf maps DNs to the SCIM resources they are (id and resource type): each
+// resource type whose base holds a DN is asked in turn (types may share a base,
+// e.g. users and groups in one AD OU) with one (|(entryDN=…)…) search
+// ((|(distinguishedName=…)…) on AD) per type and batch, for the DNs not found yet.
 func (s *Server) refsOf(ctx context.Context, dns []string) (map[string]mapping.Ref, error) {
 	out := map[string]mapping.Ref{}
 	if len(dns) == 0 {
 		return out, nil
 	}
-	byType := map[*mapping.ResourceType][]string{}
 	seen := map[string]bool{}
+	var keys []string // RefKey of each distinct DN
+	var uniq []string
 	for _, dn := range dns {
 		key := mapping.RefKey(dn)
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
-		for _, rt := range s.cfg.Mapping.Types {
-			if strings.HasSuffix(key, ","+mapping.RefKey(rt.Base)) {
-				byType[rt] = append(byType[rt], dn)
-				break
+		keys, uniq = append(keys, key), append(uniq, dn)
+	}
+	for _, rt := range s.cfg.Mapping.Types {
+		suffix := "," + mapping.RefKey(rt.Base)
+		var list []string
+		for i, key := range keys {
+			if _, found := out[key]; !found && strings.HasSuffix(key, suffix) {
+				list = append(list, uniq[i])
 			}
 		}
-	}
-	for rt, list := range byType {
-		idAttr := rt.Dialect().ID
-		err := s.searchBatches(ctx, rt, "entryDN", list, []string{idAttr}, func(e *ldap.Entry) {
-			out[mapping.RefKey(e.DN)] = mapping.Ref{ID: e.GetEqualFoldAttributeValue(idAttr), Type: rt.Name, Endpoint: rt.Endpoint}
+		if len(list) == 0 {
+			continue
+		}
+		d := rt.Dialect()
+		dnFilter := func(dn string) (string, bool) { return d.DNFilter(dn), true }
+		err := s.searchBatches(ctx, rt, dnFilter, list, []string{d.ID}, func(e *ldap.Entry) {
+			out[mapping.RefKey(e.DN)] = mapping.Ref{ID: d.EntryID(e), Type: rt.Name, Endpoint: rt.Endpoint}
 		})
 		if err != nil {
 			return nil, err
@@ -93,12 +101,12 @@ func (s *Server) refsByBacklink(ctx context.Context, owner *mapping.ResourceType
 		return false, nil
 	}
 	for rt, bl := range byType {
-		idAttr := rt.Dialect().ID
+		d := rt.Dialect()
 		req := ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false,
-			"(&"+rt.Filter+"("+bl+"="+ldap.EscapeFilter(ownerDN)+"))", []string{idAttr}, nil)
+			"(&"+rt.Filter+"("+bl+"="+ldap.EscapeFilter(ownerDN)+"))", []string{d.ID}, nil)
 		err := s.cfg.Store.SearchPages(ctx, req, pageSize, func(page []*ldap.Entry) bool {
 			for _, e := range page {
-				out[mapping.RefKey(e.DN)] = mapping.Ref{ID: e.GetEqualFoldAttributeValue(idAttr), Type: rt.Name, Endpoint: rt.Endpoint}
+				out[mapping.RefKey(e.DN)] = mapping.Ref{ID: d.EntryID(e), Type: rt.Name, Endpoint: rt.Endpoint}
 			}
 			return true
 		})
@@ -119,16 +127,25 @@ func (s *Server) refsByBacklink(ctx context.Context, owner *mapping.ResourceType
 	return used, err
 }
 
-// searchBatches searches rt's entries whose attr equals one of values, refBatch
-// values per search, calling fn for each entry found.
-func (s *Server) searchBatches(ctx context.Context, rt *mapping.ResourceType, attr string, values, attrs []string, fn func(*ldap.Entry)) error {
+// searchBatches searches rt's entries that match the equality filter clause
+// builds for one of values (ok false: the value matches nothing), refBatch
+// values per search, calling fn for each entry found. Each value matches at
+// most one entry, so a batch stays far below AD's 1,000-entry page limit.
+func (s *Server) searchBatches(ctx context.Context, rt *mapping.ResourceType, clause func(string) (string, bool), values, attrs []string, fn func(*ldap.Entry)) error {
 	for start := 0; start < len(values); start += refBatch {
 		var b strings.Builder
+		n := 0
 		b.WriteString("(&" + rt.Filter + "(|")
 		for _, v := range values[start:min(start+refBatch, len(values))] {
-			b.WriteString("(" + attr + "=" + ldap.EscapeFilter(v) + ")")
+			if f, ok := clause(v); ok {
+				b.WriteString(f)
+				n++
+			}
 		}
 		b.WriteString("))")
+		if n == 0 {
+			continue
+		}
 		res, err := s.cfg.Store.Search(ctx, ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false, b.String(), attrs, nil))
 		if err != nil {
 			if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidAttributeSyntax) {

@@ -138,14 +138,15 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id, want string, mutat
 	if err != nil {
 		return "", err
 	}
+	h.rt.KeepOtherBits(ch.vals, e) // userAccountControl: only the mapped bit changes
 	if err := h.checkImmutable(e, ch.vals); err != nil {
 		return "", err
 	}
 	if err := h.checkUnique(ctx, ch.vals, id, e); err != nil {
 		return "", err
 	}
-	assert := &ldapstore.AssertionControl{Filter: "(" + h.rt.Dialect().Version + "=" + ldap.EscapeFilter(version) + ")"}
-	mod := ldap.NewModifyRequest(e.DN, []ldap.Control{assert})
+	assert := h.s.guard(h.rt, version) // none on AD: there casChange guards by values
+	mod := ldap.NewModifyRequest(e.DN, assert)
 	oldRDN := e.GetEqualFoldAttributeValues(h.rt.RDN)
 	newRDN := ""
 	if v := ch.vals[h.rt.RDN]; len(v) == 1 && !sameRDN(oldRDN, v[0]) {
@@ -156,18 +157,14 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id, want string, mutat
 			continue // membership below; the naming attribute changes with modrdn
 		}
 		cur, next := e.GetEqualFoldAttributeValues(attr), ch.vals[attr]
-		switch {
-		case sameValues(cur, next):
-		case len(next) == 0:
-			mod.Delete(attr, nil)
-		default:
-			mod.Replace(attr, next)
+		if !sameValues(cur, next) {
+			h.s.casChange(mod, attr, cur, next)
 		}
 	}
 	dn := e.DN
 	if ch.password != nil {
 		// First, so a password the directory refuses (quality, length) changes nothing.
-		if err := h.store().SetPassword(ctx, e.DN, *ch.password); err != nil {
+		if err := h.setPassword(ctx, e.DN, *ch.password); err != nil {
 			return "", err
 		}
 	}
@@ -182,7 +179,7 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id, want string, mutat
 		if newRDN != "" {
 			rdn = h.rt.RDN + "=" + ldap.EscapeDN(newRDN)
 		}
-		if err := h.store().ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(e.DN, rdn, true, newParent, []ldap.Control{assert})); err != nil {
+		if err := h.store().ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(e.DN, rdn, true, newParent, assert)); err != nil {
 			return "", err
 		}
 		parent := oldParent
@@ -194,6 +191,7 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id, want string, mutat
 	}
 	if len(mod.Changes) > 0 {
 		if err := h.store().Modify(ctx, mod); err != nil {
+			err = h.s.casConflict(err)
 			if guarded { // undo the rename or move, so a retry starts from the state the client knew
 				undoParent := ""
 				if newParent != "" {
@@ -208,7 +206,7 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id, want string, mutat
 	for a, plan := range ch.members {
 		var ctls []ldap.Control
 		if want != "" && !guarded {
-			ctls = []ldap.Control{assert}
+			ctls = assert
 		}
 		placeholder := a.Placeholder != nil && len(e.GetEqualFoldAttributeValues(a.LDAP)) > 0
 		if err := h.applyMembers(ctx, dn, a, plan, placeholder, ctls); err != nil {
