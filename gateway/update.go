@@ -227,8 +227,8 @@ func (h *resourceHandler) isMembershipAttr(ldapAttr string) bool {
 
 // applyMembers writes a membership plan with one modify in the usual case:
 // values are added with the permissive modify control (re-adding is a no-op)
-// and deleted by value; only when the directory objects (16: a value to delete
-// is absent; 20: a value to add exists and permissive modify is not honoured;
+// and deleted by value; only when the directory objects (16, or 53 on AD: a value to delete
+// is absent; 20, or 68 on AD: a value to add exists and permissive modify is not honoured;
 // 65: the list would become empty) is the modify redone, after per-value
 // compares, or with the placeholder. The cost never depends on the list's size.
 func (h *resourceHandler) applyMembers(ctx context.Context, dn string, a *mapping.AttrMap, plan *memberPlan, hasPlaceholder bool, ctls []ldap.Control) error {
@@ -277,13 +277,15 @@ func (h *resourceHandler) applyMembers(ctx context.Context, dn string, a *mappin
 	}
 	err := try(add, remove)
 	var kerr error
-	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) {
+	// AD answers 53 unwillingToPerform (ERROR_MEMBER_NOT_IN_GROUP) where slapd answers 16.
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) || (len(remove) > 0 && ldap.IsErrorWithCode(err, ldap.LDAPResultUnwillingToPerform)) {
 		if remove, kerr = keep(remove, true); kerr != nil {
 			return kerr
 		}
 		err = try(add, remove)
 	}
-	if ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) {
+	// AD answers 68 entryAlreadyExists (ERROR_MEMBER_IN_GROUP) where slapd answers 20.
+	if ldap.IsErrorAnyOf(err, ldap.LDAPResultAttributeOrValueExists, ldap.LDAPResultEntryAlreadyExists) {
 		if add, kerr = keep(add, false); kerr != nil {
 			return kerr
 		}

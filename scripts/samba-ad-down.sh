@@ -7,8 +7,9 @@ DIR=${1:?usage: samba-ad-down.sh DIR [--keep]}
 PIDF="$DIR/run/samba.pid"
 if [ -f "$PIDF" ]; then
   PID=$(cat "$PIDF")
-  # Only our own samba: the pid must still be a samba process started with DIR's smb.conf.
-  if kill -0 "$PID" 2>/dev/null && tr '\0' ' ' < "/proc/$PID/cmdline" 2>/dev/null | grep -q "^samba .*$DIR/etc/smb.conf"; then
+  # Only our own samba: the pid from DIR's pid file must still be a samba process
+  # (samba renames its command line to "samba: root process", so check the binary).
+  if kill -0 "$PID" 2>/dev/null && [ "$(basename "$(readlink "/proc/$PID/exe" 2>/dev/null)")" = samba ]; then
     kill "$PID"
     for i in $(seq 1 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$PID" 2>/dev/null && { echo "samba $PID ignored SIGTERM; sending SIGKILL" >&2; kill -9 "$PID"; }
