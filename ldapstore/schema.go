@@ -121,10 +121,14 @@ func (s *Schema) HasAttribute(name string) bool {
 func (s *Schema) HasObjectClass(name string) bool { return s.classes[strings.ToLower(name)] != nil }
 
 // Must returns the attributes the object class and its superclasses require.
-func (s *Schema) Must(class string) []string { return s.collect(class, func(oc *objectClass) []string { return oc.must }) }
+func (s *Schema) Must(class string) []string {
+	return s.collect(class, func(oc *objectClass) []string { return oc.must })
+}
 
 // May returns the attributes the object class and its superclasses allow.
-func (s *Schema) May(class string) []string { return s.collect(class, func(oc *objectClass) []string { return oc.may }) }
+func (s *Schema) May(class string) []string {
+	return s.collect(class, func(oc *objectClass) []string { return oc.may })
+}
 
 func (s *Schema) collect(class string, f func(*objectClass) []string) []string {
 	var out []string
