@@ -1,20 +1,26 @@
 # scim2ldap — see README.md.
 GO ?= go
 
-.PHONY: dev test unit bench build deps check vet
+.PHONY: dev test test-ad unit bench build deps check vet
 
 ## dev: quick start — private slapd + the gateway with a fresh token (Ctrl-C stops both)
 dev:
 	bash scripts/dev.sh
 
-## test: unit tests and integration tests against a real slapd (installed if missing)
+## test: unit tests and integration tests against a real slapd (installed if missing), then the
+## Active Directory tests against a throwaway Samba AD DC (gateway/adtest; root only: skipped otherwise)
 test: deps
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /gateway/adtest)
+	bash -o pipefail -c '$(GO) test -count=1 -v ./gateway/adtest/ 2>&1 | grep -Ev "^=== (RUN|PAUSE|CONT)"'
+
+## test-ad: only the Active Directory integration tests (root; installs samba if missing)
+test-ad:
+	bash -o pipefail -c '$(GO) test -count=1 -v ./gateway/adtest/ 2>&1 | grep -Ev "^=== (RUN|PAUSE|CONT)"'
 
 ## unit: tests that need no directory
 unit:
-	$(GO) test -count=1 ./filterxlate/ ./mapping/ ./cmd/...
+	$(GO) test -count=1 ./filterxlate/ ./mapping/
 
 ## bench: gateway vs direct-LDAP benchmarks (create, get by id, a 10,000-member group)
 bench: deps

@@ -40,6 +40,16 @@ type Target struct {
 	// extensible match "(uid:caseIgnoreOrderingMatch:=m)", which is TRUE when a
 	// value is less than m (RFC 4517 §4.2.4). Empty: plain ">=" and "<=".
 	Ordering string
+	// FalseBits: a Boolean stored as bits of an integer attribute, false when
+	// any of them is set (AD's userAccountControl ACCOUNTDISABLE, 2): "eq false"
+	// becomes the bitwise match (a:1.2.840.113556.1.4.803:=2)
+	// (LDAP_MATCHING_RULE_BIT_AND, MS-ADTS §3.1.1.3.4.4) and "eq true" its negation.
+	FalseBits uint32
+	// EqualityValue, when set, encodes eq/ne values itself and returns them
+	// escaped for the filter, e.g. a GUID's string form as its 16 stored bytes
+	// `'f…` (AD's objectGUID); ok false means no entry can hold the value.
+	// Only eq, ne and pr are allowed then.
+	EqualityValue func(v string) (escaped string, ok bool)
 }
 
 // Slot is one way a multi-valued complex attribute is laid out in LDAP: e.g. SCIM

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -587,6 +588,9 @@ func (t *translator) leaf(c *Compare, tgt *Target, name string) (*node, error) {
 		}
 		return nil, typeErr(c, name, "null can only be compared with eq or ne")
 	}
+	if tgt.EqualityValue != nil {
+		return equalityLeaf(c, tgt, name)
+	}
 	switch tgt.Type {
 	case Boolean:
 		if c.Op != Eq && c.Op != Ne {
@@ -595,6 +599,13 @@ func (t *translator) leaf(c *Compare, tgt *Target, name string) (*node, error) {
 		b, ok := boolValue(c.Value)
 		if !ok {
 			return nil, typeErr(c, name, fmt.Sprintf("attribute %q is boolean: the value must be true or false", name))
+		}
+		if tgt.FalseBits != 0 { // false = a bit set; AD's bitwise AND matching rule
+			set := leafNode("(" + a + ":" + BitAndRule + ":=" + strconv.FormatUint(uint64(tgt.FalseBits), 10) + ")")
+			if b == (c.Op == Eq) {
+				return notNode(set), nil
+			}
+			return set, nil
 		}
 		if tgt.TrueAbsent { // true = absent, false = present
 			if b == (c.Op == Eq) {
@@ -687,6 +698,30 @@ func (t *translator) leaf(c *Compare, tgt *Target, name string) (*node, error) {
 		return n, nil
 	}
 	return cmpNode(a, c.Op, ev), nil
+}
+
+// BitAndRule is AD's LDAP_MATCHING_RULE_BIT_AND (MS-ADTS §3.1.1.3.4.4): (a:rule:=n)
+// holds when every bit of n is set in a's value.
+const BitAndRule = "1.2.840.113556.1.4.803"
+
+// equalityLeaf translates a comparison with a target that encodes its own
+// values (Target.EqualityValue): eq and ne only.
+func equalityLeaf(c *Compare, tgt *Target, name string) (*node, error) {
+	if c.Op != Eq && c.Op != Ne {
+		return nil, typeErr(c, name, fmt.Sprintf("attribute %q can only be compared with eq, ne and pr", name))
+	}
+	v, ok := scalarText(c.Value)
+	if !ok {
+		return nil, typeErr(c, name, "unsupported value")
+	}
+	n := falseNode
+	if ev, ok := tgt.EqualityValue(v); ok {
+		n = leafNode("(" + tgt.LDAPAttr + "=" + ev + ")")
+	}
+	if c.Op == Ne {
+		return notNode(n), nil
+	}
+	return n, nil
 }
 
 func (t *translator) addRef(id string, types []string) {

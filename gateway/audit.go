@@ -74,7 +74,7 @@ func entryID(rt *mapping.ResourceType, e *ldap.Entry) string {
 	if e == nil {
 		return ""
 	}
-	return e.GetEqualFoldAttributeValue(rt.Dialect().ID)
+	return rt.Dialect().EntryID(e)
 }
 
 // addedAttrs are the attribute names an add request writes.

@@ -26,9 +26,9 @@ func (s *Server) idLookup(ctx context.Context) mapping.IDLookup {
 			if rt == nil || len(out) == len(ids) {
 				continue // unknown type, or every id found already
 			}
-			idAttr := rt.Dialect().ID
-			err := s.searchBatches(ctx, rt, idAttr, ids, []string{idAttr}, func(e *ldap.Entry) {
-				for _, id := range byLower[strings.ToLower(e.GetEqualFoldAttributeValue(idAttr))] {
+			d := rt.Dialect()
+			err := s.searchBatches(ctx, rt, d.IDFilter, ids, []string{d.ID}, func(e *ldap.Entry) {
+				for _, id := range byLower[strings.ToLower(d.EntryID(e))] {
 					out[id] = e.DN
 				}
 			})
@@ -40,9 +40,10 @@ func (s *Server) idLookup(ctx context.Context) mapping.IDLookup {
 	}
 }
 
-// refsOf maps DNs to the SCIM resources they are (id and resource type): DNs are
-// grouped by the resource type whose base holds them and looked up with one
-// (|(entryDN=…)…) search per type and batch.
+// refsOf maps DNs to the SCIM resources they are (id and resource type): each
+// resource type whose base holds a DN is asked in turn (types may share a base,
+// e.g. users and groups in one AD OU) with one (|(entryDN=…)…) search
+// ((|(distinguishedName=…)…) on AD) per type and batch, for the DNs not found yet.
 func (s *Server) refsOf(ctx context.Context, dns []string) (map[string]mapping.Ref, error) {
 	out := map[string]mapping.Ref{}
 	if len(dns) == 0 {
@@ -65,10 +66,11 @@ func (s *Server) refsOf(ctx context.Context, dns []string) (map[string]mapping.R
 		if len(list) == 0 {
 			continue
 		}
-		idAttr := rt.Dialect().ID
-		err := s.searchBatches(ctx, rt, "entryDN", list, []string{idAttr}, func(e *ldap.Entry) {
+		d := rt.Dialect()
+		dnFilter := func(dn string) (string, bool) { return d.DNFilter(dn), true }
+		err := s.searchBatches(ctx, rt, dnFilter, list, []string{d.ID}, func(e *ldap.Entry) {
 			key := mapping.RefKey(e.DN)
-			out[key] = mapping.Ref{ID: e.GetEqualFoldAttributeValue(idAttr), Type: rt.Name, Endpoint: rt.Endpoint}
+			out[key] = mapping.Ref{ID: d.EntryID(e), Type: rt.Name, Endpoint: rt.Endpoint}
 			delete(pending, key)
 		})
 		if err != nil {
@@ -96,12 +98,12 @@ func (s *Server) refsByBacklink(ctx context.Context, owner *mapping.ResourceType
 		return false, nil
 	}
 	for rt, bl := range byType {
-		idAttr := rt.Dialect().ID
+		d := rt.Dialect()
 		req := ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false,
-			"(&"+rt.Filter+"("+bl+"="+ldap.EscapeFilter(ownerDN)+"))", []string{idAttr}, nil)
+			"(&"+rt.Filter+"("+bl+"="+ldap.EscapeFilter(ownerDN)+"))", []string{d.ID}, nil)
 		err := s.cfg.Store.SearchPages(ctx, req, pageSize, func(page []*ldap.Entry) bool {
 			for _, e := range page {
-				out[mapping.RefKey(e.DN)] = mapping.Ref{ID: e.GetEqualFoldAttributeValue(idAttr), Type: rt.Name, Endpoint: rt.Endpoint}
+				out[mapping.RefKey(e.DN)] = mapping.Ref{ID: d.EntryID(e), Type: rt.Name, Endpoint: rt.Endpoint}
 			}
 			return true
 		})
@@ -122,16 +124,25 @@ func (s *Server) refsByBacklink(ctx context.Context, owner *mapping.ResourceType
 	return used, err
 }
 
-// searchBatches searches rt's entries whose attr equals one of values, refBatch
-// values per search, calling fn for each entry found.
-func (s *Server) searchBatches(ctx context.Context, rt *mapping.ResourceType, attr string, values, attrs []string, fn func(*ldap.Entry)) error {
+// searchBatches searches rt's entries that match the equality filter clause
+// builds for one of values (ok false: the value matches nothing), refBatch
+// values per search, calling fn for each entry found. Each value matches at
+// most one entry, so a batch stays far below AD's 1,000-entry page limit.
+func (s *Server) searchBatches(ctx context.Context, rt *mapping.ResourceType, clause func(string) (string, bool), values, attrs []string, fn func(*ldap.Entry)) error {
 	for start := 0; start < len(values); start += refBatch {
 		var b strings.Builder
+		n := 0
 		b.WriteString("(&" + rt.Filter + "(|")
 		for _, v := range values[start:min(start+refBatch, len(values))] {
-			b.WriteString("(" + attr + "=" + ldap.EscapeFilter(v) + ")")
+			if f, ok := clause(v); ok {
+				b.WriteString(f)
+				n++
+			}
 		}
 		b.WriteString("))")
+		if n == 0 {
+			continue
+		}
 		res, err := s.cfg.Store.Search(ctx, ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false, b.String(), attrs, nil))
 		if err != nil {
 			if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidAttributeSyntax) {

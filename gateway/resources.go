@@ -90,8 +90,14 @@ func (h *resourceHandler) what(id string) string {
 }
 
 // findByID reads the entry whose directory id is id, or returns a 404 Error.
+// The id is searched for with the dialect's equality filter (on AD the GUID's
+// escaped bytes); ranged attribute values are read completely.
 func (h *resourceHandler) findByID(ctx context.Context, id string, attrs []string, controls []ldap.Control) (*ldap.Entry, error) {
-	filter := "(&" + h.rt.Filter + "(" + h.rt.Dialect().ID + "=" + ldap.EscapeFilter(id) + "))"
+	idFilter, ok := h.rt.Dialect().IDFilter(id)
+	if !ok {
+		return nil, errorf(404, "", "%s not found", h.what(id))
+	}
+	filter := "(&" + h.rt.Filter + idFilter + ")"
 	res, err := h.store().Search(ctx, ldap.NewSearchRequest(h.rt.Base, h.rt.Scope, ldap.NeverDerefAliases, 2, 0, false, filter, attrs, controls))
 	if err != nil {
 		if ldap.IsErrorAnyOf(err, ldap.LDAPResultInvalidAttributeSyntax, ldap.LDAPResultNoSuchObject) {
@@ -101,6 +107,9 @@ func (h *resourceHandler) findByID(ctx context.Context, id string, attrs []strin
 	}
 	if len(res.Entries) == 0 {
 		return nil, errorf(404, "", "%s not found", h.what(id))
+	}
+	if err := h.store().CompleteRanges(ctx, res.Entries[:1]); err != nil {
+		return nil, err
 	}
 	return res.Entries[0], nil
 }
@@ -114,6 +123,9 @@ func (h *resourceHandler) readDN(ctx context.Context, dn string, attrs []string)
 	if len(res.Entries) == 0 {
 		return nil, errorf(404, "", "%s not found", h.rt.Name)
 	}
+	if err := h.store().CompleteRanges(ctx, res.Entries[:1]); err != nil {
+		return nil, err
+	}
 	return res.Entries[0], nil
 }
 
@@ -121,6 +133,9 @@ func (h *resourceHandler) readDN(ctx context.Context, dn string, attrs []string)
 // whole batch with one search per referenced resource type and batch of DNs; a
 // long member list is resolved through its back-link instead (see refsByBacklink).
 func (h *resourceHandler) render(ctx context.Context, r *http.Request, entries []*ldap.Entry, p *mapping.Projection) ([]any, error) {
+	if err := h.store().CompleteRanges(ctx, entries); err != nil { // AD: member;range=… (no-op when read already)
+		return nil, err
+	}
 	var dns []string
 	refs := map[string]mapping.Ref{}
 	for _, e := range entries {
@@ -164,7 +179,7 @@ func (h *resourceHandler) writeResource(ctx context.Context, w http.ResponseWrit
 		w.Header().Set("ETag", mapping.ETag(v))
 	}
 	if status == http.StatusCreated {
-		w.Header().Set("Location", h.s.baseURL(r)+h.rt.Endpoint+"/"+e.GetEqualFoldAttributeValue(h.rt.Dialect().ID))
+		w.Header().Set("Location", h.s.baseURL(r)+h.rt.Endpoint+"/"+h.rt.Dialect().EntryID(e))
 	}
 	writeJSON(w, status, res)
 }
@@ -247,7 +262,7 @@ func (h *resourceHandler) checkUnique(ctx context.Context, vals map[string][]str
 		return err
 	}
 	for _, e := range res.Entries {
-		if !strings.EqualFold(e.GetEqualFoldAttributeValue(idAttr), selfID) {
+		if !strings.EqualFold(h.rt.Dialect().EntryID(e), selfID) {
 			return errorf(409, "uniqueness", "a %s with the same %s already exists", h.rt.Name, strings.Join(slices.Compact(names), " or "))
 		}
 	}
@@ -277,8 +292,21 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	password, setPassword, err := h.rt.Password(body)
+	if err == nil && setPassword {
+		err = h.checkPasswordTransport() // before anything is written
+	}
 	if err != nil {
 		writeError(w, asSCIMError(err, h.rt.Name))
+		return
+	}
+	if bits := h.rt.AccountBits(); bits != nil {
+		// AD: created disabled, then the password, then enabled (accountSteps).
+		dn, err := h.createAccount(ctx, vals, parent, bits, password, setPassword)
+		if err != nil {
+			writeError(w, asSCIMError(err, "the "+h.rt.Name))
+			return
+		}
+		h.respondCreated(ctx, w, r, dn, addedAttrs(h.rt.AddRequest(vals, parent)))
 		return
 	}
 	add := h.rt.AddRequest(vals, parent)
@@ -288,16 +316,22 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if setPassword {
-		if err := h.store().SetPassword(ctx, dn, password); err != nil {
+		if err := h.setPassword(ctx, dn, password); err != nil {
 			// No account without its password: undo the add, so a retry starts clean.
 			_ = h.store().Delete(ctx, ldap.NewDelRequest(dn, nil))
 			writeError(w, asSCIMError(err, "the password"))
 			return
 		}
 	}
+	h.respondCreated(ctx, w, r, dn, addedAttrs(add))
+}
+
+// respondCreated audits the new entry (attrs: the names written), reads it and
+// sends it with 201 (RFC 7644 §3.3).
+func (h *resourceHandler) respondCreated(ctx context.Context, w http.ResponseWriter, r *http.Request, dn string, attrs []string) {
 	p := projection(h.rt, r)
 	e, err := h.readDN(ctx, dn, h.rt.LDAPAttributes(p))
-	h.s.auditChange(ctx, h.rt, entryID(h.rt, e), dn, addedAttrs(add))
+	h.s.auditChange(ctx, h.rt, entryID(h.rt, e), dn, attrs) // the add happened, even if the read fails
 	if err != nil {
 		writeError(w, asSCIMError(err, h.rt.Name))
 		return
@@ -360,12 +394,13 @@ func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request) {
 	}
 	del := ldap.NewDelRequest(e.DN, nil)
 	if want := ifMatch(r); len(want) > 0 {
-		var f strings.Builder
-		f.WriteString("(|")
-		for _, v := range want {
-			f.WriteString("(" + h.rt.Dialect().Version + "=" + ldap.EscapeFilter(v) + ")")
+		// Guarded in the directory where it can (assertion control); otherwise
+		// (AD) against the version just read.
+		if v := e.GetEqualFoldAttributeValue(h.rt.Dialect().Version); !h.s.assertions() && !slices.Contains(want, v) {
+			writeError(w, errorf(412, "", "%s has changed since version %s; read it again", h.what(id), mapping.ETag(want[0])))
+			return
 		}
-		del.Controls = []ldap.Control{&ldapstore.AssertionControl{Filter: f.String() + ")"}}
+		del.Controls = h.s.guard(h.rt, want...)
 	}
 	if err := h.store().Delete(ctx, del); err != nil {
 		writeError(w, asSCIMError(err, h.what(id)))

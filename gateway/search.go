@@ -245,8 +245,9 @@ func sortControl(rt *mapping.ResourceType, p *listParams) (*ldapstore.SortContro
 		return nil, err
 	}
 	keys := []ldapstore.SortKey{{Attr: k.LDAP, OrderingRule: k.OrderingRule, Reverse: p.Descending}}
-	if id := rt.Dialect().ID; !strings.EqualFold(k.LDAP, id) {
-		keys = append(keys, ldapstore.SortKey{Attr: id, OrderingRule: mapping.UUIDOrdering})
+	// AD sorts on one key only (MS-ADTS §3.1.1.3.4.1.9; IDOrdering ""): no tie-breaker there.
+	if d := rt.Dialect(); d.IDOrdering != "" && !strings.EqualFold(k.LDAP, d.ID) {
+		keys = append(keys, ldapstore.SortKey{Attr: d.ID, OrderingRule: d.IDOrdering})
 	}
 	return ldapstore.NewSortControl(keys...), nil
 }

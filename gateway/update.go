@@ -141,14 +141,15 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 	if err != nil {
 		return "", err
 	}
+	h.rt.KeepOtherBits(ch.vals, e) // userAccountControl: only the mapped bit changes
 	if err := h.checkImmutable(e, ch.vals); err != nil {
 		return "", err
 	}
 	if err := h.checkUnique(ctx, ch.vals, id, e); err != nil {
 		return "", err
 	}
-	assert := &ldapstore.AssertionControl{Filter: "(" + h.rt.Dialect().Version + "=" + ldap.EscapeFilter(version) + ")"}
-	mod := ldap.NewModifyRequest(e.DN, []ldap.Control{assert})
+	assert := h.s.guard(h.rt, version) // none on AD: there casChange guards by values
+	mod := ldap.NewModifyRequest(e.DN, assert)
 	oldRDN := e.GetEqualFoldAttributeValues(h.rt.RDN)
 	newRDN := ""
 	if v := ch.vals[h.rt.RDN]; len(v) == 1 && !sameRDN(oldRDN, v[0]) {
@@ -159,18 +160,14 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 			continue // membership below; the naming attribute changes with modrdn
 		}
 		cur, next := e.GetEqualFoldAttributeValues(attr), ch.vals[attr]
-		switch {
-		case sameValues(cur, next):
-		case len(next) == 0:
-			mod.Delete(attr, nil)
-		default:
-			mod.Replace(attr, next)
+		if !sameValues(cur, next) {
+			h.s.casChange(mod, attr, cur, next)
 		}
 	}
 	dn := e.DN
 	if ch.password != nil {
 		// First, so a password the directory refuses (quality, length) changes nothing.
-		if err := h.store().SetPassword(ctx, e.DN, *ch.password); err != nil {
+		if err := h.setPassword(ctx, e.DN, *ch.password); err != nil {
 			return "", err
 		}
 	}
@@ -185,7 +182,7 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 		if newRDN != "" {
 			rdn = h.rt.RDN + "=" + ldap.EscapeDN(newRDN)
 		}
-		if err := h.store().ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(e.DN, rdn, true, newParent, []ldap.Control{assert})); err != nil {
+		if err := h.store().ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(e.DN, rdn, true, newParent, assert)); err != nil {
 			return "", err
 		}
 		parent := oldParent
@@ -197,6 +194,7 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 	}
 	if len(mod.Changes) > 0 {
 		if err := h.store().Modify(ctx, mod); err != nil {
+			err = h.s.casConflict(err)
 			if guarded { // undo the rename or move, so a retry starts from the state the client knew
 				undoParent := ""
 				if newParent != "" {
@@ -211,7 +209,7 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 	for a, plan := range ch.members {
 		var ctls []ldap.Control
 		if len(want) > 0 && !guarded {
-			ctls = []ldap.Control{assert}
+			ctls = assert
 		}
 		placeholder := a.Placeholder != nil && len(e.GetEqualFoldAttributeValues(a.LDAP)) > 0
 		if err := h.applyMembers(ctx, dn, a, plan, placeholder, ctls); err != nil {
@@ -233,8 +231,8 @@ func (h *resourceHandler) isMembershipAttr(ldapAttr string) bool {
 
 // applyMembers writes a membership plan with one modify in the usual case:
 // values are added with the permissive modify control (re-adding is a no-op)
-// and deleted by value; only when the directory objects (16: a value to delete
-// is absent; 20: a value to add exists and permissive modify is not honoured;
+// and deleted by value; only when the directory objects (16, or 53 on AD: a value to delete
+// is absent; 20, or 68 on AD: a value to add exists and permissive modify is not honoured;
 // 65: the list would become empty) is the modify redone, after per-value
 // compares, or with the placeholder. The cost never depends on the list's size.
 func (h *resourceHandler) applyMembers(ctx context.Context, dn string, a *mapping.AttrMap, plan *memberPlan, hasPlaceholder bool, ctls []ldap.Control) error {
@@ -283,13 +281,15 @@ func (h *resourceHandler) applyMembers(ctx context.Context, dn string, a *mappin
 	}
 	err := try(add, remove)
 	var kerr error
-	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) {
+	// AD answers 53 unwillingToPerform (ERROR_MEMBER_NOT_IN_GROUP) where slapd answers 16.
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute) || (len(remove) > 0 && ldap.IsErrorWithCode(err, ldap.LDAPResultUnwillingToPerform)) {
 		if remove, kerr = keep(remove, true); kerr != nil {
 			return kerr
 		}
 		err = try(add, remove)
 	}
-	if ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists) {
+	// AD answers 68 entryAlreadyExists (ERROR_MEMBER_IN_GROUP) where slapd answers 20.
+	if ldap.IsErrorAnyOf(err, ldap.LDAPResultAttributeOrValueExists, ldap.LDAPResultEntryAlreadyExists) {
 		if add, kerr = keep(add, false); kerr != nil {
 			return kerr
 		}

@@ -103,9 +103,10 @@ func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[str
 		if err != nil {
 			return nil, err
 		}
-		if a.TrueWhenAbsent && len(raw) == 0 {
+		if (a.TrueWhenAbsent || a.FalseBits != 0) && len(raw) == 0 {
 			// An account state the resource doesn't mention stays as it is: a PUT
-			// without active must not lift a lock (or a ppolicy lockout).
+			// without active must not lift a lock (or a ppolicy lockout), nor touch
+			// the other bits of a shared attribute (userAccountControl).
 			continue
 		}
 		if a.IsReference() {
@@ -373,6 +374,12 @@ func toLDAP(a *AttrMap, v any) (string, error) {
 		if b && a.TrueWhenAbsent {
 			return "", nil
 		}
+		if a.FalseBits != 0 { // the whole value of a new entry; KeepOtherBits rebases it on updates
+			if b {
+				return strconv.FormatUint(uint64(a.BaseBits&^a.FalseBits), 10), nil
+			}
+			return strconv.FormatUint(uint64(a.BaseBits|a.FalseBits), 10), nil
+		}
 		if b {
 			return a.TrueValue, nil
 		}
@@ -460,6 +467,10 @@ func fromLDAP(a *AttrMap, raw []byte) any {
 		if a.TrueWhenAbsent {
 			return false // any value: e.g. a lock time
 		}
+		if a.FalseBits != 0 {
+			n, err := strconv.ParseInt(s, 10, 64) // userAccountControl is a signed 32-bit integer
+			return err == nil && uint32(n)&a.FalseBits == 0
+		}
 		return strings.EqualFold(s, a.TrueValue)
 	case "integer":
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
@@ -523,7 +534,7 @@ func RefKey(dn string) string {
 // ("https://host/scim/v2") for meta.location and $ref.
 func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs map[string]Ref, baseURL string, p *Projection) map[string]any {
 	d := rt.dialect
-	id := e.GetEqualFoldAttributeValue(d.ID)
+	id := d.EntryID(e)
 	res := map[string]any{"id": id}
 	schemas := []string{rt.Schema.ID}
 	for _, a := range rt.Attrs {
@@ -641,6 +652,9 @@ func (rt *ResourceType) WriteValues(res map[string]any, lookup IDLookup) (map[st
 			hint = "send " + a.Key
 		}
 		return nil, invalid("a value for the directory's naming attribute %s is required (%s)", rt.RDN, hint)
+	}
+	if err := rt.checkValues(vals); err != nil { // dialect.go
+		return nil, err
 	}
 	return vals, nil
 }

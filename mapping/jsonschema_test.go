@@ -18,7 +18,7 @@ func TestPublishedJSONSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob("../docs/examples/*.yaml")
-	files = append(files, "../mappings.example.yaml")
+	files = append(files, "../mappings.example.yaml", "../mappings.ad.example.yaml")
 	for _, f := range files {
 		if err := sch.Validate(yamlDoc(t, f)); err != nil {
 			t.Errorf("%s: %v", f, err)

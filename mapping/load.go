@@ -178,7 +178,10 @@ func (l *loader) mapping(root *node) *Mapping {
 	}
 	if d := root.get("directory"); d != nil && l.fields(d, "directory", "flavor") {
 		if f := d.get("flavor"); f != nil {
-			m.Flavor = l.oneOf(f, "directory.flavor", "openldap")
+			m.Flavor = l.oneOf(f, "directory.flavor", FlavorOpenLDAP, FlavorActiveDirectory)
+			if m.Flavor == FlavorActiveDirectory {
+				m.Dialect = activeDirectory
+			}
 		}
 	}
 	rts := root.get("resourceTypes")
@@ -426,7 +429,7 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 	}
 }
 
-var attrOptions = []string{"ldap", "uniqueness", "caseExact", "mutability", "reference", "trueValue", "falseValue", "trueWhenAbsent", "placeholder", "toLDAP", "toSCIM", "accountState", "ordering"}
+var attrOptions = []string{"ldap", "uniqueness", "caseExact", "mutability", "reference", "trueValue", "falseValue", "trueWhenAbsent", "placeholder", "toLDAP", "toSCIM", "accountState", "ordering", "pwdLastSet"}
 
 // accountStates are ready-made mappings of active (the `accountState` option).
 var accountStates = map[string]struct {
@@ -467,19 +470,30 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 		if !l.fields(v, rt.Name+" attribute "+k.Scalar, attrOptions...) || a == nil {
 			continue
 		}
+		bits := false
 		if as := v.get("accountState"); as != nil {
-			st, ok := accountStates[l.str(as, k.Scalar+".accountState")]
-			if !ok {
-				l.errorf(as, "accountState is %q; want one of: ppolicy, nsAccountLock", as.Scalar)
+			name := l.str(as, k.Scalar+".accountState")
+			st, ok := accountStates[name]
+			if !ok && name != adUserAccountControl {
+				l.errorf(as, "accountState is %q; want one of: ppolicy, nsAccountLock, %s", as.Scalar, adUserAccountControl)
 				continue
 			}
 			if !strings.EqualFold(a.Def.Name, "active") || v.get("ldap") != nil {
 				l.errorf(as, "accountState applies to active, instead of ldap: it sets ldap, falseValue and trueWhenAbsent")
 				continue
 			}
-			v = &node{Line: v.Line, Col: v.Col, Kind: mapNode,
-				Keys:   []*node{{Scalar: "ldap"}, {Scalar: "falseValue"}, {Scalar: "trueWhenAbsent"}},
-				Values: []*node{{Scalar: st.ldap}, {Scalar: st.falseValue}, {Scalar: "true"}}}
+			if name == adUserAccountControl {
+				if !rt.dialect.IsAD() {
+					l.errorf(as, "accountState %s needs directory.flavor: %s", adUserAccountControl, FlavorActiveDirectory)
+					continue
+				}
+				bits = true
+				v = &node{Line: v.Line, Col: v.Col, Kind: mapNode, Keys: []*node{{Scalar: "ldap"}}, Values: []*node{{Scalar: "userAccountControl"}}}
+			} else {
+				v = &node{Line: v.Line, Col: v.Col, Kind: mapNode,
+					Keys:   []*node{{Scalar: "ldap"}, {Scalar: "falseValue"}, {Scalar: "trueWhenAbsent"}},
+					Values: []*node{{Scalar: st.ldap}, {Scalar: st.falseValue}, {Scalar: "true"}}}
+			}
 		}
 		if v.get("ldap") == nil {
 			l.errorf(v, "attribute %s needs ldap: the LDAP attribute that stores it", k.Scalar)
@@ -547,6 +561,10 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 			a.ToSCIM = l.expr(x, rt, k.Scalar+".toSCIM")
 		}
 		a.Password = strings.EqualFold(a.Def.Name, "password") && a.SchemaURN == UserSchema
+		if bits {
+			a.FalseBits, a.BaseBits = UACAccountDisable, UACNormalAccount
+		}
+		l.adPassword(rt, a, v)                     // pwdLastSet and unicodePwd (load_ad.go)
 		l.ordering(a, v.get("ordering"), k.Scalar) // sort key rule (ordering.go)
 		if r := v.get("reference"); r != nil {
 			a.RefTypes = l.strList(r, k.Scalar+".reference")

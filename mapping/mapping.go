@@ -19,20 +19,10 @@ import (
 // Mapping is a loaded, validated mapping file.
 type Mapping struct {
 	File    string
-	Flavor  string // "openldap" (more in later versions)
+	Flavor  string // "openldap" (default) or "activedirectory" (dialect.go)
 	Dialect Dialect
 	Types   []*ResourceType
 }
-
-// Dialect names the directory's operational attributes that carry SCIM's id and meta.
-type Dialect struct {
-	ID       string // immutable entry id: entryUUID (RFC 4530)
-	Version  string // changes on every write: entryCSN
-	Created  string // createTimestamp (RFC 4512 §3.4)
-	Modified string // modifyTimestamp
-}
-
-var openLDAP = Dialect{ID: "entryUUID", Version: "entryCSN", Created: "createTimestamp", Modified: "modifyTimestamp"}
 
 // ResourceType is one SCIM resource type and where its entries live (RFC 7643 §6).
 type ResourceType struct {
@@ -125,6 +115,14 @@ type AttrMap struct {
 	// Password Modify extended operation (RFC 3062) so the directory hashes it.
 	Password bool
 	Ordering string // ordering rule for sort keys; "" derives it from the type (ordering.go)
+	// FalseBits, when non-zero, stores a boolean as bits of an integer attribute
+	// (accountState: adUserAccountControl): false when any of them is set, true
+	// when none is; every other bit is preserved on writes (KeepOtherBits).
+	// BaseBits are the other bits of a new entry's value (NORMAL_ACCOUNT).
+	FalseBits, BaseBits uint32
+	// PwdLastSet is the value written to AD's pwdLastSet with every password
+	// ("0": change at next logon, "-1": now); "" writes none (AD sets it to now).
+	PwdLastSet string
 }
 
 // Type returns the SCIM type of the mapped (sub-)attribute.

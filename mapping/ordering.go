@@ -106,11 +106,11 @@ func (rt *ResourceType) SortKey(sortBy string) (*SortKey, error) {
 	if urn == "" || strings.EqualFold(urn, rt.Schema.ID) {
 		switch {
 		case strings.EqualFold(ap.Name, "id") && ap.Sub == "":
-			return &SortKey{SCIM: sortBy, LDAP: rt.dialect.ID, OrderingRule: UUIDOrdering}, nil
+			return rt.sortKey(sortBy, rt.dialect.ID, rt.dialect.IDOrdering), nil
 		case strings.EqualFold(ap.Name, "meta") && strings.EqualFold(ap.Sub, "created"):
-			return &SortKey{SCIM: sortBy, LDAP: rt.dialect.Created, OrderingRule: GeneralizedTimeOrdering}, nil
+			return rt.sortKey(sortBy, rt.dialect.Created, GeneralizedTimeOrdering), nil
 		case strings.EqualFold(ap.Name, "meta") && strings.EqualFold(ap.Sub, "lastModified"):
-			return &SortKey{SCIM: sortBy, LDAP: rt.dialect.Modified, OrderingRule: GeneralizedTimeOrdering}, nil
+			return rt.sortKey(sortBy, rt.dialect.Modified, GeneralizedTimeOrdering), nil
 		case strings.EqualFold(ap.Name, "meta"):
 			return nil, bad("only meta.created and meta.lastModified can be sorted on")
 		}
@@ -165,5 +165,17 @@ func (rt *ResourceType) SortKey(sortBy string) (*SortKey, error) {
 		}
 		return nil, bad("%s is %s, which has no ordering; the mapping can name one with ordering:", a.Key, what)
 	}
+	if a.Ordering == "" && !rt.dialect.OrderingRules {
+		rule = "" // AD sorts by the attribute's own syntax and knows none of the LDAP rule names
+	}
 	return &SortKey{SCIM: sortBy, LDAP: a.LDAP, OrderingRule: rule}, nil
+}
+
+// sortKey is a key on an operational attribute, with the rule only where the
+// dialect names ordering rules.
+func (rt *ResourceType) sortKey(sortBy, attr, rule string) *SortKey {
+	if !rt.dialect.OrderingRules {
+		rule = ""
+	}
+	return &SortKey{SCIM: sortBy, LDAP: attr, OrderingRule: rule}
 }

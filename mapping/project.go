@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/scim2ldap/scim2ldap/filterxlate"
@@ -119,10 +120,20 @@ func (rt *ResourceType) LDAPAttributes(p *Projection) []string {
 	out := []string{d.ID, d.Version, d.Created, d.Modified}
 	for _, a := range rt.Attrs {
 		if a.Mutability != "writeOnly" && p.includes(rt, a) {
-			out = append(out, a.LDAP)
+			out = append(out, rt.valueRange(a))
 		}
 	}
 	return out
+}
+
+// valueRange is the attribute description that requests a's values: on AD,
+// reference lists in ranges of Dialect.RangeStep ("member;range=0-1499"); the
+// gateway reads the rest (ldapstore.CompleteRanges) before using the entry.
+func (rt *ResourceType) valueRange(a *AttrMap) string {
+	if rt.dialect.RangeStep > 0 && a.IsReference() && a.Def.MultiValued {
+		return a.LDAP + ";range=0-" + strconv.Itoa(rt.dialect.RangeStep-1)
+	}
+	return a.LDAP
 }
 
 // WritableLDAPAttributes returns the LDAP attributes to read before a replace or
@@ -133,7 +144,7 @@ func (rt *ResourceType) WritableLDAPAttributes() []string {
 	out := []string{d.ID, d.Version, d.Created, d.Modified}
 	for _, a := range rt.Attrs {
 		if !a.IsMembership() && !a.Password {
-			out = append(out, a.LDAP)
+			out = append(out, rt.valueRange(a))
 		}
 	}
 	for _, c := range rt.Computed {

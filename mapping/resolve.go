@@ -19,7 +19,11 @@ func (rt *ResourceType) Resolve(p filterxlate.AttrPath) (*filterxlate.Attribute,
 	if urn == "" || strings.EqualFold(urn, rt.Schema.ID) {
 		switch {
 		case strings.EqualFold(p.Name, "id") && p.Sub == "":
-			return &filterxlate.Attribute{Simple: &filterxlate.Target{LDAPAttr: rt.dialect.ID, Type: filterxlate.String}}, nil
+			t := &filterxlate.Target{LDAPAttr: rt.dialect.ID, Type: filterxlate.String}
+			if rt.dialect.GUIDID {
+				t.EqualityValue = rt.dialect.IDFilterValue // objectGUID: escaped bytes, never the string form
+			}
+			return &filterxlate.Attribute{Simple: t}, nil
 		case strings.EqualFold(p.Name, "meta") && strings.EqualFold(p.Sub, "created"):
 			return &filterxlate.Attribute{Simple: &filterxlate.Target{LDAPAttr: rt.dialect.Created, Type: filterxlate.DateTime}}, nil
 		case strings.EqualFold(p.Name, "meta") && strings.EqualFold(p.Sub, "lastModified"):
@@ -43,12 +47,12 @@ func (rt *ResourceType) Resolve(p filterxlate.AttrPath) (*filterxlate.Attribute,
 		if p.Sub != "" {
 			return nil, fmt.Errorf("attribute %q has no sub-attribute %q", def.Name, p.Sub)
 		}
-		return &filterxlate.Attribute{Simple: target(maps[0])}, nil
+		return &filterxlate.Attribute{Simple: rt.target(maps[0])}, nil
 	}
 	if !def.MultiValued && p.Sub != "" {
 		for _, a := range maps {
 			if strings.EqualFold(a.Sub.Name, p.Sub) {
-				return &filterxlate.Attribute{Simple: target(a)}, nil
+				return &filterxlate.Attribute{Simple: rt.target(a)}, nil
 			}
 		}
 		return nil, fmt.Errorf("attribute %q is not mapped to the directory", p.String())
@@ -64,7 +68,7 @@ func (rt *ResourceType) Resolve(p filterxlate.AttrPath) (*filterxlate.Attribute,
 			slots[key] = s
 			order = append(order, key)
 		}
-		s.Sub[strings.ToLower(a.Sub.Name)] = *target(a)
+		s.Sub[strings.ToLower(a.Sub.Name)] = *rt.target(a)
 	}
 	out := &filterxlate.Attribute{}
 	for _, k := range order {
@@ -91,10 +95,15 @@ func fixedKey(m map[string]string) string {
 	return strings.Join(parts, "&")
 }
 
-func target(a *AttrMap) *filterxlate.Target {
+func (rt *ResourceType) target(a *AttrMap) *filterxlate.Target {
 	t := &filterxlate.Target{LDAPAttr: a.LDAP, CaseExact: a.CaseExact, TrueValue: a.TrueValue, FalseValue: a.FalseValue,
-		TrueAbsent: a.TrueWhenAbsent, RefTypes: a.RefTypes, Placeholder: a.Placeholder}
-	t.Ordering = filterOrdering(a) // ordering.go
+		TrueAbsent: a.TrueWhenAbsent, RefTypes: a.RefTypes, FalseBits: a.FalseBits, Placeholder: a.Placeholder}
+	if rt.dialect.OrderingRules || a.Ordering != "" {
+		t.Ordering = filterOrdering(a) // ordering.go
+	}
+	if !rt.dialect.OrderingRules && t.CaseExact {
+		t.CaseExact = false // AD has no caseExactMatch rule; its string attributes compare case-insensitively
+	}
 	switch {
 	case a.IsReference():
 		t.Type = filterxlate.Reference

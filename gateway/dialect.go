@@ -1,0 +1,178 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"math/big"
+	"strconv"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scim2ldap/scim2ldap/ldapstore"
+	"github.com/scim2ldap/scim2ldap/mapping"
+)
+
+// What differs between directory flavors on the write path (mapping.Dialect
+// has the rest): how writes are guarded and how passwords are set.
+
+// assertions reports whether the directory honours the assertion control (RFC
+// 4528), as slapd does. AD and Samba do not (a critical one is refused with 12
+// unavailableCriticalExtension), so writes there are guarded by values instead
+// (casChange).
+func (s *Server) assertions() bool {
+	return s.cfg.Store != nil && s.cfg.Store.Supports(ldapstore.OIDAssertion)
+}
+
+// guard returns the controls that make a write apply only while the entry
+// still has version: the assertion control on (<version attribute>=version),
+// or none where the directory has no assertion control.
+func (s *Server) guard(rt *mapping.ResourceType, versions ...string) []ldap.Control {
+	if !s.assertions() || len(versions) == 0 {
+		return nil
+	}
+	f := "(" + rt.Dialect().Version + "=" + ldap.EscapeFilter(versions[0]) + ")"
+	if len(versions) > 1 { // an If-Match list: any of them
+		f = "(|"
+		for _, v := range versions {
+			f += "(" + rt.Dialect().Version + "=" + ldap.EscapeFilter(v) + ")"
+		}
+		f += ")"
+	}
+	return []ldap.Control{&ldapstore.AssertionControl{Filter: f}}
+}
+
+// casChange adds to mod the change of attr from the values read (cur) to next.
+// With the assertion control, a plain replace or delete (the whole write is
+// guarded). Without it, a compare-and-swap by values: delete exactly the
+// values read, then add the new ones, in the same atomic modify, so the
+// directory refuses the write (16 noSuchAttribute, 20 attributeOrValueExists)
+// when someone changed the attribute meanwhile; see casConflict.
+func (s *Server) casChange(mod *ldap.ModifyRequest, attr string, cur, next []string) {
+	switch {
+	case s.assertions() && len(next) == 0:
+		mod.Delete(attr, nil)
+	case s.assertions():
+		mod.Replace(attr, next)
+	default:
+		if len(cur) > 0 {
+			mod.Delete(attr, cur)
+		}
+		if len(next) > 0 {
+			mod.Add(attr, next)
+		}
+	}
+}
+
+// casConflict turns the directory's answer to a value-guarded modify whose
+// values changed meanwhile into 122 assertionFailed, which update retries on
+// the fresh entry (or answers 412 with If-Match).
+func (s *Server) casConflict(err error) error {
+	if !s.assertions() && ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists) {
+		return &ldap.Error{ResultCode: ldap.LDAPResultAssertionFailed, Err: err}
+	}
+	return err
+}
+
+// checkPasswordTransport refuses, before anything is written, a password that
+// would travel unencrypted: Active Directory takes unicodePwd only over LDAPS or
+// StartTLS (400 invalidValue otherwise, naming the fix).
+func (h *resourceHandler) checkPasswordTransport() error {
+	if h.rt.Dialect().IsAD() && !h.store().Encrypted() {
+		return errorf(400, "invalidValue", "password: Active Directory accepts passwords only over an encrypted connection, and the gateway's is plain LDAP; configure an ldaps:// URL or SCIM2LDAP_LDAP_STARTTLS=true")
+	}
+	return nil
+}
+
+// setPassword sets the password of the entry dn the way the directory wants it:
+// on Active Directory a unicodePwd reset (with the mapping's pwdLastSet), only
+// over an encrypted connection; elsewhere the Password Modify extended
+// operation (RFC 3062), so the directory hashes it. The password is never logged.
+func (h *resourceHandler) setPassword(ctx context.Context, dn, password string) error {
+	if !h.rt.Dialect().IsAD() {
+		return h.store().SetPassword(ctx, dn, password)
+	}
+	if err := h.checkPasswordTransport(); err != nil {
+		return err
+	}
+	pwdLastSet := ""
+	for _, a := range h.rt.Attrs {
+		if a.Password {
+			pwdLastSet = a.PwdLastSet
+		}
+	}
+	return h.store().SetUnicodePwd(ctx, dn, password, pwdLastSet)
+}
+
+// randomPassword returns a 32-character password that meets AD's complexity
+// rules (upper, lower, digit and symbol), from crypto/rand. An enabled AD user
+// always has a password: a user created active without one gets this, which
+// nobody knows (an administrator or the IdP sets a real one later).
+func randomPassword() (string, error) {
+	classes := []string{"ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz", "23456789", "-_.!#%+="}
+	out := make([]byte, 32)
+	for i := range out {
+		set := classes[i%len(classes)]
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(set))))
+		if err != nil {
+			return "", err
+		}
+		out[i] = set[n.Int64()]
+	}
+	return string(out), nil
+}
+
+// createAccount creates a user whose active is stored as account bits (AD's
+// userAccountControl) in the order that never leaves an enabled account
+// without a password (MS-ADTS §3.1.1.5.2.2 lets an add set unicodePwd, but a
+// refused password must not leave an enabled user behind):
+//
+//  1. add the entry disabled (NORMAL_ACCOUNT|ACCOUNTDISABLE, 514);
+//  2. set the password: the client's, or, for a user to be enabled without
+//     one, a random one nobody knows (randomPassword);
+//  3. enable it (512), when the resource says active true.
+//
+// A resource without active is created disabled. Passwords need an encrypted
+// connection (checked before step 1). A failed step 2 or 3 deletes the entry
+// again, so a retry starts clean. It returns the new entry's DN.
+func (h *resourceHandler) createAccount(ctx context.Context, vals map[string][]string, parent string, bits *mapping.AttrMap, password string, hasPassword bool) (string, error) {
+	enable := false
+	if v := vals[bits.LDAP]; len(v) == 1 {
+		n, err := strconv.ParseInt(v[0], 10, 64)
+		enable = err == nil && uint32(n)&bits.FalseBits == 0
+	}
+	enabled := strconv.FormatInt(int64(int32(bits.BaseBits&^bits.FalseBits)), 10)
+	vals[bits.LDAP] = []string{strconv.FormatInt(int64(int32(bits.BaseBits|bits.FalseBits)), 10)}
+	if enable && !hasPassword {
+		pw, err := randomPassword()
+		if err != nil {
+			return "", err
+		}
+		password, hasPassword = pw, true
+	}
+	if hasPassword {
+		if err := h.checkPasswordTransport(); err != nil {
+			return "", err
+		}
+	}
+	add := h.rt.AddRequest(vals, parent)
+	if err := h.store().Add(ctx, add); err != nil {
+		return "", err
+	}
+	undo := func(err error) (string, error) {
+		_ = h.store().Delete(ctx, ldap.NewDelRequest(add.DN, nil))
+		return "", err
+	}
+	if hasPassword {
+		if err := h.setPassword(ctx, add.DN, password); err != nil {
+			return undo(asSCIMError(err, "the password"))
+		}
+	}
+	if enable {
+		mod := ldap.NewModifyRequest(add.DN, nil)
+		mod.Replace(bits.LDAP, []string{enabled})
+		if err := h.store().Modify(ctx, mod); err != nil {
+			return undo(err)
+		}
+	}
+	return add.DN, nil
+}
