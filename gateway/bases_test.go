@@ -48,7 +48,7 @@ func TestSeveralSearchBases(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	l := e.do("GET", "/Users"+filterQ(`title eq "Bases"`)+"&sortBy=userName", nil)
+	l := e.Do("GET", "/Users"+filterQ(`title eq "Bases"`)+"&sortBy=userName", nil)
 	var names []string
 	for _, r := range l.Body["Resources"].([]any) {
 		names = append(names, r.(map[string]any)["userName"].(string))
@@ -56,14 +56,14 @@ func TestSeveralSearchBases(t *testing.T) {
 	if strings.Join(names, ",") != "b-contractors,b-staff" {
 		t.Errorf("users in the bases: %v (%s)", names, l.Raw)
 	}
-	id := e.mustCreate("/Users", user("b-new", nil))
+	id := e.MustCreate("/Users", user("b-new", nil))
 	res, err := e.ldap.Search(ldap.NewSearchRequest("dc=example,dc=org", ldap.ScopeWholeSubtree, 0, 0, 0, false, "(entryUUID="+id+")", nil, nil))
 	if err != nil || len(res.Entries) != 1 || !strings.EqualFold(res.Entries[0].DN, "uid=b-new,ou=staff,dc=example,dc=org") {
 		t.Errorf("new user: %v %v", err, res)
 	}
 	// The uniqueness check covers every base.
-	wantError(t, e.do("POST", "/Users", user("B-CONTRACTORS", nil)), 409, "uniqueness")
+	wantError(t, e.Do("POST", "/Users", user("B-CONTRACTORS", nil)), 409, "uniqueness")
 	// A user outside the bases is not found by id either.
 	robot, _ := e.ldap.Search(ldap.NewSearchRequest("ou=robots,dc=example,dc=org", ldap.ScopeSingleLevel, 0, 0, 0, false, "(uid=b-robots)", []string{"entryUUID"}, nil))
-	wantError(t, e.do("GET", "/Users/"+robot.Entries[0].GetAttributeValue("entryUUID"), nil), 404, "")
+	wantError(t, e.Do("GET", "/Users/"+robot.Entries[0].GetAttributeValue("entryUUID"), nil), 404, "")
 }

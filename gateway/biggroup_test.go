@@ -94,14 +94,14 @@ func TestBigGroup(t *testing.T) {
 	newcomer := e.entry("(uid=big10000)").GetAttributeValue("entryUUID")
 	ids := map[string]string{}
 	for _, name := range []string{"Big", "Small"} {
-		l := e.do("GET", "/Groups?excludedAttributes=members&filter="+strings.ReplaceAll(fmt.Sprintf(`displayName eq "%s"`, name), " ", "%20"), nil)
+		l := e.Do("GET", "/Groups?excludedAttributes=members&filter="+strings.ReplaceAll(fmt.Sprintf(`displayName eq "%s"`, name), " ", "%20"), nil)
 		ids[name] = get(l.Body, "Resources", "0", "id").(string)
 	}
 
 	ops := map[string][]float64{}
 	for _, name := range []string{"Big", "Small"} {
 		gid := ids[name]
-		g := e.do("GET", "/Groups/"+gid+"?excludedAttributes=members", nil)
+		g := e.Do("GET", "/Groups/"+gid+"?excludedAttributes=members", nil)
 		if g.Status != 200 || g.Body["members"] != nil || g.Body["displayName"] != name {
 			t.Fatalf("GET %s without members: %s", name, g.Raw)
 		}
@@ -110,7 +110,7 @@ func TestBigGroup(t *testing.T) {
 			patchBody(op("Add", "members", []any{map[string]any{"value": newcomer}})),
 			patchBody(op("Remove", "members", []any{map[string]any{"value": newcomer}})),
 		} {
-			r := e.do("PATCH", "/Groups/"+gid, b, "Prefer", "return=minimal")
+			r := e.Do("PATCH", "/Groups/"+gid, b, "Prefer", "return=minimal")
 			if r.Status != http.StatusNoContent {
 				t.Fatalf("PATCH %s: %d %s", name, r.Status, r.Raw)
 			}
@@ -124,7 +124,7 @@ func TestBigGroup(t *testing.T) {
 	if got := len(e.groupEntry("Big").GetAttributeValues("member")); got != 10000 {
 		t.Errorf("big group has %d members after add+remove, want 10000", got)
 	}
-	g := e.do("GET", "/Groups/"+ids["Big"], nil)
+	g := e.Do("GET", "/Groups/"+ids["Big"], nil)
 	members, _ := g.Body["members"].([]any)
 	seen := map[string]bool{}
 	for _, m := range members {

@@ -7,8 +7,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -21,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/scim2ldap/scim2ldap/gateway"
+	"github.com/scim2ldap/scim2ldap/internal/scimtest"
 	"github.com/scim2ldap/scim2ldap/internal/slapdtest"
 	"github.com/scim2ldap/scim2ldap/ldapstore"
 	"github.com/scim2ldap/scim2ldap/mapping"
@@ -38,11 +37,25 @@ const (
 )
 
 type env struct {
+	*scimtest.Client
 	t      *testing.T
 	srv    *httptest.Server
 	ldap   *ldap.Conn
 	logBuf *bytes.Buffer
 }
+
+// The SCIM client side is shared with the AD tests (internal/scimtest).
+type response = scimtest.Response
+
+var (
+	wantError = scimtest.WantError
+	patchBody = scimtest.PatchBody
+	op        = scimtest.Op
+	user      = scimtest.User
+	filterQ   = scimtest.FilterQ
+	get       = scimtest.Get
+	memberDNs = scimtest.MemberDNs
+)
 
 func exampleMapping(t testing.TB) *mapping.Mapping { return loadMapping(t, "mappings.example.yaml") }
 
@@ -81,75 +94,7 @@ func newEnvWith(t *testing.T, m *mapping.Mapping) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &env{t: t, srv: srv, ldap: c, logBuf: logBuf}
-}
-
-type response struct {
-	Status int
-	Header http.Header
-	Body   map[string]any
-	Raw    string
-}
-
-func (e *env) do(method, path string, body any, hdr ...string) response {
-	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		data, _ := json.Marshal(b)
-		rd = bytes.NewReader(data)
-	}
-	req, _ := http.NewRequest(method, e.srv.URL+"/scim/v2"+path, rd)
-	req.Header.Set("Authorization", "Bearer "+token)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/scim+json")
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		if hdr[i+1] == "" {
-			req.Header.Del(hdr[i])
-		} else {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	out := response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out.Body); err != nil {
-			e.t.Fatalf("%s %s: response is not JSON: %q", method, path, raw)
-		}
-		if ct := res.Header.Get("Content-Type"); ct != "application/scim+json" {
-			e.t.Errorf("%s %s: Content-Type %q", method, path, ct)
-		}
-	}
-	return out
-}
-
-// wantError asserts a SCIM error response (RFC 7644 §3.12).
-func wantError(t *testing.T, r response, status int, scimType string) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Raw)
-	}
-	if r.Body["status"] != fmt.Sprint(status) {
-		t.Errorf("body status %v, want the string %q", r.Body["status"], fmt.Sprint(status))
-	}
-	if st, _ := r.Body["scimType"].(string); st != scimType {
-		t.Errorf("scimType %q, want %q (%s)", st, scimType, r.Raw)
-	}
-	if d, _ := r.Body["detail"].(string); d == "" {
-		t.Errorf("no detail: %s", r.Raw)
-	}
-	if s, _ := r.Body["schemas"].([]any); len(s) != 1 || s[0] != "urn:ietf:params:scim:api:messages:2.0:Error" {
-		t.Errorf("schemas %v", r.Body["schemas"])
-	}
+	return &env{Client: &scimtest.Client{T: t, BaseURL: srv.URL + "/scim/v2", Token: token}, t: t, srv: srv, ldap: c, logBuf: logBuf}
 }
 
 // entry reads an entry straight from slapd.
@@ -176,14 +121,6 @@ func (e *env) countPeople() int {
 	return len(res.Entries)
 }
 
-func user(userName string, extra map[string]any) map[string]any {
-	u := map[string]any{"schemas": []string{userSchema, entSchema}, "userName": userName}
-	for k, v := range extra {
-		u[k] = v
-	}
-	return u
-}
-
 // eventually polls cond (up to 10 s) for what the directory does asynchronously.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -194,28 +131,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s: still not the case after 10s", what)
-}
-
-func filterQ(f string) string { return "?filter=" + url.QueryEscape(f) }
-
-func get(m map[string]any, path ...string) any {
-	var cur any = m
-	for _, p := range path {
-		switch c := cur.(type) {
-		case map[string]any:
-			cur = c[p]
-		case []any:
-			var i int
-			fmt.Sscan(p, &i)
-			if i >= len(c) {
-				return nil
-			}
-			cur = c[i]
-		default:
-			return nil
-		}
-	}
-	return cur
 }
 
 func TestUserLifecycle(t *testing.T) {
@@ -231,7 +146,7 @@ func TestUserLifecycle(t *testing.T) {
 		"roles":        []any{},
 		"addresses":    nil,
 	})
-	r := e.do("POST", "/Users", body)
+	r := e.Do("POST", "/Users", body)
 	if r.Status != 201 {
 		t.Fatalf("create: %d %s", r.Status, r.Raw)
 	}
@@ -273,7 +188,7 @@ func TestUserLifecycle(t *testing.T) {
 	}
 
 	// GET by id.
-	g := e.do("GET", "/Users/"+id, nil)
+	g := e.Do("GET", "/Users/"+id, nil)
 	if g.Status != 200 || g.Body["userName"] != "alice@example.org" || get(g.Body, "name", "givenName") != "Alice" ||
 		get(g.Body, "emails", "0", "value") != "alice@example.org" || get(g.Body, "emails", "0", "type") != "work" ||
 		get(g.Body, entSchema, "employeeNumber") != "701984" || g.Body["externalId"] != "0a21f0f2-8a2b" {
@@ -285,19 +200,19 @@ func TestUserLifecycle(t *testing.T) {
 
 	// Find by userName, case-insensitively; by externalId; by id.
 	for _, f := range []string{`userName eq "ALICE@example.org"`, `externalId eq "0a21f0f2-8a2b"`, `id eq "` + id + `"`} {
-		l := e.do("GET", "/Users"+filterQ(f), nil)
+		l := e.Do("GET", "/Users"+filterQ(f), nil)
 		if l.Status != 200 || l.Body["totalResults"] != 1.0 || get(l.Body, "Resources", "0", "id") != id {
 			t.Errorf("filter %s: %d %s", f, l.Status, l.Raw)
 		}
 	}
 	// externalId is caseExact (RFC 7643 §3.1).
-	if l := e.do("GET", "/Users"+filterQ(`externalId eq "0A21F0F2-8A2B"`), nil); l.Body["totalResults"] != 0.0 {
+	if l := e.Do("GET", "/Users"+filterQ(`externalId eq "0A21F0F2-8A2B"`), nil); l.Body["totalResults"] != 0.0 {
 		t.Errorf("externalId matched case-insensitively: %s", l.Raw)
 	}
 
 	// Duplicate userName in another case → 409 uniqueness, nothing written.
 	before := e.countPeople()
-	wantError(t, e.do("POST", "/Users", user("ALICE@EXAMPLE.ORG", nil)), 409, "uniqueness")
+	wantError(t, e.Do("POST", "/Users", user("ALICE@EXAMPLE.ORG", nil)), 409, "uniqueness")
 	if e.countPeople() != before {
 		t.Error("a duplicate was written")
 	}
@@ -309,7 +224,7 @@ func TestUserLifecycle(t *testing.T) {
 		"emails":     []any{map[string]any{"type": "work", "value": "alicia@example.org"}},
 		"externalId": "0a21f0f2-8a2b",
 	})
-	p := e.do("PUT", "/Users/"+id, put)
+	p := e.Do("PUT", "/Users/"+id, put)
 	if p.Status != 200 || get(p.Body, "name", "givenName") != "Alicia" || p.Body["title"] != nil || p.Body["id"] != id {
 		t.Fatalf("put: %d %s", p.Status, p.Raw)
 	}
@@ -323,11 +238,11 @@ func TestUserLifecycle(t *testing.T) {
 	}
 
 	// DELETE → 204, then 404.
-	if d := e.do("DELETE", "/Users/"+id, nil); d.Status != 204 || d.Raw != "" {
+	if d := e.Do("DELETE", "/Users/"+id, nil); d.Status != 204 || d.Raw != "" {
 		t.Fatalf("delete: %d %q", d.Status, d.Raw)
 	}
-	wantError(t, e.do("GET", "/Users/"+id, nil), 404, "")
-	wantError(t, e.do("DELETE", "/Users/"+id, nil), 404, "")
+	wantError(t, e.Do("GET", "/Users/"+id, nil), 404, "")
+	wantError(t, e.Do("DELETE", "/Users/"+id, nil), 404, "")
 	if e.entry("(uid=alice@example.org)") != nil {
 		t.Error("entry still in slapd")
 	}
@@ -337,14 +252,14 @@ func TestAuthentication(t *testing.T) {
 	e := newEnv(t)
 	for _, hdr := range []string{"", "Bearer", "Bearer wrong", "Basic dXNlcjpwYXNz", "Bearer " + token + "x"} {
 		for _, path := range []string{"/Users", "/ServiceProviderConfig", "/Schemas", "/ResourceTypes", "/Users/x"} {
-			r := e.do("GET", path, nil, "Authorization", hdr)
+			r := e.Do("GET", path, nil, "Authorization", hdr)
 			wantError(t, r, 401, "")
 			if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
 				t.Errorf("%s: WWW-Authenticate %q", path, r.Header.Get("WWW-Authenticate"))
 			}
 		}
 	}
-	if r := e.do("GET", "/Users", nil, "Authorization", "bearer "+token); r.Status != 200 {
+	if r := e.Do("GET", "/Users", nil, "Authorization", "bearer "+token); r.Status != 200 {
 		t.Errorf("scheme is case-insensitive (RFC 7235): %d", r.Status)
 	}
 	if strings.Contains(e.logBuf.String(), token) {
@@ -376,49 +291,49 @@ func TestBadInputIsPreciseAndWritesNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := e.do("POST", "/Users", c.body)
+			r := e.Do("POST", "/Users", c.body)
 			wantError(t, r, c.status, c.scimType)
 			if d, _ := r.Body["detail"].(string); !strings.Contains(d, c.detail) {
 				t.Errorf("detail %q should mention %q", d, c.detail)
 			}
 		})
 	}
-	r := e.do("POST", "/Users", `{"userName":"ct"}`, "Content-Type", "text/plain")
+	r := e.Do("POST", "/Users", `{"userName":"ct"}`, "Content-Type", "text/plain")
 	wantError(t, r, 415, "invalidSyntax")
 	big := `{"userName":"` + strings.Repeat("x", gateway.MaxBodyBytes) + `"}`
-	wantError(t, e.do("POST", "/Users", big), 413, "")
+	wantError(t, e.Do("POST", "/Users", big), 413, "")
 
 	for _, q := range []string{filterQ(`userName eq`), filterQ(`nickName eq "x"`), filterQ(`userName eq "a" or`), "?startIndex=abc", "?count=1.5"} {
-		r := e.do("GET", "/Users"+q, nil)
+		r := e.Do("GET", "/Users"+q, nil)
 		if r.Status != 400 {
 			t.Errorf("GET %s: %d %s", q, r.Status, r.Raw)
 		}
 	}
-	wantError(t, e.do("GET", "/Users"+filterQ(`nickName eq "x"`), nil), 400, "invalidFilter")
+	wantError(t, e.Do("GET", "/Users"+filterQ(`nickName eq "x"`), nil), 400, "invalidFilter")
 	if e.countPeople() != before {
 		t.Errorf("bad input wrote entries: %d → %d", before, e.countPeople())
 	}
-	wantError(t, e.do("GET", "/Users/not-a-uuid", nil), 404, "")
-	wantError(t, e.do("PUT", "/Users/00000000-0000-0000-0000-000000000000", user("ghost", nil)), 404, "")
-	wantError(t, e.do("DELETE", "/Users", nil), 405, "")
-	wantError(t, e.do("GET", "/Nope", nil), 404, "")
+	wantError(t, e.Do("GET", "/Users/not-a-uuid", nil), 404, "")
+	wantError(t, e.Do("PUT", "/Users/00000000-0000-0000-0000-000000000000", user("ghost", nil)), 404, "")
+	wantError(t, e.Do("DELETE", "/Users", nil), 405, "")
+	wantError(t, e.Do("GET", "/Nope", nil), 404, "")
 }
 
 func TestEscapingOfDNsAndFilters(t *testing.T) {
 	e := newEnv(t)
 	names := []string{`o'malley, jr+x=y;"q"<a>\b#`, `star*(paren)`, ` lead`, `#hash`, `zoë@example.org`}
 	for _, n := range names {
-		r := e.do("POST", "/Users", user(n, nil))
+		r := e.Do("POST", "/Users", user(n, nil))
 		if r.Status != 201 {
 			t.Fatalf("create %q: %d %s", n, r.Status, r.Raw)
 		}
-		l := e.do("GET", "/Users"+filterQ(fmt.Sprintf(`userName eq %q`, n)), nil)
+		l := e.Do("GET", "/Users"+filterQ(fmt.Sprintf(`userName eq %q`, n)), nil)
 		if l.Body["totalResults"] != 1.0 || get(l.Body, "Resources", "0", "userName") != n {
 			t.Errorf("filter for %q: %s", n, l.Raw)
 		}
 	}
 	// A '*' in a value is a literal, never a wildcard.
-	if l := e.do("GET", "/Users"+filterQ(`userName eq "star*"`), nil); l.Body["totalResults"] != 0.0 {
+	if l := e.Do("GET", "/Users"+filterQ(`userName eq "star*"`), nil); l.Body["totalResults"] != 0.0 {
 		t.Errorf("'*' acted as a wildcard: %s", l.Raw)
 	}
 }
@@ -426,14 +341,14 @@ func TestEscapingOfDNsAndFilters(t *testing.T) {
 func TestListPaging(t *testing.T) {
 	e := newEnv(t)
 	for i := 0; i < 7; i++ {
-		if r := e.do("POST", "/Users", user(fmt.Sprintf("pager%d", i), map[string]any{"title": "Pager"})); r.Status != 201 {
+		if r := e.Do("POST", "/Users", user(fmt.Sprintf("pager%d", i), map[string]any{"title": "Pager"})); r.Status != 201 {
 			t.Fatal(r.Raw)
 		}
 	}
 	q := filterQ(`title eq "Pager"`)
 	var ids []string
 	for start := 1; start <= 7; start += 3 {
-		l := e.do("GET", fmt.Sprintf("/Users%s&startIndex=%d&count=3", q, start), nil)
+		l := e.Do("GET", fmt.Sprintf("/Users%s&startIndex=%d&count=3", q, start), nil)
 		if l.Body["totalResults"] != 7.0 || l.Body["startIndex"] != float64(start) {
 			t.Fatalf("page %d: %s", start, l.Raw)
 		}
@@ -452,19 +367,19 @@ func TestListPaging(t *testing.T) {
 	if len(seen) != 7 {
 		t.Errorf("pages returned %d distinct users, want 7", len(seen))
 	}
-	l := e.do("GET", "/Users"+q+"&startIndex=50", nil)
+	l := e.Do("GET", "/Users"+q+"&startIndex=50", nil)
 	if res, ok := l.Body["Resources"].([]any); !ok || len(res) != 0 || l.Body["totalResults"] != 7.0 {
 		t.Errorf("past the end: %s", l.Raw)
 	}
-	l = e.do("GET", "/Users"+q+"&count=0", nil)
+	l = e.Do("GET", "/Users"+q+"&count=0", nil)
 	if res, ok := l.Body["Resources"].([]any); !ok || len(res) != 0 || l.Body["totalResults"] != 7.0 {
 		t.Errorf("count=0: %s", l.Raw)
 	}
-	l = e.do("GET", "/Users"+q+"&startIndex=-4&count=-1", nil)
+	l = e.Do("GET", "/Users"+q+"&startIndex=-4&count=-1", nil)
 	if l.Status != 200 || l.Body["startIndex"] != 1.0 || l.Body["itemsPerPage"] != 0.0 {
 		t.Errorf("negative values: %s", l.Raw)
 	}
-	l = e.do("GET", "/Users"+filterQ(`userName eq "7d3bcbf1-nobody"`), nil)
+	l = e.Do("GET", "/Users"+filterQ(`userName eq "7d3bcbf1-nobody"`), nil)
 	if res, ok := l.Body["Resources"].([]any); l.Status != 200 || !ok || len(res) != 0 || l.Body["totalResults"] != 0.0 {
 		t.Errorf("no match must be 200 with Resources: [] (Entra's Test Connection): %s", l.Raw)
 	}
@@ -472,22 +387,22 @@ func TestListPaging(t *testing.T) {
 
 func TestAttributesAndExcludedAttributes(t *testing.T) {
 	e := newEnv(t)
-	r := e.do("POST", "/Users?attributes=userName", user("proj@example.org", map[string]any{
+	r := e.Do("POST", "/Users?attributes=userName", user("proj@example.org", map[string]any{
 		"name": map[string]any{"givenName": "P", "familyName": "Roj"}, "title": "T", entSchema: map[string]any{"employeeNumber": "9"}}))
 	if r.Status != 201 || r.Body["title"] != nil || r.Body["userName"] != "proj@example.org" || r.Body["id"] == nil {
 		t.Fatalf("create with attributes: %s", r.Raw)
 	}
 	id := r.Body["id"].(string)
-	g := e.do("GET", "/Users/"+id+"?attributes=name.givenName,"+url.QueryEscape(entSchema+":employeeNumber"), nil)
+	g := e.Do("GET", "/Users/"+id+"?attributes=name.givenName,"+url.QueryEscape(entSchema+":employeeNumber"), nil)
 	if get(g.Body, "name", "givenName") != "P" || get(g.Body, "name", "familyName") != nil || g.Body["userName"] != nil ||
 		get(g.Body, entSchema, "employeeNumber") != "9" || g.Body["id"] != id {
 		t.Errorf("attributes: %s", g.Raw)
 	}
-	g = e.do("GET", "/Users/"+id+"?excludedAttributes=name,title,"+url.QueryEscape(entSchema), nil)
+	g = e.Do("GET", "/Users/"+id+"?excludedAttributes=name,title,"+url.QueryEscape(entSchema), nil)
 	if g.Body["name"] != nil || g.Body["title"] != nil || g.Body[entSchema] != nil || g.Body["userName"] != "proj@example.org" || g.Body["id"] != id {
 		t.Errorf("excludedAttributes: %s", g.Raw)
 	}
-	l := e.do("GET", "/Users"+filterQ(`userName eq "proj@example.org"`)+"&attributes=title", nil)
+	l := e.Do("GET", "/Users"+filterQ(`userName eq "proj@example.org"`)+"&attributes=title", nil)
 	if get(l.Body, "Resources", "0", "title") != "T" || get(l.Body, "Resources", "0", "userName") != nil {
 		t.Errorf("list attributes: %s", l.Raw)
 	}
@@ -495,9 +410,9 @@ func TestAttributesAndExcludedAttributes(t *testing.T) {
 
 func TestManagerReference(t *testing.T) {
 	e := newEnv(t)
-	boss := e.do("POST", "/Users", user("boss@example.org", nil))
+	boss := e.Do("POST", "/Users", user("boss@example.org", nil))
 	bossID := boss.Body["id"].(string)
-	emp := e.do("POST", "/Users", user("emp@example.org", map[string]any{entSchema: map[string]any{"manager": map[string]any{"value": bossID}}}))
+	emp := e.Do("POST", "/Users", user("emp@example.org", map[string]any{entSchema: map[string]any{"manager": map[string]any{"value": bossID}}}))
 	if emp.Status != 201 || get(emp.Body, entSchema, "manager", "value") != bossID ||
 		get(emp.Body, entSchema, "manager", "$ref") != e.srv.URL+"/scim/v2/Users/"+bossID {
 		t.Fatalf("manager: %s", emp.Raw)
@@ -506,13 +421,13 @@ func TestManagerReference(t *testing.T) {
 		t.Errorf("LDAP manager = %q", dn)
 	}
 	// Entra's shape: the manager as a bare id string.
-	emp2 := e.do("POST", "/Users", user("emp2@example.org", map[string]any{entSchema: map[string]any{"manager": bossID}}))
+	emp2 := e.Do("POST", "/Users", user("emp2@example.org", map[string]any{entSchema: map[string]any{"manager": bossID}}))
 	if get(emp2.Body, entSchema, "manager", "value") != bossID {
 		t.Errorf("bare-id manager: %s", emp2.Raw)
 	}
 	// Renaming the manager keeps the reference (refint), and the id.
 	empID := emp.Body["id"].(string)
-	rn := e.do("PUT", "/Users/"+bossID, user("chief@example.org", nil))
+	rn := e.Do("PUT", "/Users/"+bossID, user("chief@example.org", nil))
 	if rn.Status != 200 || rn.Body["id"] != bossID || rn.Body["userName"] != "chief@example.org" {
 		t.Fatalf("rename: %s", rn.Raw)
 	}
@@ -524,15 +439,15 @@ func TestManagerReference(t *testing.T) {
 	eventually(t, "manager follows the rename", func() bool {
 		return e.entry("(uid=emp@example.org)").GetAttributeValue("manager") == "uid=chief@example.org,ou=people,dc=example,dc=org"
 	})
-	g := e.do("GET", "/Users/"+empID, nil)
+	g := e.Do("GET", "/Users/"+empID, nil)
 	if get(g.Body, entSchema, "manager", "value") != bossID {
 		t.Errorf("manager after rename: %s", g.Raw)
 	}
-	if l := e.do("GET", "/Users"+filterQ(`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "`+bossID+`"`), nil); l.Body["totalResults"] != 2.0 {
+	if l := e.Do("GET", "/Users"+filterQ(`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "`+bossID+`"`), nil); l.Body["totalResults"] != 2.0 {
 		t.Errorf("filter on manager: %s", l.Raw)
 	}
 	// Renaming onto a taken userName is a 409 and changes nothing.
-	wantError(t, e.do("PUT", "/Users/"+bossID, user("EMP@example.org", nil)), 409, "uniqueness")
+	wantError(t, e.Do("PUT", "/Users/"+bossID, user("EMP@example.org", nil)), 409, "uniqueness")
 	if e.entry("(uid=chief@example.org)") == nil {
 		t.Error("failed rename changed the entry")
 	}
@@ -540,40 +455,40 @@ func TestManagerReference(t *testing.T) {
 
 func TestIfMatch(t *testing.T) {
 	e := newEnv(t)
-	c := e.do("POST", "/Users", user("etag@example.org", nil))
+	c := e.Do("POST", "/Users", user("etag@example.org", nil))
 	id, etag := c.Body["id"].(string), c.Header.Get("ETag")
-	p := e.do("PUT", "/Users/"+id, user("etag@example.org", map[string]any{"title": "v2"}), "If-Match", etag)
+	p := e.Do("PUT", "/Users/"+id, user("etag@example.org", map[string]any{"title": "v2"}), "If-Match", etag)
 	if p.Status != 200 || p.Header.Get("ETag") == etag {
 		t.Fatalf("PUT with the current ETag: %d %s", p.Status, p.Raw)
 	}
-	wantError(t, e.do("PUT", "/Users/"+id, user("etag@example.org", map[string]any{"title": "v3"}), "If-Match", etag), 412, "")
+	wantError(t, e.Do("PUT", "/Users/"+id, user("etag@example.org", map[string]any{"title": "v3"}), "If-Match", etag), 412, "")
 	if e.entry("(uid=etag@example.org)").GetAttributeValue("title") != "v2" {
 		t.Error("a stale If-Match wrote")
 	}
-	wantError(t, e.do("DELETE", "/Users/"+id, nil, "If-Match", etag), 412, "")
-	if d := e.do("DELETE", "/Users/"+id, nil, "If-Match", p.Header.Get("ETag")); d.Status != 204 {
+	wantError(t, e.Do("DELETE", "/Users/"+id, nil, "If-Match", etag), 412, "")
+	if d := e.Do("DELETE", "/Users/"+id, nil, "If-Match", p.Header.Get("ETag")); d.Status != 204 {
 		t.Errorf("delete with the current ETag: %d %s", d.Status, d.Raw)
 	}
 }
 
 func TestDiscovery(t *testing.T) {
 	e := newEnv(t)
-	spc := e.do("GET", "/ServiceProviderConfig", nil)
+	spc := e.Do("GET", "/ServiceProviderConfig", nil)
 	if spc.Status != 200 || get(spc.Body, "filter", "supported") != true || get(spc.Body, "patch", "supported") != true ||
 		get(spc.Body, "etag", "supported") != true || get(spc.Body, "authenticationSchemes", "0", "type") != "oauthbearertoken" {
 		t.Errorf("ServiceProviderConfig: %s", spc.Raw)
 	}
-	rts := e.do("GET", "/ResourceTypes", nil)
+	rts := e.Do("GET", "/ResourceTypes", nil)
 	if rts.Body["totalResults"] != 2.0 || get(rts.Body, "Resources", "0", "endpoint") != "/Users" ||
 		get(rts.Body, "Resources", "0", "schemaExtensions", "0", "schema") != entSchema ||
 		get(rts.Body, "Resources", "1", "endpoint") != "/Groups" {
 		t.Errorf("ResourceTypes: %s", rts.Raw)
 	}
-	if r := e.do("GET", "/ResourceTypes/User", nil); r.Status != 200 || r.Body["schema"] != userSchema {
+	if r := e.Do("GET", "/ResourceTypes/User", nil); r.Status != 200 || r.Body["schema"] != userSchema {
 		t.Errorf("ResourceTypes/User: %s", r.Raw)
 	}
-	wantError(t, e.do("GET", "/ResourceTypes/Nope", nil), 404, "")
-	s := e.do("GET", "/Schemas/"+userSchema, nil)
+	wantError(t, e.Do("GET", "/ResourceTypes/Nope", nil), 404, "")
+	s := e.Do("GET", "/Schemas/"+userSchema, nil)
 	attrs := map[string]map[string]any{}
 	for _, a := range s.Body["attributes"].([]any) {
 		m := a.(map[string]any)
@@ -603,10 +518,10 @@ func TestDiscovery(t *testing.T) {
 	if ac := attrs["active"]; ac == nil || ac["type"] != "boolean" {
 		t.Errorf("active: %v", ac)
 	}
-	if sc := e.do("GET", "/Schemas", nil); sc.Body["totalResults"] != 3.0 {
+	if sc := e.Do("GET", "/Schemas", nil); sc.Body["totalResults"] != 3.0 {
 		t.Errorf("Schemas: %s", sc.Raw)
 	}
-	ent := e.do("GET", "/Schemas/"+entSchema, nil)
+	ent := e.Do("GET", "/Schemas/"+entSchema, nil)
 	var names []string
 	for _, a := range ent.Body["attributes"].([]any) {
 		names = append(names, a.(map[string]any)["name"].(string))
@@ -618,7 +533,7 @@ func TestDiscovery(t *testing.T) {
 
 func TestRequestLog(t *testing.T) {
 	e := newEnv(t)
-	e.do("POST", "/Users", user("logged@example.org", nil))
+	e.Do("POST", "/Users", user("logged@example.org", nil))
 	var line map[string]any
 	for _, l := range strings.Split(strings.TrimSpace(e.logBuf.String()), "\n") {
 		json.Unmarshal([]byte(l), &line)

@@ -17,21 +17,6 @@ import (
 
 const groupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
-func patchBody(ops ...map[string]any) map[string]any {
-	return map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"}, "Operations": ops}
-}
-
-func op(o, path string, value any) map[string]any {
-	m := map[string]any{"op": o}
-	if path != "" {
-		m["path"] = path
-	}
-	if value != nil {
-		m["value"] = value
-	}
-	return m
-}
-
 func (e *env) groupEntry(cn string) *ldap.Entry {
 	e.t.Helper()
 	res, err := e.ldap.Search(ldap.NewSearchRequest("ou=groups,dc=example,dc=org", ldap.ScopeSingleLevel, 0, 0, 0, false,
@@ -45,24 +30,6 @@ func (e *env) groupEntry(cn string) *ldap.Entry {
 	return res.Entries[0]
 }
 
-func (e *env) mustCreate(path string, body map[string]any) string {
-	e.t.Helper()
-	r := e.do("POST", path, body)
-	if r.Status != 201 {
-		e.t.Fatalf("create %s: %d %s", path, r.Status, r.Raw)
-	}
-	return r.Body["id"].(string)
-}
-
-func (e *env) mustPatch(path string, body map[string]any, hdr ...string) response {
-	e.t.Helper()
-	r := e.do("PATCH", path, body, hdr...)
-	if r.Status != 200 && r.Status != 204 {
-		e.t.Fatalf("PATCH %s: %d %s", path, r.Status, r.Raw)
-	}
-	return r
-}
-
 func (e *env) canBind(dn, pw string) bool {
 	c, err := ldap.DialURL(slapd.URL)
 	if err != nil {
@@ -72,15 +39,6 @@ func (e *env) canBind(dn, pw string) bool {
 	return c.Bind(dn, pw) == nil
 }
 
-func memberDNs(e *ldap.Entry) []string {
-	var out []string
-	for _, v := range e.GetAttributeValues("member") {
-		out = append(out, strings.ToLower(v))
-	}
-	slices.Sort(out)
-	return out
-}
-
 func peopleDN(uid string) string {
 	return strings.ToLower("uid=" + uid + ",ou=people,dc=example,dc=org")
 }
@@ -88,11 +46,11 @@ func peopleDN(uid string) string {
 func TestEntraUserLifecycle(t *testing.T) {
 	e := newEnv(t)
 	// 1. Match: nothing yet, a 200 empty ListResponse.
-	if l := e.do("GET", "/Users"+filterQ(`userName eq "Test_User_dfeef4c5"`), nil); l.Body["totalResults"] != 0.0 {
+	if l := e.Do("GET", "/Users"+filterQ(`userName eq "Test_User_dfeef4c5"`), nil); l.Body["totalResults"] != 0.0 {
 		t.Fatalf("match: %s", l.Raw)
 	}
 	// 2. Create, as Entra sends it (incl. the enterprise URN typo and nulls).
-	id := e.mustCreate("/Users", map[string]any{
+	id := e.MustCreate("/Users", map[string]any{
 		"schemas":    []string{userSchema, "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"},
 		"externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef", "userName": "Test_User_dfeef4c5", "active": true,
 		"emails":       []any{map[string]any{"primary": true, "type": "work", "value": "Test_User_dfeef4c5@testuser.com"}},
@@ -116,12 +74,12 @@ func TestEntraUserLifecycle(t *testing.T) {
 	if !e.canBind(dn, "Bind-Me-1") {
 		t.Fatal("cannot bind before deactivation")
 	}
-	if g := e.do("GET", "/Users/"+id, nil); g.Body["active"] != true {
+	if g := e.Do("GET", "/Users/"+id, nil); g.Body["active"] != true {
 		t.Errorf("active: %s", g.Raw)
 	}
 
 	// 4./5. Default-mode updates: one capitalised op per path.
-	r := e.mustPatch("/Users/"+id, patchBody(
+	r := e.MustPatch("/Users/"+id, patchBody(
 		op("Replace", `emails[type eq "work"].value`, "updatedEmail@testuser.com"),
 		op("Replace", "name.familyName", "updatedFamilyName"),
 		op("Replace", "displayName", "Updated Name"),
@@ -141,7 +99,7 @@ func TestEntraUserLifecycle(t *testing.T) {
 	}
 
 	// Flag mode (aadOptscim062020): a filtered replace plus a no-path replace with dotted and URN keys.
-	e.mustPatch("/Users/"+id, patchBody(
+	e.MustPatch("/Users/"+id, patchBody(
 		op("replace", `emails[type eq "work"].value`, "flag@testuser.com"),
 		op("replace", "", map[string]any{"displayName": "Flag Name", "name.givenName": "Flaggy", "name.familyName": "Mode",
 			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "3"}),
@@ -153,7 +111,7 @@ func TestEntraUserLifecycle(t *testing.T) {
 	}
 
 	// 6. Disable with the string "False": locked, can't bind, still found, active false.
-	e.mustPatch("/Users/"+id, patchBody(op("Replace", "active", "False")))
+	e.MustPatch("/Users/"+id, patchBody(op("Replace", "active", "False")))
 	if v := e.entry("(entryUUID=" + id + ")"); v.GetAttributeValue("userPassword") == "" && false {
 		t.Log(v)
 	}
@@ -164,52 +122,52 @@ func TestEntraUserLifecycle(t *testing.T) {
 	if e.canBind(dn, "Bind-Me-1") {
 		t.Error("a deactivated user can still bind")
 	}
-	if g := e.do("GET", "/Users/"+id, nil); g.Body["active"] != false {
+	if g := e.Do("GET", "/Users/"+id, nil); g.Body["active"] != false {
 		t.Errorf("GET after disable: %s", g.Raw)
 	}
-	if l := e.do("GET", "/Users"+filterQ(`userName eq "Test_User_dfeef4c5" and active eq false`), nil); l.Body["totalResults"] != 1.0 {
+	if l := e.Do("GET", "/Users"+filterQ(`userName eq "Test_User_dfeef4c5" and active eq false`), nil); l.Body["totalResults"] != 1.0 {
 		t.Errorf("a deactivated user must still be found: %s", l.Raw)
 	}
 	// Re-enable (flag mode sends a real boolean).
-	e.mustPatch("/Users/"+id, patchBody(op("replace", "active", true)))
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", true)))
 	if e.lockTime(dn) != "" || !e.canBind(dn, "Bind-Me-1") {
 		t.Error("reactivation did not unlock")
 	}
 
 	// 7. Manager as a bare id, then cleared with "".
-	boss := e.mustCreate("/Users", user("entra-boss", nil))
-	e.mustPatch("/Users/"+id, patchBody(op("Add", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", boss)))
+	boss := e.MustCreate("/Users", user("entra-boss", nil))
+	e.MustPatch("/Users/"+id, patchBody(op("Add", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", boss)))
 	if m := e.entry("(entryUUID=" + id + ")").GetAttributeValue("manager"); strings.ToLower(m) != peopleDN("entra-boss") {
 		t.Errorf("manager DN %q", m)
 	}
-	g := e.do("GET", "/Users/"+id, nil)
+	g := e.Do("GET", "/Users/"+id, nil)
 	if get(g.Body, entSchema, "manager", "value") != boss {
 		t.Errorf("manager read back: %s", g.Raw)
 	}
 	// The older tutorial form: path manager, value [{"$ref", "value"}].
-	e.mustPatch("/Users/"+id, patchBody(op("Replace", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+	e.MustPatch("/Users/"+id, patchBody(op("Replace", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
 		[]any{map[string]any{"$ref": nil, "value": boss}})))
-	e.mustPatch("/Users/"+id, patchBody(op("Replace", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "")))
+	e.MustPatch("/Users/"+id, patchBody(op("Replace", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "")))
 	if m := e.entry("(entryUUID=" + id + ")").GetAttributeValue("manager"); m != "" {
 		t.Errorf("manager not cleared: %q", m)
 	}
 	// null clears too (SCIM_Null_Update_Test).
-	e.mustPatch("/Users/"+id, patchBody(map[string]any{"op": "Replace", "path": "displayName", "value": nil}))
+	e.MustPatch("/Users/"+id, patchBody(map[string]any{"op": "Replace", "path": "displayName", "value": nil}))
 	if v := e.entry("(entryUUID=" + id + ")").GetAttributeValue("displayName"); v != "" {
 		t.Errorf("displayName not cleared by null: %q", v)
 	}
 
 	// Rename: modrdn keeps the id.
-	e.mustPatch("/Users/"+id, patchBody(op("Replace", "userName", "Renamed_User")))
+	e.MustPatch("/Users/"+id, patchBody(op("Replace", "userName", "Renamed_User")))
 	if got := e.entry("(entryUUID=" + id + ")"); got == nil || strings.ToLower(got.DN) != peopleDN("Renamed_User") {
 		t.Errorf("rename: %+v", got)
 	}
 
 	// 8. Hard delete.
-	if d := e.do("DELETE", "/Users/"+id, nil); d.Status != 204 {
+	if d := e.Do("DELETE", "/Users/"+id, nil); d.Status != 204 {
 		t.Fatalf("delete: %d", d.Status)
 	}
-	wantError(t, e.do("GET", "/Users/"+id, nil), 404, "")
+	wantError(t, e.Do("GET", "/Users/"+id, nil), 404, "")
 }
 
 func (e *env) lockTime(dn string) string {
@@ -228,27 +186,27 @@ func TestOktaUserLifecycle(t *testing.T) {
 		"emails":      []any{map[string]any{"primary": true, "value": "test.user@okta.local", "type": "work"}},
 		"displayName": "Test User", "locale": "en-US", "externalId": "00ujl29u0le5T6Aj10h7",
 		"groups": []any{}, "password": "1mz050nq", "active": true}
-	id := e.mustCreate("/Users", body)
+	id := e.MustCreate("/Users", body)
 	if ent := e.entry("(entryUUID=" + id + ")"); ent.GetAttributeValue("userPassword") != "" {
 		t.Error("the password was stored though the mapping does not map it")
 	}
-	wantError(t, e.do("POST", "/Users", body), 409, "uniqueness")
+	wantError(t, e.Do("POST", "/Users", body), 409, "uniqueness")
 	// Profile update: PUT of the whole object.
 	body["name"] = map[string]any{"givenName": "Tess", "familyName": "User"}
-	if p := e.do("PUT", "/Users/"+id, body); p.Status != 200 || get(p.Body, "name", "givenName") != "Tess" || p.Body["active"] != true {
+	if p := e.Do("PUT", "/Users/"+id, body); p.Status != 200 || get(p.Body, "name", "givenName") != "Tess" || p.Body["active"] != true {
 		t.Fatalf("PUT: %s", p.Raw)
 	}
 	// Deactivate: no path, value object.
-	p := e.mustPatch("/Users/"+id, patchBody(op("replace", "", map[string]any{"active": false})))
+	p := e.MustPatch("/Users/"+id, patchBody(op("replace", "", map[string]any{"active": false})))
 	if p.Body["active"] != false || e.lockTime(peopleDN("test.user@okta.local")) == "" {
 		t.Errorf("deactivate: %s", p.Raw)
 	}
-	e.mustPatch("/Users/"+id, patchBody(op("replace", "", map[string]any{"active": true})))
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "", map[string]any{"active": true})))
 	if e.lockTime(peopleDN("test.user@okta.local")) != "" {
 		t.Error("reactivate did not unlock")
 	}
 	// Import: startIndex/count paging.
-	l := e.do("GET", "/Users?startIndex=1&count=100", nil)
+	l := e.Do("GET", "/Users?startIndex=1&count=100", nil)
 	if l.Status != 200 || l.Body["totalResults"].(float64) < 1 {
 		t.Errorf("import: %s", l.Raw)
 	}
@@ -256,80 +214,80 @@ func TestOktaUserLifecycle(t *testing.T) {
 
 func TestEntraGroupLifecycle(t *testing.T) {
 	e := newEnv(t)
-	u1 := e.mustCreate("/Users", user("eg-u1", nil))
-	u2 := e.mustCreate("/Users", user("eg-u2", nil))
-	u3 := e.mustCreate("/Users", user("eg-u3", nil))
+	u1 := e.MustCreate("/Users", user("eg-u1", nil))
+	u2 := e.MustCreate("/Users", user("eg-u2", nil))
+	u3 := e.MustCreate("/Users", user("eg-u3", nil))
 	q := "/Groups?excludedAttributes=members&filter=" + url.QueryEscape(`displayName eq "Entra Group"`)
-	if l := e.do("GET", q, nil); l.Body["totalResults"] != 0.0 {
+	if l := e.Do("GET", q, nil); l.Body["totalResults"] != 0.0 {
 		t.Fatalf("match: %s", l.Raw)
 	}
-	gid := e.mustCreate("/Groups", map[string]any{
+	gid := e.MustCreate("/Groups", map[string]any{
 		"schemas":    []string{groupSchema, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"},
 		"externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "Entra Group", "meta": map[string]any{"resourceType": "Group"}})
 	if g := e.groupEntry("Entra Group"); g == nil || !slices.Equal(g.GetAttributeValues("member"), []string{""}) {
 		t.Fatalf("empty group must hold only the placeholder: %+v", g)
 	}
-	if g := e.do("GET", "/Groups/"+gid, nil); g.Body["members"] != nil || g.Body["displayName"] != "Entra Group" {
+	if g := e.Do("GET", "/Groups/"+gid, nil); g.Body["members"] != nil || g.Body["displayName"] != "Entra Group" {
 		t.Errorf("placeholder must not show: %s", g.Raw)
 	}
-	if l := e.do("GET", q, nil); l.Body["totalResults"] != 1.0 || get(l.Body, "Resources", "0", "members") != nil {
+	if l := e.Do("GET", q, nil); l.Body["totalResults"] != 1.0 || get(l.Body, "Resources", "0", "members") != nil {
 		t.Errorf("match after create: %s", l.Raw)
 	}
 	// Two members in one PATCH, with "$ref": null.
-	e.mustPatch("/Groups/"+gid, patchBody(op("Add", "members", []any{
+	e.MustPatch("/Groups/"+gid, patchBody(op("Add", "members", []any{
 		map[string]any{"$ref": nil, "value": u1}, map[string]any{"$ref": nil, "value": u2}})))
 	if m := memberDNs(e.groupEntry("Entra Group")); !slices.Equal(m, []string{peopleDN("eg-u1"), peopleDN("eg-u2")}) {
 		t.Errorf("members after add (placeholder gone): %q", m)
 	}
 	// The user's read-only groups attribute, from memberOf.
-	if g := e.do("GET", "/Users/"+u1, nil); get(g.Body, "groups", "0", "value") != gid {
+	if g := e.Do("GET", "/Users/"+u1, nil); get(g.Body, "groups", "0", "value") != gid {
 		t.Errorf("user groups: %s", g.Raw)
 	}
 	// Re-adding is a no-op; default-mode remove by value list removes only those.
-	e.mustPatch("/Groups/"+gid, patchBody(op("Add", "members", []any{map[string]any{"value": u1}})))
-	e.mustPatch("/Groups/"+gid, patchBody(op("Add", "members", []any{map[string]any{"value": u3}})))
-	e.mustPatch("/Groups/"+gid, patchBody(op("Remove", "members", []any{map[string]any{"$ref": nil, "value": u1}})))
+	e.MustPatch("/Groups/"+gid, patchBody(op("Add", "members", []any{map[string]any{"value": u1}})))
+	e.MustPatch("/Groups/"+gid, patchBody(op("Add", "members", []any{map[string]any{"value": u3}})))
+	e.MustPatch("/Groups/"+gid, patchBody(op("Remove", "members", []any{map[string]any{"$ref": nil, "value": u1}})))
 	if m := memberDNs(e.groupEntry("Entra Group")); !slices.Equal(m, []string{peopleDN("eg-u2"), peopleDN("eg-u3")}) {
 		t.Errorf("after remove by value list: %q", m)
 	}
 	// Flag mode: remove by filter; removing a non-member is a no-op.
-	e.mustPatch("/Groups/"+gid, patchBody(op("remove", fmt.Sprintf(`members[value eq "%s"]`, u2), nil)))
-	e.mustPatch("/Groups/"+gid, patchBody(op("remove", fmt.Sprintf(`members[value eq "%s"]`, u1), nil)))
+	e.MustPatch("/Groups/"+gid, patchBody(op("remove", fmt.Sprintf(`members[value eq "%s"]`, u2), nil)))
+	e.MustPatch("/Groups/"+gid, patchBody(op("remove", fmt.Sprintf(`members[value eq "%s"]`, u1), nil)))
 	if m := memberDNs(e.groupEntry("Entra Group")); !slices.Equal(m, []string{peopleDN("eg-u3")}) {
 		t.Errorf("after remove by filter: %q", m)
 	}
 	// Removing the last member leaves the placeholder.
-	e.mustPatch("/Groups/"+gid, patchBody(op("remove", fmt.Sprintf(`members[value eq "%s"]`, u3), nil)))
+	e.MustPatch("/Groups/"+gid, patchBody(op("remove", fmt.Sprintf(`members[value eq "%s"]`, u3), nil)))
 	if m := e.groupEntry("Entra Group").GetAttributeValues("member"); !slices.Equal(m, []string{""}) {
 		t.Errorf("after removing the last member: %q", m)
 	}
 	// Rename with Replace displayName → modrdn, id kept, 204 on request.
-	r := e.mustPatch("/Groups/"+gid, patchBody(op("Replace", "displayName", "Entra Group 2")), "Prefer", "return=minimal")
+	r := e.MustPatch("/Groups/"+gid, patchBody(op("Replace", "displayName", "Entra Group 2")), "Prefer", "return=minimal")
 	if r.Status != 204 || e.groupEntry("Entra Group 2") == nil || e.groupEntry("Entra Group 2").GetAttributeValue("entryUUID") != gid {
 		t.Errorf("rename: %d", r.Status)
 	}
 	// Unknown member id → 400, nothing changes.
-	wantError(t, e.do("PATCH", "/Groups/"+gid, patchBody(op("Add", "members", []any{map[string]any{"value": "7d3bcbf1-0000-0000-0000-000000000000"}}))), 400, "invalidValue")
-	if d := e.do("DELETE", "/Groups/"+gid, nil); d.Status != 204 || e.groupEntry("Entra Group 2") != nil {
+	wantError(t, e.Do("PATCH", "/Groups/"+gid, patchBody(op("Add", "members", []any{map[string]any{"value": "7d3bcbf1-0000-0000-0000-000000000000"}}))), 400, "invalidValue")
+	if d := e.Do("DELETE", "/Groups/"+gid, nil); d.Status != 204 || e.groupEntry("Entra Group 2") != nil {
 		t.Errorf("delete: %d", d.Status)
 	}
 }
 
 func TestOktaGroupPush(t *testing.T) {
 	e := newEnv(t)
-	u1 := e.mustCreate("/Users", user("og-u1", nil))
-	u2 := e.mustCreate("/Users", user("og-u2", nil))
-	c := e.do("POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "Test SCIMv2", "members": []any{}})
+	u1 := e.MustCreate("/Users", user("og-u1", nil))
+	u2 := e.MustCreate("/Users", user("og-u2", nil))
+	c := e.Do("POST", "/Groups", map[string]any{"schemas": []string{groupSchema}, "displayName": "Test SCIMv2", "members": []any{}})
 	if c.Status != 201 {
 		t.Fatal(c.Raw)
 	}
 	gid := c.Body["id"].(string)
 	// Rename no-op before membership, then remove + add in one PATCH.
-	e.mustPatch("/Groups/"+gid, patchBody(op("replace", "", map[string]any{"id": gid, "displayName": "Test SCIMv2"})))
-	e.mustPatch("/Groups/"+gid, patchBody(
+	e.MustPatch("/Groups/"+gid, patchBody(op("replace", "", map[string]any{"id": gid, "displayName": "Test SCIMv2"})))
+	e.MustPatch("/Groups/"+gid, patchBody(
 		op("remove", fmt.Sprintf(`members[value eq "%s"]`, u2), nil),
 		op("add", "members", []any{map[string]any{"value": u1, "display": "og-u1"}, map[string]any{"value": u2}})))
-	g := e.do("GET", "/Groups/"+gid, nil)
+	g := e.Do("GET", "/Groups/"+gid, nil)
 	var ids []string
 	for _, m := range g.Body["members"].([]any) {
 		mm := m.(map[string]any)
@@ -345,17 +303,17 @@ func TestOktaGroupPush(t *testing.T) {
 		t.Errorf("members %v, want %v", ids, want)
 	}
 	// Full push: replace sets exactly the list; [] empties the group.
-	e.mustPatch("/Groups/"+gid, patchBody(op("replace", "members", []any{map[string]any{"value": u2}})))
+	e.MustPatch("/Groups/"+gid, patchBody(op("replace", "members", []any{map[string]any{"value": u2}})))
 	if m := memberDNs(e.groupEntry("Test SCIMv2")); !slices.Equal(m, []string{peopleDN("og-u2")}) {
 		t.Errorf("after replace: %q", m)
 	}
-	e.mustPatch("/Groups/"+gid, patchBody(op("replace", "members", []any{})))
+	e.MustPatch("/Groups/"+gid, patchBody(op("replace", "members", []any{})))
 	if m := e.groupEntry("Test SCIMv2").GetAttributeValues("member"); !slices.Equal(m, []string{""}) {
 		t.Errorf("after replace []: %q", m)
 	}
 	// AIW: PUT with displayName and full members; a nested group as a member.
-	sub := e.mustCreate("/Groups", map[string]any{"displayName": "Nested"})
-	p := e.do("PUT", "/Groups/"+gid, map[string]any{"schemas": []string{groupSchema}, "displayName": "Test SCIMv2",
+	sub := e.MustCreate("/Groups", map[string]any{"displayName": "Nested"})
+	p := e.Do("PUT", "/Groups/"+gid, map[string]any{"schemas": []string{groupSchema}, "displayName": "Test SCIMv2",
 		"members": []any{map[string]any{"value": u1}, map[string]any{"value": sub}}})
 	if p.Status != 200 || len(p.Body["members"].([]any)) != 2 {
 		t.Fatalf("PUT: %s", p.Raw)
@@ -367,15 +325,15 @@ func TestOktaGroupPush(t *testing.T) {
 	if types[u1] != "User" || types[sub] != "Group" {
 		t.Errorf("member types %v", types)
 	}
-	if l := e.do("GET", "/Groups"+filterQ(`members.value eq "`+sub+`"`), nil); l.Body["totalResults"] != 1.0 {
+	if l := e.Do("GET", "/Groups"+filterQ(`members.value eq "`+sub+`"`), nil); l.Body["totalResults"] != 1.0 {
 		t.Errorf("filter by member: %s", l.Raw)
 	}
-	wantError(t, e.do("POST", "/Groups", map[string]any{"displayName": "test scimv2"}), 409, "uniqueness")
+	wantError(t, e.Do("POST", "/Groups", map[string]any{"displayName": "test scimv2"}), 409, "uniqueness")
 }
 
 func TestPatchErrors(t *testing.T) {
 	e := newEnv(t)
-	id := e.mustCreate("/Users", user("patch-err", nil))
+	id := e.MustCreate("/Users", user("patch-err", nil))
 	for name, c := range map[string]struct {
 		body           any
 		status         int
@@ -392,23 +350,23 @@ func TestPatchErrors(t *testing.T) {
 		"not JSON":           {"{", 400, "invalidSyntax", "JSON"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := e.do("PATCH", "/Users/"+id, c.body)
+			r := e.Do("PATCH", "/Users/"+id, c.body)
 			wantError(t, r, c.status, c.scimType)
 			if !strings.Contains(r.Raw, c.text) {
 				t.Errorf("detail should mention %q: %s", c.text, r.Raw)
 			}
 		})
 	}
-	wantError(t, e.do("PATCH", "/Users/00000000-0000-0000-0000-000000000000", patchBody(op("replace", "title", "x"))), 404, "")
+	wantError(t, e.Do("PATCH", "/Users/00000000-0000-0000-0000-000000000000", patchBody(op("replace", "title", "x"))), 404, "")
 	// Several operations are all or nothing: the bad second one leaves the first unwritten.
-	wantError(t, e.do("PATCH", "/Users/"+id, patchBody(op("replace", "title", "T1"), op("replace", "active", 5))), 400, "invalidValue")
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "title", "T1"), op("replace", "active", 5))), 400, "invalidValue")
 	if v := e.entry("(uid=patch-err)").GetAttributeValue("title"); v != "" {
 		t.Errorf("half-written: title = %q", v)
 	}
 	// Stale If-Match → 412.
-	g := e.do("GET", "/Users/"+id, nil)
-	e.mustPatch("/Users/"+id, patchBody(op("replace", "title", "T2")))
-	wantError(t, e.do("PATCH", "/Users/"+id, patchBody(op("replace", "title", "T3")), "If-Match", g.Header.Get("ETag")), 412, "")
+	g := e.Do("GET", "/Users/"+id, nil)
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "title", "T2")))
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "title", "T3")), "If-Match", g.Header.Get("ETag")), 412, "")
 }
 
 // 20 workers adding and removing different members of one group at once: the
@@ -417,15 +375,15 @@ func TestConcurrentMembershipChanges(t *testing.T) {
 	e := newEnv(t)
 	var ids []string
 	for i := 0; i < 40; i++ {
-		ids = append(ids, e.mustCreate("/Users", user(fmt.Sprintf("cc-%02d", i), nil)))
+		ids = append(ids, e.MustCreate("/Users", user(fmt.Sprintf("cc-%02d", i), nil)))
 	}
-	gid := e.mustCreate("/Groups", map[string]any{"displayName": "Concurrent"})
+	gid := e.MustCreate("/Groups", map[string]any{"displayName": "Concurrent"})
 	// Users 20..39 are members at the start; workers add 0..19 and remove 20..39.
 	var start []any
 	for _, id := range ids[20:] {
 		start = append(start, map[string]any{"value": id})
 	}
-	e.mustPatch("/Groups/"+gid, patchBody(op("add", "members", start)))
+	e.MustPatch("/Groups/"+gid, patchBody(op("add", "members", start)))
 	var wg sync.WaitGroup
 	errs := make(chan string, 40)
 	for w := 0; w < 20; w++ {
@@ -437,7 +395,7 @@ func TestConcurrentMembershipChanges(t *testing.T) {
 				patchBody(op("remove", fmt.Sprintf(`members[value eq "%s"]`, ids[20+w]), nil)),
 			} {
 				data, _ := json.Marshal(b)
-				if r := e.do("PATCH", "/Groups/"+gid, string(data), "Prefer", "return=minimal"); r.Status != 204 {
+				if r := e.Do("PATCH", "/Groups/"+gid, string(data), "Prefer", "return=minimal"); r.Status != 204 {
 					errs <- fmt.Sprintf("worker %d: %d %s", w, r.Status, r.Raw)
 				}
 			}

@@ -31,7 +31,7 @@ func TestPosixMappingProvisions(t *testing.T) {
 		entSchema: map[string]any{"employeeNumber": "42", "department": "Sales"},
 		acme:      map[string]any{"badge": "B-17"},
 	}
-	r := e.do("POST", "/Users", body)
+	r := e.Do("POST", "/Users", body)
 	if r.Status != 201 {
 		t.Fatalf("create: %d %s", r.Status, r.Raw)
 	}
@@ -88,7 +88,7 @@ func TestPosixMappingProvisions(t *testing.T) {
 	}
 
 	// A new department moves the entry (modrdn with newSuperior); the id stays.
-	e.mustPatch("/Users/"+id, patchBody(op("replace", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "Engineering")))
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "Engineering")))
 	moved := e.entry("(entryUUID=" + id + ")")
 	if moved == nil || !strings.EqualFold(moved.DN, "uid=jposix,ou=engineering,ou=people,dc=example,dc=org") || moved.GetAttributeValue("departmentNumber") != "Engineering" {
 		t.Fatalf("after the department change: %+v", moved)
@@ -96,16 +96,16 @@ func TestPosixMappingProvisions(t *testing.T) {
 	newDN := moved.DN
 
 	// Deactivated: no bind; reactivated: bind again. A new password via PATCH.
-	e.mustPatch("/Users/"+id, patchBody(op("replace", "active", false)))
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", false)))
 	if e.canBind(newDN, secret) {
 		t.Error("a deactivated user can bind")
 	}
-	e.mustPatch("/Users/"+id, patchBody(op("replace", "active", true), op("replace", "password", "N3w-pass-word")))
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", true), op("replace", "password", "N3w-pass-word")))
 	if !e.canBind(newDN, "N3w-pass-word") || e.canBind(newDN, secret) {
 		t.Error("after reactivation and a password change, only the new password must bind")
 	}
 	// PUT recomputes: uidNumber follows the employee number.
-	p := e.do("PUT", "/Users/"+id, map[string]any{"schemas": []string{userSchema}, "userName": "jposix",
+	p := e.Do("PUT", "/Users/"+id, map[string]any{"schemas": []string{userSchema}, "userName": "jposix",
 		"name": map[string]any{"givenName": "Jane", "familyName": "Posix"}, entSchema: map[string]any{"employeeNumber": "43", "department": "Engineering"}})
 	if p.Status != 200 || e.entry("(uid=jposix)").GetAttributeValue("uidNumber") != "10043" {
 		t.Errorf("PUT: %d %s", p.Status, p.Raw)
@@ -114,14 +114,14 @@ func TestPosixMappingProvisions(t *testing.T) {
 	m := loadMapping(t, "docs/examples/openldap-posix.yaml")
 	m.ResourceType("User").OnDelete = "deactivate"
 	e2 := newEnvWith(t, m)
-	if d := e2.do("DELETE", "/Users/"+id, nil); d.Status != 204 {
+	if d := e2.Do("DELETE", "/Users/"+id, nil); d.Status != 204 {
 		t.Fatalf("delete: %d %s", d.Status, d.Raw)
 	}
-	if g := e2.do("GET", "/Users/"+id, nil); g.Status != 200 || g.Body["active"] != false || e.canBind(newDN, "N3w-pass-word") {
+	if g := e2.Do("GET", "/Users/"+id, nil); g.Status != 200 || g.Body["active"] != false || e.canBind(newDN, "N3w-pass-word") {
 		t.Errorf("after a deactivating DELETE: %s", g.Raw)
 	}
 	// /Schemas shows the custom extension with its mapped attribute only.
-	s := e.do("GET", "/Schemas/"+acme, nil)
+	s := e.Do("GET", "/Schemas/"+acme, nil)
 	if s.Status != 200 || get(s.Body, "attributes", "0", "name") != "badge" || get(s.Body, "attributes", "1") != nil {
 		t.Errorf("custom schema: %s", s.Raw)
 	}

@@ -11,7 +11,7 @@ import (
 
 func TestConcurrentRenameDoesNotLoseOtherWrites(t *testing.T) {
 	e := newEnv(t)
-	id := e.mustCreate("/Users", user("rv-ren", nil))
+	id := e.MustCreate("/Users", user("rv-ren", nil))
 	for round := 0; round < 5; round++ {
 		var wg sync.WaitGroup
 		statuses := make([]int, 2)
@@ -22,7 +22,7 @@ func TestConcurrentRenameDoesNotLoseOtherWrites(t *testing.T) {
 			wg.Add(1)
 			go func(i int, b map[string]any) {
 				defer wg.Done()
-				statuses[i] = e.do("PATCH", "/Users/"+id, b, "Prefer", "return=minimal").Status
+				statuses[i] = e.Do("PATCH", "/Users/"+id, b, "Prefer", "return=minimal").Status
 			}(i, b)
 		}
 		wg.Wait()
@@ -38,17 +38,17 @@ func TestConcurrentRenameDoesNotLoseOtherWrites(t *testing.T) {
 
 func TestPatchValueFiltersThatMatchNothing(t *testing.T) {
 	e := newEnv(t)
-	id := e.mustCreate("/Users", user("rv-nt", map[string]any{"emails": []any{map[string]any{"type": "work", "value": "w@x.org"}}}))
-	wantError(t, e.do("PATCH", "/Users/"+id, patchBody(op("replace", `emails[value eq "nomatch"].value`, "z@x.org"))), 400, "noTarget")
-	wantError(t, e.do("PATCH", "/Users/"+id, patchBody(op("replace", `emails[nosuch eq "work"].value`, "z@x.org"))), 400, "invalidPath")
+	id := e.MustCreate("/Users", user("rv-nt", map[string]any{"emails": []any{map[string]any{"type": "work", "value": "w@x.org"}}}))
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", `emails[value eq "nomatch"].value`, "z@x.org"))), 400, "noTarget")
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", `emails[nosuch eq "work"].value`, "z@x.org"))), 400, "invalidPath")
 	if m := e.entry("(uid=rv-nt)").GetAttributeValues("mail"); len(m) != 1 || m[0] != "w@x.org" {
 		t.Errorf("mail after rejected PATCHes: %q", m)
 	}
 	// The typed slot is still created when missing (Entra), and removing a
 	// value nobody has is a no-op.
-	e.mustPatch("/Users/"+id, patchBody(op("remove", `emails[type eq "work"]`, nil)))
-	e.mustPatch("/Users/"+id, patchBody(op("add", `emails[type eq "work"].value`, "n@x.org")))
-	e.mustPatch("/Users/"+id, patchBody(op("remove", `emails[value eq "gone@x.org"]`, nil)))
+	e.MustPatch("/Users/"+id, patchBody(op("remove", `emails[type eq "work"]`, nil)))
+	e.MustPatch("/Users/"+id, patchBody(op("add", `emails[type eq "work"].value`, "n@x.org")))
+	e.MustPatch("/Users/"+id, patchBody(op("remove", `emails[value eq "gone@x.org"]`, nil)))
 	if m := e.entry("(uid=rv-nt)").GetAttributeValues("mail"); len(m) != 1 || m[0] != "n@x.org" {
 		t.Errorf("mail: %q", m)
 	}
@@ -56,11 +56,11 @@ func TestPatchValueFiltersThatMatchNothing(t *testing.T) {
 
 func TestEmptyGroupIsNotPresentInFilters(t *testing.T) {
 	e := newEnv(t)
-	gid := e.mustCreate("/Groups", map[string]any{"displayName": "rv-empty"})
-	uid := e.mustCreate("/Users", user("rv-member", nil))
-	full := e.mustCreate("/Groups", map[string]any{"displayName": "rv-full", "members": []any{map[string]any{"value": uid}}})
+	gid := e.MustCreate("/Groups", map[string]any{"displayName": "rv-empty"})
+	uid := e.MustCreate("/Users", user("rv-member", nil))
+	full := e.MustCreate("/Groups", map[string]any{"displayName": "rv-full", "members": []any{map[string]any{"value": uid}}})
 	ids := func(f string) string {
-		l := e.do("GET", "/Groups"+filterQ(`displayName sw "rv-" and `+f), nil)
+		l := e.Do("GET", "/Groups"+filterQ(`displayName sw "rv-" and `+f), nil)
 		var out []string
 		for _, r := range l.Body["Resources"].([]any) {
 			out = append(out, r.(map[string]any)["id"].(string))
@@ -77,55 +77,55 @@ func TestEmptyGroupIsNotPresentInFilters(t *testing.T) {
 
 func TestPatchWholeExtension(t *testing.T) {
 	e := newEnv(t)
-	id := e.mustCreate("/Users", user("rv-ext", map[string]any{entSchema: map[string]any{"employeeNumber": "1", "department": "D"}}))
-	e.mustPatch("/Users/"+id, patchBody(op("replace", entSchema, map[string]any{"employeeNumber": "99"})))
+	id := e.MustCreate("/Users", user("rv-ext", map[string]any{entSchema: map[string]any{"employeeNumber": "1", "department": "D"}}))
+	e.MustPatch("/Users/"+id, patchBody(op("replace", entSchema, map[string]any{"employeeNumber": "99"})))
 	got := e.entry("(uid=rv-ext)")
 	if got.GetAttributeValue("employeeNumber") != "99" || got.GetAttributeValue("departmentNumber") != "D" {
 		t.Errorf("replace with the extension URN as path: %v", got.Attributes)
 	}
-	e.mustPatch("/Users/"+id, patchBody(op("remove", entSchema, nil)))
+	e.MustPatch("/Users/"+id, patchBody(op("remove", entSchema, nil)))
 	got = e.entry("(uid=rv-ext)")
 	if got.GetAttributeValue("employeeNumber") != "" || got.GetAttributeValue("departmentNumber") != "" {
 		t.Errorf("remove of the extension: %v", got.Attributes)
 	}
-	wantError(t, e.do("POST", "/Users", map[string]any{"userName": "rv-ext2", entSchema: "str"}), 400, "invalidValue")
+	wantError(t, e.Do("POST", "/Users", map[string]any{"userName": "rv-ext2", entSchema: "str"}), 400, "invalidValue")
 }
 
 func TestPutWithoutActiveKeepsTheLock(t *testing.T) {
 	e := newEnv(t)
-	id := e.mustCreate("/Users", user("rv-lock", nil))
-	e.mustPatch("/Users/"+id, patchBody(op("replace", "active", false)))
-	if p := e.do("PUT", "/Users/"+id, user("rv-lock", map[string]any{"title": "x"})); p.Status != 200 || p.Body["active"] != false {
+	id := e.MustCreate("/Users", user("rv-lock", nil))
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", false)))
+	if p := e.Do("PUT", "/Users/"+id, user("rv-lock", map[string]any{"title": "x"})); p.Status != 200 || p.Body["active"] != false {
 		t.Fatalf("PUT without active: %s", p.Raw)
 	}
 	if e.lockTime(peopleDN("rv-lock")) == "" {
 		t.Error("a PUT without active lifted the lock")
 	}
-	e.mustPatch("/Users/"+id, patchBody(map[string]any{"op": "replace", "path": "active", "value": nil}))
+	e.MustPatch("/Users/"+id, patchBody(map[string]any{"op": "replace", "path": "active", "value": nil}))
 	if e.lockTime(peopleDN("rv-lock")) == "" {
 		t.Error("replace active null lifted the lock")
 	}
-	if p := e.do("PUT", "/Users/"+id, user("rv-lock", map[string]any{"active": true})); p.Body["active"] != true || e.lockTime(peopleDN("rv-lock")) != "" {
+	if p := e.Do("PUT", "/Users/"+id, user("rv-lock", map[string]any{"active": true})); p.Body["active"] != true || e.lockTime(peopleDN("rv-lock")) != "" {
 		t.Errorf("PUT with active true: %s", p.Raw)
 	}
 }
 
 func TestETagLists(t *testing.T) {
 	e := newEnv(t)
-	c := e.do("POST", "/Users", user("rv-etag", nil))
+	c := e.Do("POST", "/Users", user("rv-etag", nil))
 	id, etag := c.Body["id"].(string), c.Header.Get("ETag")
-	if g := e.do("GET", "/Users/"+id, nil, "If-None-Match", etag); g.Status != 304 || g.Raw != "" || g.Header.Get("ETag") != etag {
+	if g := e.Do("GET", "/Users/"+id, nil, "If-None-Match", etag); g.Status != 304 || g.Raw != "" || g.Header.Get("ETag") != etag {
 		t.Errorf("If-None-Match with the current ETag: %d %q", g.Status, g.Raw)
 	}
-	if g := e.do("GET", "/Users/"+id, nil, "If-None-Match", `W/"old"`); g.Status != 200 {
+	if g := e.Do("GET", "/Users/"+id, nil, "If-None-Match", `W/"old"`); g.Status != 200 {
 		t.Errorf("If-None-Match with another ETag: %d", g.Status)
 	}
-	if p := e.do("PUT", "/Users/"+id, user("rv-etag", map[string]any{"title": "x"}), "If-Match", `"nope", `+etag); p.Status != 200 {
+	if p := e.Do("PUT", "/Users/"+id, user("rv-etag", map[string]any{"title": "x"}), "If-Match", `"nope", `+etag); p.Status != 200 {
 		t.Errorf("If-Match list holding the current ETag: %d %s", p.Status, p.Raw)
 	}
 }
 
 func TestBodyMustBeUTF8(t *testing.T) {
 	e := newEnv(t)
-	wantError(t, e.do("POST", "/Users", "{\"userName\":\"inv\xff\"}"), 400, "invalidSyntax")
+	wantError(t, e.Do("POST", "/Users", "{\"userName\":\"inv\xff\"}"), 400, "invalidSyntax")
 }

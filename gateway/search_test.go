@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/scim2ldap/scim2ldap/gateway"
+	"github.com/scim2ldap/scim2ldap/internal/scimtest"
 	"github.com/scim2ldap/scim2ldap/mapping"
 )
 
@@ -84,7 +85,7 @@ func fxEnvWith(t *testing.T, cfg gateway.Config) *env {
 	t.Helper()
 	srv := httptest.NewServer(gateway.New(cfg))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, logBuf: &bytes.Buffer{}}
+	return &env{Client: &scimtest.Client{T: t, BaseURL: srv.URL + "/scim/v2", Token: token}, t: t, srv: srv, logBuf: &bytes.Buffer{}}
 }
 
 // loadFixture writes fxN users plus one per special display name, then, a
@@ -291,7 +292,7 @@ func TestFilterOperatorsReturnExactSets(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.filter, func(t *testing.T) {
 			want := expect(c.pred)
-			r := e.do("GET", "/Users"+filterQ(c.filter)+"&count=1000", nil)
+			r := e.Do("GET", "/Users"+filterQ(c.filter)+"&count=1000", nil)
 			got := listNames(t, r)
 			if !sameSet(got, want) || r.Body["totalResults"] != float64(len(want)) {
 				t.Errorf("got %d users (totalResults %v), want %d\n got  %v\n want %v", len(got), r.Body["totalResults"], len(want), got, want)
@@ -319,8 +320,8 @@ func TestBadFiltersAreInvalidFilter(t *testing.T) {
 	} {
 		t.Run(filter, func(t *testing.T) {
 			for _, r := range []response{
-				e.do("GET", "/Users"+filterQ(filter), nil),
-				e.do("POST", "/Users/.search", map[string]any{"filter": filter}),
+				e.Do("GET", "/Users"+filterQ(filter), nil),
+				e.Do("POST", "/Users/.search", map[string]any{"filter": filter}),
 			} {
 				wantError(t, r, 400, "invalidFilter")
 				if d, _ := r.Body["detail"].(string); !strings.Contains(d, detail) {
@@ -336,7 +337,7 @@ func pageThrough(t *testing.T, e *env, query string, n int) []string {
 	t.Helper()
 	var all []string
 	for start := 1; ; start += n {
-		r := e.do("GET", fmt.Sprintf("/Users?%s&startIndex=%d&count=%d", query, start, n), nil)
+		r := e.Do("GET", fmt.Sprintf("/Users?%s&startIndex=%d&count=%d", query, start, n), nil)
 		page := listNames(t, r)
 		if r.Body["startIndex"] != float64(start) {
 			t.Fatalf("startIndex %v, want %d", r.Body["startIndex"], start)
@@ -432,13 +433,13 @@ func TestSortingAcrossPages(t *testing.T) {
 		"sortBy=userName&sortOrder=sideways": "sideways",
 		"sortBy=" + url.QueryEscape("a b"):   "not an attribute path",
 	} {
-		r := e.do("GET", "/Users?"+q, nil)
+		r := e.Do("GET", "/Users?"+q, nil)
 		wantError(t, r, 400, "invalidValue")
 		if d, _ := r.Body["detail"].(string); !strings.Contains(d, detail) {
 			t.Errorf("%s: detail %q should mention %s", q, d, detail)
 		}
 	}
-	if spc := e.do("GET", "/ServiceProviderConfig", nil); get(spc.Body, "sort", "supported") != true {
+	if spc := e.Do("GET", "/ServiceProviderConfig", nil); get(spc.Body, "sort", "supported") != true {
 		t.Errorf("slapd offers sorting, sort.supported should be true: %s", spc.Raw)
 	}
 }
@@ -459,8 +460,8 @@ func TestSearchEndpoints(t *testing.T) {
 	e := newFxEnv(t)
 	const filter = `emails[type eq "work" and value co "@y"] and title pr`
 	want := expectSorted(func(u *fxUser) bool { return strings.Contains(u.mail, "@y") && u.title != "" })
-	get := e.do("GET", "/Users?filter="+url.QueryEscape(filter)+"&sortBy=userName&startIndex=3&count=5&attributes=userName", nil)
-	r := e.do("POST", "/Users/.search", map[string]any{
+	get := e.Do("GET", "/Users?filter="+url.QueryEscape(filter)+"&sortBy=userName&startIndex=3&count=5&attributes=userName", nil)
+	r := e.Do("POST", "/Users/.search", map[string]any{
 		"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"},
 		"filter":  filter, "sortBy": "userName", "sortOrder": "ascending", "startIndex": 3, "count": 5,
 		"attributes": []string{"userName"},
@@ -479,14 +480,14 @@ func TestSearchEndpoints(t *testing.T) {
 	// The root /.search covers Users and Groups; Groups map no emails, so they
 	// contribute nothing to this filter. It cannot sort across types.
 	rootBody := map[string]any{"filter": filter, "count": 1000, "attributes": []string{"userName"}}
-	root := e.do("POST", "/.search", rootBody)
+	root := e.Do("POST", "/.search", rootBody)
 	if rn := listNames(t, root); !slices.Equal(sortedCopy(rn), want) || root.Body["totalResults"] != float64(len(want)) {
 		t.Errorf("/.search: %v, want %v", rn, want)
 	}
 	rootBody["sortBy"] = "userName"
-	wantError(t, e.do("POST", "/.search", rootBody), 400, "invalidValue")
+	wantError(t, e.Do("POST", "/.search", rootBody), 400, "invalidValue")
 	// excludedAttributes, case-insensitive member names, no filter: everything.
-	r = e.do("POST", "/Users/.search", map[string]any{"EXCLUDEDATTRIBUTES": []string{"emails", "name"}, "Count": 1000, "sortby": "id"})
+	r = e.Do("POST", "/Users/.search", map[string]any{"EXCLUDEDATTRIBUTES": []string{"emails", "name"}, "Count": 1000, "sortby": "id"})
 	names = listNames(t, r)
 	if len(names) != len(fxUsers) {
 		t.Fatalf("no filter: %d users, want %d", len(names), len(fxUsers))
@@ -504,7 +505,7 @@ func TestSearchEndpoints(t *testing.T) {
 		t.Errorf("sortBy id: ids are not in order")
 	}
 	// count 0: only totalResults.
-	if r := e.do("POST", "/Users/.search", map[string]any{"filter": `title eq "Manager"`, "count": 0}); r.Body["totalResults"] != float64(len(expect(func(u *fxUser) bool { return u.title == "Manager" }))) || len(r.Body["Resources"].([]any)) != 0 {
+	if r := e.Do("POST", "/Users/.search", map[string]any{"filter": `title eq "Manager"`, "count": 0}); r.Body["totalResults"] != float64(len(expect(func(u *fxUser) bool { return u.title == "Manager" }))) || len(r.Body["Resources"].([]any)) != 0 {
 		t.Errorf("count 0: %s", r.Raw)
 	}
 }
@@ -538,7 +539,7 @@ func TestSearchBadBodies(t *testing.T) {
 	for _, c := range cases {
 		for _, path := range []string{"/Users/.search", "/.search"} {
 			t.Run(c.name+" "+path, func(t *testing.T) {
-				r := e.do("POST", path, c.body)
+				r := e.Do("POST", path, c.body)
 				wantError(t, r, 400, c.scimType)
 				if d, _ := r.Body["detail"].(string); !strings.Contains(d, c.detail) {
 					t.Errorf("detail %q should mention %s", d, c.detail)
@@ -546,12 +547,12 @@ func TestSearchBadBodies(t *testing.T) {
 			})
 		}
 	}
-	wantError(t, e.do("POST", "/.search", `{}`, "Content-Type", "text/plain"), 415, "invalidSyntax")
-	if r := e.do("GET", "/.search", nil); r.Status != 404 && r.Status != 405 { // .search is POST only (RFC 7644 §3.4.3)
+	wantError(t, e.Do("POST", "/.search", `{}`, "Content-Type", "text/plain"), 415, "invalidSyntax")
+	if r := e.Do("GET", "/.search", nil); r.Status != 404 && r.Status != 405 { // .search is POST only (RFC 7644 §3.4.3)
 		t.Errorf("GET /.search: %d %s", r.Status, r.Raw)
 	}
 	// null members mean absent; attributes may be a comma-separated string.
-	r := e.do("POST", "/Users/.search", map[string]any{"filter": nil, "attributes": "userName,title", "count": 2, "sortBy": nil})
+	r := e.Do("POST", "/Users/.search", map[string]any{"filter": nil, "attributes": "userName,title", "count": 2, "sortBy": nil})
 	if names := listNames(t, r); len(names) != 2 || r.Body["totalResults"] != float64(len(fxUsers)) {
 		t.Errorf("nulls: %s", r.Raw)
 	}
@@ -561,12 +562,12 @@ func TestSearchBadBodies(t *testing.T) {
 // instead of ignoring it. (No store at all: the request never reaches LDAP.)
 func TestSortByWithoutDirectorySupport(t *testing.T) {
 	e := fxEnvWith(t, gateway.Config{Mapping: fxMapping(t), Log: zerolog.Nop(), Tokens: []string{token}})
-	if spc := e.do("GET", "/ServiceProviderConfig", nil); get(spc.Body, "sort", "supported") != false {
+	if spc := e.Do("GET", "/ServiceProviderConfig", nil); get(spc.Body, "sort", "supported") != false {
 		t.Errorf("sort.supported: %s", spc.Raw)
 	}
 	for _, r := range []response{
-		e.do("GET", "/Users?sortBy=userName", nil),
-		e.do("POST", "/.search", map[string]any{"sortBy": "userName"}),
+		e.Do("GET", "/Users?sortBy=userName", nil),
+		e.Do("POST", "/.search", map[string]any{"sortBy": "userName"}),
 	} {
 		wantError(t, r, 400, "invalidValue")
 		if d, _ := r.Body["detail"].(string); !strings.Contains(d, "does not offer server-side sorting") {
@@ -584,12 +585,12 @@ func TestSortByRuleTheDirectoryRefuses(t *testing.T) {
 	}
 	m := fxMapping(t, "{ldap: title}", "{ldap: title, ordering: noSuchOrderingMatch}")
 	e := fxEnvWith(t, gateway.Config{Mapping: m, Store: openStore(t), Log: zerolog.Nop(), Tokens: []string{token}})
-	r := e.do("GET", "/Users?sortBy=title", nil)
+	r := e.Do("GET", "/Users?sortBy=title", nil)
 	wantError(t, r, 400, "invalidValue")
 	if d, _ := r.Body["detail"].(string); !strings.Contains(d, "title:noSuchOrderingMatch") || !strings.Contains(d, "ordering:") {
 		t.Errorf("detail %q", d)
 	}
-	if got := listNames(t, e.do("GET", "/Users"+filterQ(`title eq "Manager"`)+"&count=1000", nil)); !sameSet(got, expect(func(u *fxUser) bool { return u.title == "Manager" })) {
+	if got := listNames(t, e.Do("GET", "/Users"+filterQ(`title eq "Manager"`)+"&count=1000", nil)); !sameSet(got, expect(func(u *fxUser) bool { return u.title == "Manager" })) {
 		t.Errorf("filter on title: %v", got)
 	}
 }

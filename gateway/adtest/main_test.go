@@ -8,12 +8,8 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -25,6 +21,7 @@ import (
 
 	"github.com/scim2ldap/scim2ldap/gateway"
 	"github.com/scim2ldap/scim2ldap/internal/sambatest"
+	"github.com/scim2ldap/scim2ldap/internal/scimtest"
 	"github.com/scim2ldap/scim2ldap/ldapstore"
 	"github.com/scim2ldap/scim2ldap/mapping"
 )
@@ -88,11 +85,25 @@ func adMapping(t testing.TB) *mapping.Mapping {
 }
 
 type env struct {
+	*scimtest.Client
 	t    *testing.T
 	srv  *httptest.Server
 	ldap *ldap.Conn
 	logs *bytes.Buffer
 }
+
+// The SCIM client side is shared with the OpenLDAP tests (internal/scimtest).
+type response = scimtest.Response
+
+var (
+	wantError = scimtest.WantError
+	patchBody = scimtest.PatchBody
+	op        = scimtest.Op
+	user      = scimtest.User
+	filterQ   = scimtest.FilterQ
+	get       = scimtest.Get
+	memberDNs = scimtest.MemberDNs
+)
 
 // newEnv serves the AD mapping over LDAPS (url "") or the given directory URL.
 func newEnv(t *testing.T, ldapURL string) *env {
@@ -114,65 +125,7 @@ func newEnv(t *testing.T, ldapURL string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &env{t: t, srv: srv, ldap: c, logs: logs}
-}
-
-type response struct {
-	Status int
-	Header http.Header
-	Body   map[string]any
-	Raw    string
-}
-
-func (e *env) do(method, path string, body any, hdr ...string) response {
-	e.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		data, _ := json.Marshal(body)
-		rd = bytes.NewReader(data)
-	}
-	req, _ := http.NewRequest(method, e.srv.URL+"/scim/v2"+path, rd)
-	req.Header.Set("Authorization", "Bearer "+token)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/scim+json")
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	out := response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out.Body); err != nil {
-			e.t.Fatalf("%s %s: response is not JSON: %q", method, path, raw)
-		}
-	}
-	if out.Status >= 500 {
-		e.t.Errorf("%s %s: %d %s", method, path, out.Status, raw)
-	}
-	return out
-}
-
-func (e *env) mustCreate(path string, body map[string]any) string {
-	e.t.Helper()
-	r := e.do("POST", path, body)
-	if r.Status != 201 {
-		e.t.Fatalf("create %s: %d %s", path, r.Status, r.Raw)
-	}
-	return r.Body["id"].(string)
-}
-
-func (e *env) mustPatch(path string, body map[string]any, hdr ...string) response {
-	e.t.Helper()
-	r := e.do("PATCH", path, body, hdr...)
-	if r.Status != 200 && r.Status != 204 {
-		e.t.Fatalf("PATCH %s: %d %s", path, r.Status, r.Raw)
-	}
-	return r
+	return &env{Client: &scimtest.Client{T: t, BaseURL: srv.URL + "/scim/v2", Token: token}, t: t, srv: srv, ldap: c, logs: logs}
 }
 
 // entry reads the entry with the given filter under the OU straight from the DC
@@ -214,74 +167,8 @@ func canBind(t *testing.T, who, pw string) bool {
 	return c.Bind(who, pw) == nil
 }
 
-func wantError(t *testing.T, r response, status int, scimType, mention string) {
-	t.Helper()
-	if r.Status != status || r.Body["status"] != fmt.Sprint(status) {
-		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Raw)
-	}
-	if st, _ := r.Body["scimType"].(string); st != scimType {
-		t.Errorf("scimType %q, want %q (%s)", st, scimType, r.Raw)
-	}
-	if d, _ := r.Body["detail"].(string); !strings.Contains(d, mention) {
-		t.Errorf("detail should mention %q: %s", mention, r.Raw)
-	}
-}
-
-func patchBody(ops ...map[string]any) map[string]any {
-	return map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"}, "Operations": ops}
-}
-
-func op(o, path string, value any) map[string]any {
-	m := map[string]any{"op": o}
-	if path != "" {
-		m["path"] = path
-	}
-	if value != nil {
-		m["value"] = value
-	}
-	return m
-}
-
-func user(userName string, extra map[string]any) map[string]any {
-	u := map[string]any{"schemas": []string{userSchema, entSchema}, "userName": userName}
-	for k, v := range extra {
-		u[k] = v
-	}
-	return u
-}
-
-func filterQ(f string) string { return "?filter=" + url.QueryEscape(f) }
-
-func get(m map[string]any, path ...string) any {
-	var cur any = m
-	for _, p := range path {
-		switch c := cur.(type) {
-		case map[string]any:
-			cur = c[p]
-		case []any:
-			var i int
-			fmt.Sscan(p, &i)
-			if i >= len(c) {
-				return nil
-			}
-			cur = c[i]
-		default:
-			return nil
-		}
-	}
-	return cur
-}
-
 // dnOf is the DN the AD mapping gives a user or group named cn, lower-cased.
 func dnOf(cn string) string { return strings.ToLower("CN=" + ldap.EscapeDN(cn) + "," + ou) }
-
-func memberDNs(e *ldap.Entry) []string {
-	var out []string
-	for _, v := range e.GetAttributeValues("member") {
-		out = append(out, strings.ToLower(v))
-	}
-	return out
-}
 
 func uac(e *ldap.Entry) int {
 	var n int

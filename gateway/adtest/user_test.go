@@ -17,11 +17,11 @@ func TestEntraUserLifecycleAD(t *testing.T) {
 	e := newEnv(t, "")
 	const name, pw = "Test_User_dfeef4c5", "Entra-Passw0rd-1"
 	// 1. Match: nothing yet.
-	if l := e.do("GET", "/Users"+filterQ(`userName eq "`+name+`"`), nil); l.Status != 200 || l.Body["totalResults"] != 0.0 {
+	if l := e.Do("GET", "/Users"+filterQ(`userName eq "`+name+`"`), nil); l.Status != 200 || l.Body["totalResults"] != 0.0 {
 		t.Fatalf("match: %s", l.Raw)
 	}
 	// 2. Create as Entra sends it (enterprise URN typo, nulls), with a password, over LDAPS.
-	c := e.do("POST", "/Users", map[string]any{
+	c := e.Do("POST", "/Users", map[string]any{
 		"schemas":    []string{userSchema, "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"},
 		"externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef", "userName": name, "active": true, "password": pw,
 		"emails":       []any{map[string]any{"primary": true, "type": "work", "value": "Test_User_dfeef4c5@testuser.com"}},
@@ -62,22 +62,22 @@ func TestEntraUserLifecycleAD(t *testing.T) {
 	if !canBind(t, name+"@example.test", pw) {
 		t.Fatal("the new user cannot bind with the password it was created with")
 	}
-	if g := e.do("GET", "/Users/"+id, nil); g.Status != 200 || g.Body["active"] != true || g.Body["password"] != nil {
+	if g := e.Do("GET", "/Users/"+id, nil); g.Status != 200 || g.Body["active"] != true || g.Body["password"] != nil {
 		t.Errorf("GET: %s", g.Raw)
 	}
 	// Lookups by id through the filter translate to escaped bytes.
-	if l := e.do("GET", "/Users"+filterQ(`id eq "`+strings.ToUpper(id)+`"`), nil); l.Body["totalResults"] != 1.0 {
+	if l := e.Do("GET", "/Users"+filterQ(`id eq "`+strings.ToUpper(id)+`"`), nil); l.Body["totalResults"] != 1.0 {
 		t.Errorf("filter by id: %s", l.Raw)
 	}
-	if l := e.do("GET", "/Users"+filterQ(`id eq "not-a-guid"`), nil); l.Status != 200 || l.Body["totalResults"] != 0.0 {
+	if l := e.Do("GET", "/Users"+filterQ(`id eq "not-a-guid"`), nil); l.Status != 200 || l.Body["totalResults"] != 0.0 {
 		t.Errorf("filter by a non-GUID id: %s", l.Raw)
 	}
-	if g := e.do("GET", "/Users/not-a-guid", nil); g.Status != 404 {
+	if g := e.Do("GET", "/Users/not-a-guid", nil); g.Status != 404 {
 		t.Errorf("GET non-GUID: %d", g.Status)
 	}
 
 	// Default-mode updates: one capitalised op per path.
-	r := e.mustPatch("/Users/"+id, patchBody(
+	r := e.MustPatch("/Users/"+id, patchBody(
 		op("Replace", `emails[type eq "work"].value`, "updatedEmail@testuser.com"),
 		op("Replace", "name.familyName", "updatedFamilyName"),
 		op("Replace", "displayName", "Updated Name"),
@@ -88,7 +88,7 @@ func TestEntraUserLifecycleAD(t *testing.T) {
 		t.Fatalf("patch response: %s", r.Raw)
 	}
 	// Flag mode: a filtered replace plus a no-path replace with dotted and URN keys.
-	e.mustPatch("/Users/"+id, patchBody(
+	e.MustPatch("/Users/"+id, patchBody(
 		op("replace", `emails[type eq "work"].value`, "flag@testuser.com"),
 		op("replace", "", map[string]any{"displayName": "Flag Name", "name.givenName": "Flaggy", "name.familyName": "Mode",
 			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "3"}),
@@ -106,48 +106,48 @@ func TestEntraUserLifecycleAD(t *testing.T) {
 	if err := e.ldap.Modify(mod); err != nil {
 		t.Fatal(err)
 	}
-	e.mustPatch("/Users/"+id, patchBody(op("Replace", "active", "False")))
+	e.MustPatch("/Users/"+id, patchBody(op("Replace", "active", "False")))
 	if got := uac(e.byID(id)); got != 66050 {
 		t.Errorf("userAccountControl after deactivation = %d, want 66050 (0x10202)", got)
 	}
 	if canBind(t, name+"@example.test", pw) {
 		t.Error("a deactivated user can still bind")
 	}
-	if g := e.do("GET", "/Users/"+id, nil); g.Body["active"] != false {
+	if g := e.Do("GET", "/Users/"+id, nil); g.Body["active"] != false {
 		t.Errorf("GET after disable: %s", g.Raw)
 	}
-	if l := e.do("GET", "/Users"+filterQ(`userName eq "`+name+`" and active eq false`), nil); l.Body["totalResults"] != 1.0 {
+	if l := e.Do("GET", "/Users"+filterQ(`userName eq "`+name+`" and active eq false`), nil); l.Body["totalResults"] != 1.0 {
 		t.Errorf("a deactivated user must still be found: %s", l.Raw)
 	}
-	if l := e.do("GET", "/Users"+filterQ(`userName eq "`+name+`" and active eq true`), nil); l.Body["totalResults"] != 0.0 {
+	if l := e.Do("GET", "/Users"+filterQ(`userName eq "`+name+`" and active eq true`), nil); l.Body["totalResults"] != 0.0 {
 		t.Errorf("active eq true matched a disabled user: %s", l.Raw)
 	}
 	// Re-enable (flag mode sends a real boolean).
-	e.mustPatch("/Users/"+id, patchBody(op("replace", "active", true)))
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", true)))
 	if got := uac(e.byID(id)); got != 66048 || !canBind(t, name+"@example.test", pw) {
 		t.Errorf("reactivation: userAccountControl %d, want 66048, and the user can bind", got)
 	}
 
 	// Manager as a bare id, then cleared with "".
-	boss := e.mustCreate("/Users", user("entra-boss", map[string]any{"active": false}))
-	e.mustPatch("/Users/"+id, patchBody(op("Add", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", boss)))
+	boss := e.MustCreate("/Users", user("entra-boss", map[string]any{"active": false}))
+	e.MustPatch("/Users/"+id, patchBody(op("Add", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", boss)))
 	if m := e.byID(id).GetAttributeValue("manager"); strings.ToLower(m) != dnOf("entra-boss") {
 		t.Errorf("manager DN %q", m)
 	}
-	if g := e.do("GET", "/Users/"+id, nil); get(g.Body, entSchema, "manager", "value") != boss {
+	if g := e.Do("GET", "/Users/"+id, nil); get(g.Body, entSchema, "manager", "value") != boss {
 		t.Errorf("manager read back: %s", g.Raw)
 	}
-	if l := e.do("GET", "/Users"+filterQ(`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "`+boss+`"`), nil); l.Body["totalResults"] != 1.0 {
+	if l := e.Do("GET", "/Users"+filterQ(`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "`+boss+`"`), nil); l.Body["totalResults"] != 1.0 {
 		t.Errorf("filter by manager: %s", l.Raw)
 	}
-	e.mustPatch("/Users/"+id, patchBody(op("Replace", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "")))
-	e.mustPatch("/Users/"+id, patchBody(map[string]any{"op": "Replace", "path": "displayName", "value": nil}))
+	e.MustPatch("/Users/"+id, patchBody(op("Replace", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "")))
+	e.MustPatch("/Users/"+id, patchBody(map[string]any{"op": "Replace", "path": "displayName", "value": nil}))
 	if ent := e.byID(id); ent.GetAttributeValue("manager") != "" || ent.GetAttributeValue("displayName") != "" {
 		t.Errorf("manager / displayName not cleared: %v", ent.Attributes)
 	}
 
 	// Rename: modrdn keeps objectGUID; sAMAccountName, cn and the UPN follow.
-	e.mustPatch("/Users/"+id, patchBody(op("Replace", "userName", "Renamed_User")))
+	e.MustPatch("/Users/"+id, patchBody(op("Replace", "userName", "Renamed_User")))
 	ent = e.byID(id)
 	if ent == nil || strings.ToLower(ent.DN) != dnOf("Renamed_User") || ent.GetAttributeValue("sAMAccountName") != "Renamed_User" ||
 		ent.GetAttributeValue("userPrincipalName") != "Renamed_User@example.test" {
@@ -157,16 +157,16 @@ func TestEntraUserLifecycleAD(t *testing.T) {
 		t.Error("the renamed user cannot bind")
 	}
 	// A stale If-Match is a 412 (checked against uSNChanged; AD has no assertion control).
-	g := e.do("GET", "/Users/"+id, nil)
-	e.mustPatch("/Users/"+id, patchBody(op("replace", "title", "T2")))
-	wantError(t, e.do("PATCH", "/Users/"+id, patchBody(op("replace", "title", "T3")), "If-Match", g.Header.Get("ETag")), 412, "", "")
-	wantError(t, e.do("DELETE", "/Users/"+id, nil, "If-Match", g.Header.Get("ETag")), 412, "", "")
+	g := e.Do("GET", "/Users/"+id, nil)
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "title", "T2")))
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "title", "T3")), "If-Match", g.Header.Get("ETag")), 412, "", "")
+	wantError(t, e.Do("DELETE", "/Users/"+id, nil, "If-Match", g.Header.Get("ETag")), 412, "", "")
 
 	// Delete.
-	if d := e.do("DELETE", "/Users/"+id, nil); d.Status != 204 {
+	if d := e.Do("DELETE", "/Users/"+id, nil); d.Status != 204 {
 		t.Fatalf("delete: %d %s", d.Status, d.Raw)
 	}
-	if g := e.do("GET", "/Users/"+id, nil); g.Status != 404 {
+	if g := e.Do("GET", "/Users/"+id, nil); g.Status != 404 {
 		t.Errorf("GET after delete: %d", g.Status)
 	}
 	if e.entry("(sAMAccountName=Renamed_User)") != nil {
@@ -182,45 +182,45 @@ func TestOktaUserLifecycleAD(t *testing.T) {
 		"emails":      []any{map[string]any{"primary": true, "value": upn, "type": "work"}},
 		"displayName": "Test User", "locale": "en-US", "externalId": "00ujl29u0le5T6Aj10h7",
 		"groups": []any{}, "password": pw, "active": true}
-	id := e.mustCreate("/Users", body)
+	id := e.MustCreate("/Users", body)
 	ent := e.byID(id)
 	if ent.GetAttributeValue("userPrincipalName") != upn || uac(ent) != 512 || !canBind(t, upn, pw) {
 		t.Fatalf("created: UPN %q, userAccountControl %d", ent.GetAttributeValue("userPrincipalName"), uac(ent))
 	}
 	// The same userName in another letter case is taken.
 	body["userName"] = strings.ToUpper(upn)
-	wantError(t, e.do("POST", "/Users", body), 409, "uniqueness", "userName")
+	wantError(t, e.Do("POST", "/Users", body), 409, "uniqueness", "userName")
 	body["userName"] = upn
 	// Profile update: PUT of the whole object, with a new password.
 	body["name"] = map[string]any{"givenName": "Tess", "familyName": "User"}
 	body["password"] = "N3w-Okta-Passw0rd"
-	if p := e.do("PUT", "/Users/"+id, body); p.Status != 200 || get(p.Body, "name", "givenName") != "Tess" || p.Body["active"] != true {
+	if p := e.Do("PUT", "/Users/"+id, body); p.Status != 200 || get(p.Body, "name", "givenName") != "Tess" || p.Body["active"] != true {
 		t.Fatalf("PUT: %s", p.Raw)
 	}
 	if canBind(t, upn, pw) || !canBind(t, upn, "N3w-Okta-Passw0rd") {
 		t.Error("PUT did not replace the password")
 	}
 	// Deactivate: no path, value object.
-	if p := e.mustPatch("/Users/"+id, patchBody(op("replace", "", map[string]any{"active": false}))); p.Body["active"] != false || uac(e.byID(id)) != 514 {
+	if p := e.MustPatch("/Users/"+id, patchBody(op("replace", "", map[string]any{"active": false}))); p.Body["active"] != false || uac(e.byID(id)) != 514 {
 		t.Errorf("deactivate: %s", p.Raw)
 	}
 	if canBind(t, upn, "N3w-Okta-Passw0rd") {
 		t.Error("a deactivated user can still bind")
 	}
-	e.mustPatch("/Users/"+id, patchBody(op("replace", "", map[string]any{"active": true})))
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "", map[string]any{"active": true})))
 	if uac(e.byID(id)) != 512 || !canBind(t, upn, "N3w-Okta-Passw0rd") {
 		t.Error("reactivation did not enable the account")
 	}
 	// A password AD refuses (complexity) is a 400, and the old one still works.
-	wantError(t, e.do("PATCH", "/Users/"+id, patchBody(op("replace", "password", "abc"))), 400, "invalidValue", "")
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "password", "abc"))), 400, "invalidValue", "")
 	if !canBind(t, upn, "N3w-Okta-Passw0rd") {
 		t.Error("a refused password changed something")
 	}
 	// Import: startIndex/count paging, and sorting (descending needs the 0xFF BOOLEAN on Samba).
 	for i := 0; i < 3; i++ {
-		e.mustCreate("/Users", user(fmt.Sprintf("okta-sort-%d", i), nil))
+		e.MustCreate("/Users", user(fmt.Sprintf("okta-sort-%d", i), nil))
 	}
-	l := e.do("GET", "/Users?startIndex=1&count=2&sortBy=userName&sortOrder=descending&filter="+
+	l := e.Do("GET", "/Users?startIndex=1&count=2&sortBy=userName&sortOrder=descending&filter="+
 		strings.TrimPrefix(filterQ(`userName sw "okta-sort-"`), "?filter="), nil)
 	if l.Status != 200 || l.Body["totalResults"] != 3.0 || get(l.Body, "Resources", "0", "userName") != "okta-sort-2" ||
 		get(l.Body, "Resources", "1", "userName") != "okta-sort-1" || len(l.Body["Resources"].([]any)) != 2 {
@@ -232,27 +232,27 @@ func TestOktaUserLifecycleAD(t *testing.T) {
 func TestBadInputAD(t *testing.T) {
 	e := newEnv(t, "")
 	long := "abcdefghijklmnopqrstu" // 21 characters
-	wantError(t, e.do("POST", "/Users", user(long, map[string]any{"active": true, "password": "Long-Passw0rd-1"})), 400, "invalidValue", "at most 20")
-	wantError(t, e.do("POST", "/Users", user("bad/name", nil)), 400, "invalidValue", "does not allow")
+	wantError(t, e.Do("POST", "/Users", user(long, map[string]any{"active": true, "password": "Long-Passw0rd-1"})), 400, "invalidValue", "at most 20")
+	wantError(t, e.Do("POST", "/Users", user("bad/name", nil)), 400, "invalidValue", "does not allow")
 	if e.entry("(|(cn="+long+")(sAMAccountName="+long+")(cn=bad*))") != nil {
 		t.Error("a refused user was written")
 	}
-	id := e.mustCreate("/Users", user("bad-input", map[string]any{"active": false}))
-	wantError(t, e.do("PATCH", "/Users/"+id, patchBody(op("replace", "userName", long))), 400, "invalidValue", "at most 20")
+	id := e.MustCreate("/Users", user("bad-input", map[string]any{"active": false}))
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "userName", long))), 400, "invalidValue", "at most 20")
 
 	// A password over plain LDAP: refused by the gateway, nothing created.
 	plain := newEnv(t, dc.URL)
-	wantError(t, plain.do("POST", "/Users", user("plain-pw", map[string]any{"active": true, "password": "Plain-Passw0rd-1"})), 400, "invalidValue", "encrypted connection")
+	wantError(t, plain.Do("POST", "/Users", user("plain-pw", map[string]any{"active": true, "password": "Plain-Passw0rd-1"})), 400, "invalidValue", "encrypted connection")
 	if e.entry("(sAMAccountName=plain-pw)") != nil {
 		t.Error("a user was created though its password was refused")
 	}
 	before := e.byID(id).GetAttributeValue("uSNChanged")
-	wantError(t, plain.do("PATCH", "/Users/"+id, patchBody(op("replace", "password", "Plain-Passw0rd-1"), op("replace", "title", "x"))), 400, "invalidValue", "encrypted connection")
+	wantError(t, plain.Do("PATCH", "/Users/"+id, patchBody(op("replace", "password", "Plain-Passw0rd-1"), op("replace", "title", "x"))), 400, "invalidValue", "encrypted connection")
 	if after := e.byID(id); after.GetAttributeValue("uSNChanged") != before || after.GetAttributeValue("title") != "" {
 		t.Error("a refused password PATCH changed the entry")
 	}
 	// Without a password, plain LDAP works for an inactive user.
-	if r := plain.do("POST", "/Users", user("plain-nopw", map[string]any{"active": false})); r.Status != 201 {
+	if r := plain.Do("POST", "/Users", user("plain-nopw", map[string]any{"active": false})); r.Status != 201 {
 		t.Errorf("inactive user without password over plain LDAP: %d %s", r.Status, r.Raw)
 	}
 }
