@@ -12,13 +12,12 @@
 package sambatest
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
+	"github.com/scim2ldap/scim2ldap/internal/slapdtest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,12 +54,12 @@ func Start() (*Server, error) {
 		lock.Close()
 		return nil, err
 	}
-	cmd := exec.Command("bash", filepath.Join(repoRoot(), "scripts", "samba-ad-up.sh"), dir)
+	cmd := exec.Command("bash", filepath.Join(slapdtest.RepoRoot(), "scripts", "samba-ad-up.sh"), dir)
 	// AD_MAX_RUNTIME: a safety net, samba exits by itself if the test binary dies.
 	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin", "AD_MAX_RUNTIME=1800")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		exec.Command("bash", filepath.Join(repoRoot(), "scripts", "samba-ad-down.sh"), dir).Run()
+		exec.Command("bash", filepath.Join(slapdtest.RepoRoot(), "scripts", "samba-ad-down.sh"), dir).Run()
 		lock.Close()
 		var ee *exec.ExitError
 		if errors.As(err, &ee) && ee.ExitCode() == 2 {
@@ -68,14 +67,14 @@ func Start() (*Server, error) {
 		}
 		return nil, fmt.Errorf("samba-ad-up.sh: %v: %s", err, out)
 	}
-	env := parseEnv(filepath.Join(dir, "env"))
+	env := slapdtest.ParseEnv(filepath.Join(dir, "env"))
 	return &Server{Dir: dir, URL: env["AD_LDAP_URL"], LDAPSURL: env["AD_LDAPS_URL"], BaseDN: env["AD_BASE"],
 		BindDN: env["AD_BIND_DN"], Password: strings.Trim(env["AD_BIND_PW"], "'"), CAFile: env["AD_CACERT"], lock: lock}, nil
 }
 
 // Stop stops the DC, removes its directory and releases the lock.
 func (s *Server) Stop() {
-	exec.Command("bash", filepath.Join(repoRoot(), "scripts", "samba-ad-down.sh"), s.Dir).Run()
+	exec.Command("bash", filepath.Join(slapdtest.RepoRoot(), "scripts", "samba-ad-down.sh"), s.Dir).Run()
 	if s.lock != nil {
 		s.lock.Close()
 	}
@@ -125,26 +124,4 @@ func acquireLock() (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
-}
-
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
-func parseEnv(path string) map[string]string {
-	m := map[string]string{}
-	f, err := os.Open(path)
-	if err != nil {
-		return m
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimPrefix(sc.Text(), "export ")
-		if k, v, ok := strings.Cut(line, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
 }

@@ -90,6 +90,12 @@ func freePort() int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// RepoRoot is the repository's root directory (where scripts/ lives).
+func RepoRoot() string { return repoRoot() }
+
+// ParseEnv reads the `export K=V` lines an up script writes (DIR/env).
+func ParseEnv(path string) map[string]string { return parseEnv(path) }
+
 func repoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
