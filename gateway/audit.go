@@ -43,7 +43,7 @@ func infoOf(ctx context.Context) *reqInfo {
 // auditChange records one successful write: the handlers call it after the
 // directory accepted the change. id is the resource's SCIM id ("" when unknown),
 // dn its (new) DN, attrs the LDAP attribute names written.
-func (s *Server) auditChange(ctx context.Context, rt *mapping.ResourceType, id, dn string, attrs []string) {
+func (s *Server) auditChange(ctx context.Context, rt *mapping.ResourceType, id, dn string, attrs []string, oldDN ...string) {
 	info := infoOf(ctx)
 	if info == nil {
 		info = &reqInfo{}
@@ -62,6 +62,9 @@ func (s *Server) auditChange(ctx context.Context, rt *mapping.ResourceType, id, 
 	ev := s.audit.Info().Str("log", "audit").Str("event", "scim.change").Str("request_id", info.id).
 		Str("remote", info.remote).Str("operation", op).Str("resource_type", rt.Name).Str("id", id).Str("dn", dn).
 		Strs("attributes", names)
+	if len(oldDN) > 0 && oldDN[0] != "" && oldDN[0] != dn { // renamed or moved: the SIEM can follow the entry
+		ev = ev.Str("old_dn", oldDN[0])
+	}
 	if info.identity != nil {
 		ev = ev.Str("client", info.identity.Name).Str("auth", info.identity.Kind).Str("subject", info.identity.Subject)
 	}
@@ -88,7 +91,7 @@ func addedAttrs(add *ldap.AddRequest) []string {
 
 // auditUpdate records an update that wrote something: the modify's attributes,
 // the naming attribute when renamed, and membership lists with changes.
-func (h *resourceHandler) auditUpdate(ctx context.Context, id, dn string, mod *ldap.ModifyRequest, renamed bool, members map[*mapping.AttrMap]*memberPlan) {
+func (h *resourceHandler) auditUpdate(ctx context.Context, id, oldDN, dn string, mod *ldap.ModifyRequest, renamed bool, members map[*mapping.AttrMap]*memberPlan) {
 	var attrs []string
 	for _, c := range mod.Changes {
 		attrs = append(attrs, c.Modification.Type)
@@ -102,6 +105,6 @@ func (h *resourceHandler) auditUpdate(ctx context.Context, id, dn string, mod *l
 		}
 	}
 	if len(attrs) > 0 {
-		h.s.auditChange(ctx, h.rt, id, dn, attrs)
+		h.s.auditChange(ctx, h.rt, id, dn, attrs, oldDN)
 	}
 }

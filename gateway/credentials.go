@@ -3,6 +3,8 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -174,6 +176,27 @@ func secret(inline, file, dir, inlineKey, fileKey string) (string, error) {
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
+// secureKeyURL accepts https:// URLs, and http:// only to a loopback address
+// (a local sidecar or a test issuer).
+func secureKeyURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if u.Scheme == "https" {
+		return true
+	}
+	if u.Scheme != "http" {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Check validates the credentials: unique non-empty names, valid scopes, the
 // fields each kind needs, durations; with m, resource type names must exist in
 // the mapping.
@@ -224,8 +247,9 @@ func (c *Credentials) Check(m *mapping.Mapping) error {
 		if j.Issuer == "" || j.JWKSURL == "" || len(j.Audiences) == 0 {
 			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: issuer, audiences and jwksURL are required", i, j.Name))
 		}
-		if j.JWKSURL != "" && !strings.HasPrefix(j.JWKSURL, "https://") && !strings.HasPrefix(j.JWKSURL, "http://") {
-			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: jwksURL must be an https:// URL", i, j.Name))
+		if j.JWKSURL != "" && !secureKeyURL(j.JWKSURL) {
+			// Whoever can change the key set in transit can forge tokens.
+			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: jwksURL must be an https:// URL (plain http:// only on loopback)", i, j.Name))
 		}
 		for _, a := range j.Algorithms {
 			if !slices.Contains(defaultJWTAlgorithms, a) {

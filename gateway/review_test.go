@@ -3,10 +3,19 @@ package gateway_test
 // Regressions from a fresh-eyes review (a new user trying to break the gateway).
 
 import (
+	"bytes"
 	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/scim2ldap/scim2ldap/gateway"
+	"github.com/scim2ldap/scim2ldap/internal/scimtest"
 )
 
 func TestConcurrentRenameDoesNotLoseOtherWrites(t *testing.T) {
@@ -128,4 +137,40 @@ func TestETagLists(t *testing.T) {
 func TestBodyMustBeUTF8(t *testing.T) {
 	e := newEnv(t)
 	wantError(t, e.Do("POST", "/Users", "{\"userName\":\"inv\xff\"}"), 400, "invalidSyntax")
+}
+
+// A JWKS fetched over plain HTTP could be swapped in transit: only https://,
+// or http:// to a loopback address, is accepted.
+func TestJWKSURLMustBeSecure(t *testing.T) {
+	for url, ok := range map[string]bool{
+		"https://login.example.org/keys": true, "http://127.0.0.1:8080/keys": true, "http://localhost/keys": true,
+		"http://login.example.org/keys": false, "http://10.1.2.3/keys": false, "ftp://x/keys": false,
+	} {
+		path := filepath.Join(t.TempDir(), "creds.yaml")
+		os.WriteFile(path, []byte("jwtIssuers:\n  - {name: idp, issuer: https://idp.example.org, audiences: [scim], jwksURL: \""+url+"\", scope: read-only}\n"), 0o600)
+		_, err := gateway.LoadCredentials(path)
+		if (err == nil) != ok {
+			t.Errorf("%s: %v, want accepted=%v", url, err, ok)
+		}
+	}
+}
+
+// A rename's audit event carries the old DN, so a SIEM can follow the entry.
+func TestAuditRecordsOldDNOnRename(t *testing.T) {
+	var audit bytes.Buffer
+	gw := gateway.New(gateway.Config{Mapping: exampleMapping(t), Store: openStore(t), Log: zerolog.Nop(), Tokens: []string{token},
+		Audit: zerolog.SyncWriter(&audit)})
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	c := &scimtest.Client{T: t, BaseURL: srv.URL + "/scim/v2", Token: token}
+	id := c.MustCreate("/Users", user("rv-audit", nil))
+	c.MustPatch("/Users/"+id, patchBody(op("replace", "userName", "rv-audit2")))
+	lines := strings.Split(strings.TrimSpace(audit.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.Contains(last, `"old_dn":"uid=rv-audit,ou=people,dc=example,dc=org"`) || !strings.Contains(last, `"dn":"uid=rv-audit2,ou=people,dc=example,dc=org"`) {
+		t.Errorf("rename audit event: %s", last)
+	}
+	if strings.Contains(lines[0], "old_dn") {
+		t.Errorf("a create has no old DN: %s", lines[0])
+	}
 }

@@ -5,6 +5,7 @@
 package gateway
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/netip"
@@ -152,14 +153,35 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	s.routes.Store(&routes{mapping: m, router: r})
 }
 
-// ReloadMapping loads the mapping file and, if it has no problems and the
-// credentials still fit it, makes it the mapping in force (SetMapping). On any
-// problem the mapping in force stays, and the error lists every problem.
-// Counted in scim2ldap_mapping_reloads_total.
-func (s *Server) ReloadMapping(path string) error {
+// CheckMapping checks m against the live directory's schema (see
+// mapping.CheckSchema): the problems as a mapping.Problems error, nil when there
+// are none, or an unavailable error when the schema can't be read (the caller
+// decides: start-up goes on with a warning while the directory is down).
+func (s *Server) CheckMapping(ctx context.Context, m *mapping.Mapping) error {
+	schema, err := s.cfg.Store.ReadSchema(ctx)
+	if err != nil {
+		return err
+	}
+	if ps := m.CheckSchema(schema); len(ps) > 0 {
+		return ps
+	}
+	return nil
+}
+
+// ReloadMapping loads the mapping file and, if it has no problems (also against
+// the directory's schema, when it can be read) and the credentials still fit it,
+// makes it the mapping in force (SetMapping). On any problem the mapping in
+// force stays, and the error lists every problem. Counted in
+// scim2ldap_mapping_reloads_total.
+func (s *Server) ReloadMapping(ctx context.Context, path string) error {
 	m, err := mapping.Load(path)
 	if err == nil && s.cfg.Credentials != nil {
 		err = s.cfg.Credentials.Check(m)
+	}
+	if err == nil {
+		if cerr := s.CheckMapping(ctx, m); cerr != nil && !ldapstore.IsUnavailable(cerr) {
+			err = cerr
+		}
 	}
 	if err != nil {
 		s.metrics.reloads.WithLabelValues("rejected").Inc()

@@ -216,7 +216,7 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 			return "", err
 		}
 	}
-	h.auditUpdate(ctx, id, dn, mod, newRDN != "", ch.members)
+	h.auditUpdate(ctx, id, e.DN, dn, mod, newRDN != "" || newParent != "", ch.members)
 	return dn, nil
 }
 

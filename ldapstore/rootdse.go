@@ -13,7 +13,7 @@ func readRootDSE(c *ldap.Conn) map[string]bool {
 	res, err := c.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
 		"(objectClass=*)", []string{"supportedControl"}, nil))
 	if err != nil || len(res.Entries) == 0 {
-		return out
+		return nil
 	}
 	for _, oid := range res.Entries[0].GetEqualFoldAttributeValues("supportedControl") {
 		out[strings.TrimSpace(oid)] = true
@@ -22,6 +22,30 @@ func readRootDSE(c *ldap.Conn) map[string]bool {
 }
 
 // Supports reports whether the directory's root DSE lists the control oid in
-// supportedControl (read once when the Store was opened), e.g.
-// Supports(OIDServerSideSort).
-func (s *Store) Supports(oid string) bool { return s.controls[oid] }
+// supportedControl, e.g. Supports(OIDServerSideSort). The root DSE is read once,
+// when the Store opens or, if the directory was unreachable then, on the first
+// call after it can be reached.
+func (s *Store) Supports(oid string) bool {
+	ctls := s.controls.Load()
+	if ctls == nil {
+		for _, sl := range s.slots {
+			sl.mu.Lock()
+			c := sl.conn
+			sl.mu.Unlock()
+			if c != nil && !c.IsClosing() {
+				s.setControls(readRootDSE(c))
+				break
+			}
+		}
+		if ctls = s.controls.Load(); ctls == nil {
+			return false
+		}
+	}
+	return (*ctls)[oid]
+}
+
+func (s *Store) setControls(m map[string]bool) {
+	if m != nil {
+		s.controls.Store(&m)
+	}
+}

@@ -34,6 +34,10 @@ type Config struct {
 	CAFile       string        // PEM bundle that verifies the server's certificate; empty: system roots
 	Conns        int           // shared connections; default 4 (DESIGN.md §6: 4 gave ~8.6k searches/s here)
 	Timeout      time.Duration // per operation and per dial; default 10s
+	// StartUnreachable lets Open succeed while the directory can't be reached:
+	// the connections are dialled in the background (readiness fails until then).
+	// A certificate or bind failure still fails Open.
+	StartUnreachable bool
 }
 
 // Store is a set of shared LDAP connections. It is safe for concurrent use.
@@ -45,8 +49,9 @@ type Store struct {
 	observer atomic.Pointer[Observer] // see SetObserver (health.go)
 	stop     chan struct{}            // closed by Close; ends the healer
 	stopOnce sync.Once
-	// controls are the OIDs in the root DSE's supportedControl (see Supports).
-	controls map[string]bool
+	// controls are the OIDs in the root DSE's supportedControl (see Supports);
+	// nil until the root DSE was read.
+	controls atomic.Pointer[map[string]bool]
 }
 
 type slot struct {
@@ -89,16 +94,32 @@ func Open(cfg Config) (*Store, error) {
 	for i := 0; i < cfg.Conns; i++ {
 		sl := &slot{}
 		c, err := s.dial()
-		if err != nil {
+		if err != nil && !(cfg.StartUnreachable && unreachable(err)) {
 			s.Close()
 			return nil, err
 		}
-		sl.conn = c
+		sl.conn = c // nil while the directory is unreachable: the healer dials it
 		s.slots = append(s.slots, sl)
 	}
-	s.controls = readRootDSE(s.slots[0].conn)
+	if c := s.slots[0].conn; c != nil {
+		s.setControls(readRootDSE(c))
+	}
 	go s.heal()
 	return s, nil
+}
+
+// unreachable reports whether a dial failed because the directory could not be
+// reached (refused, timed out, no route, name not resolved), as opposed to a
+// configuration error such as a certificate that doesn't verify or a wrong
+// password, which must stop the start-up.
+func unreachable(err error) bool {
+	var opErr *net.OpError
+	var certErr *tls.CertificateVerificationError
+	var ldapErr *ldap.Error
+	if errors.As(err, &certErr) || (errors.As(err, &ldapErr) && ldapErr.ResultCode != ldap.ErrorNetwork) {
+		return false
+	}
+	return errors.As(err, &opErr) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // Close closes every connection.

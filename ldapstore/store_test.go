@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -222,5 +223,69 @@ func TestReadSchema(t *testing.T) {
 	}
 	if may := sc.May("inetOrgPerson"); !slices.ContainsFunc(may, func(s string) bool { return strings.EqualFold(s, "telephoneNumber") }) {
 		t.Errorf("inetOrgPerson MAY lacks telephoneNumber (from organizationalPerson): %v", may)
+	}
+}
+
+// With StartUnreachable, Open succeeds while nothing answers; operations are
+// unavailable until the directory appears, then the healer connects by itself.
+func TestStartWhileUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	cfg := ldapstore.Config{URL: "ldap://" + addr, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 2}
+	if _, err := ldapstore.Open(cfg); err == nil {
+		t.Fatal("Open without StartUnreachable must fail while the directory is unreachable")
+	}
+	cfg.StartUnreachable = true
+	s, err := ldapstore.Open(cfg)
+	if err != nil {
+		t.Fatalf("Open with StartUnreachable: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.Search(context.Background(), baseSearch()); !ldapstore.IsUnavailable(err) {
+		t.Fatalf("search before the directory is up: %v, want unavailable", err)
+	}
+	// The directory appears at that address (a forwarder to slapd).
+	pl, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("the port was taken meanwhile: %v", err)
+	}
+	p := &proxy{l: pl}
+	go func() {
+		for {
+			c, err := pl.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", strings.TrimPrefix(slapd.URL, "ldap://"))
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+	defer p.l.Close()
+	var last error
+	for i := 0; i < 100; i++ { // bounded: the healer ticks every second, backoff up to 5 s
+		if _, last = s.Search(context.Background(), baseSearch()); last == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if last != nil {
+		t.Fatalf("still unavailable after the directory came up: %v", last)
+	}
+	if !s.Supports(ldapstore.OIDAssertion) {
+		t.Error("the root DSE was not read once the directory was reachable")
+	}
+	// A wrong password is a configuration error, never "unreachable".
+	cfg = ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: "wrong-password-here", StartUnreachable: true}
+	if _, err := ldapstore.Open(cfg); err == nil {
+		t.Error("a wrong bind password must fail Open even with StartUnreachable")
 	}
 }

@@ -20,7 +20,13 @@ type DirectorySchema interface {
 // type's object classes allow (unless extensibleObject), and MUST attributes of
 // the object classes that nothing fills (no mapped attribute, computed value,
 // default or the RDN). Each problem is at the mapping's line:col.
+//
+// On Active Directory only names are checked: AD fills system attributes itself
+// (objectCategory, instanceType, nTSecurityDescriptor, groupType…) and allows
+// attributes through system auxiliary classes (securityPrincipal's
+// sAMAccountName) that the subschema's MUST/MAY lists don't show [MS-ADTS 3.1.1.2].
 func (m *Mapping) CheckSchema(ds DirectorySchema) Problems {
+	namesOnly := m.Flavor == "activedirectory"
 	var ps Problems
 	add := func(p Pos, format string, args ...any) {
 		ps = append(ps, Problem{File: m.File, Line: p.Line, Col: p.Col, Msg: fmt.Sprintf(format, args...)})
@@ -43,7 +49,7 @@ func (m *Mapping) CheckSchema(ds DirectorySchema) Problems {
 				add(p, "%s: the directory's schema has no attribute %q (%s)", rt.Name, attr, what)
 				return
 			}
-			if write && !extensible && !containsFold(allowed, attr) {
+			if write && !extensible && !namesOnly && !containsFold(allowed, attr) {
 				add(p, "%s: %s is not allowed by the object classes %s (%s); add an object class that allows it",
 					rt.Name, attr, strings.Join(rt.ObjectClasses, ", "), what)
 			}
@@ -67,6 +73,9 @@ func (m *Mapping) CheckSchema(ds DirectorySchema) Problems {
 			add(rt.RDNPos, "%s: the directory's schema has no attribute %q (rdn)", rt.Name, rt.RDN)
 		}
 		for _, oc := range rt.ObjectClasses {
+			if namesOnly {
+				break
+			}
 			for _, must := range ds.Must(oc) {
 				if !filled[strings.ToLower(must)] && !strings.EqualFold(must, "objectClass") {
 					add(rt.ObjectClassesPos, "%s: object class %s requires %s, which nothing fills: map a SCIM attribute to it, compute it, or give it a default",

@@ -78,6 +78,15 @@ func TestServeReloadsMappingOnSIGHUP(t *testing.T) {
 	if !strings.Contains(schema(), `"name":"title"`) {
 		t.Error("a rejected reload changed the mapping in force")
 	}
+	// A file the loader accepts but the directory's schema does not: rejected too.
+	os.WriteFile(file, []byte(strings.Replace(string(good), "title:                         {ldap: title}", "title:                         {ldap: titel}", 1)), 0o644)
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	for i := 0; i < 200 && strings.Count(logs.String(), "mapping reload rejected") < 2; i++ {
+		time.Sleep(25 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), `the directory's schema has no attribute \"titel\"`) {
+		t.Errorf("the schema problem is not in the log:\n%s", logs.String())
+	}
 	// A good file without title: the next request no longer sees it.
 	var kept []string
 	for _, line := range strings.Split(string(good), "\n") {
@@ -90,5 +99,27 @@ func TestServeReloadsMappingOnSIGHUP(t *testing.T) {
 	waitLog("mapping reloaded")
 	if s := schema(); strings.Contains(s, `"name":"title"`) || !strings.Contains(s, `"name":"userName"`) {
 		t.Errorf("after the reload: %s", s)
+	}
+}
+
+// serve refuses a mapping that doesn't fit the directory's schema.
+func TestServeRefusesMappingTheSchemaRejects(t *testing.T) {
+	good, _ := os.ReadFile("../../mappings.example.yaml")
+	file := filepath.Join(t.TempDir(), "mapping.yaml")
+	os.WriteFile(file, []byte(strings.Replace(string(good), "{ldap: title}", "{ldap: titel}", 1)), 0o644)
+	for k, v := range map[string]string{"LDAP_URL": slapd.URL, "LDAP_BIND_DN": slapd.BindDN, "LDAP_BIND_PASSWORD": slapd.Password,
+		"BEARER_TOKENS": "a-long-enough-token-123", "LISTEN_ADDR": "127.0.0.1:0", "MAPPING_FILE": file} {
+		t.Setenv("SCIM2LDAP_"+k, v)
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	if code := serveCtx(context.Background(), cfg, zerolog.New(logs), logs, nil); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if !strings.Contains(logs.String(), `the directory's schema has no attribute "titel"`) {
+		t.Errorf("log:\n%s", logs.String())
 	}
 }

@@ -68,6 +68,7 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 	store, err := ldapstore.Open(ldapstore.Config{
 		URL: cfg.LDAPURL, BindDN: cfg.LDAPBindDN, BindPassword: cfg.LDAPBindPassword,
 		StartTLS: cfg.LDAPStartTLS, CAFile: cfg.LDAPCAFile, Conns: cfg.LDAPConns, Timeout: cfg.LDAPTimeout,
+		StartUnreachable: true, // start not ready while the directory is down; a pod started during an outage must not crash-loop
 	})
 	if err != nil {
 		log.Error().Err(err).Msg("directory")
@@ -80,6 +81,23 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 		MaxBodyBytes: cfg.MaxBodyBytes, AuthFailureBurst: cfg.AuthFailureBurst, AuthFailureInterval: cfg.AuthFailureInterval,
 		TrustedProxies: cfg.trustedProxies, Audit: audit, ServeMetrics: cfg.MetricsAddr == "",
 	})
+	// The mapping against the directory's own schema, as `mapping check --ldap-url` does.
+	checkCtx, cancelCheck := context.WithTimeout(ctx, cfg.LDAPTimeout)
+	err = gw.CheckMapping(checkCtx, m)
+	cancelCheck()
+	switch {
+	case err != nil && ldapstore.IsUnavailable(err):
+		log.Warn().Err(err).Msg("the directory is unreachable: starting not ready; the mapping is checked against its schema on the next SIGHUP")
+	case err != nil:
+		fmt.Fprintln(stderr, err)
+		log.Error().Str("file", cfg.MappingFile).Msg("the mapping does not fit the directory's schema; see above (scim2ldap mapping check --ldap-url)")
+		return 1
+	}
+	for i, t := range cfg.BearerTokens {
+		if len(t) < 16 {
+			log.Warn().Int("token", i+1).Msg("SCIM2LDAP_BEARER_TOKENS: a token shorter than 16 characters is easy to guess; use openssl rand -hex 32")
+		}
+	}
 	errorLog := zerologAdapter(log)
 	srv := &http.Server{
 		Handler:           gw,
@@ -137,7 +155,7 @@ serving:
 			log.Error().Err(err).Msg("serve")
 			return 1
 		case <-hup:
-			if err := gw.ReloadMapping(cfg.MappingFile); err != nil {
+			if err := gw.ReloadMapping(ctx, cfg.MappingFile); err != nil {
 				for _, line := range strings.Split(err.Error(), "\n") {
 					log.Error().Str("file", cfg.MappingFile).Str("problem", line).Msg("mapping reload rejected; the previous mapping keeps serving")
 				}
