@@ -474,7 +474,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if fail != nil {
 			s.limiter.fail(addr)
 			s.metrics.authFailure(fail.reason)
-			s.challenge(w, fail)
+			s.challenge(w, r, fail)
 			writeError(w, errorf(401, "", "%s", fail.detail))
 			return
 		}
@@ -492,12 +492,14 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 
 // challenge sets WWW-Authenticate for every configured scheme; writeError then
 // leaves it alone.
-func (s *Server) challenge(w http.ResponseWriter, f *authFailure) {
+func (s *Server) challenge(w http.ResponseWriter, r *http.Request, f *authFailure) {
 	bearer, basic := s.auth.schemes()
 	h := w.Header()
+	// RFC 6750's error attributes describe a bearer token: only then.
+	sentBearer := strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer ")
 	if bearer || !basic {
 		v := `Bearer realm="scim2ldap"`
-		if f.reason != "missing" {
+		if f.reason != "missing" && sentBearer {
 			v += `, error="invalid_token", error_description="` + f.detail + `"`
 		}
 		h.Add("WWW-Authenticate", v)
