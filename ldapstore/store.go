@@ -34,6 +34,9 @@ type Config struct {
 	CAFile       string        // PEM bundle that verifies the server's certificate; empty: system roots
 	Conns        int           // shared connections; default 4 (DESIGN.md §6: 4 gave ~8.6k searches/s here)
 	Timeout      time.Duration // per operation and per dial; default 10s
+	// VLVConns bounds the VLV searches (SearchVLV) running at once, each on a
+	// connection of its own; default 4. Keep it below slapd's olcSssVlvMax.
+	VLVConns int
 }
 
 // Store is a set of shared LDAP connections. It is safe for concurrent use.
@@ -47,6 +50,7 @@ type Store struct {
 	stopOnce sync.Once
 	// controls are the OIDs in the root DSE's supportedControl (see Supports).
 	controls map[string]bool
+	vlvSlots chan struct{} // one token per running SearchVLV
 }
 
 type slot struct {
@@ -66,6 +70,9 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
+	if cfg.VLVConns <= 0 {
+		cfg.VLVConns = 4
+	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
 		return nil, fmt.Errorf("LDAP URL %q: want ldap://host:port or ldaps://host:port", cfg.URL)
@@ -73,7 +80,7 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.StartTLS && u.Scheme == "ldaps" {
 		return nil, fmt.Errorf("LDAP URL %q is already ldaps://; StartTLS applies to ldap:// only", cfg.URL)
 	}
-	s := &Store{cfg: cfg, stop: make(chan struct{})}
+	s := &Store{cfg: cfg, stop: make(chan struct{}), vlvSlots: make(chan struct{}, cfg.VLVConns)}
 	s.tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
