@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/rs/zerolog"
@@ -81,5 +82,19 @@ func serve(stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Diagnostics (docs/performance.md): a CPU profile of the whole run, written
+	// when the gateway exits; for `go tool pprof`.
+	if path := os.Getenv("SCIM2LDAP_CPU_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			log.Error().Err(err).Msg("SCIM2LDAP_CPU_PROFILE")
+			return 1
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	return serveCtx(ctx, cfg, log, stderr, nil)
 }
