@@ -26,14 +26,18 @@ type result struct {
 	GatewayCPUPerOpUS float64 `json:"gatewayCPUPerOpMicroseconds,omitempty"`
 	GatewayRSSMB      float64 `json:"gatewayRSSMB,omitempty"`
 	SlapdCPU          float64 `json:"slapdCPUSeconds"`
+	HarnessCPU        float64 `json:"harnessCPUSeconds"`
 	LDAPOpsPerRequest float64 `json:"ldapOpsPerRequest,omitempty"`
 	FirstError        string  `json:"firstError,omitempty"`
 }
 
 type pairResult struct {
-	Name    string  `json:"name"`
-	Gateway *result `json:"gateway"`
-	Direct  *result `json:"direct"`
+	Name          string    `json:"name"`
+	Gateway       *result   `json:"gateway"`
+	Direct        *result   `json:"direct"`
+	Rounds        int       `json:"rounds"`
+	GatewayRounds []float64 `json:"gatewayOpsPerSecByRound"`
+	DirectRounds  []float64 `json:"directOpsPerSecByRound"`
 }
 
 // Ratio is gateway throughput / direct throughput.
