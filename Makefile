@@ -16,13 +16,13 @@ test: deps
 unit:
 	$(GO) test -count=1 ./filterxlate/ ./mapping/ ./cmd/...
 
-## bench: gateway vs direct-LDAP benchmarks (create, get by id, a 10,000-member group)
+## bench: gateway vs direct-LDAP benchmarks (create, get by id, filter, PATCH, a 10,000-member group)
 bench: deps
-	$(GO) test -run '^$$' -bench 'Create|GetByID' -benchtime 2000x ./gateway/
+	$(GO) test -run '^$$' -bench 'Create|GetByID|FilterUserName|PatchReplace' -benchtime 2000x ./gateway/
 	$(GO) test -run '^$$' -bench 'GetGroup10k' -benchtime 20x -benchmem ./gateway/
 
 ## perf: the load harness (docs/performance.md): gateway vs direct LDAP with 32 clients, paging a
-## 100,000-user list, a 50,000-member group; its own slapd and gateway; results in bench-out/ (~15 min)
+## 100,000-user list, a 50,000-member group; its own slapd and gateway; results in bench-out/ (~12 min)
 perf: deps
 	$(GO) run ./cmd/scim2ldap-bench -out bench-out
 
