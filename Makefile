@@ -1,7 +1,7 @@
 # scim2ldap — see README.md.
 GO ?= go
 
-.PHONY: dev test test-ad unit bench build deps check vet
+.PHONY: dev test test-ad unit bench perf build deps check vet
 
 ## dev: quick start — private slapd + the gateway with a fresh token (Ctrl-C stops both)
 dev:
@@ -22,10 +22,15 @@ test-ad:
 unit:
 	$(GO) test -count=1 ./filterxlate/ ./mapping/
 
-## bench: gateway vs direct-LDAP benchmarks (create, get by id, a 10,000-member group)
+## bench: gateway vs direct-LDAP benchmarks (create, get by id, filter, PATCH, a 10,000-member group)
 bench: deps
-	$(GO) test -run '^$$' -bench 'Create|GetByID' -benchtime 2000x ./gateway/
+	$(GO) test -run '^$$' -bench 'Create|GetByID|FilterUserName|PatchReplace' -benchtime 2000x ./gateway/
 	$(GO) test -run '^$$' -bench 'GetGroup10k' -benchtime 20x -benchmem ./gateway/
+
+## perf: the load harness (docs/performance.md): gateway vs direct LDAP with 32 clients, paging a
+## 100,000-user list, a 50,000-member group; its own slapd and gateway; results in bench-out/ (~12 min)
+perf: deps
+	$(GO) run ./cmd/scim2ldap-bench -out bench-out
 
 build:
 	$(GO) build -o bin/scim2ldap ./cmd/scim2ldap

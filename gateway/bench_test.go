@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync/atomic"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/scim2ldap/scim2ldap/gateway"
+	"github.com/scim2ldap/scim2ldap/ldapstore"
 )
 
 // The benchmarks run the same directory work twice: through the gateway (HTTP,
@@ -157,6 +159,67 @@ func BenchmarkGetGroup10k(b *testing.B) {
 	b.Run("excludedMembers", func(b *testing.B) {
 		for b.Loop() {
 			gwRequest(b, hc, "GET", srv.URL+"/scim/v2/Groups/"+gid+"?excludedAttributes=members", nil, 200)
+		}
+	})
+}
+
+// BenchmarkFilterUserName is Entra's lookup: GET /Users?filter=userName eq "…"
+// with one match, against the one LDAP search it needs.
+func BenchmarkFilterUserName(b *testing.B) {
+	c := benchLDAP(b)
+	name := fmt.Sprintf("bfilter%d", benchSeq.Add(1))
+	directCreate(b, c, name)
+	b.Run("gateway", func(b *testing.B) {
+		srv, hc := benchGateway(b)
+		u := srv.URL + "/scim/v2/Users?filter=" + url.QueryEscape(`userName eq "`+name+`"`)
+		for b.Loop() {
+			gwRequest(b, hc, "GET", u, nil, 200)
+		}
+	})
+	b.Run("direct", func(b *testing.B) {
+		for b.Loop() {
+			res, err := c.Search(ldap.NewSearchRequest("ou=people,dc=example,dc=org", ldap.ScopeSingleLevel, 0, 0, 0, false,
+				"(&(objectClass=inetOrgPerson)(uid="+ldap.EscapeFilter(name)+"))", readAttrs, nil))
+			if err != nil || len(res.Entries) != 1 {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkPatchReplace is a PATCH replace of two attributes: the read for the
+// update, the guarded modify and the read of the result.
+func BenchmarkPatchReplace(b *testing.B) {
+	c := benchLDAP(b)
+	name := fmt.Sprintf("bpatch%d", benchSeq.Add(1))
+	id := directCreate(b, c, name)
+	b.Run("gateway", func(b *testing.B) {
+		srv, hc := benchGateway(b)
+		i := 0
+		for b.Loop() {
+			i++
+			body := fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"displayName","value":"P %d"},{"op":"Replace","path":"title","value":"T %d"}]}`, i, i)
+			gwRequest(b, hc, "PATCH", srv.URL+"/scim/v2/Users/"+id, []byte(body), 200)
+		}
+	})
+	b.Run("direct", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i++
+			res, err := c.Search(ldap.NewSearchRequest("ou=people,dc=example,dc=org", ldap.ScopeSingleLevel, 0, 2, 0, false,
+				"(&(objectClass=inetOrgPerson)(entryUUID="+id+"))", readAttrs, nil))
+			if err != nil || len(res.Entries) != 1 {
+				b.Fatal(err)
+			}
+			m := ldap.NewModifyRequest(res.Entries[0].DN, []ldap.Control{&ldapstore.AssertionControl{Filter: "(entryCSN=" + ldap.EscapeFilter(res.Entries[0].GetAttributeValue("entryCSN")) + ")"}})
+			m.Replace("displayName", []string{fmt.Sprintf("P %d", i)})
+			m.Replace("title", []string{fmt.Sprintf("T %d", i)})
+			if err := c.Modify(m); err != nil {
+				b.Fatal(err)
+			}
+			if res, err = c.Search(ldap.NewSearchRequest(res.Entries[0].DN, ldap.ScopeBaseObject, 0, 1, 0, false, "(objectClass=*)", readAttrs, nil)); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -22,6 +22,9 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
 		"changePassword":   map[string]any{"supported": false},
 		"sort":             map[string]any{"supported": s.sortSupported()}, // only when the directory offers RFC 2891 sorting
 		"etag":             map[string]any{"supported": true},
+		// RFC 9865 §4: cursors need the directory's virtual list views (paging.go).
+		"pagination": map[string]any{"cursor": s.vlvSupported(), "index": true, "defaultPaginationMethod": "index",
+			"defaultPageSize": s.cfg.MaxPageSize, "maxPageSize": s.cfg.MaxPageSize},
 
 		"authenticationSchemes": s.describeSchemes(), // auth.go: the configured schemes
 

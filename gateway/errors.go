@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -95,10 +94,10 @@ func writeError(w http.ResponseWriter, e *Error) {
 	writeJSON(w, e.Status, body)
 }
 
+// writeJSON sends body as JSON (jsonenc.go: streamed, as encoding/json would
+// write it without HTML escaping).
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/scim+json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(body)
+	_ = encodeJSON(w, body)
 }

@@ -112,7 +112,32 @@ func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, asSCIMError(err, h.what(id)))
 		return
 	}
+	if h.onlyMembership(ops) && !r.URL.Query().Has("attributes") {
+		// Membership changes answer 204 (RFC 7644 §3.5.2 allows it; Entra and
+		// Okta expect either): reading back a 50,000-member group to answer one
+		// added member would cost as much as the group is large.
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	h.respondAfterWrite(w, r, dn, 200)
+}
+
+// onlyMembership reports whether every operation has a path naming a
+// membership attribute (a group's members).
+func (h *resourceHandler) onlyMembership(ops []patchOp) bool {
+	for _, op := range ops {
+		if op.Path == nil || op.Path.Attr.URN != "" && !strings.EqualFold(op.Path.Attr.URN, h.rt.Schema.ID) {
+			return false
+		}
+		member := false
+		for _, a := range h.rt.Attrs {
+			member = member || a.IsMembership() && strings.EqualFold(a.Def.Name, op.Path.Attr.Name)
+		}
+		if !member {
+			return false
+		}
+	}
+	return true
 }
 
 // applyPatch applies ops to the SCIM view of e and returns the resulting change.

@@ -27,10 +27,15 @@ type listParams struct {
 	StartIndex, Count  int
 	SortBy             string // "" for directory order
 	Descending         bool   // sortOrder "descending" (any letter case)
+	// Cursor is the RFC 9865 cursor; nil without the parameter (index paging),
+	// "" for the first page of a cursor walk (paging.go).
+	Cursor        *string
+	StartIndexSet bool // startIndex was given (it cannot go with a cursor)
 }
 
 // queryParams reads GET /{endpoint}?filter=&attributes=&excludedAttributes=&
-// startIndex=&count=&sortBy=&sortOrder= (RFC 7644 §3.4.2). Errors: 400
+// startIndex=&count=&sortBy=&sortOrder= (RFC 7644 §3.4.2) and cursor= (RFC
+// 9865 §2.1; present and empty: the first page). Errors: 400
 // invalidValue for non-integer startIndex/count and an unknown sortOrder.
 func (s *Server) queryParams(q url.Values) (*listParams, *Error) {
 	p := &listParams{Filter: q.Get("filter"), Attributes: splitList(q.Get("attributes")),
@@ -38,6 +43,11 @@ func (s *Server) queryParams(q url.Values) (*listParams, *Error) {
 	var err *Error
 	if p.StartIndex, err = intParam(q.Get("startIndex"), 1, "startIndex"); err != nil {
 		return nil, err
+	}
+	p.StartIndexSet = q.Has("startIndex")
+	if q.Has("cursor") {
+		c := q.Get("cursor")
+		p.Cursor = &c
 	}
 	if p.Count, err = intParam(q.Get("count"), s.cfg.MaxPageSize, "count"); err != nil {
 		return nil, err
@@ -70,14 +80,17 @@ func sortOrder(v string) (bool, *Error) {
 var searchMembers = map[string]string{
 	"schemas": "schemas", "filter": "filter", "attributes": "attributes", "excludedattributes": "excludedAttributes",
 	"startindex": "startIndex", "count": "count", "sortby": "sortBy", "sortorder": "sortOrder",
+	"cursor": "cursor", // RFC 9865 §2.1
 }
 
 // bodyParams reads a SearchRequest body (RFC 7644 §3.4.3):
 //
 //	{"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
 //	 "filter": "…", "attributes": ["…"], "excludedAttributes": ["…"],
-//	 "startIndex": 1, "count": 10, "sortBy": "…", "sortOrder": "ascending"}
+//	 "startIndex": 1, "count": 10, "sortBy": "…", "sortOrder": "ascending",
+//	 "cursor": "…"}
 //
+// (cursor: RFC 9865 §2.1, "" for the first page.)
 // Member names are case-insensitive; null means absent; attributes lists may
 // also be one comma-separated string. Errors: 400 invalidSyntax for a body that
 // is no JSON object, "schemas" without the SearchRequest URN, or an unknown
@@ -94,7 +107,7 @@ func (s *Server) bodyParams(w http.ResponseWriter, r *http.Request) (*listParams
 		v := body[k]
 		name, ok := searchMembers[strings.ToLower(k)]
 		if !ok {
-			return nil, errorf(400, "invalidSyntax", "unknown SearchRequest member %q; known: schemas, filter, attributes, excludedAttributes, startIndex, count, sortBy, sortOrder", k)
+			return nil, errorf(400, "invalidSyntax", "unknown SearchRequest member %q; known: schemas, filter, attributes, excludedAttributes, startIndex, count, sortBy, sortOrder, cursor", k)
 		}
 		if seen[name] {
 			return nil, errorf(400, "invalidSyntax", "SearchRequest member %s appears twice (names are case-insensitive)", name)
@@ -109,7 +122,7 @@ func (s *Server) bodyParams(w http.ResponseWriter, r *http.Request) (*listParams
 			if !slices.ContainsFunc(list, func(x any) bool { s, _ := x.(string); return strings.EqualFold(s, searchRequestSchema) }) {
 				return nil, errorf(400, "invalidSyntax", "schemas must be [%q]", searchRequestSchema)
 			}
-		case "filter", "sortBy", "sortOrder":
+		case "filter", "sortBy", "sortOrder", "cursor":
 			str, ok := v.(string)
 			if !ok {
 				return nil, errorf(400, "invalidValue", "%s must be a string, not %s", name, jsonKind(v))
@@ -119,6 +132,8 @@ func (s *Server) bodyParams(w http.ResponseWriter, r *http.Request) (*listParams
 				p.Filter = str
 			case "sortBy":
 				p.SortBy = strings.TrimSpace(str)
+			case "cursor":
+				p.Cursor = &str
 			default:
 				if p.Descending, err = sortOrder(str); err != nil {
 					return nil, err
@@ -141,7 +156,7 @@ func (s *Server) bodyParams(w http.ResponseWriter, r *http.Request) (*listParams
 				return nil, errorf(400, "invalidValue", "%s must be an integer, not %s", name, jsonText(v))
 			}
 			if name == "startIndex" {
-				p.StartIndex = int(i)
+				p.StartIndex, p.StartIndexSet = int(i), true
 			} else {
 				p.Count = int(i)
 			}
@@ -313,6 +328,26 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, types []*mappin
 	}
 	if len(searches) == 0 && firstErr != nil {
 		writeError(w, asSCIMError(firstErr, "the filter"))
+		return
+	}
+	if p.Cursor != nil {
+		s.serveCursor(w, r, searches, p) // paging.go
+		return
+	}
+	if len(searches) == 1 && s.vlvSupported() {
+		ts := searches[0]
+		proj := ts.h.rt.Project(p.Attributes, p.ExcludedAttributes)
+		entries, total, err := ts.vlvWindow(r, ts.h.rt.LDAPAttributes(proj), p.StartIndex, p.Count) // paging.go
+		if err != nil {
+			writeError(w, s.listError(err, ts, p))
+			return
+		}
+		list, err := ts.h.render(ctx, r, entries, proj)
+		if err != nil {
+			writeError(w, asSCIMError(err, ts.h.rt.Name))
+			return
+		}
+		writeList(w, list, total, p.StartIndex)
 		return
 	}
 	var resources []any

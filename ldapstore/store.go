@@ -38,6 +38,9 @@ type Config struct {
 	// the connections are dialled in the background (readiness fails until then).
 	// A certificate or bind failure still fails Open.
 	StartUnreachable bool
+	// VLVConns bounds the VLV searches (SearchVLV) running at once, each on a
+	// connection of its own; default 4. Keep it below slapd's olcSssVlvMax.
+	VLVConns int
 }
 
 // Store is a set of shared LDAP connections. It is safe for concurrent use.
@@ -52,6 +55,7 @@ type Store struct {
 	// controls are the OIDs in the root DSE's supportedControl (see Supports);
 	// nil until the root DSE was read.
 	controls atomic.Pointer[map[string]bool]
+	vlvSlots chan struct{} // one token per running SearchVLV
 }
 
 type slot struct {
@@ -71,6 +75,9 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
+	if cfg.VLVConns <= 0 {
+		cfg.VLVConns = 4
+	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
 		return nil, fmt.Errorf("LDAP URL %q: want ldap://host:port or ldaps://host:port", cfg.URL)
@@ -78,7 +85,7 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.StartTLS && u.Scheme == "ldaps" {
 		return nil, fmt.Errorf("LDAP URL %q is already ldaps://; StartTLS applies to ldap:// only", cfg.URL)
 	}
-	s := &Store{cfg: cfg, stop: make(chan struct{})}
+	s := &Store{cfg: cfg, stop: make(chan struct{}), vlvSlots: make(chan struct{}, cfg.VLVConns)}
 	s.tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)

@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/rs/zerolog"
@@ -72,6 +74,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// defaultMemoryLimit is the soft heap limit when GOMEMLIMIT is not set (64 MiB).
+const defaultMemoryLimit = 64 << 20
+
 func serve(stderr io.Writer) int {
 	log := zerolog.New(stderr).With().Timestamp().Logger()
 	cfg, err := loadConfig()
@@ -81,5 +86,25 @@ func serve(stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A soft limit on the heap: near it the garbage collector works harder
+	// instead of letting a big response (a 50,000-member group) double the heap
+	// (docs/performance.md). GOMEMLIMIT overrides it, e.g. GOMEMLIMIT=200MiB.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+	// Diagnostics (docs/performance.md): a CPU profile of the whole run, written
+	// when the gateway exits; for `go tool pprof`.
+	if path := os.Getenv("SCIM2LDAP_CPU_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			log.Error().Err(err).Msg("SCIM2LDAP_CPU_PROFILE")
+			return 1
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	return serveCtx(ctx, cfg, log, stderr, nil)
 }

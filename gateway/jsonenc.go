@@ -1,0 +1,182 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"slices"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+)
+
+// A streaming JSON encoder for the values the gateway sends (map[string]any,
+// []any, []string, strings, booleans, numbers, nil): the output is byte for
+// byte what encoding/json's Encoder with SetEscapeHTML(false) writes (keys
+// sorted, the same escapes, a final newline), but it goes out through a 32 KiB
+// buffer instead of being built whole first, and without reflection. A
+// 50,000-member group is thus sent without a second copy of its JSON in memory.
+// Any other type is handed to encoding/json.
+
+var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
+
+// encodeJSON writes v and a newline to w.
+func encodeJSON(w io.Writer, v any) error {
+	bw := bufPool.Get().(*bufio.Writer)
+	bw.Reset(w)
+	defer func() {
+		bw.Reset(nil)
+		bufPool.Put(bw)
+	}()
+	var scratch [64]byte
+	if err := writeValue(bw, v, scratch[:0]); err != nil {
+		return err
+	}
+	bw.WriteByte('\n')
+	return bw.Flush()
+}
+
+func writeValue(w *bufio.Writer, v any, scratch []byte) error {
+	switch x := v.(type) {
+	case nil:
+		w.WriteString("null")
+	case string:
+		writeString(w, x)
+	case bool:
+		if x {
+			w.WriteString("true")
+		} else {
+			w.WriteString("false")
+		}
+	case int:
+		w.Write(strconv.AppendInt(scratch, int64(x), 10))
+	case int64:
+		w.Write(strconv.AppendInt(scratch, x, 10))
+	case json.Number:
+		if x == "" {
+			w.WriteString("0")
+		} else {
+			w.WriteString(string(x)) // as encoding/json: already validated by the decoder
+		}
+	case []any:
+		if x == nil {
+			w.WriteString("null")
+			return nil
+		}
+		w.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			if err := writeValue(w, e, scratch); err != nil {
+				return err
+			}
+		}
+		w.WriteByte(']')
+	case []string:
+		if x == nil {
+			w.WriteString("null")
+			return nil
+		}
+		w.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			writeString(w, e)
+		}
+		w.WriteByte(']')
+	case map[string]any:
+		if x == nil {
+			w.WriteString("null")
+			return nil
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		w.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			writeString(w, k)
+			w.WriteByte(':')
+			if err := writeValue(w, x[k], scratch); err != nil {
+				return err
+			}
+		}
+		w.WriteByte('}')
+	default:
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(x); err != nil {
+			return err
+		}
+		w.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+	}
+	return nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// writeString writes s as a JSON string with encoding/json's escapes (without
+// HTML escaping): \" \\ \b \f \n \r \t, \u00XX for other control characters,
+// \u2028 and \u2029, and U+FFFD for invalid UTF-8.
+func writeString(w *bufio.Writer, s string) {
+	w.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			w.WriteString(s[start:i])
+			switch b {
+			case '"', '\\':
+				w.WriteByte('\\')
+				w.WriteByte(b)
+			case '\b':
+				w.WriteString(`\b`)
+			case '\f':
+				w.WriteString(`\f`)
+			case '\n':
+				w.WriteString(`\n`)
+			case '\r':
+				w.WriteString(`\r`)
+			case '\t':
+				w.WriteString(`\t`)
+			default:
+				w.WriteString(`\u00`)
+				w.WriteByte(hexDigits[b>>4])
+				w.WriteByte(hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			w.WriteString(s[start:i])
+			w.WriteString(`\ufffd`)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			w.WriteString(s[start:i])
+			w.WriteString(`\u202`)
+			w.WriteByte(hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	w.WriteString(s[start:])
+	w.WriteByte('"')
+}

@@ -1,0 +1,38 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// encodeJSON writes exactly what encoding/json's Encoder with
+// SetEscapeHTML(false) writes, for every kind of value the gateway sends and
+// for strings with every escape.
+func TestEncodeJSONMatchesEncodingJSON(t *testing.T) {
+	tricky := []string{"", "plain", `quote " and \ backslash`, "<a href='x'>&amp;</a>", "tab\tnew\nline\rcr", "\b\f\x00\x01\x1f\x7f",
+		"ünïcödé 日本語 😀", "\u2028\u2029", "bad \xff\xfe utf8 \xc3", "\xed\xa0\x80 surrogate", strings.Repeat("x", 40000)}
+	values := []any{nil, true, false, 0, -42, int64(1) << 40, json.Number("12.50"), 3.25, 1e21, []string{"a", "b"}, []string(nil),
+		[]any{}, []any(nil), map[string]any{}, map[string]any(nil),
+		map[string]any{"z": 1, "a": []any{map[string]any{"value": "x", "$ref": "https://h/Users/1", "type": "User"}}, "m": map[string]any{"k": nil}},
+		map[string]string{"x": "<y>"}, struct{ A string }{"<&>"}}
+	for _, s := range tricky {
+		values = append(values, s, map[string]any{s: s}, []any{s})
+	}
+	for i, v := range values {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := encodeJSON(&got, v); err != nil {
+			t.Fatalf("value %d: %v", i, err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("value %d (%T):\n got %.300q\nwant %.300q", i, v, got.String(), want.String())
+		}
+	}
+}

@@ -1,0 +1,282 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scim2ldap/scim2ldap/ldapstore"
+	"github.com/scim2ldap/scim2ldap/mapping"
+)
+
+// Paging at directory scale (DESIGN.md §5). When the directory offers virtual
+// list views (draft-ietf-ldapext-ldapv3-vlv) and server-side sorting (RFC 2891),
+// a page of a list of one resource type costs one directory search whatever its
+// position: the directory sorts the matches and returns only the window, with
+// their number (totalResults). Without VLV the gateway walks the paged results
+// to the window (search.go, walk), which costs more the further the window lies.
+//
+// Cursor pagination (RFC 9865) rides on the same searches: the list is ordered
+// by the directory id (entryUUID with UUIDOrderingMatch), and a cursor names the
+// id a page ends after (or the id the previous page ends before). The next page
+// starts at the first entry whose id is greater, found by value, so a walk stays
+// correct while entries are added or deleted: an entry present for the whole
+// walk is returned exactly once, a deleted one never after its deletion.
+
+// vlvSupported reports whether lists may use VLV: the directory lists both the
+// VLV and the sort control in its root DSE.
+func (s *Server) vlvSupported() bool {
+	st := s.cfg.Store
+	return st != nil && st.Supports(ldapstore.OIDVLVRequest) && st.Supports(ldapstore.OIDServerSideSort)
+}
+
+// idSort orders rt's entries by their directory id, the order of unsorted VLV
+// lists and of cursor walks.
+func idSort(rt *mapping.ResourceType) *ldapstore.SortControl {
+	return ldapstore.NewSortControl(ldapstore.SortKey{Attr: rt.Dialect().ID, OrderingRule: mapping.UUIDOrdering})
+}
+
+// vlvWindow returns the entries startIndex … startIndex+count-1 of ts's matches
+// (1-based, RFC 7644 §3.4.2.4) and the number of matches. A first page that
+// holds every match is served by one paged search without sorting (what an
+// IdP's "userName eq" lookup needs, and no sort slot of the directory's); any
+// other page is one VLV search, sorted by sortBy (then id) or by id.
+func (ts typeSearch) vlvWindow(r *http.Request, attrs []string, startIndex, count int) ([]*ldap.Entry, int, error) {
+	ctx := r.Context()
+	rt, store := ts.h.rt, ts.h.store()
+	req := ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false, ts.filter, attrs, nil)
+	if startIndex == 1 && count > 0 {
+		probe := *req
+		if ts.sort != nil {
+			probe.Controls = []ldap.Control{ts.sort}
+		}
+		var first []*ldap.Entry
+		err := store.SearchPages(ctx, &probe, uint32(count+1), func(page []*ldap.Entry) bool {
+			first = page
+			return false
+		})
+		if err != nil || len(first) <= count {
+			return first, len(first), err
+		}
+	}
+	sort := ts.sort
+	if sort == nil {
+		sort = idSort(rt)
+	}
+	vlv := &ldapstore.VLVControl{Offset: startIndex, After: max(count-1, 0)}
+	if count == 0 {
+		req.Attributes = []string{"1.1"} // only counting
+	}
+	res, err := store.SearchVLV(ctx, req, sort, vlv)
+	if err != nil && ldap.IsErrorWithCode(err, ldap.LDAPResultVirtualListViewErrorOrControlError) && startIndex > 1 {
+		// Past the end: an empty page, with the number of matches.
+		req.Attributes = []string{"1.1"}
+		res, err = store.SearchVLV(ctx, req, sort, &ldapstore.VLVControl{Offset: 1})
+		if err != nil {
+			return nil, 0, err
+		}
+		return nil, res.ContentCount, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	if count == 0 || res.Target > res.ContentCount {
+		return nil, res.ContentCount, nil
+	}
+	return res.Entries[:min(len(res.Entries), count)], res.ContentCount, nil
+}
+
+// cursorState is what a cursor carries (RFC 9865 §2: opaque to clients). It is
+// base64url JSON: the resource type and a digest of the filter it was issued
+// for (a cursor of another list is invalidCursor), and either the id the next
+// page starts after (A) or the id the previous page ends before (B); neither:
+// the first page.
+type cursorState struct {
+	V int    `json:"v"`
+	T string `json:"t"`
+	F string `json:"f"`
+	A string `json:"a,omitempty"`
+	B string `json:"b,omitempty"`
+}
+
+// listDigest identifies a list: resource type and SCIM filter.
+func listDigest(rt *mapping.ResourceType, filter string) string {
+	sum := sha256.Sum256([]byte(rt.Name + "\x00" + strings.TrimSpace(filter)))
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
+}
+
+func encodeCursor(c cursorState) string {
+	c.V = 1
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor parses a cursor from a client. Errors: 400 invalidCursor for
+// anything this gateway did not issue for this list (RFC 9865 §2.1). Cursors
+// never expire (they name an id, not server state), so expiredCursor is never
+// the answer.
+func decodeCursor(s string, rt *mapping.ResourceType, filter string) (*cursorState, *Error) {
+	bad := errorf(400, "invalidCursor", "cursor %q is not a cursor this service issued for this list; start again with cursor= (empty)", truncate(s, 80))
+	if s == "" {
+		return &cursorState{}, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(raw) > 512 {
+		return nil, bad
+	}
+	var c cursorState
+	if json.Unmarshal(raw, &c) != nil || c.V != 1 || c.T != rt.Name || c.F != listDigest(rt, filter) || (c.A != "" && c.B != "") {
+		return nil, bad
+	}
+	for _, id := range []string{c.A, c.B} {
+		if !plausibleID(id) {
+			return nil, bad
+		}
+	}
+	return &c, nil
+}
+
+// plausibleID accepts "" and directory ids (UUID/GUID text: hex digits and
+// hyphens, at most 64 characters), which the directory can normalise as a VLV
+// target value.
+func plausibleID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// cursorPage serves one page of a cursor walk over ts (RFC 9865): count entries
+// after the cursor's id (or before it, for a previousCursor), the number of
+// matches, and the cursors of the neighbouring pages ("" when there is none).
+// One VLV search by value, sorted by id.
+func (ts typeSearch) cursorPage(r *http.Request, attrs []string, cur *cursorState, count int) (page []*ldap.Entry, total int, next, prev string, err error) {
+	ctx := r.Context()
+	rt, store := ts.h.rt, ts.h.store()
+	idAttr := rt.Dialect().ID
+	req := ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false, ts.filter, attrs, nil)
+	if count == 0 {
+		req.Attributes = []string{"1.1"}
+	}
+	vlv := &ldapstore.VLVControl{Offset: 1, After: max(count-1, 0)}
+	switch {
+	case cur.A != "":
+		vlv = &ldapstore.VLVControl{Value: &cur.A, After: count}
+	case cur.B != "":
+		vlv = &ldapstore.VLVControl{Value: &cur.B, Before: count}
+	}
+	res, err := store.SearchVLV(ctx, req, idSort(rt), vlv)
+	if err != nil {
+		return nil, 0, "", "", err
+	}
+	total = res.ContentCount
+	if count == 0 || total == 0 {
+		return nil, total, "", "", nil
+	}
+	es := res.Entries
+	id := func(e *ldap.Entry) string { return e.GetEqualFoldAttributeValue(idAttr) }
+	first := 0 // the 1-based position of es[0]
+	switch {
+	case cur.B != "":
+		last := total // the window ends at the target, or at the end when the value is past it
+		if res.Target <= total && len(es) > 0 {
+			es, last = es[:len(es)-1], res.Target-1 // the target is ≥ B: not before it
+		}
+		first = last - len(es) + 1
+	case res.Target > total:
+		es = nil // nothing at or after A
+	default:
+		first = res.Target
+		if len(es) > 0 && strings.EqualFold(id(es[0]), cur.A) {
+			es, first = es[1:], first+1 // the entry the previous page ended with
+		}
+		es = es[:min(len(es), count)]
+	}
+	if len(es) == 0 {
+		return nil, total, "", "", nil
+	}
+	if first+len(es)-1 < total {
+		next = encodeCursor(cursorState{T: cur.T, F: cur.F, A: id(es[len(es)-1])})
+	}
+	if first > 1 {
+		prev = encodeCursor(cursorState{T: cur.T, F: cur.F, B: id(es[0])})
+	}
+	return es, total, next, prev, nil
+}
+
+// writeCursorList sends a ListResponse of a cursor walk (RFC 9865 §2.2):
+// nextCursor and previousCursor only when there is such a page; no startIndex.
+func writeCursorList(w http.ResponseWriter, resources []any, total int, next, prev string) {
+	if resources == nil {
+		resources = []any{}
+	}
+	body := map[string]any{
+		"schemas":      []string{listSchema},
+		"totalResults": total,
+		"itemsPerPage": len(resources),
+		"Resources":    resources,
+	}
+	if next != "" {
+		body["nextCursor"] = next
+	}
+	if prev != "" {
+		body["previousCursor"] = prev
+	}
+	writeJSON(w, 200, body)
+}
+
+// serveCursor serves a list request with a cursor parameter (RFC 9865): one
+// resource type, ordered by id (sortBy is a 400: a cursor walk has one order),
+// on a directory with VLV.
+func (s *Server) serveCursor(w http.ResponseWriter, r *http.Request, searches []typeSearch, p *listParams) {
+	switch {
+	case !s.vlvSupported():
+		writeError(w, errorf(400, "invalidValue", "cursor: this directory offers no virtual list views (LDAP control %s), so the gateway cannot page by cursor (ServiceProviderConfig pagination.cursor is false); use startIndex", ldapstore.OIDVLVRequest))
+		return
+	case len(searches) != 1:
+		writeError(w, errorf(400, "invalidValue", "cursor: a cursor walks one resource type; search one endpoint, e.g. POST /Users/.search"))
+		return
+	case p.SortBy != "":
+		writeError(w, errorf(400, "invalidValue", "cursor: a cursor walk is ordered by id; sortBy needs startIndex paging"))
+		return
+	case p.StartIndexSet:
+		writeError(w, errorf(400, "invalidValue", "cursor and startIndex cannot be used together (RFC 9865)"))
+		return
+	}
+	ts := searches[0]
+	rt := ts.h.rt
+	cur, cerr := decodeCursor(*p.Cursor, rt, p.Filter)
+	if cerr != nil {
+		writeError(w, cerr)
+		return
+	}
+	cur.T, cur.F = rt.Name, listDigest(rt, p.Filter)
+	proj := rt.Project(p.Attributes, p.ExcludedAttributes)
+	entries, total, next, prev, err := ts.cursorPage(r, rt.LDAPAttributes(proj), cur, p.Count)
+	if err != nil {
+		writeError(w, s.listError(err, ts, p))
+		return
+	}
+	list, err := ts.h.render(r.Context(), r, entries, proj)
+	if err != nil {
+		writeError(w, asSCIMError(err, rt.Name))
+		return
+	}
+	writeCursorList(w, list, total, next, prev)
+}

@@ -1,0 +1,165 @@
+package ldapstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/go-ldap/ldap/v3"
+)
+
+// OIDVLVRequest and OIDVLVResponse are the virtual list view controls
+// (draft-ietf-ldapext-ldapv3-vlv-09 §6). A directory that offers VLV lists the
+// request control in its root DSE; VLV needs the server-side sort control (RFC
+// 2891) on the same search.
+const (
+	OIDVLVRequest  = "2.16.840.1.113730.3.4.9"
+	OIDVLVResponse = "2.16.840.1.113730.3.4.10"
+)
+
+// VLVControl is a virtual list view request (draft-ietf-ldapext-ldapv3-vlv-09 §6.1):
+// the window is Before entries before the target, the target, and After entries
+// after it. The target is either the entry at Offset (1-based; ContentCount 0
+// means "Offset is exact", as slapd and the draft §5 read it), or, when Value is
+// not nil, the first entry whose first sort key is greater than or equal to
+// *Value (by the sort key's ordering rule). go-ldap has no type for it.
+type VLVControl struct {
+	Before, After int
+	Offset        int     // byOffset target, ≥ 1 (used when Value is nil)
+	ContentCount  int     // the client's estimate of the list's size; 0: none
+	Value         *string // greaterThanOrEqual target, e.g. an entryUUID
+}
+
+// GetControlType implements ldap.Control.
+func (c *VLVControl) GetControlType() string { return OIDVLVRequest }
+
+// Encode implements ldap.Control:
+//
+//	VirtualListViewRequest ::= SEQUENCE {
+//	    beforeCount INTEGER, afterCount INTEGER,
+//	    target CHOICE {
+//	        byOffset [0] SEQUENCE { offset INTEGER, contentCount INTEGER },
+//	        greaterThanOrEqual [1] AssertionValue },
+//	    contextID OCTET STRING OPTIONAL }
+//
+// contextID is never sent: each request is a fresh list (see SearchVLV).
+func (c *VLVControl) Encode() *ber.Packet {
+	p := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Control")
+	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, OIDVLVRequest, "Control Type"))
+	p.AppendChild(berTrue(ber.ClassUniversal, ber.TagBoolean, "Criticality"))
+	seq := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "VirtualListViewRequest")
+	seq.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(c.Before), "beforeCount"))
+	seq.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(c.After), "afterCount"))
+	if c.Value != nil {
+		seq.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 1, *c.Value, "greaterThanOrEqual"))
+	} else {
+		off := ber.Encode(ber.ClassContext, ber.TypeConstructed, 0, nil, "byOffset")
+		off.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(max(c.Offset, 1)), "offset"))
+		off.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(c.ContentCount), "contentCount"))
+		seq.AppendChild(off)
+	}
+	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, string(seq.Bytes()), "Control Value"))
+	return p
+}
+
+// String implements ldap.Control.
+func (c *VLVControl) String() string {
+	if c.Value != nil {
+		return fmt.Sprintf("VLV before=%d after=%d value>=%q", c.Before, c.After, *c.Value)
+	}
+	return fmt.Sprintf("VLV before=%d after=%d offset=%d/%d", c.Before, c.After, c.Offset, c.ContentCount)
+}
+
+// VLVResult is a VLV window and where it lies: Target is the target entry's
+// 1-based position in the sorted list (ContentCount+1 when a value target is
+// past the end), ContentCount the number of entries the search matches (SCIM
+// totalResults). Entries are the window, in sort order.
+type VLVResult struct {
+	Entries      []*ldap.Entry
+	Target       int
+	ContentCount int
+}
+
+// ErrVLVRange is returned (wrapped in an *ldap.Error with code 76) when a byOffset
+// target lies beyond the end of the list. go-ldap drops the response controls of
+// a failed search, so the list's size is then unknown: ask again with Offset 1.
+var ErrVLVRange = errors.New("VLV offset beyond the end of the list")
+
+// vlvResponse decodes a VirtualListViewResponse (draft §6.2):
+// SEQUENCE { targetPosition INTEGER, contentCount INTEGER, virtualListViewResult ENUMERATED, contextID OCTET STRING OPTIONAL }.
+func vlvResponse(controls []ldap.Control) (target, count, code int, ok bool) {
+	cs, isStr := ldap.FindControl(controls, OIDVLVResponse).(*ldap.ControlString)
+	if !isStr {
+		return 0, 0, 0, false
+	}
+	p, err := ber.DecodePacketErr([]byte(cs.ControlValue))
+	if err != nil || len(p.Children) < 3 {
+		return 0, 0, 0, false
+	}
+	num := func(c *ber.Packet) (int, bool) {
+		v, err := ber.ParseInt64(c.Data.Bytes())
+		return int(v), err == nil
+	}
+	var ok1, ok2, ok3 bool
+	target, ok1 = num(p.Children[0])
+	count, ok2 = num(p.Children[1])
+	code, ok3 = num(p.Children[2])
+	return target, count, code, ok1 && ok2 && ok3
+}
+
+// SearchVLV runs req with the sort control and vlv, and returns the window with
+// its position and the list's size, in one round trip whatever the offset.
+//
+// It runs on a connection of its own, dialled and bound for this search and
+// closed after it: slapd's sssvlv overlay keeps every VLV list (for later
+// windows of the same context) until its connection closes, and counts it
+// against olcSssVlvMax (all sorted searches) and olcSssVlvMaxPerConn, so a
+// shared connection would run out of sort slots. At most Config.VLVConns such
+// searches run at once; the others wait (bounded by ctx). Counted as two
+// operations (bind and search). Errors: *ldap.Error as from Search; 76 (VLV
+// error, e.g. ErrVLVRange) and 51 busy (no free sort slot) are the server's.
+func (s *Store) SearchVLV(ctx context.Context, req *ldap.SearchRequest, sort *SortControl, vlv *VLVControl) (*VLVResult, error) {
+	select {
+	case s.vlvSlots <- struct{}{}:
+		defer func() { <-s.vlvSlots }()
+	case <-ctx.Done():
+		return nil, &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: fmt.Errorf("waiting for a VLV connection: %w", ctx.Err())}
+	}
+	start := time.Now()
+	countOp(ctx)
+	c, err := s.dialCtx(ctx)
+	s.observe("connect", err, time.Since(start))
+	if err != nil {
+		return nil, &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: err}
+	}
+	defer c.Close()
+	r := *req
+	r.Controls = append(append([]ldap.Control(nil), req.Controls...), sort, vlv)
+	var res *ldap.SearchResult
+	countOp(ctx)
+	err = s.run(ctx, "search", c, func(c *ldap.Conn) (err error) {
+		res, err = c.Search(&r)
+		return err
+	})
+	out := &VLVResult{}
+	if res != nil {
+		out.Entries = res.Entries
+		if err == nil {
+			err = sortFailure(res.Controls)
+		}
+		if t, n, code, ok := vlvResponse(res.Controls); ok {
+			out.Target, out.ContentCount = t, n
+			if err == nil && code != 0 {
+				err = &ldap.Error{ResultCode: uint16(code), Err: fmt.Errorf("VLV failed: virtualListViewResult %d", code)}
+			}
+		} else if err == nil {
+			err = &ldap.Error{ResultCode: ldap.LDAPResultProtocolError, Err: errors.New("VLV search answered without a VLV response control")}
+		}
+	}
+	if err != nil && ldap.IsErrorWithCode(err, ldap.LDAPResultVirtualListViewErrorOrControlError) && vlv.Value == nil && vlv.Offset > 1 {
+		return out, &ldap.Error{ResultCode: ldap.LDAPResultVirtualListViewErrorOrControlError, Err: ErrVLVRange}
+	}
+	return out, err
+}
