@@ -44,7 +44,8 @@ func Start() (*Server, error) {
 	for attempt := 0; attempt < 3; attempt++ {
 		p1, p2 := freePort(), freePort()
 		cmd := exec.Command("bash", filepath.Join(repoRoot(), "scripts", "slapd-up.sh"), dir, fmt.Sprint(p1), fmt.Sprint(p2))
-		cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin")
+		// The watchdog stops slapd if this test binary dies without cleaning up (a panic).
+		cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin", fmt.Sprintf("SLAPD_WATCH_PID=%d", os.Getpid()))
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			lastErr = fmt.Errorf("slapd-up.sh: %v: %s", err, out)
