@@ -802,9 +802,7 @@ func boolValue(v any) (bool, bool) {
 }
 
 func isIntLiteral(s string) bool {
-	if strings.HasPrefix(s, "-") {
-		s = s[1:]
-	}
+	s = strings.TrimPrefix(s, "-")
 	if s == "" {
 		return false
 	}

@@ -217,8 +217,8 @@ func BenchmarkPatchReplace(b *testing.B) {
 			if err := c.Modify(m); err != nil {
 				b.Fatal(err)
 			}
-			if res, err = c.Search(ldap.NewSearchRequest(res.Entries[0].DN, ldap.ScopeBaseObject, 0, 1, 0, false, "(objectClass=*)", readAttrs, nil)); err != nil {
-				b.Fatal(err)
+			if back, err := c.Search(ldap.NewSearchRequest(res.Entries[0].DN, ldap.ScopeBaseObject, 0, 1, 0, false, "(objectClass=*)", readAttrs, nil)); err != nil || len(back.Entries) != 1 {
+				b.Fatal("read back", err)
 			}
 		}
 	})

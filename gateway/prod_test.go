@@ -92,10 +92,6 @@ func ecKey(t *testing.T, kid string) jose.JSONWebKey {
 	return jose.JSONWebKey{Key: pk, KeyID: kid, Algorithm: "ES256", Use: "sig"}
 }
 
-type claims struct {
-	jwt.Claims
-}
-
 func signJWT(t *testing.T, key jose.JSONWebKey, c jwt.Claims) string {
 	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(key.Algorithm), Key: key},
 		(&jose.SignerOptions{}).WithType("JWT"))

@@ -163,8 +163,6 @@ func loadFixture() error {
 	return nil
 }
 
-func lower(s string) string { return strings.ToLower(s) }
-
 // names returns the userNames of the ListResponse, failing unless it is a 200
 // whose totalResults equals its number of resources.
 func listNames(t *testing.T, r response) []string {

@@ -171,12 +171,10 @@ func (s *Store) dialCtx(ctx context.Context) (*ldap.Conn, error) {
 	return c, nil
 }
 
-// conn returns a live shared connection, redialling a dead one with exponential
-// backoff (100 ms doubling to 5 s) so a directory outage does not become a dial storm.
-func (s *Store) conn() (*ldap.Conn, error) { return s.connCtx(context.Background()) }
-
-// connCtx is conn bounded by ctx: a request waiting for another request's redial
-// gives up at its deadline, and its own dial ends by then.
+// connCtx returns a live shared connection, redialling a dead one with
+// exponential backoff (100 ms doubling to 5 s) so a directory outage does not
+// become a dial storm; a request waiting for another request's redial gives up
+// at its deadline, and its own dial ends by then.
 func (s *Store) connCtx(ctx context.Context) (*ldap.Conn, error) {
 	return s.slotConn(ctx, s.slots[int(s.next.Add(1))%len(s.slots)])
 }

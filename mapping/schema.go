@@ -65,7 +65,6 @@ func readOnly(a *AttrDef)  { a.Mutability = "readOnly" }
 func immutable(a *AttrDef) { a.Mutability = "immutable" }
 func writeOnly(a *AttrDef) { a.Mutability = "writeOnly"; a.Returned = "never" }
 func unique(a *AttrDef)    { a.Uniqueness = "server" }
-func always(a *AttrDef)    { a.Returned = "always" }
 func subs(s ...*AttrDef) func(*AttrDef) {
 	return func(a *AttrDef) { a.SubAttributes = s }
 }
@@ -85,7 +84,6 @@ func multiValuedSubs(valueType string, types ...string) func(*AttrDef) {
 
 // Commonly mapped attributes that every resource has (RFC 7643 §3.1).
 var (
-	idDef         = attr("id", "string", "Unique identifier for the SCIM resource as defined by the service provider.", caseExact, readOnly, always, unique)
 	externalIDDef = attr("externalId", "string", "An identifier for the resource as defined by the provisioning client.", caseExact)
 )
 

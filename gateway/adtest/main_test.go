@@ -93,8 +93,6 @@ type env struct {
 }
 
 // The SCIM client side is shared with the OpenLDAP tests (internal/scimtest).
-type response = scimtest.Response
-
 var (
 	wantError = scimtest.WantError
 	patchBody = scimtest.PatchBody
