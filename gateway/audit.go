@@ -31,6 +31,7 @@ type reqInfo struct {
 	remote   string // client address (see clientAddr)
 	method   string
 	identity *Identity // set by authenticate
+	route    string    // the matched route's path template, set at dispatch ("" when none matched)
 }
 
 type infoKey struct{}

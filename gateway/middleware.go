@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/scim2ldap/scim2ldap/ldapstore"
 )
 
@@ -26,7 +24,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 	}
-	route := s.routeOf(r)
 	rec := &statusRecorder{ResponseWriter: w, status: 200}
 	s.metrics.inFlight.Inc()
 	defer func() {
@@ -42,6 +39,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			client = info.identity.Name
 		}
 		d := time.Since(start)
+		route := info.route
+		if route == "" {
+			route = "unmatched" // metrics never carry raw paths
+		}
 		s.metrics.observeRequest(route, r.Method, rec.status, client, d)
 		s.cfg.Log.Info().
 			Str("method", r.Method).
@@ -55,18 +56,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Msg("request")
 	}()
 	s.router().ServeHTTP(rec, r.WithContext(ctx))
-}
-
-// routeOf is the route template serving r ("/scim/v2/Users/{id}"), or
-// "unmatched": metrics never carry raw paths.
-func (s *Server) routeOf(r *http.Request) string {
-	var m mux.RouteMatch
-	if s.router().Match(r, &m) && m.Route != nil {
-		if t, err := m.Route.GetPathTemplate(); err == nil {
-			return t
-		}
-	}
-	return "unmatched"
 }
 
 // requestID keeps the client's X-Request-Id when it is 1–128 characters of

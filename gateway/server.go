@@ -116,20 +116,33 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(404, "", "no such endpoint: %s", r.URL.Path))
 	})
-	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, errorf(405, "", "method %s is not supported on %s", r.Method, r.URL.Path))
+	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
+		allow := allowedMethods(r, req)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, errorf(405, "", "method %s is not supported on %s; use %s", req.Method, req.URL.Path, strings.Join(allow, " or ")))
 	})
 	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notAllowed
-	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
-	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
+	// route registers h for path and methods, naming the request's route (the
+	// path template, for metrics) as it is dispatched: the router matches once.
+	route := func(path string, h http.Handler, methods ...string) {
+		r.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if info := infoOf(req.Context()); info != nil {
+				info.route = path
+			}
+			h.ServeHTTP(w, req)
+		})).Methods(methods...)
+	}
+	route("/healthz", http.HandlerFunc(s.healthz), http.MethodGet)
+	route("/readyz", http.HandlerFunc(s.readyz), http.MethodGet)
 	if cfg.ServeMetrics {
-		r.Handle("/metrics", s.MetricsHandler()).Methods(http.MethodGet)
+		route("/metrics", s.MetricsHandler(), http.MethodGet)
 	}
 	// Routes are registered on the root router with full paths: a PathPrefix
 	// subrouter in gorilla/mux v1.8.1 answers 404 instead of 405 for a wrong
 	// method (gorilla/mux#739).
 	handle := func(path string, h http.HandlerFunc, methods ...string) {
-		r.Handle(BasePath+path, s.authenticate(h)).Methods(methods...)
+		route(BasePath+path, s.authenticate(h), methods...)
 	}
 	handle("/ServiceProviderConfig", s.serviceProviderConfig, http.MethodGet)
 	handle("/ResourceTypes", s.resourceTypes, http.MethodGet)
@@ -151,6 +164,20 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 		handle(rt.Endpoint+"/{id}", h.delete, http.MethodDelete)
 	}
 	s.routes.Store(&routes{mapping: m, router: r})
+}
+
+// allowedMethods lists the methods r routes for req's path, in a fixed order.
+func allowedMethods(r *mux.Router, req *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := req.Clone(req.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if r.Match(probe, &match) && match.MatchErr == nil {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // CheckMapping checks m against the live directory's schema (see

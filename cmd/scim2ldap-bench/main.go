@@ -81,6 +81,19 @@ type options struct {
 	keep             bool
 	scaleMaxLoadTime time.Duration
 	cpuProfile       string
+	gatewayEnv       envList
+}
+
+// envList is a repeatable -gateway-env KEY=VALUE flag.
+type envList []string
+
+func (l *envList) String() string { return strings.Join(*l, " ") }
+func (l *envList) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	*l = append(*l, v)
+	return nil
 }
 
 func main() {
@@ -108,6 +121,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "leave slapd and the gateway running at the end (prints how to stop them)")
 	flag.DurationVar(&o.scaleMaxLoadTime, "max-load-time", 20*time.Minute, "upper bound of loading -scale-users and -group-members")
 	flag.StringVar(&o.cpuProfile, "gateway-cpuprofile", "", "write the started gateway's CPU profile (its whole run) to this file")
+	flag.Var(&o.gatewayEnv, "gateway-env", "KEY=VALUE added to the started gateway's environment (repeatable), e.g. GOGC=200 or SCIM2LDAP_LDAP_CONNS=2")
 	flag.Parse()
 	if err := runBench(o); err != nil {
 		fmt.Fprintln(os.Stderr, "scim2ldap-bench:", err)
@@ -281,6 +295,7 @@ func (e *env) start() error {
 	if e.o.conns > 0 {
 		gw.Env = append(gw.Env, "SCIM2LDAP_LDAP_CONNS="+strconv.Itoa(e.o.conns))
 	}
+	gw.Env = append(gw.Env, e.o.gatewayEnv...)
 	gw.Stdout, gw.Stderr = logf, logf
 	if err := gw.Start(); err != nil {
 		return err

@@ -77,6 +77,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 // defaultMemoryLimit is the soft heap limit when GOMEMLIMIT is not set (64 MiB).
 const defaultMemoryLimit = 64 << 20
 
+// defaultGCPercent is GOGC when the variable is not set. The live heap of a
+// serving gateway is a few MB, so with Go's default (100) the collector ran
+// every few hundred requests and took a quarter of the gateway's CPU; 400 lets
+// the heap grow to about 5× live before a cycle, and the soft memory limit
+// still bounds it (docs/performance.md, "Garbage collector").
+const defaultGCPercent = 400
+
 func serve(stderr io.Writer) int {
 	log := zerolog.New(stderr).With().Timestamp().Logger()
 	cfg, err := loadConfig()
@@ -91,6 +98,9 @@ func serve(stderr io.Writer) int {
 	// (docs/performance.md). GOMEMLIMIT overrides it, e.g. GOMEMLIMIT=200MiB.
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
 	}
 	// Diagnostics (docs/performance.md): a CPU profile of the whole run, written
 	// when the gateway exits; for `go tool pprof`.
