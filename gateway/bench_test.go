@@ -223,3 +223,20 @@ func BenchmarkPatchReplace(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkGetByIDParallel is GET /Users/{id} with 32 concurrent clients (the
+// harness's load, in one process): for profiles of the gateway under load.
+//
+//	go test -run '^$' -bench GetByIDParallel -benchtime 20000x -cpuprofile cpu.out ./gateway/
+func BenchmarkGetByIDParallel(b *testing.B) {
+	c := benchLDAP(b)
+	id := directCreate(b, c, fmt.Sprintf("bgetp%d", benchSeq.Add(1)))
+	srv, hc := benchGateway(b)
+	hc.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+	b.SetParallelism(16) // × GOMAXPROCS (2) = 32 clients
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			gwRequest(b, hc, "GET", srv.URL+"/scim/v2/Users/"+id, nil, 200)
+		}
+	})
+}

@@ -82,6 +82,7 @@ type options struct {
 	scaleMaxLoadTime time.Duration
 	cpuProfile       string
 	gatewayEnv       envList
+	httpClient       string
 }
 
 // envList is a repeatable -gateway-env KEY=VALUE flag.
@@ -121,6 +122,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "leave slapd and the gateway running at the end (prints how to stop them)")
 	flag.DurationVar(&o.scaleMaxLoadTime, "max-load-time", 20*time.Minute, "upper bound of loading -scale-users and -group-members")
 	flag.StringVar(&o.cpuProfile, "gateway-cpuprofile", "", "write the started gateway's CPU profile (its whole run) to this file")
+	flag.StringVar(&o.httpClient, "http-client", "lean", "the load generator's HTTP client: lean (own keep-alive connections, no Transport goroutines) or std (net/http.Client)")
 	flag.Var(&o.gatewayEnv, "gateway-env", "KEY=VALUE added to the started gateway's environment (repeatable), e.g. GOGC=200 or SCIM2LDAP_LDAP_CONNS=2")
 	flag.Parse()
 	if err := runBench(o); err != nil {
@@ -134,7 +136,7 @@ type env struct {
 	o        options
 	base     string // SCIM base URL …/scim/v2
 	token    string
-	hc       *http.Client
+	hc       interface{ Do(*http.Request) (*http.Response, error) }
 	ldapURL  string
 	bindDN   string
 	bindPW   string
@@ -198,7 +200,19 @@ func runBench(o options) (err error) {
 	} else if err := e.start(); err != nil {
 		return err
 	}
-	e.hc = &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConns: 4 * o.clients, MaxIdleConnsPerHost: 4 * o.clients, DisableCompression: true}}
+	switch o.httpClient {
+	case "std":
+		e.hc = &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConns: 4 * o.clients, MaxIdleConnsPerHost: 4 * o.clients, DisableCompression: true}}
+	case "lean":
+		u, err := url.Parse(e.base)
+		if err != nil {
+			return err
+		}
+		e.hc = newLeanClient(u.Host, 4*o.clients, 2*time.Minute)
+	default:
+		return fmt.Errorf("-http-client %q: want lean or std", o.httpClient)
+	}
+	e.res.HTTPClient, e.res.GatewayEnv = o.httpClient, o.gatewayEnv
 	if e.direct, err = newPool(e.ldapURL, e.bindDN, e.bindPW, 4); err != nil {
 		return err
 	}

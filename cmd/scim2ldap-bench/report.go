@@ -97,6 +97,8 @@ type report struct {
 	Machine          string          `json:"machine"`
 	Clients          int             `json:"clients"`
 	GatewayConns     int             `json:"gatewayConns"`
+	GatewayEnv       []string        `json:"gatewayEnv,omitempty"`
+	HTTPClient       string          `json:"httpClient"`
 	Workloads        []pairResult    `json:"workloads"`
 	Scale            *scaleResult    `json:"scale,omitempty"`
 	BigGroup         *bigGroupResult `json:"bigGroup,omitempty"`
@@ -126,7 +128,11 @@ func (r *report) markdown() string {
 	if r.GatewayConns > 0 {
 		conns = fmt.Sprint(r.GatewayConns)
 	}
-	fmt.Fprintf(&b, "Run %s on %s; %d clients per workload; gateway LDAP connections: %s; direct: 4 shared connections.\n\n", r.Started, r.Machine, r.Clients, conns)
+	env := ""
+	if len(r.GatewayEnv) > 0 {
+		env = " (gateway environment: " + strings.Join(r.GatewayEnv, " ") + ")"
+	}
+	fmt.Fprintf(&b, "Run %s on %s; %d clients per workload, HTTP client %s; gateway LDAP connections: %s%s; direct: 4 shared connections.\n\n", r.Started, r.Machine, r.Clients, r.HTTPClient, conns, env)
 	if len(r.Workloads) > 0 {
 		b.WriteString("| workload | gateway ops/s | direct ops/s | ratio | p50 gw / direct ms | p95 gw / direct ms | p99 gw / direct ms | p99 ratio | gateway CPU µs/op | LDAP ops/request | errors gw/direct |\n")
 		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
