@@ -28,6 +28,11 @@ type Target struct {
 	// value (e.g. ppolicy's pwdAccountLockedTime for active): "eq true" becomes
 	// (!(a=*)) and "eq false" (a=*).
 	TrueAbsent bool
+	// NoSubstrings: the directory has no SUBSTR matching rule for the attribute
+	// (slapd's uniqueIdentifier, entryUUID), so "(a=*v*)" would be Undefined and
+	// silently match nothing (RFC 4511 §4.5.1.7); co, sw and ew are refused
+	// with invalidFilter instead. Set from the live schema (mapping.LearnSchema).
+	NoSubstrings bool
 	// Placeholder, when set, is a value kept only to satisfy the directory (an
 	// empty groupOfNames member): presence tests ignore it.
 	Placeholder *string

@@ -682,6 +682,9 @@ func (t *translator) leaf(c *Compare, tgt *Target, name string) (*node, error) {
 	if !ok {
 		return nil, typeErr(c, name, "unsupported value")
 	}
+	if tgt.NoSubstrings && isSubstring(c.Op) && v != "" {
+		return nil, typeErr(c, name, fmt.Sprintf("attribute %q cannot be searched with co, sw or ew: the directory has no substring matching rule for %s, so such a filter would match nothing; use eq", name, a))
+	}
 	ev := ldap.EscapeFilter(v)
 	if tgt.Ordering != "" && isOrdering(c.Op) {
 		eq := leafNode("(" + a + "=" + ev + ")")

@@ -481,6 +481,40 @@ func TestTranslateOrderingRule(t *testing.T) {
 	}
 }
 
+// With Target.NoSubstrings (no SUBSTR rule in the directory), co/sw/ew are
+// refused instead of becoming a filter that is Undefined for every entry; an
+// empty substring is a presence test and stays allowed. A substring test on a
+// multi-valued attribute is refused when any of its slots lacks the rule.
+func TestTranslateNoSubstrings(t *testing.T) {
+	r := testResolver{
+		"externalid": {Simple: &Target{LDAPAttr: "uniqueIdentifier", NoSubstrings: true}},
+		"username":   {Simple: &Target{LDAPAttr: "uid"}},
+		"emails": {Slots: []Slot{
+			{Fixed: map[string]string{"type": "work"}, Sub: map[string]Target{"value": {LDAPAttr: "mail"}}},
+			{Fixed: map[string]string{"type": "home"}, Sub: map[string]Target{"value": {LDAPAttr: "otherMail", NoSubstrings: true}}},
+		}},
+	}
+	for in, want := range map[string]string{
+		`externalId eq "a"`:                    `(uniqueIdentifier=a)`,
+		`externalId co ""`:                     `(uniqueIdentifier=*)`,
+		`externalId pr`:                        `(uniqueIdentifier=*)`,
+		`userName sw "a" or externalId eq "b"`: `(|(uid=a*)(uniqueIdentifier=b))`,
+	} {
+		got, err := Translate(mustParse(t, in), r, nil)
+		if err != nil || got != want {
+			t.Errorf("%s → %s (%v), want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{`externalId co "a"`, `externalId sw "a"`, `externalId ew "a"`, `userName eq "x" and not (externalId sw "a")`, `emails co "x"`,
+		`emails[type eq "work" and value co "x"]`} { // every slot is translated, also those the type excludes {
+		_, err := Translate(mustParse(t, in), r, nil)
+		var fe *Error
+		if !errors.As(err, &fe) || fe.ScimType() != "invalidFilter" || !strings.Contains(err.Error(), "substring matching rule") {
+			t.Errorf("%s: %v, want invalidFilter naming the missing substring rule", in, err)
+		}
+	}
+}
+
 // complexFilter exercises every translation path at once: and/or/not nesting,
 // a value path, a multi-slot attribute, substrings, a dateTime, a URN-qualified
 // name, escaping, and a reference id resolved through the lookup.

@@ -5,6 +5,7 @@ package gateway_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -84,6 +85,10 @@ func newEnvWith(t *testing.T, m *mapping.Mapping) *env {
 	t.Helper()
 	logBuf := &bytes.Buffer{}
 	gw := gateway.New(gateway.Config{Mapping: m, Store: openStore(t), Log: zerolog.New(zerolog.SyncWriter(logBuf)), Tokens: []string{"other", token}, AuthFailureBurst: -1})
+	// As `scim2ldap serve` does before it listens: the mapping against the live schema.
+	if err := gw.CheckMapping(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
 	c, err := ldap.DialURL(slapd.URL)

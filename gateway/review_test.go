@@ -174,3 +174,46 @@ func TestAuditRecordsOldDNOnRename(t *testing.T) {
 		t.Errorf("a create has no old DN: %s", lines[0])
 	}
 }
+
+// A substring filter on an attribute the directory can't match by substring
+// (uniqueIdentifier and entryUUID have no SUBSTR rule in slapd's schema) would
+// be Undefined and return an empty list as if nothing matched: it is refused.
+func TestSubstringFilterWithoutSubstringRule(t *testing.T) {
+	e := newEnv(t)
+	created := e.Do("POST", "/Users", user("substr-probe", map[string]any{"externalId": "ext-substr-probe",
+		"emails": []any{map[string]any{"type": "work", "value": "substr-probe@example.org"}}}))
+	if created.Status != 201 {
+		t.Fatalf("create: %d %s", created.Status, created.Raw)
+	}
+	id, _ := created.Body["id"].(string)
+	for _, f := range []string{`externalId sw "ext-"`, `externalId co "substr"`, `id sw "` + id[:8] + `"`, `userName sw "substr" and externalId ew "probe"`} {
+		r := e.Do("GET", "/Users"+filterQ(f), nil)
+		wantError(t, r, 400, "invalidFilter")
+		if !strings.Contains(r.Raw, "substring matching rule") {
+			t.Errorf("%s: detail does not say why: %s", f, r.Raw)
+		}
+	}
+	// Attributes with a SUBSTR rule still work, and eq on the others.
+	for f, want := range map[string]float64{`userName sw "substr-pro"`: 1, `emails co "substr-probe@"`: 1, `externalId eq "ext-substr-probe"`: 1, `externalId co ""`: -1} {
+		r := e.Do("GET", "/Users"+filterQ(f), nil)
+		if r.Status != 200 {
+			t.Errorf("%s: %d %s", f, r.Status, r.Raw)
+			continue
+		}
+		if n, _ := r.Body["totalResults"].(float64); want > 0 && n != want {
+			t.Errorf("%s: totalResults %v, want %v", f, n, want)
+		}
+	}
+}
+
+// RFC 7644 §4: discovery endpoints ignore query parameters, and SHOULD answer a
+// filter with 403 so that clients cannot assume its conditions hold.
+func TestDiscoveryRefusesFilter(t *testing.T) {
+	e := newEnv(t)
+	for _, p := range []string{"/Schemas", "/ResourceTypes", "/ServiceProviderConfig", "/ResourceTypes/User", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User"} {
+		wantError(t, e.Do("GET", p+filterQ(`id eq "x"`), nil), 403, "")
+		if r := e.Do("GET", p+"?startIndex=2&count=1", nil); r.Status != 200 { // other parameters are ignored
+			t.Errorf("%s with paging: %d %s", p, r.Status, r.Raw)
+		}
+	}
+}

@@ -144,11 +144,11 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	handle := func(path string, h http.HandlerFunc, methods ...string) {
 		route(BasePath+path, s.authenticate(h), methods...)
 	}
-	handle("/ServiceProviderConfig", s.serviceProviderConfig, http.MethodGet)
-	handle("/ResourceTypes", s.resourceTypes, http.MethodGet)
-	handle("/ResourceTypes/{name}", s.resourceType, http.MethodGet)
-	handle("/Schemas", s.schemas, http.MethodGet)
-	handle("/Schemas/{id}", s.schema, http.MethodGet)
+	handle("/ServiceProviderConfig", noFilter(s.serviceProviderConfig), http.MethodGet)
+	handle("/ResourceTypes", noFilter(s.resourceTypes), http.MethodGet)
+	handle("/ResourceTypes/{name}", noFilter(s.resourceType), http.MethodGet)
+	handle("/Schemas", noFilter(s.schemas), http.MethodGet)
+	handle("/Schemas/{id}", noFilter(s.schema), http.MethodGet)
 	handle("/.search", s.searchRoot, http.MethodPost) // search.go
 	handle("/Bulk", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(501, "", "bulk operations are not supported (bulk.supported is false in /ServiceProviderConfig); send the requests one by one"))
@@ -166,6 +166,19 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	s.routes.Store(&routes{mapping: m, router: r})
 }
 
+// noFilter refuses a filter on a discovery endpoint with 403: RFC 7644 §4 says
+// query parameters are ignored there and a service provider SHOULD answer a
+// filter with 403, so that clients cannot assume its conditions hold.
+func noFilter(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("filter") {
+			writeError(w, errorf(403, "", "%s does not take a filter (RFC 7644 §4): discovery endpoints return everything they describe", r.URL.Path))
+			return
+		}
+		h(w, r)
+	}
+}
+
 // allowedMethods lists the methods r routes for req's path, in a fixed order.
 func allowedMethods(r *mux.Router, req *http.Request) []string {
 	var allow []string
@@ -181,7 +194,8 @@ func allowedMethods(r *mux.Router, req *http.Request) []string {
 }
 
 // CheckMapping checks m against the live directory's schema (see
-// mapping.CheckSchema): the problems as a mapping.Problems error, nil when there
+// mapping.CheckSchema) and, when it fits, teaches m the schema's matching rules
+// (mapping.LearnSchema; m must not be serving yet): the problems as a mapping.Problems error, nil when there
 // are none, or an unavailable error when the schema can't be read (the caller
 // decides: start-up goes on with a warning while the directory is down).
 func (s *Server) CheckMapping(ctx context.Context, m *mapping.Mapping) error {
@@ -192,6 +206,7 @@ func (s *Server) CheckMapping(ctx context.Context, m *mapping.Mapping) error {
 	if ps := m.CheckSchema(schema); len(ps) > 0 {
 		return ps
 	}
+	m.LearnSchema(schema)
 	return nil
 }
 

@@ -12,8 +12,15 @@ import (
 // (RFC 4512 §4.2: attributeTypes and objectClasses), reduced to what a mapping
 // check needs. Names compare case-insensitively; aliases (cn, commonName) both count.
 type Schema struct {
-	attrs   map[string]bool
+	attrs   map[string]*attributeType
 	classes map[string]*objectClass
+}
+
+// attributeType is what an AttributeTypeDescription says of matching: the rules
+// it names itself and the supertype it inherits the others from (RFC 4512 §4.1.2).
+type attributeType struct {
+	sup                        string
+	equality, substr, ordering string
 }
 
 type objectClass struct {
@@ -46,11 +53,18 @@ func (s *Store) ReadSchema(ctx context.Context) (*Schema, error) {
 // ParseSchema parses RFC 4512 §4.1 AttributeTypeDescription and
 // ObjectClassDescription values; what it cannot read it skips.
 func ParseSchema(attributeTypes, objectClasses []string) *Schema {
-	s := &Schema{attrs: map[string]bool{}, classes: map[string]*objectClass{}}
+	s := &Schema{attrs: map[string]*attributeType{}, classes: map[string]*objectClass{}}
+	first := func(v []string) string {
+		if len(v) == 0 {
+			return ""
+		}
+		return v[0]
+	}
 	for _, d := range attributeTypes {
 		f := schemaFields(d)
+		at := &attributeType{sup: first(f["SUP"]), equality: first(f["EQUALITY"]), substr: first(f["SUBSTR"]), ordering: first(f["ORDERING"])}
 		for _, n := range f["NAME"] {
-			s.attrs[strings.ToLower(n)] = true
+			s.attrs[strings.ToLower(n)] = at
 		}
 	}
 	for _, d := range objectClasses {
@@ -94,7 +108,7 @@ func schemaFields(d string) map[string][]string {
 	for i := 1; i < len(toks); i++ { // toks[0] is "(", then the OID
 		key := toks[i]
 		switch key {
-		case "NAME", "SUP", "MUST", "MAY":
+		case "NAME", "SUP", "MUST", "MAY", "EQUALITY", "SUBSTR", "ORDERING":
 		default:
 			continue
 		}
@@ -114,7 +128,26 @@ func schemaFields(d string) map[string][]string {
 // such as ";binary" ignored).
 func (s *Schema) HasAttribute(name string) bool {
 	name, _, _ = strings.Cut(name, ";")
-	return s.attrs[strings.ToLower(name)]
+	return s.attrs[strings.ToLower(name)] != nil
+}
+
+// SubstringRule returns the attribute type's SUBSTR matching rule, its own or
+// inherited through SUP (RFC 4512 §4.1.2), and whether the directory publishes
+// matching rules for it at all. A published type without a SUBSTR rule (slapd's
+// uniqueIdentifier, entryUUID) makes every substring filter on it Undefined
+// (RFC 4511 §4.5.1.7): it matches nothing. Active Directory's subschema names no
+// matching rules (published is false): its string syntaxes take substrings.
+func (s *Schema) SubstringRule(name string) (rule string, published bool) {
+	name, _, _ = strings.Cut(name, ";")
+	seen := map[*attributeType]bool{}
+	for at := s.attrs[strings.ToLower(name)]; at != nil && !seen[at]; at = s.attrs[strings.ToLower(at.sup)] {
+		seen[at] = true
+		published = published || at.equality != "" || at.substr != "" || at.ordering != ""
+		if at.substr != "" {
+			return at.substr, true
+		}
+	}
+	return "", published
 }
 
 // HasObjectClass reports whether the directory defines the object class.

@@ -224,6 +224,44 @@ func TestReadSchema(t *testing.T) {
 	if may := sc.May("inetOrgPerson"); !slices.ContainsFunc(may, func(s string) bool { return strings.EqualFold(s, "telephoneNumber") }) {
 		t.Errorf("inetOrgPerson MAY lacks telephoneNumber (from organizationalPerson): %v", may)
 	}
+	// SUBSTR rules as slapd 2.5 publishes them: cn inherits caseIgnoreSubstringsMatch
+	// from name (SUP); uniqueIdentifier and entryUUID have none.
+	for _, c := range []struct {
+		attr, rule string
+		published  bool
+	}{
+		{"cn", "caseIgnoreSubstringsMatch", true},
+		{"commonName", "caseIgnoreSubstringsMatch", true},
+		{"mail", "caseIgnoreIA5SubstringsMatch", true},
+		{"uid", "caseIgnoreSubstringsMatch", true},
+		{"uniqueIdentifier", "", true},
+		{"entryUUID", "", true},
+		{"nosuchattribute", "", false},
+	} {
+		if rule, published := sc.SubstringRule(c.attr); rule != c.rule || published != c.published {
+			t.Errorf("SubstringRule(%s) = %q, %v; want %q, %v", c.attr, rule, published, c.rule, c.published)
+		}
+	}
+}
+
+// Active Directory's attributeTypes name no matching rules: nothing is known
+// about substrings, so nothing is refused.
+func TestSubstringRuleWithoutPublishedRules(t *testing.T) {
+	sc := ldapstore.ParseSchema([]string{
+		"( 1.2.840.113556.1.4.221 NAME 'sAMAccountName' SYNTAX '1.3.6.1.4.1.1466.115.121.1.15' SINGLE-VALUE )",
+		"( 2.5.4.41 NAME 'name' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{32768} )",
+		"( 2.5.4.4 NAME ( 'sn' 'surname' ) SUP name )",
+		"( 9.9 NAME 'loop' SUP loop )",
+	}, nil)
+	if rule, published := sc.SubstringRule("sAMAccountName"); rule != "" || published {
+		t.Errorf("sAMAccountName: %q %v", rule, published)
+	}
+	if rule, _ := sc.SubstringRule("surname"); rule != "caseIgnoreSubstringsMatch" {
+		t.Errorf("surname (SUP name): %q", rule)
+	}
+	if rule, published := sc.SubstringRule("loop"); rule != "" || published { // a SUP cycle ends
+		t.Errorf("loop: %q %v", rule, published)
+	}
 }
 
 // With StartUnreachable, Open succeeds while nothing answers; operations are

@@ -88,6 +88,34 @@ func (m *Mapping) CheckSchema(ds DirectorySchema) Problems {
 	return ps
 }
 
+// SubstringRules tells which SUBSTR matching rule the directory has for an
+// attribute (ldapstore.Schema implements it, RFC 4512 §4.1.2); published is
+// false when its schema names no matching rules for the attribute (AD).
+type SubstringRules interface {
+	SubstringRule(attr string) (rule string, published bool)
+}
+
+// LearnSchema records what the live directory's schema says about matching:
+// the attributes it publishes rules for but no SUBSTR rule (slapd's
+// uniqueIdentifier, entryUUID: a substring filter on them is Undefined and
+// matches nothing, RFC 4511 §4.5.1.7). Filters then answer co/sw/ew on them
+// with 400 invalidFilter instead of an empty list. Call it before the mapping
+// serves requests: it is not safe to run concurrently with them.
+func (m *Mapping) LearnSchema(ds SubstringRules) {
+	for _, rt := range m.Types {
+		rt.noSubstrings = map[string]bool{}
+		attrs := []string{rt.dialect.ID}
+		for _, a := range rt.Attrs {
+			attrs = append(attrs, a.LDAP)
+		}
+		for _, attr := range attrs {
+			if rule, published := ds.SubstringRule(attr); published && rule == "" {
+				rt.noSubstrings[strings.ToLower(attr)] = true
+			}
+		}
+	}
+}
+
 func containsFold(list []string, s string) bool {
 	s, _, _ = strings.Cut(s, ";")
 	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, s) })

@@ -32,17 +32,18 @@ func newLeanClient(addr string, conns int, timeout time.Duration) *leanClient {
 	return &leanClient{addr: addr, timeout: timeout, idle: make(chan *leanConn, conns)}
 }
 
-func (lc *leanClient) get() (*leanConn, error) {
+// get returns an idle connection (reused true) or a new one.
+func (lc *leanClient) get() (c *leanConn, reused bool, err error) {
 	select {
 	case c := <-lc.idle:
-		return c, nil
+		return c, true, nil
 	default:
 	}
-	c, err := net.DialTimeout("tcp", lc.addr, lc.timeout)
+	nc, err := net.DialTimeout("tcp", lc.addr, lc.timeout)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return &leanConn{c: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 4<<10)}, nil
+	return &leanConn{c: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 4<<10)}, false, nil
 }
 
 func (lc *leanClient) put(c *leanConn) {
@@ -73,27 +74,40 @@ func (b *leanBody) Close() error {
 	return nil
 }
 
-// Do sends req and returns its response; the caller closes the body.
+// Do sends req and returns its response; the caller closes the body. A request
+// that fails on a reused connection before any response arrived (the gateway
+// closed it while idle: its IdleTimeout) is sent again once on a new one, as
+// http.Transport does, if its body can be replayed (GetBody).
 func (lc *leanClient) Do(req *http.Request) (*http.Response, error) {
-	c, err := lc.get()
-	if err != nil {
-		return nil, err
-	}
-	_ = c.c.SetDeadline(time.Now().Add(lc.timeout))
-	if err = req.Write(c.bw); err == nil {
-		err = c.bw.Flush()
-	}
-	var res *http.Response
-	if err == nil {
-		res, err = http.ReadResponse(c.br, req)
-	}
-	if err != nil {
+	for attempt := 0; ; attempt++ {
+		c, reused, err := lc.get()
+		if err != nil {
+			return nil, err
+		}
+		_ = c.c.SetDeadline(time.Now().Add(lc.timeout))
+		if err = req.Write(c.bw); err == nil {
+			err = c.bw.Flush()
+		}
+		var res *http.Response
+		if err == nil {
+			res, err = http.ReadResponse(c.br, req)
+		}
+		if err == nil {
+			res.Body = &leanBody{ReadCloser: res.Body, lc: lc, conn: c, keep: !res.Close}
+			return res, nil
+		}
 		c.c.Close()
+		if reused && attempt == 0 && (req.Body == nil || req.GetBody != nil) {
+			if req.GetBody != nil {
+				if req.Body, err = req.GetBody(); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, errors.New("the gateway closed the connection: " + err.Error())
 		}
 		return nil, err
 	}
-	res.Body = &leanBody{ReadCloser: res.Body, lc: lc, conn: c, keep: !res.Close}
-	return res, nil
 }

@@ -85,6 +85,11 @@ type options struct {
 	httpClient       string
 }
 
+// doer sends HTTP requests: *http.Client or *leanClient (-http-client).
+type doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
 // envList is a repeatable -gateway-env KEY=VALUE flag.
 type envList []string
 
@@ -136,7 +141,7 @@ type env struct {
 	o        options
 	base     string // SCIM base URL …/scim/v2
 	token    string
-	hc       interface{ Do(*http.Request) (*http.Response, error) }
+	hc       doer
 	ldapURL  string
 	bindDN   string
 	bindPW   string
