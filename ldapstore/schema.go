@@ -14,6 +14,7 @@ import (
 type Schema struct {
 	attrs   map[string]*attributeType
 	classes map[string]*objectClass
+	rules   map[string]bool // matching rule names and OIDs (matchingRules), lower-cased
 }
 
 // attributeType is what an AttributeTypeDescription says of matching: the rules
@@ -40,14 +41,39 @@ func (s *Store) ReadSchema(ctx context.Context) (*Schema, error) {
 		dn = root.Entries[0].GetAttributeValue("subschemaSubentry")
 	}
 	res, err := s.Search(ctx, ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=subschema)",
-		[]string{"attributeTypes", "objectClasses"}, nil))
+		[]string{"attributeTypes", "objectClasses", "matchingRules"}, nil))
 	if err != nil {
 		return nil, fmt.Errorf("reading the schema (%s): %w", dn, err)
 	}
 	if len(res.Entries) != 1 {
 		return nil, fmt.Errorf("reading the schema: %s not found", dn)
 	}
-	return ParseSchema(res.Entries[0].GetAttributeValues("attributeTypes"), res.Entries[0].GetAttributeValues("objectClasses")), nil
+	sc := ParseSchema(res.Entries[0].GetAttributeValues("attributeTypes"), res.Entries[0].GetAttributeValues("objectClasses"))
+	sc.AddMatchingRules(res.Entries[0].GetAttributeValues("matchingRules"))
+	return sc, nil
+}
+
+// AddMatchingRules records RFC 4512 §4.1.3 MatchingRuleDescription values
+// (their OIDs and names).
+func (s *Schema) AddMatchingRules(descriptions []string) {
+	if s.rules == nil {
+		s.rules = map[string]bool{}
+	}
+	for _, d := range descriptions {
+		if oid, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(d), "(")), " "); oid != "" {
+			s.rules[strings.ToLower(oid)] = true
+		}
+		for _, n := range schemaFields(d)["NAME"] {
+			s.rules[strings.ToLower(n)] = true
+		}
+	}
+}
+
+// HasMatchingRule reports whether the directory knows the matching rule (by name
+// or OID). When its subschema publishes no matching rules at all (AD), nothing
+// can be told and it answers true.
+func (s *Schema) HasMatchingRule(name string) bool {
+	return len(s.rules) == 0 || s.rules[strings.ToLower(name)]
 }
 
 // ParseSchema parses RFC 4512 §4.1 AttributeTypeDescription and

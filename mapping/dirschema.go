@@ -13,6 +13,8 @@ type DirectorySchema interface {
 	HasObjectClass(name string) bool
 	Must(class string) []string // required attributes, superclasses included
 	May(class string) []string  // allowed attributes, superclasses included
+	// HasMatchingRule: the directory knows the rule (true when it publishes none).
+	HasMatchingRule(name string) bool
 }
 
 // CheckSchema reports what the directory would refuse: LDAP attributes and
@@ -62,6 +64,9 @@ func (m *Mapping) CheckSchema(ds DirectorySchema) Problems {
 			// the directory, not the object class, provides them.
 			write := a.Writable() && !a.Password && !a.TrueWhenAbsent
 			check(a.Pos, a.LDAP, a.Key, write)
+			if a.Ordering != "" && !ds.HasMatchingRule(a.Ordering) {
+				add(a.Pos, "%s: %s.ordering: the directory has no matching rule %q (its subschema's matchingRules); sorting and gt/lt filters on it would fail", rt.Name, a.Key, a.Ordering)
+			}
 		}
 		for _, c := range rt.Computed {
 			check(c.Pos, c.LDAP, "computed", true)

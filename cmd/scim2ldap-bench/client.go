@@ -32,12 +32,15 @@ func newLeanClient(addr string, conns int, timeout time.Duration) *leanClient {
 	return &leanClient{addr: addr, timeout: timeout, idle: make(chan *leanConn, conns)}
 }
 
-// get returns an idle connection (reused true) or a new one.
-func (lc *leanClient) get() (c *leanConn, reused bool, err error) {
-	select {
-	case c := <-lc.idle:
-		return c, true, nil
-	default:
+// get returns an idle connection (reused true) or, when there is none or fresh
+// is set, a new one.
+func (lc *leanClient) get(fresh bool) (c *leanConn, reused bool, err error) {
+	if !fresh {
+		select {
+		case c := <-lc.idle:
+			return c, true, nil
+		default:
+		}
 	}
 	nc, err := net.DialTimeout("tcp", lc.addr, lc.timeout)
 	if err != nil {
@@ -80,7 +83,7 @@ func (b *leanBody) Close() error {
 // http.Transport does, if its body can be replayed (GetBody).
 func (lc *leanClient) Do(req *http.Request) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
-		c, reused, err := lc.get()
+		c, reused, err := lc.get(attempt > 0) // the retry: other idle connections are likely closed too
 		if err != nil {
 			return nil, err
 		}

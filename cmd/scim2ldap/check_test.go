@@ -72,3 +72,29 @@ resourceTypes:
 		t.Errorf("exit %d: %s", code, errOut.String())
 	}
 }
+
+// An ordering: option must name a matching rule the directory has (slapd
+// publishes its matchingRules); a typo would fail every sort and gt/lt filter.
+func TestMappingCheckOrderingRule(t *testing.T) {
+	src, err := os.ReadFile("../../mappings.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(src), "title:                         {ldap: title}", "title:                         {ldap: title, ordering: caseIgnoreOrdringMatch}", 1)
+	text = strings.Replace(text, "displayName:                   {ldap: displayName}", "displayName:                   {ldap: displayName, ordering: 2.5.13.3}", 1)
+	if text == string(src) {
+		t.Fatal("the example mapping changed; update this test")
+	}
+	path := filepath.Join(t.TempDir(), "ordering.yaml")
+	os.WriteFile(path, []byte(text), 0o644)
+	t.Setenv("SCIM2LDAP_LDAP_BIND_DN", slapd.BindDN)
+	t.Setenv("SCIM2LDAP_LDAP_BIND_PASSWORD", slapd.Password)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"mapping", "check", "--ldap-url", slapd.URL, path}, &out, &errOut); code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, errOut.String())
+	}
+	if got := errOut.String(); !strings.Contains(got, `title.ordering: the directory has no matching rule "caseIgnoreOrdringMatch"`) ||
+		strings.Contains(got, "displayName.ordering") { // 2.5.13.3 is caseIgnoreOrderingMatch's OID
+		t.Errorf("problems:\n%s", got)
+	}
+}
