@@ -6,6 +6,7 @@ package adtest
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -115,7 +116,13 @@ func newEnv(t *testing.T, ldapURL string) *env {
 	}
 	t.Cleanup(store.Close)
 	logs := &bytes.Buffer{}
-	gw := gateway.New(gateway.Config{Mapping: adMapping(t), Store: store, Log: zerolog.New(zerolog.SyncWriter(logs)), Tokens: []string{token}})
+	m := adMapping(t)
+	gw := gateway.New(gateway.Config{Mapping: m, Store: store, Log: zerolog.New(zerolog.SyncWriter(logs)), Tokens: []string{token}})
+	// As `scim2ldap serve` does: the mapping against the DC's schema (names only
+	// on AD; its subschema publishes no matching rules, so no filter is refused).
+	if err := gw.CheckMapping(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
 	c, err := dial()
