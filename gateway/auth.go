@@ -54,6 +54,7 @@ type authenticator struct {
 	basic   []credDigest // user ":" password digests
 	issuers []*issuer
 	certs   []CertCredential
+	creds   *Credentials // what the set was built from (nil: tokens only), checked against a reloaded mapping
 }
 
 type credDigest struct {
@@ -69,6 +70,7 @@ func newAuthenticator(tokens []string, creds *Credentials, m *metrics) *authenti
 	if creds == nil {
 		return a
 	}
+	a.creds = creds
 	for _, t := range creds.Tokens {
 		a.tokens = append(a.tokens, credDigest{sha256.Sum256([]byte(t.Token)), Identity{Name: t.Name, Kind: "token", scope: t.Scope}})
 	}
@@ -470,7 +472,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeError(w, errorf(429, "", "too many failed authentications from %s; retry later", addr))
 			return
 		}
-		id, fail := s.auth.identify(r)
+		id, fail := s.auth.Load().identify(r)
 		if fail != nil {
 			s.limiter.fail(addr)
 			s.metrics.authFailure(fail.reason)
@@ -493,7 +495,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 // challenge sets WWW-Authenticate for every configured scheme; writeError then
 // leaves it alone.
 func (s *Server) challenge(w http.ResponseWriter, r *http.Request, f *authFailure) {
-	bearer, basic := s.auth.schemes()
+	bearer, basic := s.auth.Load().schemes()
 	h := w.Header()
 	// RFC 6750's error attributes describe a bearer token: only then.
 	sentBearer := strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer ")
@@ -542,7 +544,7 @@ func (s *Server) authorize(id *Identity, r *http.Request) *Error {
 // describeSchemes is for /ServiceProviderConfig's authenticationSchemes.
 func (s *Server) describeSchemes() []any {
 	var out []any
-	bearer, basic := s.auth.schemes()
+	bearer, basic := s.auth.Load().schemes()
 	if bearer {
 		out = append(out, map[string]any{
 			"type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": true,

@@ -29,11 +29,13 @@ import (
 //	                                                                 issuer, unknown_key, forbidden, rate_limited)
 //	scim2ldap_jwks_refreshes_total{issuer,result}                  counter (result: ok, error)
 //	scim2ldap_audit_events_total{operation,resource_type}          counter
+//	scim2ldap_mapping_reloads_total{result}                        counter (SIGHUP; result: ok, rejected)
+//	scim2ldap_credentials_reloads_total{result}                    counter (SIGHUP; result: ok, rejected)
 //
-// plus the Go runtime and process collectors. Mapping reloads have no series:
-// the mapping is read once at start-up.
+// plus the Go runtime and process collectors.
 type metrics struct {
 	reloads      *prometheus.CounterVec
+	credReloads  *prometheus.CounterVec
 	reg          *prometheus.Registry
 	requests     *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
@@ -67,7 +69,9 @@ func newMetrics(store *ldapstore.Store) *metrics {
 		Help: `Mapping reloads (SIGHUP) by result: "ok", or "rejected" (the old mapping keeps serving).`}, []string{"result"})
 	m.audits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_audit_events_total",
 		Help: "Audit events (changes written to the directory) by operation and resource type."}, []string{"operation", "resource_type"})
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.ldapOps, m.ldapDuration, m.ready, m.authFailures, m.jwks, m.audits, m.reloads,
+	m.credReloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_credentials_reloads_total",
+		Help: `Client credential reloads (SIGHUP, with SCIM2LDAP_BEARER_TOKENS_FILE or SCIM2LDAP_CREDENTIALS_FILE) by result: "ok", or "rejected" (the old credentials stay).`}, []string{"result"})
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.ldapOps, m.ldapDuration, m.ready, m.authFailures, m.jwks, m.audits, m.reloads, m.credReloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}

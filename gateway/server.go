@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/netip"
@@ -66,8 +67,8 @@ type Config struct {
 // Server serves SCIM over HTTP.
 type Server struct {
 	cfg      Config
-	routes   atomic.Pointer[routes] // the mapping in force and its router (SetMapping)
-	auth     *authenticator
+	routes   atomic.Pointer[routes]        // the mapping in force and its router (SetMapping)
+	auth     atomic.Pointer[authenticator] // the client credentials in force (ReloadCredentials)
 	limiter  *failureLimiter
 	metrics  *metrics
 	audit    zerolog.Logger
@@ -95,7 +96,7 @@ func New(cfg Config) *Server {
 	if cfg.Audit != nil {
 		s.audit = zerolog.New(cfg.Audit).With().Timestamp().Logger()
 	}
-	s.auth = newAuthenticator(cfg.Tokens, cfg.Credentials, s.metrics)
+	s.auth.Store(newAuthenticator(cfg.Tokens, cfg.Credentials, s.metrics))
 	s.limiter = newFailureLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval)
 	s.SetMapping(cfg.Mapping)
 	return s
@@ -217,8 +218,8 @@ func (s *Server) CheckMapping(ctx context.Context, m *mapping.Mapping) error {
 // scim2ldap_mapping_reloads_total.
 func (s *Server) ReloadMapping(ctx context.Context, path string) error {
 	m, err := mapping.Load(path)
-	if err == nil && s.cfg.Credentials != nil {
-		err = s.cfg.Credentials.Check(m)
+	if creds := s.auth.Load().creds; err == nil && creds != nil {
+		err = creds.Check(m)
 	}
 	if err == nil {
 		if cerr := s.CheckMapping(ctx, m); cerr != nil && !ldapstore.IsUnavailable(cerr) {
@@ -231,6 +232,35 @@ func (s *Server) ReloadMapping(ctx context.Context, path string) error {
 	}
 	s.SetMapping(m)
 	s.metrics.reloads.WithLabelValues("ok").Inc()
+	return nil
+}
+
+// CheckCredentials reports what is wrong with a set of client credentials for
+// mapping m: problems in creds (see Credentials.Check), or nothing at all to
+// authenticate with (no token and an empty or missing credentials file).
+func CheckCredentials(m *mapping.Mapping, tokens []string, creds *Credentials) error {
+	if err := creds.Check(m); err != nil {
+		return err
+	}
+	if len(tokens) == 0 && creds.Empty() {
+		return errors.New("no client credentials: every SCIM endpoint needs authentication (SCIM2LDAP_BEARER_TOKENS, SCIM2LDAP_BEARER_TOKENS_FILE or SCIM2LDAP_CREDENTIALS_FILE)")
+	}
+	return nil
+}
+
+// ReloadCredentials makes tokens and creds the client credentials in force,
+// atomically: a request already authenticated keeps its identity, the next ones
+// use the new set (a rotated token works, a removed one gets 401). A set that
+// fails CheckCredentials against the mapping in force is refused and the old set
+// stays. JWT issuers start with an empty key cache. Counted in
+// scim2ldap_credentials_reloads_total.
+func (s *Server) ReloadCredentials(tokens []string, creds *Credentials) error {
+	if err := CheckCredentials(s.mapping(), tokens, creds); err != nil {
+		s.metrics.credReloads.WithLabelValues("rejected").Inc()
+		return err
+	}
+	s.auth.Store(newAuthenticator(tokens, creds, s.metrics))
+	s.metrics.credReloads.WithLabelValues("ok").Inc()
 	return nil
 }
 

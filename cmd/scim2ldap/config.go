@@ -57,6 +57,31 @@ type Config struct {
 	AuditLog    string `envconfig:"AUDIT_LOG"` // "" (with the request log on stderr), stdout, stderr or a file
 
 	trustedProxies []netip.Prefix
+	envTokens      []string // SCIM2LDAP_BEARER_TOKENS as given (BearerTokens adds the file's)
+}
+
+// readTokens returns the static bearer tokens: SCIM2LDAP_BEARER_TOKENS's, then
+// SCIM2LDAP_BEARER_TOKENS_FILE's (one per line; blank lines and # comments
+// skipped), read now: SIGHUP calls it again to rotate them.
+func (c *Config) readTokens() ([]string, error) {
+	var tokens []string
+	for _, t := range c.envTokens {
+		if t = strings.TrimSpace(t); t != "" {
+			tokens = append(tokens, t)
+		}
+	}
+	if c.BearerTokensFile != "" {
+		b, err := os.ReadFile(c.BearerTokensFile)
+		if err != nil {
+			return nil, fmt.Errorf("SCIM2LDAP_BEARER_TOKENS_FILE: %w", err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
+				tokens = append(tokens, t)
+			}
+		}
+	}
+	return tokens, nil
 }
 
 // loadConfig reads the environment and checks it, naming the variable at fault.
@@ -78,22 +103,10 @@ func loadConfig() (*Config, error) {
 		}
 		c.LDAPBindPassword = strings.TrimRight(string(b), "\r\n")
 	}
-	var tokens []string
-	for _, t := range c.BearerTokens {
-		if t = strings.TrimSpace(t); t != "" {
-			tokens = append(tokens, t)
-		}
-	}
-	if c.BearerTokensFile != "" {
-		b, err := os.ReadFile(c.BearerTokensFile)
-		if err != nil {
-			return nil, fmt.Errorf("SCIM2LDAP_BEARER_TOKENS_FILE: %w", err)
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
-				tokens = append(tokens, t)
-			}
-		}
+	c.envTokens = c.BearerTokens
+	tokens, err := c.readTokens()
+	if err != nil {
+		return nil, err
 	}
 	c.BearerTokens = tokens
 	if len(tokens) == 0 && c.CredentialsFile == "" {

@@ -123,3 +123,89 @@ func TestServeRefusesMappingTheSchemaRejects(t *testing.T) {
 		t.Errorf("log:\n%s", logs.String())
 	}
 }
+
+// SIGHUP re-reads SCIM2LDAP_BEARER_TOKENS_FILE and SCIM2LDAP_CREDENTIALS_FILE:
+// a rotated token works at once and the old one gets 401; a broken file is
+// refused and the credentials in force stay. No secret reaches the log.
+func TestServeRotatesCredentialsOnSIGHUP(t *testing.T) {
+	tmp := t.TempDir()
+	tokensFile, credsFile := filepath.Join(tmp, "tokens"), filepath.Join(tmp, "credentials.yaml")
+	const oldToken, newToken, named, named2 = "old-token-0123456789abcdef", "new-token-0123456789abcdef", "named-token-0123456789abc", "named-token-2-0123456789a"
+	os.WriteFile(tokensFile, []byte("# rotated by the secret store\n"+oldToken+"\n"), 0o600)
+	os.WriteFile(credsFile, []byte("tokens:\n  - {name: okta, token: "+named+", scope: read-only}\n"), 0o600)
+	for k, v := range map[string]string{"LDAP_URL": slapd.URL, "LDAP_BIND_DN": slapd.BindDN, "LDAP_BIND_PASSWORD": slapd.Password,
+		"BEARER_TOKENS_FILE": tokensFile, "CREDENTIALS_FILE": credsFile, "LISTEN_ADDR": "127.0.0.1:0", "MAPPING_FILE": "../../mappings.example.yaml"} {
+		t.Setenv("SCIM2LDAP_"+k, v)
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan net.Addr, 1)
+	exit := make(chan int, 1)
+	go func() { exit <- serveCtx(ctx, cfg, zerolog.New(logs), logs, func(m, _ net.Addr) { addrs <- m }) }()
+	defer func() { cancel(); <-exit }()
+	var base string
+	select {
+	case a := <-addrs:
+		base = "http://" + a.String() + "/scim/v2"
+	case code := <-exit:
+		t.Fatalf("serve exited %d: %s", code, logs.String())
+	}
+	status := func(token string) int {
+		req, _ := http.NewRequest("GET", base+"/Users?count=1", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	hup := func(wantLog string, n int) {
+		t.Helper()
+		syscall.Kill(os.Getpid(), syscall.SIGHUP)
+		for i := 0; i < 200 && strings.Count(logs.String(), wantLog) < n; i++ {
+			time.Sleep(25 * time.Millisecond)
+		}
+		if strings.Count(logs.String(), wantLog) < n {
+			t.Fatalf("no %q in the log:\n%s", wantLog, logs.String())
+		}
+	}
+	for tok, want := range map[string]int{oldToken: 200, named: 200, newToken: 401} {
+		if got := status(tok); got != want {
+			t.Errorf("before: token %.9s… → %d, want %d", tok, got, want)
+		}
+	}
+	os.WriteFile(tokensFile, []byte(newToken+"\n"), 0o600)
+	os.WriteFile(credsFile, []byte("tokens:\n  - {name: okta, token: "+named2+", scope: read-only}\n"), 0o600)
+	hup("client credentials reloaded", 1)
+	for tok, want := range map[string]int{oldToken: 401, named: 401, newToken: 200, named2: 200} {
+		if got := status(tok); got != want {
+			t.Errorf("after the rotation: token %.9s… → %d, want %d", tok, got, want)
+		}
+	}
+	// A credentials file naming a resource type the mapping doesn't serve: refused.
+	os.WriteFile(credsFile, []byte("tokens:\n  - {name: okta, token: "+named+", resourceTypes: [Printers]}\n"), 0o600)
+	hup("credentials reload rejected", 1)
+	if !strings.Contains(logs.String(), `resource type \"Printers\" is not in the mapping`) {
+		t.Errorf("the problem is not in the log:\n%s", logs.String())
+	}
+	if status(newToken) != 200 || status(named2) != 200 || status(named) != 401 {
+		t.Error("a rejected reload changed the credentials in force")
+	}
+	// Emptying every source would lock every client out: refused too.
+	os.WriteFile(tokensFile, nil, 0o600)
+	os.WriteFile(credsFile, []byte("{}\n"), 0o600)
+	hup("credentials reload rejected", 2)
+	if status(newToken) != 200 {
+		t.Error("an empty set of credentials was put in force")
+	}
+	for _, secret := range []string{oldToken, newToken, named, named2} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("a token reached the log")
+		}
+	}
+}

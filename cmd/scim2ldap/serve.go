@@ -38,19 +38,13 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 		log.Error().Str("file", cfg.MappingFile).Msg("the mapping file has problems; see above (scim2ldap mapping check)")
 		return 1
 	}
-	var creds *gateway.Credentials
-	if cfg.CredentialsFile != "" {
-		if creds, err = gateway.LoadCredentials(cfg.CredentialsFile); err == nil {
-			err = creds.Check(m)
-		}
-		if err != nil {
-			log.Error().Err(err).Msg("SCIM2LDAP_CREDENTIALS_FILE")
-			return 1
-		}
-		if creds.Empty() && len(cfg.BearerTokens) == 0 {
-			log.Error().Msg("SCIM2LDAP_CREDENTIALS_FILE defines no credential")
-			return 1
-		}
+	creds, err := loadCredentialsFile(cfg)
+	if err == nil {
+		err = gateway.CheckCredentials(m, cfg.BearerTokens, creds)
+	}
+	if err != nil {
+		log.Error().Err(err).Msg("client credentials")
+		return 1
 	}
 	audit, closeAudit, err := openAudit(cfg.AuditLog)
 	if err != nil {
@@ -162,6 +156,9 @@ serving:
 			} else {
 				log.Info().Str("file", cfg.MappingFile).Msg("mapping reloaded")
 			}
+			if cfg.BearerTokensFile != "" || cfg.CredentialsFile != "" {
+				reloadCredentials(cfg, gw, log)
+			}
 		case <-ctx.Done():
 			break serving
 		}
@@ -189,6 +186,39 @@ serving:
 	wg.Wait()
 	log.Info().Msg("stopped")
 	return code
+}
+
+// loadCredentialsFile reads SCIM2LDAP_CREDENTIALS_FILE (nil when unset).
+func loadCredentialsFile(cfg *Config) (*gateway.Credentials, error) {
+	if cfg.CredentialsFile == "" {
+		return nil, nil
+	}
+	creds, err := gateway.LoadCredentials(cfg.CredentialsFile)
+	if err != nil {
+		return nil, fmt.Errorf("SCIM2LDAP_CREDENTIALS_FILE: %w", err)
+	}
+	return creds, nil
+}
+
+// reloadCredentials re-reads the token and credentials files (SIGHUP) and puts
+// them in force, or logs why not and keeps the ones in force. Secrets are never
+// logged: only counts and file names.
+func reloadCredentials(cfg *Config, gw *gateway.Server, log zerolog.Logger) {
+	tokens, err := cfg.readTokens()
+	var creds *gateway.Credentials
+	if err == nil {
+		creds, err = loadCredentialsFile(cfg)
+	}
+	if err == nil {
+		err = gw.ReloadCredentials(tokens, creds)
+	}
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			log.Error().Str("problem", line).Msg("credentials reload rejected; the previous credentials stay in force")
+		}
+		return
+	}
+	log.Info().Int("tokens", len(tokens)).Bool("credentials_file", creds != nil).Msg("client credentials reloaded")
 }
 
 func openAudit(dest string) (io.Writer, func(), error) {
