@@ -322,10 +322,10 @@ func TestBadInputIsPreciseAndWritesNothing(t *testing.T) {
 	wantError(t, e.Do("PUT", "/Users/00000000-0000-0000-0000-000000000000", user("ghost", nil)), 404, "")
 	r405 := e.Do("DELETE", "/Users", nil)
 	wantError(t, r405, 405, "")
-	if got := r405.Header.Get("Allow"); got != "GET, POST" { // RFC 9110 §15.5.6
-		t.Errorf("405 on /Users: Allow %q, want \"GET, POST\"", got)
+	if got := r405.Header.Get("Allow"); got != "GET, HEAD, POST" { // RFC 9110 §15.5.6
+		t.Errorf("405 on /Users: Allow %q, want \"GET, HEAD, POST\"", got)
 	}
-	if got := e.Do("POST", "/Users/00000000-0000-0000-0000-000000000000", user("x", nil)).Header.Get("Allow"); got != "GET, PUT, PATCH, DELETE" {
+	if got := e.Do("POST", "/Users/00000000-0000-0000-0000-000000000000", user("x", nil)).Header.Get("Allow"); got != "GET, HEAD, PUT, PATCH, DELETE" {
 		t.Errorf("405 on /Users/{id}: Allow %q", got)
 	}
 	wantError(t, e.Do("GET", "/Nope", nil), 404, "")

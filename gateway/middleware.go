@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/scim2ldap/scim2ldap/ldapstore"
@@ -43,7 +45,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if route == "" {
 			route = "unmatched" // metrics never carry raw paths
 		}
-		s.metrics.observeRequest(route, r.Method, rec.status, client, d)
+		s.metrics.observeRequest(route, methodLabel(r.Method), rec.status, client, d)
 		s.cfg.Log.Info().
 			Str("method", r.Method).
 			Str("path", r.URL.Path).
@@ -55,7 +57,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Str("request_id", info.id).
 			Msg("request")
 	}()
+	if e := badQuery(r.URL.RawQuery); e != nil {
+		writeError(rec, e)
+		return
+	}
 	s.router().ServeHTTP(rec, r.WithContext(ctx))
+}
+
+// badQuery refuses a query string with an unencoded ';': Go's URL.Query drops
+// such a pair without a word, so a filter "userName eq \"a;b\"" sent raw would
+// vanish and the list would answer every user.
+func badQuery(raw string) *Error {
+	if strings.IndexByte(raw, ';') < 0 {
+		return nil
+	}
+	_, err := url.ParseQuery(raw)
+	if err == nil {
+		return nil
+	}
+	scimType := "invalidValue"
+	if strings.Contains(strings.ToLower(raw), "filter=") {
+		scimType = "invalidFilter"
+	}
+	return errorf(400, scimType, "the query string has an unencoded ';' (%v): percent-encode it as %%3B", err)
+}
+
+// methodLabel is the method for metrics: one of the methods the gateway
+// serves, or "other" (the method comes from the client, before authentication:
+// it must not create series at will).
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 // requestID keeps the client's X-Request-Id when it is 1–128 characters of

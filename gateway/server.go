@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -123,10 +124,27 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeError(w, errorf(405, "", "method %s is not supported on %s; use %s", req.Method, req.URL.Path, strings.Join(allow, " or ")))
 	})
-	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notAllowed
+	// Under the SCIM base, a wrong path or method is answered only to an
+	// authenticated client, and counts toward the failure limit like any other
+	// request: the API's shape is not told to anyone who asks.
+	guarded := func(h http.Handler) http.Handler {
+		auth := s.authenticate(h)
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.URL.Path == BasePath || strings.HasPrefix(req.URL.Path, BasePath+"/") {
+				auth.ServeHTTP(w, req)
+				return
+			}
+			h.ServeHTTP(w, req)
+		})
+	}
+	r.NotFoundHandler, r.MethodNotAllowedHandler = guarded(notFound), guarded(notAllowed)
 	// route registers h for path and methods, naming the request's route (the
 	// path template, for metrics) as it is dispatched: the router matches once.
+	// GET routes answer HEAD too (RFC 9110 §9.3.2; net/http sends no body).
 	route := func(path string, h http.Handler, methods ...string) {
+		if slices.Contains(methods, http.MethodGet) {
+			methods = append(methods, http.MethodHead)
+		}
 		r.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			if info := infoOf(req.Context()); info != nil {
 				info.route = path
@@ -183,7 +201,7 @@ func noFilter(h http.HandlerFunc) http.HandlerFunc {
 // allowedMethods lists the methods r routes for req's path, in a fixed order.
 func allowedMethods(r *mux.Router, req *http.Request) []string {
 	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := req.Clone(req.Context())
 		probe.Method = m
 		var match mux.RouteMatch
