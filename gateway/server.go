@@ -67,13 +67,15 @@ type Config struct {
 
 // Server serves SCIM over HTTP.
 type Server struct {
-	cfg      Config
-	routes   atomic.Pointer[routes]        // the mapping in force and its router (SetMapping)
-	auth     atomic.Pointer[authenticator] // the client credentials in force (ReloadCredentials)
-	limiter  *failureLimiter
-	metrics  *metrics
-	audit    zerolog.Logger
-	draining atomic.Bool
+	cfg       Config
+	routes    atomic.Pointer[routes]           // the mapping in force and its router (SetMapping)
+	auth      atomic.Pointer[authenticator]    // the client credentials in force (ReloadCredentials)
+	dirSchema atomic.Pointer[ldapstore.Schema] // the directory's schema, last read (CheckMapping)
+	learning  atomic.Bool                      // a LearnSchemaWhenReachable loop is running
+	limiter   *failureLimiter
+	metrics   *metrics
+	audit     zerolog.Logger
+	draining  atomic.Bool
 }
 
 // New builds the server and its routes.
@@ -225,8 +227,43 @@ func (s *Server) CheckMapping(ctx context.Context, m *mapping.Mapping) error {
 	if ps := m.CheckSchema(schema); len(ps) > 0 {
 		return ps
 	}
+	s.dirSchema.Store(schema)
 	m.LearnSchema(schema)
 	return nil
+}
+
+// LearnSchemaWhenReachable reads the directory's schema as soon as it can (every
+// 2 s until ctx ends) and teaches it to the mapping then in force: for a gateway
+// that started, or reloaded its mapping, while the directory was down. Problems
+// the schema shows in the mapping can't be refused any more: they are logged.
+// One loop at a time; it returns at once when one is running.
+func (s *Server) LearnSchemaWhenReachable(ctx context.Context) {
+	if !s.learning.CompareAndSwap(false, true) {
+		return
+	}
+	defer s.learning.Store(false)
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		schema, err := s.cfg.Store.ReadSchema(rctx)
+		cancel()
+		if err == nil {
+			m := s.mapping()
+			for _, p := range m.CheckSchema(schema) {
+				s.cfg.Log.Error().Str("problem", p.String()).Msg("the mapping in force does not fit the directory's schema; fix it and send SIGHUP")
+			}
+			s.dirSchema.Store(schema)
+			m.LearnSchema(schema)
+			s.cfg.Log.Info().Msg("learnt the directory's matching rules (substring filters)")
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // ReloadMapping loads the mapping file and, if it has no problems (also against
@@ -240,8 +277,15 @@ func (s *Server) ReloadMapping(ctx context.Context, path string) error {
 		err = creds.Check(m)
 	}
 	if err == nil {
-		if cerr := s.CheckMapping(ctx, m); cerr != nil && !ldapstore.IsUnavailable(cerr) {
+		switch cerr := s.CheckMapping(ctx, m); {
+		case cerr != nil && !ldapstore.IsUnavailable(cerr):
 			err = cerr
+		case cerr != nil: // the directory is down: what was learnt of its schema still holds
+			if known := s.dirSchema.Load(); known != nil {
+				m.LearnSchema(known)
+			} else {
+				defer func() { go s.LearnSchemaWhenReachable(ctx) }()
+			}
 		}
 	}
 	if err != nil {

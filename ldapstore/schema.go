@@ -159,14 +159,17 @@ func (s *Schema) HasAttribute(name string) bool {
 
 // SubstringRule returns the attribute type's SUBSTR matching rule, its own or
 // inherited through SUP (RFC 4512 §4.1.2), and whether the directory publishes
-// matching rules for it at all. A published type without a SUBSTR rule (slapd's
-// uniqueIdentifier, entryUUID) makes every substring filter on it Undefined
-// (RFC 4511 §4.5.1.7): it matches nothing. Active Directory's subschema names no
-// matching rules (published is false): its string syntaxes take substrings.
+// matching rules (for this type, or matchingRules at all). A published type
+// without a SUBSTR rule (slapd's uniqueIdentifier, entryUUID,
+// facsimileTelephoneNumber) makes every substring filter on it Undefined (RFC
+// 4511 §4.5.1.7): it matches nothing. Active Directory's subschema names no
+// matching rules for its types (published is false without matchingRules).
 func (s *Schema) SubstringRule(name string) (rule string, published bool) {
 	name, _, _ = strings.Cut(name, ";")
 	seen := map[*attributeType]bool{}
-	for at := s.attrs[strings.ToLower(name)]; at != nil && !seen[at]; at = s.attrs[strings.ToLower(at.sup)] {
+	at := s.attrs[strings.ToLower(name)]
+	published = at != nil && len(s.rules) > 0
+	for ; at != nil && !seen[at]; at = s.attrs[strings.ToLower(at.sup)] {
 		seen[at] = true
 		published = published || at.equality != "" || at.substr != "" || at.ordering != ""
 		if at.substr != "" {

@@ -236,6 +236,7 @@ func TestReadSchema(t *testing.T) {
 		{"uid", "caseIgnoreSubstringsMatch", true},
 		{"uniqueIdentifier", "", true},
 		{"entryUUID", "", true},
+		{"facsimileTelephoneNumber", "", true}, // no matching rule at all, on a directory that publishes them
 		{"nosuchattribute", "", false},
 	} {
 		if rule, published := sc.SubstringRule(c.attr); rule != c.rule || published != c.published {

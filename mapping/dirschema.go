@@ -104,21 +104,32 @@ type SubstringRules interface {
 // the attributes it publishes rules for but no SUBSTR rule (slapd's
 // uniqueIdentifier, entryUUID: a substring filter on them is Undefined and
 // matches nothing, RFC 4511 §4.5.1.7). Filters then answer co/sw/ew on them
-// with 400 invalidFilter instead of an empty list. Call it before the mapping
-// serves requests: it is not safe to run concurrently with them.
+// with 400 invalidFilter instead of an empty list. Safe while the mapping
+// serves (the set is swapped atomically). Active Directory takes substrings on
+// its string syntaxes and its subschema names no rules: nothing is learnt there.
 func (m *Mapping) LearnSchema(ds SubstringRules) {
+	if m.Flavor == "activedirectory" {
+		return
+	}
 	for _, rt := range m.Types {
-		rt.noSubstrings = map[string]bool{}
+		none := map[string]bool{}
 		attrs := []string{rt.dialect.ID}
 		for _, a := range rt.Attrs {
 			attrs = append(attrs, a.LDAP)
 		}
 		for _, attr := range attrs {
 			if rule, published := ds.SubstringRule(attr); published && rule == "" {
-				rt.noSubstrings[strings.ToLower(attr)] = true
+				none[strings.ToLower(attr)] = true
 			}
 		}
+		rt.noSubstrings.Store(&none)
 	}
+}
+
+// substringsRefused reports whether LearnSchema found no SUBSTR rule for attr.
+func (rt *ResourceType) substringsRefused(attr string) bool {
+	none := rt.noSubstrings.Load()
+	return none != nil && (*none)[strings.ToLower(attr)]
 }
 
 func containsFold(list []string, s string) bool {

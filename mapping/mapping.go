@@ -10,6 +10,7 @@
 package mapping
 
 import (
+	"sync/atomic"
 	"slices"
 	"strings"
 
@@ -53,8 +54,9 @@ type ResourceType struct {
 	Attrs   []*AttrMap // in file order
 	dialect Dialect
 	// noSubstrings holds the lower-cased LDAP attributes the directory can't
-	// match by substring (LearnSchema); filters refuse co/sw/ew on them.
-	noSubstrings map[string]bool
+	// match by substring (LearnSchema, possibly while serving); filters refuse
+	// co/sw/ew on them.
+	noSubstrings atomic.Pointer[map[string]bool]
 }
 
 // Extension is a schema extension of a resource type (RFC 7643 §6 schemaExtensions).

@@ -19,7 +19,7 @@ func (rt *ResourceType) Resolve(p filterxlate.AttrPath) (*filterxlate.Attribute,
 	if urn == "" || strings.EqualFold(urn, rt.Schema.ID) {
 		switch {
 		case strings.EqualFold(p.Name, "id") && p.Sub == "":
-			t := &filterxlate.Target{LDAPAttr: rt.dialect.ID, Type: filterxlate.String, NoSubstrings: rt.noSubstrings[strings.ToLower(rt.dialect.ID)]}
+			t := &filterxlate.Target{LDAPAttr: rt.dialect.ID, Type: filterxlate.String, NoSubstrings: rt.substringsRefused(rt.dialect.ID)}
 			if rt.dialect.GUIDID {
 				t.EqualityValue = rt.dialect.IDFilterValue // objectGUID: escaped bytes, never the string form
 			}
@@ -98,7 +98,7 @@ func fixedKey(m map[string]string) string {
 func (rt *ResourceType) target(a *AttrMap) *filterxlate.Target {
 	t := &filterxlate.Target{LDAPAttr: a.LDAP, CaseExact: a.CaseExact, TrueValue: a.TrueValue, FalseValue: a.FalseValue,
 		TrueAbsent: a.TrueWhenAbsent, RefTypes: a.RefTypes, FalseBits: a.FalseBits, Placeholder: a.Placeholder,
-		NoSubstrings: rt.noSubstrings[strings.ToLower(a.LDAP)]}
+		NoSubstrings: rt.substringsRefused(a.LDAP)}
 	if rt.dialect.OrderingRules || a.Ordering != "" {
 		t.Ordering = filterOrdering(a) // ordering.go
 	}

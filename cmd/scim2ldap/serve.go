@@ -81,7 +81,8 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 	cancelCheck()
 	switch {
 	case err != nil && ldapstore.IsUnavailable(err):
-		log.Warn().Err(err).Msg("the directory is unreachable: starting not ready; the mapping is checked against its schema on the next SIGHUP")
+		log.Warn().Err(err).Msg("the directory is unreachable: starting not ready; its schema is read (matching rules learnt, the mapping checked) once it answers")
+		go gw.LearnSchemaWhenReachable(ctx)
 	case err != nil:
 		fmt.Fprintln(stderr, err)
 		log.Error().Str("file", cfg.MappingFile).Msg("the mapping does not fit the directory's schema; see above (scim2ldap mapping check --ldap-url)")
