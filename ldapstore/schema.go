@@ -3,6 +3,7 @@ package ldapstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -14,7 +15,14 @@ import (
 type Schema struct {
 	attrs   map[string]*attributeType
 	classes map[string]*objectClass
-	rules   map[string]bool // matching rule names and OIDs (matchingRules), lower-cased
+	rules   map[string]*matchingRule // by lower-cased name and OID (matchingRules)
+}
+
+// matchingRule is a MatchingRuleDescription (RFC 4512 §4.1.3) with its
+// matchingRuleUse (§4.1.4): the attribute types it applies to, when published.
+type matchingRule struct {
+	names   []string
+	applies []string // lower-cased names or OIDs; nil when no matchingRuleUse was published
 }
 
 // attributeType is what an AttributeTypeDescription says of matching: the rules
@@ -41,7 +49,7 @@ func (s *Store) ReadSchema(ctx context.Context) (*Schema, error) {
 		dn = root.Entries[0].GetAttributeValue("subschemaSubentry")
 	}
 	res, err := s.Search(ctx, ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=subschema)",
-		[]string{"attributeTypes", "objectClasses", "matchingRules"}, nil))
+		[]string{"attributeTypes", "objectClasses", "matchingRules", "matchingRuleUse"}, nil))
 	if err != nil {
 		return nil, fmt.Errorf("reading the schema (%s): %w", dn, err)
 	}
@@ -49,31 +57,68 @@ func (s *Store) ReadSchema(ctx context.Context) (*Schema, error) {
 		return nil, fmt.Errorf("reading the schema: %s not found", dn)
 	}
 	sc := ParseSchema(res.Entries[0].GetAttributeValues("attributeTypes"), res.Entries[0].GetAttributeValues("objectClasses"))
-	sc.AddMatchingRules(res.Entries[0].GetAttributeValues("matchingRules"))
+	sc.AddMatchingRules(res.Entries[0].GetAttributeValues("matchingRules"), res.Entries[0].GetAttributeValues("matchingRuleUse"))
 	return sc, nil
 }
 
-// AddMatchingRules records RFC 4512 §4.1.3 MatchingRuleDescription values
-// (their OIDs and names).
-func (s *Schema) AddMatchingRules(descriptions []string) {
+// AddMatchingRules records RFC 4512 §4.1.3 MatchingRuleDescription values and
+// §4.1.4 MatchingRuleUseDescription values (which attribute types each rule
+// applies to).
+func (s *Schema) AddMatchingRules(rules, uses []string) {
 	if s.rules == nil {
-		s.rules = map[string]bool{}
+		s.rules = map[string]*matchingRule{}
 	}
-	for _, d := range descriptions {
-		if oid, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(d), "(")), " "); oid != "" {
-			s.rules[strings.ToLower(oid)] = true
+	oidOf := func(d string) string {
+		oid, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(d), "(")), " ")
+		return strings.ToLower(oid)
+	}
+	for _, d := range rules {
+		names := schemaFields(d)["NAME"]
+		mr := &matchingRule{names: names}
+		if oid := oidOf(d); oid != "" {
+			s.rules[oid] = mr
 		}
-		for _, n := range schemaFields(d)["NAME"] {
-			s.rules[strings.ToLower(n)] = true
+		for _, n := range names {
+			s.rules[strings.ToLower(n)] = mr
+		}
+	}
+	for _, d := range uses {
+		if mr := s.rules[oidOf(d)]; mr != nil {
+			mr.applies = []string{}
+			for _, a := range schemaFields(d)["APPLIES"] {
+				mr.applies = append(mr.applies, strings.ToLower(a))
+			}
 		}
 	}
 }
 
-// HasMatchingRule reports whether the directory knows the matching rule (by name
-// or OID). When its subschema publishes no matching rules at all (AD), nothing
-// can be told and it answers true.
-func (s *Schema) HasMatchingRule(name string) bool {
-	return len(s.rules) == 0 || s.rules[strings.ToLower(name)]
+// OrderingProblem tells what is wrong with naming rule as the ordering rule of
+// attr, or "" when nothing is: the directory has no such matching rule, it is
+// not an ordering rule (RFC 4517 §4.2 names them …OrderingMatch), or its
+// matchingRuleUse (RFC 4512 §4.1.4) does not list attr's type. A directory that
+// publishes no matching rules (AD) gets "" (nothing can be told).
+func (s *Schema) OrderingProblem(rule, attr string) string {
+	if len(s.rules) == 0 {
+		return ""
+	}
+	mr := s.rules[strings.ToLower(rule)]
+	if mr == nil {
+		return fmt.Sprintf("the directory has no matching rule %q (its subschema's matchingRules)", rule)
+	}
+	if !slices.ContainsFunc(mr.names, func(n string) bool { return strings.HasSuffix(strings.ToLower(n), "orderingmatch") }) {
+		return fmt.Sprintf("%q is not an ordering rule (e.g. caseIgnoreOrderingMatch, caseExactOrderingMatch, integerOrderingMatch)", rule)
+	}
+	attr, _, _ = strings.Cut(attr, ";")
+	at := s.attrs[strings.ToLower(attr)]
+	if mr.applies == nil || at == nil {
+		return ""
+	}
+	for _, a := range mr.applies {
+		if strings.EqualFold(a, attr) || s.attrs[a] == at {
+			return ""
+		}
+	}
+	return fmt.Sprintf("the directory's %q does not apply to %s (its matchingRuleUse): sorting and gt/lt filters on it would fail or match nothing", rule, attr)
 }
 
 // ParseSchema parses RFC 4512 §4.1 AttributeTypeDescription and
@@ -134,7 +179,7 @@ func schemaFields(d string) map[string][]string {
 	for i := 1; i < len(toks); i++ { // toks[0] is "(", then the OID
 		key := toks[i]
 		switch key {
-		case "NAME", "SUP", "MUST", "MAY", "EQUALITY", "SUBSTR", "ORDERING":
+		case "NAME", "SUP", "MUST", "MAY", "EQUALITY", "SUBSTR", "ORDERING", "APPLIES":
 		default:
 			continue
 		}

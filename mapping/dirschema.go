@@ -13,8 +13,9 @@ type DirectorySchema interface {
 	HasObjectClass(name string) bool
 	Must(class string) []string // required attributes, superclasses included
 	May(class string) []string  // allowed attributes, superclasses included
-	// HasMatchingRule: the directory knows the rule (true when it publishes none).
-	HasMatchingRule(name string) bool
+	// OrderingProblem: what is wrong with rule as attr's ordering rule ("" when
+	// nothing, or when the directory publishes no matching rules).
+	OrderingProblem(rule, attr string) string
 }
 
 // CheckSchema reports what the directory would refuse: LDAP attributes and
@@ -64,8 +65,10 @@ func (m *Mapping) CheckSchema(ds DirectorySchema) Problems {
 			// the directory, not the object class, provides them.
 			write := a.Writable() && !a.Password && !a.TrueWhenAbsent
 			check(a.Pos, a.LDAP, a.Key, write)
-			if a.Ordering != "" && !ds.HasMatchingRule(a.Ordering) {
-				add(a.Pos, "%s: %s.ordering: the directory has no matching rule %q (its subschema's matchingRules); sorting and gt/lt filters on it would fail", rt.Name, a.Key, a.Ordering)
+			if a.Ordering != "" {
+				if p := ds.OrderingProblem(a.Ordering, a.LDAP); p != "" {
+					add(a.Pos, "%s: %s.ordering: %s", rt.Name, a.Key, p)
+				}
 			}
 		}
 		for _, c := range rt.Computed {

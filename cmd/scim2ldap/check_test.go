@@ -73,8 +73,9 @@ resourceTypes:
 	}
 }
 
-// An ordering: option must name a matching rule the directory has (slapd
-// publishes its matchingRules); a typo would fail every sort and gt/lt filter.
+// An ordering: option must name an ordering rule the directory has and that
+// applies to the attribute (slapd publishes matchingRules and matchingRuleUse):
+// otherwise sorts come back unsorted and gt/lt filters match wrongly.
 func TestMappingCheckOrderingRule(t *testing.T) {
 	src, err := os.ReadFile("../../mappings.example.yaml")
 	if err != nil {
@@ -82,6 +83,8 @@ func TestMappingCheckOrderingRule(t *testing.T) {
 	}
 	text := strings.Replace(string(src), "title:                         {ldap: title}", "title:                         {ldap: title, ordering: caseIgnoreOrdringMatch}", 1)
 	text = strings.Replace(text, "displayName:                   {ldap: displayName}", "displayName:                   {ldap: displayName, ordering: 2.5.13.3}", 1)
+	text = strings.Replace(text, "preferredLanguage:             {ldap: preferredLanguage}", "preferredLanguage:             {ldap: preferredLanguage, ordering: integerOrderingMatch}", 1)
+	text = strings.Replace(text, "{ldap: employeeNumber}", "{ldap: employeeNumber, ordering: caseIgnoreMatch}", 1)
 	if text == string(src) {
 		t.Fatal("the example mapping changed; update this test")
 	}
@@ -93,8 +96,17 @@ func TestMappingCheckOrderingRule(t *testing.T) {
 	if code := run([]string{"mapping", "check", "--ldap-url", slapd.URL, path}, &out, &errOut); code != 1 {
 		t.Fatalf("exit %d, want 1: %s", code, errOut.String())
 	}
-	if got := errOut.String(); !strings.Contains(got, `title.ordering: the directory has no matching rule "caseIgnoreOrdringMatch"`) ||
-		strings.Contains(got, "displayName.ordering") { // 2.5.13.3 is caseIgnoreOrderingMatch's OID
-		t.Errorf("problems:\n%s", got)
+	got := errOut.String()
+	for _, want := range []string{
+		`title.ordering: the directory has no matching rule "caseIgnoreOrdringMatch"`,
+		`preferredLanguage.ordering: the directory's "integerOrderingMatch" does not apply to preferredLanguage`, // matchingRuleUse
+		`employeeNumber.ordering: "caseIgnoreMatch" is not an ordering rule`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "displayName.ordering") { // 2.5.13.3 is caseIgnoreOrderingMatch's OID, and applies
+		t.Errorf("a right ordering rule was refused:\n%s", got)
 	}
 }
