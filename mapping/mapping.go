@@ -10,9 +10,9 @@
 package mapping
 
 import (
-	"sync/atomic"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-ldap/ldap/v3"
 )

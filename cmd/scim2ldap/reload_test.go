@@ -15,18 +15,15 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// SIGHUP with a broken mapping file leaves the gateway serving with the old
-// mapping; with a good file the new rules apply to the next request.
-func TestServeReloadsMappingOnSIGHUP(t *testing.T) {
-	good, err := os.ReadFile("../../mappings.example.yaml")
-	if err != nil {
-		t.Fatal(err)
+// startServe runs `serve` against the test slapd on a free loopback port, with
+// env (SCIM2LDAP_ names without the prefix) on top of the directory settings,
+// until the test ends. It returns the SCIM base URL and the log.
+func startServe(t *testing.T, env map[string]string) (string, *syncBuffer) {
+	t.Helper()
+	for k, v := range map[string]string{"LDAP_URL": slapd.URL, "LDAP_BIND_DN": slapd.BindDN, "LDAP_BIND_PASSWORD": slapd.Password, "LISTEN_ADDR": "127.0.0.1:0"} {
+		t.Setenv("SCIM2LDAP_"+k, v)
 	}
-	file := filepath.Join(t.TempDir(), "mapping.yaml")
-	os.WriteFile(file, good, 0o644)
-	const token = "reload-test-token"
-	for k, v := range map[string]string{"LDAP_URL": slapd.URL, "LDAP_BIND_DN": slapd.BindDN, "LDAP_BIND_PASSWORD": slapd.Password,
-		"BEARER_TOKENS": token, "LISTEN_ADDR": "127.0.0.1:0", "MAPPING_FILE": file} {
+	for k, v := range env {
 		t.Setenv("SCIM2LDAP_"+k, v)
 	}
 	cfg, err := loadConfig()
@@ -38,14 +35,28 @@ func TestServeReloadsMappingOnSIGHUP(t *testing.T) {
 	addrs := make(chan net.Addr, 1)
 	exit := make(chan int, 1)
 	go func() { exit <- serveCtx(ctx, cfg, zerolog.New(logs), logs, func(m, _ net.Addr) { addrs <- m }) }()
-	defer func() { cancel(); <-exit }()
-	var base string
+	t.Cleanup(func() { cancel(); <-exit })
 	select {
 	case a := <-addrs:
-		base = "http://" + a.String() + "/scim/v2"
+		return "http://" + a.String() + "/scim/v2", logs
 	case code := <-exit:
+		exit <- code // for the cleanup, which waits for it
 		t.Fatalf("serve exited %d: %s", code, logs.String())
+		return "", nil
 	}
+}
+
+// SIGHUP with a broken mapping file leaves the gateway serving with the old
+// mapping; with a good file the new rules apply to the next request.
+func TestServeReloadsMappingOnSIGHUP(t *testing.T) {
+	good, err := os.ReadFile("../../mappings.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "mapping.yaml")
+	os.WriteFile(file, good, 0o644)
+	const token = "reload-test-token"
+	base, logs := startServe(t, map[string]string{"BEARER_TOKENS": token, "MAPPING_FILE": file})
 	schema := func() string {
 		req, _ := http.NewRequest("GET", base+"/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -133,27 +144,7 @@ func TestServeRotatesCredentialsOnSIGHUP(t *testing.T) {
 	const oldToken, newToken, named, named2 = "old-token-0123456789abcdef", "new-token-0123456789abcdef", "named-token-0123456789abc", "named-token-2-0123456789a"
 	os.WriteFile(tokensFile, []byte("# rotated by the secret store\n"+oldToken+"\n"), 0o600)
 	os.WriteFile(credsFile, []byte("tokens:\n  - {name: okta, token: "+named+", scope: read-only}\n"), 0o600)
-	for k, v := range map[string]string{"LDAP_URL": slapd.URL, "LDAP_BIND_DN": slapd.BindDN, "LDAP_BIND_PASSWORD": slapd.Password,
-		"BEARER_TOKENS_FILE": tokensFile, "CREDENTIALS_FILE": credsFile, "LISTEN_ADDR": "127.0.0.1:0", "MAPPING_FILE": "../../mappings.example.yaml"} {
-		t.Setenv("SCIM2LDAP_"+k, v)
-	}
-	cfg, err := loadConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	addrs := make(chan net.Addr, 1)
-	exit := make(chan int, 1)
-	go func() { exit <- serveCtx(ctx, cfg, zerolog.New(logs), logs, func(m, _ net.Addr) { addrs <- m }) }()
-	defer func() { cancel(); <-exit }()
-	var base string
-	select {
-	case a := <-addrs:
-		base = "http://" + a.String() + "/scim/v2"
-	case code := <-exit:
-		t.Fatalf("serve exited %d: %s", code, logs.String())
-	}
+	base, logs := startServe(t, map[string]string{"BEARER_TOKENS_FILE": tokensFile, "CREDENTIALS_FILE": credsFile, "MAPPING_FILE": "../../mappings.example.yaml"})
 	status := func(token string) int {
 		req, _ := http.NewRequest("GET", base+"/Users?count=1", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
