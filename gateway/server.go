@@ -254,7 +254,12 @@ func (s *Server) LearnSchemaWhenReachable(ctx context.Context) {
 				s.cfg.Log.Error().Str("problem", p.String()).Msg("the mapping in force does not fit the directory's schema; fix it and send SIGHUP")
 			}
 			s.dirSchema.Store(schema)
-			m.LearnSchema(schema)
+			for ; ; m = s.mapping() { // a reload may have swapped the mapping meanwhile
+				m.LearnSchema(schema)
+				if s.mapping() == m {
+					break
+				}
+			}
 			s.cfg.Log.Info().Msg("learnt the directory's matching rules (substring filters)")
 			return
 		}
