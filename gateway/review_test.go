@@ -18,9 +18,8 @@ import (
 	"context"
 	"github.com/scim2ldap/scim2ldap/gateway"
 	"github.com/scim2ldap/scim2ldap/internal/scimtest"
+	"github.com/scim2ldap/scim2ldap/internal/slapdtest"
 	"github.com/scim2ldap/scim2ldap/ldapstore"
-	"io"
-	"net"
 	"runtime"
 	"time"
 )
@@ -278,65 +277,12 @@ func TestQueryHeadAndUnmatchedRequests(t *testing.T) {
 	}
 }
 
-// forwarder is a TCP forwarder to slapd that can be cut and restored: a
-// directory outage at a fixed address.
-type forwarder struct {
-	addr  string
-	mu    sync.Mutex
-	l     net.Listener
-	conns []net.Conn
-}
-
-func (f *forwarder) up(t *testing.T) {
-	l, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		t.Skipf("the port was taken meanwhile: %v", err)
-	}
-	f.mu.Lock()
-	f.l = l
-	f.mu.Unlock()
-	target := strings.TrimPrefix(slapd.URL, "ldap://")
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			f.mu.Lock()
-			f.conns = append(f.conns, c, s)
-			f.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
-		}
-	}()
-}
-
-func (f *forwarder) down() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.l.Close()
-	for _, c := range f.conns {
-		c.Close()
-	}
-	f.conns = nil
-}
-
 // The substring rules come from the directory's schema. A gateway that starts
 // during an outage learns them once the directory answers; a mapping reload
 // during an outage keeps those already learnt.
 func TestSubstringRulesLearntAcrossOutages(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &forwarder{addr: l.Addr().String()}
-	l.Close()
-	store, err := ldapstore.Open(ldapstore.Config{URL: "ldap://" + f.addr, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1, StartUnreachable: true, Timeout: 2 * time.Second})
+	f := slapdtest.Unreachable(t, slapd.URL)
+	store, err := ldapstore.Open(ldapstore.Config{URL: f.URL(), BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1, StartUnreachable: true, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,16 +298,16 @@ func TestSubstringRulesLearntAcrossOutages(t *testing.T) {
 	srv := httptest.NewServer(gw)
 	defer srv.Close()
 	c := &scimtest.Client{T: t, BaseURL: srv.URL + "/scim/v2", Token: token}
-	f.up(t)
+	f.Up(t)
 	refused := func() bool { return c.Do("GET", "/Users"+filterQ(`externalId sw "x"`), nil).Status == 400 }
 	eventually(t, "substring rules learnt once the directory answers", refused)
 
-	f.down()
+	f.Down()
 	_, file, _, _ := runtime.Caller(0)
 	if err := gw.ReloadMapping(ctx, filepath.Join(filepath.Dir(file), "..", "mappings.example.yaml")); err != nil {
 		t.Fatalf("reload during the outage: %v", err)
 	}
-	f.up(t)
+	f.Up(t)
 	eventually(t, "the directory is back", func() bool { return c.Do("GET", "/Users?count=1", nil).Status == 200 })
 	if !refused() {
 		t.Error("a reload during an outage forgot the substring rules")

@@ -2,11 +2,8 @@ package ldapstore_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -72,54 +69,9 @@ func TestTLSModes(t *testing.T) {
 	}
 }
 
-// proxy forwards TCP to slapd and can cut every link, as a network failure or a
-// directory restart would.
-type proxy struct {
-	l     net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{l: l}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close() }()
-			go func() { io.Copy(c, up); c.Close() }()
-		}
-	}()
-	t.Cleanup(func() { l.Close(); p.cut() })
-	return p
-}
-
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
 func TestRedialAfterConnectionLoss(t *testing.T) {
-	p := newProxy(t, strings.TrimPrefix(slapd.URL, "ldap://"))
-	s, err := ldapstore.Open(ldapstore.Config{URL: "ldap://" + p.l.Addr().String(), BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 2})
+	p := slapdtest.NewForwarder(t, slapd.URL)
+	s, err := ldapstore.Open(ldapstore.Config{URL: p.URL(), BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +80,7 @@ func TestRedialAfterConnectionLoss(t *testing.T) {
 	if _, err := s.Search(ctx, baseSearch()); err != nil {
 		t.Fatal(err)
 	}
-	p.cut()
+	p.Cut()
 	// Every shared connection died; reads redial, rebind and succeed.
 	for i := 0; i < 4; i++ {
 		if _, err := s.Search(ctx, baseSearch()); err != nil {
@@ -141,14 +93,13 @@ func TestRedialAfterConnectionLoss(t *testing.T) {
 }
 
 func TestUnavailableDirectoryIsReported(t *testing.T) {
-	p := newProxy(t, strings.TrimPrefix(slapd.URL, "ldap://"))
-	s, err := ldapstore.Open(ldapstore.Config{URL: "ldap://" + p.l.Addr().String(), BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1})
+	p := slapdtest.NewForwarder(t, slapd.URL)
+	s, err := ldapstore.Open(ldapstore.Config{URL: p.URL(), BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	p.l.Close() // no new connections
-	p.cut()
+	p.Down() // no new connections, the old ones cut
 	_, err = s.Search(context.Background(), baseSearch())
 	if err == nil || !ldapstore.IsUnavailable(err) {
 		t.Fatalf("want an unavailable error, got %v", err)
@@ -268,13 +219,8 @@ func TestSubstringRuleWithoutPublishedRules(t *testing.T) {
 // With StartUnreachable, Open succeeds while nothing answers; operations are
 // unavailable until the directory appears, then the healer connects by itself.
 func TestStartWhileUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // nothing listens there now
-	cfg := ldapstore.Config{URL: "ldap://" + addr, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 2}
+	p := slapdtest.Unreachable(t, slapd.URL) // nothing listens there yet
+	cfg := ldapstore.Config{URL: p.URL(), BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 2}
 	if _, err := ldapstore.Open(cfg); err == nil {
 		t.Fatal("Open without StartUnreachable must fail while the directory is unreachable")
 	}
@@ -287,28 +233,7 @@ func TestStartWhileUnreachable(t *testing.T) {
 	if _, err := s.Search(context.Background(), baseSearch()); !ldapstore.IsUnavailable(err) {
 		t.Fatalf("search before the directory is up: %v, want unavailable", err)
 	}
-	// The directory appears at that address (a forwarder to slapd).
-	pl, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("the port was taken meanwhile: %v", err)
-	}
-	p := &proxy{l: pl}
-	go func() {
-		for {
-			c, err := pl.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", strings.TrimPrefix(slapd.URL, "ldap://"))
-			if err != nil {
-				c.Close()
-				continue
-			}
-			go func() { io.Copy(up, c); up.Close() }()
-			go func() { io.Copy(c, up); c.Close() }()
-		}
-	}()
-	defer p.l.Close()
+	p.Up(t) // the directory appears at that address
 	var last error
 	for i := 0; i < 100; i++ { // bounded: the healer ticks every second, backoff up to 5 s
 		if _, last = s.Search(context.Background(), baseSearch()); last == nil {
