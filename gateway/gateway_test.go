@@ -81,10 +81,13 @@ func openStore(t testing.TB) *ldapstore.Store {
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, exampleMapping(t)) }
 
-func newEnvWith(t *testing.T, m *mapping.Mapping) *env {
+func newEnvWith(t *testing.T, m *mapping.Mapping) *env { return newEnvOn(t, m, openStore(t)) }
+
+// newEnvOn serves m from store (bound as whoever the test needs).
+func newEnvOn(t *testing.T, m *mapping.Mapping, store *ldapstore.Store) *env {
 	t.Helper()
 	logBuf := &bytes.Buffer{}
-	gw := gateway.New(gateway.Config{Mapping: m, Store: openStore(t), Log: zerolog.New(zerolog.SyncWriter(logBuf)), Tokens: []string{"other", token}, AuthFailureBurst: -1})
+	gw := gateway.New(gateway.Config{Mapping: m, Store: store, Log: zerolog.New(zerolog.SyncWriter(logBuf)), Tokens: []string{"other", token}, AuthFailureBurst: -1})
 	// As `scim2ldap serve` does before it listens: the mapping against the live schema.
 	if err := gw.CheckMapping(context.Background(), m); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -50,16 +51,7 @@ func (ts typeSearch) vlvWindow(r *http.Request, attrs []string, startIndex, coun
 	rt, store := ts.h.rt, ts.h.store()
 	req := ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false, ts.filter, attrs, nil)
 	if startIndex == 1 && count > 0 {
-		probe := *req
-		if ts.sort != nil {
-			probe.Controls = []ldap.Control{ts.sort}
-		}
-		var first []*ldap.Entry
-		err := store.SearchPages(ctx, &probe, uint32(count+1), func(page []*ldap.Entry) bool {
-			first = page
-			return false
-		})
-		if err != nil || len(first) <= count {
+		if first, all, err := ts.firstPage(ctx, req, count); all || err != nil {
 			return first, len(first), err
 		}
 	}
@@ -88,6 +80,36 @@ func (ts typeSearch) vlvWindow(r *http.Request, attrs []string, startIndex, coun
 		return nil, res.ContentCount, nil
 	}
 	return res.Entries[:min(len(res.Entries), count)], res.ContentCount, nil
+}
+
+// firstPage returns every match of req when there are at most count, with
+// all true; all is false when there are more. It asks for count+1 entries with
+// a size limit (RFC 4511 §4.5.1.4), which costs the directory and go-ldap less
+// than the paged results control. Only when the directory's own size limit
+// cuts the answer below count+1 does it ask again with the paged control
+// (RFC 2696), as the directory's limits for paged searches may be higher.
+func (ts typeSearch) firstPage(ctx context.Context, req *ldap.SearchRequest, count int) (entries []*ldap.Entry, all bool, err error) {
+	store := ts.h.store()
+	probe := *req
+	if ts.sort != nil {
+		probe.Controls = []ldap.Control{ts.sort}
+	}
+	probe.SizeLimit = count + 1
+	res, err := store.Search(ctx, &probe)
+	switch {
+	case err == nil:
+		return res.Entries, true, nil
+	case !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) || res == nil:
+		return nil, false, err
+	case len(res.Entries) > count:
+		return nil, false, nil
+	}
+	probe.SizeLimit = 0
+	err = store.SearchPages(ctx, &probe, uint32(count+1), func(page []*ldap.Entry) bool {
+		entries = page
+		return false
+	})
+	return entries, err == nil && len(entries) <= count, err
 }
 
 // cursorState is what a cursor carries (RFC 9865 §2: opaque to clients). It is

@@ -3,10 +3,14 @@ package gateway_test
 import (
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scim2ldap/scim2ldap/ldapstore"
 )
 
 // cursorPage fetches one page of a cursor walk and returns the userNames, the
@@ -213,5 +217,64 @@ func TestPageCostIndependentOfOffset(t *testing.T) {
 	e.Do("GET", "/Users"+filterQ(`userName eq "pcost00007"`), nil)
 	if n := e.lastLog()["ldap_ops"].(float64); n != 1 {
 		t.Errorf("filter userName eq: %v LDAP operations, want 1", n)
+	}
+}
+
+// A first page that the directory's own size limit cuts short is asked again
+// with the paged results control. The service account here has slapd limits
+// like Active Directory's defaults: at most 500 entries per plain search (hard
+// limit, whatever the client asks), paged searches unlimited (slapd.conf(5),
+// "limits"). A list of 520 matches with count=1000 comes whole, not as an
+// error or a partial page.
+func TestFirstPageBeyondDirectorySizeLimit(t *testing.T) {
+	run := fmt.Sprintf("lim%x", time.Now().UnixNano()%0xffffff)
+	admin := newEnv(t)
+	readerDN := "cn=" + run + "-reader,dc=example,dc=org"
+	add := ldap.NewAddRequest(readerDN, nil)
+	add.Attribute("objectClass", []string{"organizationalRole", "simpleSecurityObject"})
+	add.Attribute("cn", []string{run + "-reader"})
+	add.Attribute("userPassword", []string{"reader-secret"})
+	if err := admin.ldap.Add(add); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ldap.DialURL("ldapi://" + url.PathEscape(filepath.Join(slapd.Dir, "ldapi")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if err := cfg.ExternalBind(); err != nil {
+		t.Fatal(err)
+	}
+	limits := fmt.Sprintf(`dn.exact="%s" size.soft=500 size.hard=500 size.pr=unlimited size.prtotal=unlimited`, readerDN)
+	setLimits := func(op func(m *ldap.ModifyRequest)) {
+		m := ldap.NewModifyRequest("olcDatabase={1}mdb,cn=config", nil)
+		op(m)
+		if err := cfg.Modify(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setLimits(func(m *ldap.ModifyRequest) { m.Add("olcLimits", []string{limits}) })
+	defer setLimits(func(m *ldap.ModifyRequest) { m.Delete("olcLimits", []string{limits}) })
+	const n = 520
+	addPeople(t, run+"-", n)
+	store, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: readerDN, BindPassword: "reader-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	e := newEnvOn(t, exampleMapping(t), store)
+	r := e.Do("GET", "/Users?count=1000&attributes=userName&filter="+url.QueryEscape(`userName sw "`+run+`-"`), nil)
+	names := listNames(t, r)
+	if r.Body["totalResults"] != float64(n) || len(names) != n {
+		t.Fatalf("totalResults %v and %d resources, want %d of each", r.Body["totalResults"], len(names), n)
+	}
+	slices.Sort(names)
+	if names[0] != run+"-00000" || names[n-1] != fmt.Sprintf("%s-%05d", run, n-1) || len(slices.Compact(names)) != n {
+		t.Errorf("not each match once: first %s, last %s", names[0], names[n-1])
+	}
+	// The same list read with a count below the limit: the first page and the number.
+	r = e.Do("GET", "/Users?count=10&attributes=userName&filter="+url.QueryEscape(`userName sw "`+run+`-"`), nil)
+	if names := listNames(t, r); r.Body["totalResults"] != float64(n) || len(names) != 10 {
+		t.Errorf("count=10: totalResults %v and %d resources", r.Body["totalResults"], len(names))
 	}
 }
