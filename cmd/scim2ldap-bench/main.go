@@ -367,6 +367,23 @@ func cpuSeconds(pid int) float64 {
 	return (ut + st) / 100                 // USER_HZ is 100 on Linux
 }
 
+// stealSeconds is the CPU time, over all CPUs, that the hypervisor ran other
+// guests while this machine had work (the 8th value of /proc/stat's "cpu"
+// line, proc(5)); 0 where it is not reported.
+func stealSeconds() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[8], 64)
+	return v / 100 // USER_HZ
+}
+
 // statusKB reads a "VmHWM:  1234 kB" line of /proc/pid/status.
 func statusKB(pid int, key string) float64 {
 	if pid <= 0 {
@@ -547,7 +564,7 @@ func (e *env) measure(name, side string, n, clients int, fn func(i int) error) (
 	lat := make([][]time.Duration, clients)
 	var errs atomic.Int64
 	var firstErr atomic.Value
-	cpu0, slapd0, self0 := cpuSeconds(e.gwPID), cpuSeconds(e.slapdPID), cpuSeconds(os.Getpid())
+	cpu0, slapd0, self0, steal0 := cpuSeconds(e.gwPID), cpuSeconds(e.slapdPID), cpuSeconds(os.Getpid()), stealSeconds()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for c := 0; c < clients; c++ {
@@ -594,11 +611,12 @@ func (e *env) measure(name, side string, n, clients int, fn func(i int) error) (
 	}
 	r.SlapdCPU = cpuSeconds(e.slapdPID) - slapd0
 	r.HarnessCPU = cpuSeconds(os.Getpid()) - self0
+	r.HostStealPct = 100 * (stealSeconds() - steal0) / (elapsed.Seconds() * float64(runtime.NumCPU()))
 	if s, ok := firstErr.Load().(string); ok {
 		r.FirstError = s
 	}
-	fmt.Printf("%-16s %-8s %6d ops %5d err %8.0f ops/s  p50 %6.2f  p95 %6.2f  p99 %6.2f ms  gw cpu %5.1fs  slapd cpu %5.1fs  ldap/req %.2f\n",
-		name, side, r.Ops, r.Errors, r.OpsPerSec, r.P50, r.P95, r.P99, r.GatewayCPU, r.SlapdCPU, r.LDAPOpsPerRequest)
+	fmt.Printf("%-16s %-8s %6d ops %5d err %8.0f ops/s  p50 %6.2f  p95 %6.2f  p99 %6.2f ms  gw cpu %5.1fs  slapd cpu %5.1fs  ldap/req %.2f  steal %.0f%%\n",
+		name, side, r.Ops, r.Errors, r.OpsPerSec, r.P50, r.P95, r.P99, r.GatewayCPU, r.SlapdCPU, r.LDAPOpsPerRequest, r.HostStealPct)
 	if r.FirstError != "" {
 		fmt.Printf("    first error: %s\n", r.FirstError)
 	}

@@ -28,7 +28,10 @@ type result struct {
 	SlapdCPU          float64 `json:"slapdCPUSeconds"`
 	HarnessCPU        float64 `json:"harnessCPUSeconds"`
 	LDAPOpsPerRequest float64 `json:"ldapOpsPerRequest,omitempty"`
-	FirstError        string  `json:"firstError,omitempty"`
+	// HostStealPct is the share of the machine's CPU time the hypervisor gave
+	// to other guests during the measurement (/proc/stat "steal"): a busy host.
+	HostStealPct float64 `json:"hostStealPercent"`
+	FirstError   string  `json:"firstError,omitempty"`
 }
 
 type pairResult struct {
@@ -38,6 +41,18 @@ type pairResult struct {
 	Rounds        int       `json:"rounds"`
 	GatewayRounds []float64 `json:"gatewayOpsPerSecByRound"`
 	DirectRounds  []float64 `json:"directOpsPerSecByRound"`
+}
+
+// RoundRatios is each round's gateway throughput / the direct throughput of
+// the same round (measured right after it, so under the same host load).
+func (p pairResult) RoundRatios() []float64 {
+	var out []float64
+	for i := range min(len(p.GatewayRounds), len(p.DirectRounds)) {
+		if p.DirectRounds[i] > 0 {
+			out = append(out, p.GatewayRounds[i]/p.DirectRounds[i])
+		}
+	}
+	return out
 }
 
 // Ratio is gateway throughput / direct throughput.
@@ -134,16 +149,20 @@ func (r *report) markdown() string {
 	}
 	fmt.Fprintf(&b, "Run %s on %s; %d clients per workload, HTTP client %s; gateway LDAP connections: %s%s; direct: 4 shared connections.\n\n", r.Started, r.Machine, r.Clients, r.HTTPClient, conns, env)
 	if len(r.Workloads) > 0 {
-		b.WriteString("| workload | gateway ops/s | direct ops/s | ratio | p50 gw / direct ms | p95 gw / direct ms | p99 gw / direct ms | p99 ratio | gateway CPU µs/op | LDAP ops/request | errors gw/direct |\n")
-		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		b.WriteString("| workload | gateway ops/s | direct ops/s | ratio | ratio by round | p50 gw / direct ms | p95 gw / direct ms | p99 gw / direct ms | p99 ratio | gateway CPU µs/op | LDAP ops/request | host steal % gw / direct | errors gw/direct |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, p := range r.Workloads {
 			g, d := p.Gateway, p.Direct
 			p99r := 0.0
 			if d.P99 > 0 {
 				p99r = g.P99 / d.P99
 			}
-			fmt.Fprintf(&b, "| %s | %.0f | %.0f | **%.0f%%** | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.2f× | %.0f | %.2f | %d/%d |\n",
-				p.Name, g.OpsPerSec, d.OpsPerSec, 100*p.Ratio(), g.P50, d.P50, g.P95, d.P95, g.P99, d.P99, p99r, g.GatewayCPUPerOpUS, g.LDAPOpsPerRequest, g.Errors, d.Errors)
+			var rounds []string
+			for _, x := range p.RoundRatios() {
+				rounds = append(rounds, fmt.Sprintf("%.0f", 100*x))
+			}
+			fmt.Fprintf(&b, "| %s | %.0f | %.0f | **%.0f%%** | %s %% | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.2f× | %.0f | %.2f | %.0f / %.0f | %d/%d |\n",
+				p.Name, g.OpsPerSec, d.OpsPerSec, 100*p.Ratio(), strings.Join(rounds, " · "), g.P50, d.P50, g.P95, d.P95, g.P99, d.P99, p99r, g.GatewayCPUPerOpUS, g.LDAPOpsPerRequest, g.HostStealPct, d.HostStealPct, g.Errors, d.Errors)
 		}
 		b.WriteString("\n")
 	}
