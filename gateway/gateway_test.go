@@ -331,6 +331,20 @@ func TestBadInputIsPreciseAndWritesNothing(t *testing.T) {
 	if got := e.Do("POST", "/Users/00000000-0000-0000-0000-000000000000", user("x", nil)).Header.Get("Allow"); got != "GET, HEAD, PUT, PATCH, DELETE" {
 		t.Errorf("405 on /Users/{id}: Allow %q", got)
 	}
+	for _, path := range []string{"/Users/.search", "/Groups/.search", "/.search"} { // RFC 7644 §3.4.3: POST only
+		for _, method := range []string{"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+			r := e.Do(method, path, nil)
+			if method != "HEAD" { // no body (RFC 9110 §9.3.2)
+				wantError(t, r, 405, "")
+			}
+			if r.Status != 405 {
+				t.Errorf("%s %s: status %d", method, path, r.Status)
+			}
+			if got := r.Header.Get("Allow"); got != "POST" {
+				t.Errorf("%s %s: Allow %q, want \"POST\"", method, path, got)
+			}
+		}
+	}
 	wantError(t, e.Do("GET", "/Nope", nil), 404, "")
 }
 

@@ -143,17 +143,19 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	// route registers h for path and methods, naming the request's route (the
 	// path template, for metrics) as it is dispatched: the router matches once.
 	// GET routes answer HEAD too (RFC 9110 §9.3.2; net/http sends no body).
-	route := func(path string, h http.Handler, methods ...string) {
+	// on carries matchers to check before the path (see resourcePath).
+	routeOn := func(on *mux.Route, path string, h http.Handler, methods ...string) {
 		if slices.Contains(methods, http.MethodGet) {
 			methods = append(methods, http.MethodHead)
 		}
-		r.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		on.Path(path).Methods(methods...).Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			if info := infoOf(req.Context()); info != nil {
 				info.route = path
 			}
 			h.ServeHTTP(w, req)
-		})).Methods(methods...)
+		}))
 	}
+	route := func(path string, h http.Handler, methods ...string) { routeOn(r.NewRoute(), path, h, methods...) }
 	route("/healthz", http.HandlerFunc(s.healthz), http.MethodGet)
 	route("/readyz", http.HandlerFunc(s.readyz), http.MethodGet)
 	if cfg.ServeMetrics {
@@ -164,6 +166,9 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	// method (gorilla/mux#739).
 	handle := func(path string, h http.HandlerFunc, methods ...string) {
 		route(BasePath+path, s.authenticate(h), methods...)
+	}
+	handleID := func(endpoint string, h http.HandlerFunc, method string) {
+		routeOn(r.NewRoute().MatcherFunc(resourcePath(BasePath+endpoint+"/")), BasePath+endpoint+"/{id}", s.authenticate(h), method)
 	}
 	handle("/ServiceProviderConfig", noFilter(s.serviceProviderConfig), http.MethodGet)
 	handle("/ResourceTypes", noFilter(s.resourceTypes), http.MethodGet)
@@ -179,12 +184,26 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 		handle(rt.Endpoint+"/.search", h.search, http.MethodPost) // before {id}: search.go
 		handle(rt.Endpoint, h.list, http.MethodGet)
 		handle(rt.Endpoint, h.create, http.MethodPost)
-		handle(rt.Endpoint+"/{id}", h.get, http.MethodGet)
-		handle(rt.Endpoint+"/{id}", h.replace, http.MethodPut)
-		handle(rt.Endpoint+"/{id}", h.patch, http.MethodPatch)
-		handle(rt.Endpoint+"/{id}", h.delete, http.MethodDelete)
+		handleID(rt.Endpoint, h.get, http.MethodGet)
+		handleID(rt.Endpoint, h.replace, http.MethodPut)
+		handleID(rt.Endpoint, h.patch, http.MethodPatch)
+		handleID(rt.Endpoint, h.delete, http.MethodDelete)
 	}
 	s.routes.Store(&routes{mapping: m, router: r})
+}
+
+// resourcePath matches the paths of single resources under prefix
+// ("/scim/v2/Users/"), but not prefix+".search": that is the search endpoint
+// (RFC 7644 §3.4.3, POST only), so GET, PUT, PATCH or DELETE there is 405 with
+// Allow: POST, not a lookup of a resource called ".search". It is checked
+// before the route's path and fails on every other path, because gorilla/mux
+// v1.8.1 forgets an earlier route's method mismatch (405) as soon as any
+// matcher of a later route succeeds.
+func resourcePath(prefix string) mux.MatcherFunc {
+	return func(r *http.Request, _ *mux.RouteMatch) bool {
+		id, ok := strings.CutPrefix(r.URL.Path, prefix)
+		return ok && id != "" && id != ".search" && !strings.Contains(id, "/")
+	}
 }
 
 // noFilter refuses a filter on a discovery endpoint with 403: RFC 7644 §4 says
