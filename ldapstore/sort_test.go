@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -43,6 +44,8 @@ func TestSortControlEncodesTrueAsFF(t *testing.T) {
 
 // sortFixture adds n entries under their own OU with cn values in scrambled
 // order and returns the OU's DN and the cn values in ascending order.
+var fixtures atomic.Int64
+
 func sortFixture(t *testing.T, ou string, n int) (string, []string) {
 	t.Helper()
 	c, err := ldap.DialURL(slapd.URL)
@@ -53,6 +56,7 @@ func sortFixture(t *testing.T, ou string, n int) (string, []string) {
 	if err := c.Bind(slapd.BindDN, slapd.Password); err != nil {
 		t.Fatal(err)
 	}
+	ou = fmt.Sprintf("%s%d", ou, fixtures.Add(1)) // its own OU each time, so -count=N reruns too
 	base := "ou=" + ou + "," + slapd.BaseDN
 	add := ldap.NewAddRequest(base, nil)
 	add.Attribute("objectClass", []string{"organizationalUnit"})
