@@ -277,12 +277,18 @@ func (s *Store) doOp(ctx context.Context, name string, idempotent bool, op func(
 
 // Search runs a search and returns all of its entries; use it for searches whose
 // result is bounded (by filter or by a size limit), and SearchPages otherwise.
+// A sort control's failure reported in a sortResult control (RFC 2891 §1.2) is
+// an error, as in SearchPages; on 4 sizeLimitExceeded, res holds the entries
+// that came.
 func (s *Store) Search(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, error) {
 	var res *ldap.SearchResult
 	err := s.doOp(ctx, "search", true, func(c *ldap.Conn) (err error) {
 		res, err = c.Search(req)
 		return err
 	})
+	if err == nil {
+		err = sortFailure(res.Controls) // the server's answer: the connection is fine
+	}
 	return res, err
 }
 
