@@ -43,9 +43,10 @@ func idSort(rt *mapping.ResourceType) *ldapstore.SortControl {
 
 // vlvWindow returns the entries startIndex … startIndex+count-1 of ts's matches
 // (1-based, RFC 7644 §3.4.2.4) and the number of matches. A first page that
-// holds every match is served by one paged search without sorting (what an
-// IdP's "userName eq" lookup needs, and no sort slot of the directory's); any
-// other page is one VLV search, sorted by sortBy (then id) or by id.
+// holds every match is served by one size-limited search (firstPage; what an
+// IdP's "userName eq" lookup needs, and no sort slot of the directory's unless
+// sortBy asks for one); any other page is one VLV search, sorted by sortBy
+// (then id) or by id.
 func (ts typeSearch) vlvWindow(r *http.Request, attrs []string, startIndex, count int) ([]*ldap.Entry, int, error) {
 	ctx := r.Context()
 	rt, store := ts.h.rt, ts.h.store()
