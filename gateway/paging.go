@@ -84,33 +84,38 @@ func (ts typeSearch) vlvWindow(r *http.Request, attrs []string, startIndex, coun
 }
 
 // firstPage returns every match of req when there are at most count, with
-// all true; all is false when there are more. It asks for count+1 entries with
-// a size limit (RFC 4511 §4.5.1.4), which costs the directory and go-ldap less
-// than the paged results control. Only when the directory's own size limit
-// cuts the answer below count+1 does it ask again with the paged control
-// (RFC 2696), as the directory's limits for paged searches may be higher.
+// all true; all is false when there are more. Unsorted, it asks for count+1
+// entries with a size limit (RFC 4511 §4.5.1.4), which costs the directory and
+// go-ldap less than the paged results control (ldapstore
+// BenchmarkFirstPageProbe). Sorted, or when the directory's own size limit cuts
+// that answer short, it walks paged results (RFC 2696; the directory's limits
+// for paged searches may be higher, and SearchPages waits out a busy sort
+// slot) until count+1 entries came or the matches ended.
 func (ts typeSearch) firstPage(ctx context.Context, req *ldap.SearchRequest, count int) (entries []*ldap.Entry, all bool, err error) {
 	store := ts.h.store()
+	if ts.sort == nil {
+		probe := *req
+		probe.SizeLimit = count + 1
+		res, err := store.Search(ctx, &probe)
+		if err == nil {
+			return res.Entries, len(res.Entries) <= count, nil
+		}
+		if !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+			return nil, false, err
+		}
+	}
 	probe := *req
 	if ts.sort != nil {
 		probe.Controls = []ldap.Control{ts.sort}
 	}
-	probe.SizeLimit = count + 1
-	res, err := store.Search(ctx, &probe)
-	switch {
-	case err == nil:
-		return res.Entries, true, nil
-	case !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) || res == nil:
-		return nil, false, err
-	case len(res.Entries) > count:
-		return nil, false, nil
-	}
-	probe.SizeLimit = 0
 	err = store.SearchPages(ctx, &probe, uint32(count+1), func(page []*ldap.Entry) bool {
-		entries = page
-		return false
+		entries = append(entries, page...)
+		return len(entries) <= count
 	})
-	return entries, err == nil && len(entries) <= count, err
+	if err != nil {
+		return nil, false, err
+	}
+	return entries, len(entries) <= count, nil
 }
 
 // cursorState is what a cursor carries (RFC 9865 §2: opaque to clients). It is

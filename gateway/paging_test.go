@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -276,5 +277,45 @@ func TestFirstPageBeyondDirectorySizeLimit(t *testing.T) {
 	r = e.Do("GET", "/Users?count=10&attributes=userName&filter="+url.QueryEscape(`userName sw "`+run+`-"`), nil)
 	if names := listNames(t, r); r.Body["totalResults"] != float64(n) || len(names) != 10 {
 		t.Errorf("count=10: totalResults %v and %d resources", r.Body["totalResults"], len(names))
+	}
+}
+
+// A first page holds at most count resources, also when exactly count+1 match
+// (the size-limited probe then gets count+1 entries without an error), sorted
+// or not, by GET or by POST .search; totalResults is the number of matches.
+func TestFirstPageHoldsAtMostCount(t *testing.T) {
+	e := newEnv(t)
+	run := fmt.Sprintf("fp%x", time.Now().UnixNano()%0xffffff)
+	const n = 6
+	addPeople(t, run+"-", n)
+	filter := url.QueryEscape(`userName sw "` + run + `-"`)
+	for _, c := range []struct {
+		query string
+		want  int
+	}{
+		{"count=5", 5}, {"count=6", 6}, {"count=7", 6}, {"count=1", 1}, {"count=5&sortBy=userName", 5},
+		{"count=5&sortBy=userName&sortOrder=descending", 5}, {"count=6&sortBy=userName", 6}, {"count=5&excludedAttributes=emails", 5},
+	} {
+		r := e.Do("GET", "/Users?attributes=userName&filter="+filter+"&"+c.query, nil)
+		names := listNames(t, r)
+		if len(names) != c.want || r.Body["totalResults"] != float64(n) || r.Body["itemsPerPage"] != float64(c.want) {
+			t.Errorf("%s: %d resources, itemsPerPage %v, totalResults %v; want %d, %d, %d", c.query, len(names), r.Body["itemsPerPage"], r.Body["totalResults"], c.want, c.want, n)
+		}
+		if strings.Contains(c.query, "descending") && len(names) > 0 && names[0] != fmt.Sprintf("%s-%05d", run, n-1) {
+			t.Errorf("%s: first %s", c.query, names[0])
+		}
+	}
+	r := e.Do("POST", "/Users/.search", map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"},
+		"filter": `userName sw "` + run + `-"`, "count": 5, "attributes": []string{"userName"}})
+	if names := listNames(t, r); len(names) != 5 || r.Body["totalResults"] != float64(n) {
+		t.Errorf("POST .search count 5: %d resources, totalResults %v", len(names), r.Body["totalResults"])
+	}
+	// The next page starts where the first ended: every match once over the two.
+	first := listNames(t, e.Do("GET", "/Users?attributes=userName&count=5&filter="+filter, nil))
+	second := listNames(t, e.Do("GET", "/Users?attributes=userName&count=5&startIndex=6&filter="+filter, nil))
+	all := slices.Concat(first, second)
+	slices.Sort(all)
+	if len(all) != n || len(slices.Compact(all)) != n {
+		t.Errorf("pages 1 and 2 of count 5: %v and %v", first, second)
 	}
 }

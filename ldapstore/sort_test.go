@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
@@ -185,5 +186,74 @@ func TestBackToBackSortedWalks(t *testing.T) {
 		if err != nil || !slices.Equal(got, want) {
 			t.Fatalf("walk %d: %v, %v", i, err, got)
 		}
+	}
+}
+
+// A sorted search that finds every sort slot of slapd's sssvlv taken
+// (olcSssVlvMax 16) gets 51 busy: the server's answer on a healthy link, so
+// the store keeps its connections (before, Search closed two of them).
+func TestBusySortKeepsConnections(t *testing.T) {
+	base, _ := sortFixture(t, "sortbusy", 3)
+	holder, err := ldap.DialURL(slapd.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if err := holder.Bind(slapd.BindDN, slapd.Password); err != nil {
+		t.Fatal(err)
+	}
+	sorted := func(controls ...ldap.Control) *ldap.SearchRequest {
+		return ldap.NewSearchRequest(base, ldap.ScopeSingleLevel, 0, 0, 0, false, "(objectClass=inetOrgPerson)", []string{"cn"},
+			append([]ldap.Control{ldapstore.NewSortControl(ldapstore.SortKey{Attr: "cn", OrderingRule: "caseIgnoreOrderingMatch"})}, controls...))
+	}
+	for i := 0; i < 16; i++ { // unfinished sorted walks hold their slots until the connection closes
+		if _, err := holder.Search(sorted(ldap.NewControlPaging(1))); err != nil {
+			t.Fatalf("holding sort slot %d: %v", i, err)
+		}
+	}
+	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Search(context.Background(), sorted()); !ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) {
+		t.Fatalf("a sorted search with every slot taken: %v, want 51 busy", err)
+	}
+	if up, down := s.Stats(); up != 4 || down != 0 {
+		t.Errorf("after 51 busy: %d connections up, %d down; want 4 and 0", up, down)
+	}
+	holder.Close()
+	eventuallyOK := false
+	for i := 0; i < 50 && !eventuallyOK; i++ { // slapd frees the slots as it notices the closed connection
+		_, err := s.Search(context.Background(), sorted())
+		eventuallyOK = err == nil
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !eventuallyOK {
+		t.Error("sorted searches still refused after the slots were freed")
+	}
+}
+
+// Search with a size limit: reaching the limit the request set is the answer
+// asked for (no error, counted as a success); the entries are those that came.
+func TestSearchReachingItsSizeLimit(t *testing.T) {
+	base, _ := sortFixture(t, "sizelimit", 3)
+	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var results []string
+	s.SetObserver(func(op, result string, _ time.Duration) { results = append(results, op+" "+result) })
+	for _, c := range []struct{ limit, want int }{{2, 2}, {3, 3}, {4, 3}, {0, 3}} {
+		req := ldap.NewSearchRequest(base, ldap.ScopeSingleLevel, 0, c.limit, 0, false, "(objectClass=inetOrgPerson)", []string{"cn"}, nil)
+		res, err := s.Search(context.Background(), req)
+		if err != nil || len(res.Entries) != c.want {
+			t.Errorf("size limit %d: %v, want %d entries and no error", c.limit, err, c.want)
+			continue
+		}
+	}
+	if want := []string{"search 0", "search 0", "search 0", "search 0"}; !slices.Equal(results, want) {
+		t.Errorf("observed %q, want %q", results, want)
 	}
 }
