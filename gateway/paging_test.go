@@ -255,7 +255,7 @@ func TestFirstPageBeyondDirectorySizeLimit(t *testing.T) {
 		}
 	}
 	setLimits(func(m *ldap.ModifyRequest) { m.Add("olcLimits", []string{limits}) })
-	defer setLimits(func(m *ldap.ModifyRequest) { m.Delete("olcLimits", []string{limits}) })
+	defer func() { setLimits(func(m *ldap.ModifyRequest) { m.Delete("olcLimits", []string{limits}) }) }()
 	const n = 520
 	addPeople(t, run+"-", n)
 	store, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: readerDN, BindPassword: "reader-secret"})
@@ -278,6 +278,13 @@ func TestFirstPageBeyondDirectorySizeLimit(t *testing.T) {
 	if names := listNames(t, r); r.Body["totalResults"] != float64(n) || len(names) != 10 {
 		t.Errorf("count=10: totalResults %v and %d resources", r.Body["totalResults"], len(names))
 	}
+	// Paged searches limited too (size.pr below the page asked for): slapd
+	// answers 11 adminLimitExceeded, which is the client's to fix with a
+	// smaller count: 400 tooMany, not 500.
+	old := limits
+	limits = fmt.Sprintf(`dn.exact="%s" size.soft=500 size.hard=500 size.pr=100`, readerDN)
+	setLimits(func(m *ldap.ModifyRequest) { m.Delete("olcLimits", []string{old}); m.Add("olcLimits", []string{limits}) })
+	wantError(t, e.Do("GET", "/Users?count=1000&attributes=userName&filter="+url.QueryEscape(`userName sw "`+run+`-"`), nil), 400, "tooMany")
 }
 
 // A first page holds at most count resources, also when exactly count+1 match
