@@ -28,7 +28,7 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'GetGroup10k' -benchtime 20x -benchmem ./gateway/
 
 ## perf: the load harness (docs/performance.md): gateway vs direct LDAP with 32 clients, paging a
-## 100,000-user list, a 50,000-member group; its own slapd and gateway; results in bench-out/ (~12 min)
+## 100,000-user list, a 50,000-member group; its own slapd and gateway; results in bench-out/ (~20 min on 2 cores)
 perf: deps
 	$(GO) run ./cmd/scim2ldap-bench -out bench-out
 
