@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
-
-	"github.com/scim2ldap/scim2ldap/ldapstore"
 )
 
 // BenchmarkFirstPageProbe compares the two ways to ask for a list's first page
@@ -20,14 +18,7 @@ import (
 //	go test -run '^$' -bench FirstPageProbe -benchtime 20000x ./ldapstore/
 func BenchmarkFirstPageProbe(b *testing.B) {
 	const n, prefix = 2000, "probe"
-	c, err := ldap.DialURL(slapd.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Bind(slapd.BindDN, slapd.Password); err != nil {
-		b.Fatal(err)
-	}
+	c := adminConn(b)
 	ou := "ou=" + prefix + "," + slapd.BaseDN
 	add := ldap.NewAddRequest(ou, nil)
 	add.Attribute("objectClass", []string{"organizationalUnit"})
@@ -47,11 +38,7 @@ func BenchmarkFirstPageProbe(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	store, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 4})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
+	store := adminStore(b, 4)
 	const count = 100
 	req := func(i int64) *ldap.SearchRequest {
 		return ldap.NewSearchRequest(ou, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,

@@ -49,14 +49,7 @@ var fixtures atomic.Int64
 
 func sortFixture(t *testing.T, ou string, n int) (string, []string) {
 	t.Helper()
-	c, err := ldap.DialURL(slapd.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Bind(slapd.BindDN, slapd.Password); err != nil {
-		t.Fatal(err)
-	}
+	c := adminConn(t)
 	ou = fmt.Sprintf("%s%d", ou, fixtures.Add(1)) // its own OU each time, so -count=N reruns too
 	base := "ou=" + ou + "," + slapd.BaseDN
 	add := ldap.NewAddRequest(base, nil)
@@ -194,14 +187,7 @@ func TestBackToBackSortedWalks(t *testing.T) {
 // the store keeps its connections (before, Search closed two of them).
 func TestBusySortKeepsConnections(t *testing.T) {
 	base, _ := sortFixture(t, "sortbusy", 3)
-	holder, err := ldap.DialURL(slapd.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close()
-	if err := holder.Bind(slapd.BindDN, slapd.Password); err != nil {
-		t.Fatal(err)
-	}
+	holder := adminConn(t)
 	sorted := func(controls ...ldap.Control) *ldap.SearchRequest {
 		return ldap.NewSearchRequest(base, ldap.ScopeSingleLevel, 0, 0, 0, false, "(objectClass=inetOrgPerson)", []string{"cn"},
 			append([]ldap.Control{ldapstore.NewSortControl(ldapstore.SortKey{Attr: "cn", OrderingRule: "caseIgnoreOrderingMatch"})}, controls...))
@@ -211,11 +197,7 @@ func TestBusySortKeepsConnections(t *testing.T) {
 			t.Fatalf("holding sort slot %d: %v", i, err)
 		}
 	}
-	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := adminStore(t, 4)
 	if _, err := s.Search(context.Background(), sorted()); !ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) {
 		t.Fatalf("a sorted search with every slot taken: %v, want 51 busy", err)
 	}
@@ -238,11 +220,7 @@ func TestBusySortKeepsConnections(t *testing.T) {
 // asked for (no error, counted as a success); the entries are those that came.
 func TestSearchReachingItsSizeLimit(t *testing.T) {
 	base, _ := sortFixture(t, "sizelimit", 3)
-	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := adminStore(t, 1)
 	var results []string
 	s.SetObserver(func(op, result string, _ time.Duration) { results = append(results, op+" "+result) })
 	for _, c := range []struct{ limit, want int }{{2, 2}, {3, 3}, {4, 3}, {0, 3}} {

@@ -17,6 +17,33 @@ var slapd *slapdtest.Server
 
 func TestMain(m *testing.M) { slapdtest.Main(m, &slapd) }
 
+// adminConn is a go-ldap connection bound as the directory's admin, closed at
+// the end of the test.
+func adminConn(t testing.TB) *ldap.Conn {
+	t.Helper()
+	c, err := ldap.DialURL(slapd.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Bind(slapd.BindDN, slapd.Password); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// adminStore is a Store of conns connections bound as the admin, closed at the
+// end of the test.
+func adminStore(t testing.TB, conns int) *ldapstore.Store {
+	t.Helper()
+	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: conns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
 func baseSearch() *ldap.SearchRequest {
 	return ldap.NewSearchRequest(slapd.BaseDN, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"dc"}, nil)
 }
