@@ -63,9 +63,6 @@ func asSCIMError(err error, what string) *Error {
 			return errorf(412, "", "%s was modified by someone else (version mismatch); read it again and retry", what)
 		case ldap.LDAPResultSizeLimitExceeded:
 			return errorf(400, "tooMany", "the filter matches too many resources; narrow it")
-		case ldap.LDAPResultAdminLimitExceeded:
-			// e.g. slapd's size.pr limit below the page asked for ("illegal pagedResults page size").
-			return errorf(400, "tooMany", "the directory's administrative limits refused the search (%s); ask for a smaller count or narrow the filter", le.Err)
 		case ldap.LDAPResultConstraintViolation, ldap.LDAPResultInvalidAttributeSyntax,
 			ldap.LDAPResultObjectClassViolation, ldap.LDAPResultUndefinedAttributeType,
 			ldap.LDAPResultAttributeOrValueExists, ldap.LDAPResultNamingViolation, ldap.LDAPResultInvalidDNSyntax,

@@ -65,14 +65,17 @@ func (ts typeSearch) vlvWindow(r *http.Request, attrs []string, startIndex, coun
 		req.Attributes = []string{"1.1"} // only counting
 	}
 	res, err := store.SearchVLV(ctx, req, sort, vlv)
+	if err != nil && ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) && count > 0 && res != nil && len(res.Entries) > 0 {
+		// The directory's own size limit is below the window (a service account
+		// limited to 500 entries per search): serve the entries that came, fewer
+		// than count as RFC 7644 §3.4.2.4 allows (the client's next startIndex
+		// follows them), and count the list with an empty window.
+		n, cerr := ts.vlvCount(ctx, req, sort)
+		return res.Entries[:min(len(res.Entries), count)], n, cerr
+	}
 	if err != nil && ldap.IsErrorWithCode(err, ldap.LDAPResultVirtualListViewErrorOrControlError) && startIndex > 1 {
-		// Past the end: an empty page, with the number of matches.
-		req.Attributes = []string{"1.1"}
-		res, err = store.SearchVLV(ctx, req, sort, &ldapstore.VLVControl{Offset: 1})
-		if err != nil {
-			return nil, 0, err
-		}
-		return nil, res.ContentCount, nil
+		n, err := ts.vlvCount(ctx, req, sort) // past the end: an empty page, with the number of matches
+		return nil, n, err
 	}
 	if err != nil {
 		return nil, 0, err
@@ -81,6 +84,18 @@ func (ts typeSearch) vlvWindow(r *http.Request, attrs []string, startIndex, coun
 		return nil, res.ContentCount, nil
 	}
 	return res.Entries[:min(len(res.Entries), count)], res.ContentCount, nil
+}
+
+// vlvCount is the number of req's matches: a VLV search for the first entry,
+// without attributes, read from the response's contentCount.
+func (ts typeSearch) vlvCount(ctx context.Context, req *ldap.SearchRequest, sort *ldapstore.SortControl) (int, error) {
+	r := *req
+	r.Attributes = []string{"1.1"}
+	res, err := ts.h.store().SearchVLV(ctx, &r, sort, &ldapstore.VLVControl{Offset: 1})
+	if err != nil {
+		return 0, err
+	}
+	return res.ContentCount, nil
 }
 
 // firstPage returns every match of req when there are at most count, with

@@ -278,12 +278,32 @@ func TestFirstPageBeyondDirectorySizeLimit(t *testing.T) {
 	if names := listNames(t, r); r.Body["totalResults"] != float64(n) || len(names) != 10 {
 		t.Errorf("count=10: totalResults %v and %d resources", r.Body["totalResults"], len(names))
 	}
+	// A page larger than the account's limit but smaller than the list: the
+	// entries the directory gives (500), fewer than count as RFC 7644 §3.4.2.4
+	// allows, and the next page starts after them; every match once.
+	var walked []string
+	for start := 1; start <= n; {
+		r := e.Do("GET", fmt.Sprintf("/Users?count=510&startIndex=%d&attributes=userName&filter=%s", start, url.QueryEscape(`userName sw "`+run+`-"`)), nil)
+		names := listNames(t, r)
+		if r.Body["totalResults"] != float64(n) || len(names) == 0 || len(names) > 510 || r.Body["itemsPerPage"] != float64(len(names)) {
+			t.Fatalf("count=510 startIndex=%d: totalResults %v, itemsPerPage %v, %d resources", start, r.Body["totalResults"], r.Body["itemsPerPage"], len(names))
+		}
+		walked = append(walked, names...)
+		start += len(names)
+	}
+	slices.Sort(walked)
+	if len(walked) != n || len(slices.Compact(walked)) != n {
+		t.Errorf("walk by pages of 510 beyond a limit of 500: %d entries, %d distinct", len(walked), len(slices.Compact(walked)))
+	}
 	// Paged searches limited too (size.pr below the page asked for): slapd
 	// answers 11 adminLimitExceeded, which is the client's to fix with a
 	// smaller count: 400 tooMany, not 500.
 	old := limits
 	limits = fmt.Sprintf(`dn.exact="%s" size.soft=500 size.hard=500 size.pr=100`, readerDN)
-	setLimits(func(m *ldap.ModifyRequest) { m.Delete("olcLimits", []string{old}); m.Add("olcLimits", []string{limits}) })
+	setLimits(func(m *ldap.ModifyRequest) {
+		m.Delete("olcLimits", []string{old})
+		m.Add("olcLimits", []string{limits})
+	})
 	wantError(t, e.Do("GET", "/Users?count=1000&attributes=userName&filter="+url.QueryEscape(`userName sw "`+run+`-"`), nil), 400, "tooMany")
 }
 

@@ -429,6 +429,11 @@ func (s *Server) listError(err error, ts typeSearch, p *listParams) *Error {
 	if ts.sort != nil && ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) {
 		return &Error{Status: 503, Detail: "the directory is busy with other sorted searches (LDAP 51); retry later"}
 	}
+	var le *ldap.Error
+	if errors.As(err, &le) && le.ResultCode == ldap.LDAPResultAdminLimitExceeded {
+		// e.g. slapd's size.pr limit below the page asked for ("illegal pagedResults page size").
+		return errorf(400, "tooMany", "the directory's administrative limits refused the search (%s); ask for a smaller count or narrow the filter", le.Err)
+	}
 	return asSCIMError(err, ts.h.rt.Name)
 }
 
