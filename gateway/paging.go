@@ -127,6 +127,9 @@ func (ts typeSearch) firstPage(ctx context.Context, req *ldap.SearchRequest, cou
 		entries = append(entries, page...)
 		return len(entries) <= count
 	})
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		return nil, false, nil // the limit bounds paged searches too: more matches than it allows, for the VLV page
+	}
 	if err != nil {
 		return nil, false, err
 	}

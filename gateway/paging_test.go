@@ -295,6 +295,21 @@ func TestFirstPageBeyondDirectorySizeLimit(t *testing.T) {
 	if len(walked) != n || len(slices.Compact(walked)) != n {
 		t.Errorf("walk by pages of 510 beyond a limit of 500: %d entries, %d distinct", len(walked), len(slices.Compact(walked)))
 	}
+	// slapd's default shape for an account other than the rootdn: 500 per
+	// search, paged or not (`size=500`).
+	prev := limits
+	limits = fmt.Sprintf(`dn.exact="%s" size=500`, readerDN)
+	setLimits(func(m *ldap.ModifyRequest) {
+		m.Delete("olcLimits", []string{prev})
+		m.Add("olcLimits", []string{limits})
+	})
+	for _, count := range []int{1000, 510, 500, 10} {
+		r := e.Do("GET", fmt.Sprintf("/Users?count=%d&attributes=userName&filter=%s", count, url.QueryEscape(`userName sw "`+run+`-"`)), nil)
+		names := listNames(t, r)
+		if r.Body["totalResults"] != float64(n) || len(names) == 0 || len(names) > min(count, 500) {
+			t.Errorf("size=500, count=%d: totalResults %v, %d resources", count, r.Body["totalResults"], len(names))
+		}
+	}
 	// Paged searches limited too (size.pr below the page asked for): slapd
 	// answers 11 adminLimitExceeded, which is the client's to fix with a
 	// smaller count: 400 tooMany, not 500.
