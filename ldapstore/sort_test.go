@@ -80,11 +80,7 @@ func sortFixture(t *testing.T, ou string, n int) (string, []string) {
 // through it when the sort control rides on every paged request.
 func TestSortedPagedWalk(t *testing.T) {
 	base, want := sortFixture(t, "sortwalk", 50)
-	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := adminStore(t, 1)
 	if !s.Supports(ldapstore.OIDServerSideSort) || !s.Supports(ldap.ControlTypePaging) || s.Supports("1.2.3.4") {
 		t.Errorf("Supports: sort %v, paging %v, bogus %v", s.Supports(ldapstore.OIDServerSideSort), s.Supports(ldap.ControlTypePaging), s.Supports("1.2.3.4"))
 	}
@@ -118,7 +114,7 @@ func TestSortedPagedWalk(t *testing.T) {
 	// error reaches the caller.
 	req := ldap.NewSearchRequest(base, ldap.ScopeSingleLevel, 0, 0, 0, false, "(objectClass=*)", []string{"cn"},
 		[]ldap.Control{ldapstore.NewSortControl(ldapstore.SortKey{Attr: "cn"})})
-	err = s.SearchPages(context.Background(), req, 7, func([]*ldap.Entry) bool { return true })
+	err := s.SearchPages(context.Background(), req, 7, func([]*ldap.Entry) bool { return true })
 	if !ldap.IsErrorWithCode(err, ldap.LDAPResultInappropriateMatching) {
 		t.Errorf("sort on cn without a rule: %v, want 18 inappropriateMatching", err)
 	}
@@ -130,11 +126,7 @@ func TestSortedPagedWalk(t *testing.T) {
 // cancelled context must release theirs.
 func TestSortedWalkReleasesServerState(t *testing.T) {
 	base, _ := sortFixture(t, "sortrelease", 20)
-	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := adminStore(t, 1)
 	req := ldap.NewSearchRequest(base, ldap.ScopeSingleLevel, 0, 0, 0, false, "(objectClass=inetOrgPerson)", []string{"cn"},
 		[]ldap.Control{ldapstore.NewSortControl(ldapstore.SortKey{Attr: "cn", OrderingRule: "caseIgnoreOrderingMatch"})})
 	for i := 0; i < 40; i++ {
@@ -161,11 +153,7 @@ func TestSortedWalkReleasesServerState(t *testing.T) {
 // SearchPages retries a first page that got busy.
 func TestBackToBackSortedWalks(t *testing.T) {
 	base, want := sortFixture(t, "sortbacktoback", 12)
-	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := adminStore(t, 1)
 	req := ldap.NewSearchRequest(base, ldap.ScopeSingleLevel, 0, 0, 0, false, "(objectClass=inetOrgPerson)", []string{"cn"},
 		[]ldap.Control{ldapstore.NewSortControl(ldapstore.SortKey{Attr: "cn", OrderingRule: "caseIgnoreOrderingMatch"})})
 	for i := 0; i < 300; i++ {

@@ -178,11 +178,7 @@ func TestSearchPagesAndAssertion(t *testing.T) {
 }
 
 func TestReadSchema(t *testing.T) {
-	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := adminStore(t, 1)
 	sc, err := s.ReadSchema(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -17,11 +17,7 @@ import (
 // other, because each closes its own connection and with it slapd's list.
 func TestVLV(t *testing.T) {
 	base, want := sortFixture(t, "vlv", 30)
-	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := adminStore(t, 1)
 	if !s.Supports(ldapstore.OIDVLVRequest) {
 		t.Fatal("slapd with sssvlv does not list the VLV control in its root DSE")
 	}
@@ -47,7 +43,7 @@ func TestVLV(t *testing.T) {
 	if n := ldapstore.OpCount(ctx); n != 8 {
 		t.Errorf("4 VLV searches counted %d operations, want 8 (bind + search each)", n)
 	}
-	_, err = s.SearchVLV(context.Background(), req, byCN, &ldapstore.VLVControl{Offset: 31, After: 4})
+	_, err := s.SearchVLV(context.Background(), req, byCN, &ldapstore.VLVControl{Offset: 31, After: 4})
 	if !ldap.IsErrorWithCode(err, ldap.LDAPResultVirtualListViewErrorOrControlError) || !strings.Contains(err.Error(), ldapstore.ErrVLVRange.Error()) {
 		t.Errorf("offset 31 of 30: %v, want ErrVLVRange", err)
 	}
