@@ -2,6 +2,7 @@ package ldapstore_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -139,21 +140,25 @@ func TestUnavailableDirectoryIsReported(t *testing.T) {
 }
 
 func TestSearchPagesAndAssertion(t *testing.T) {
-	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password})
-	if err != nil {
+	s := adminStore(t, 4)
+	ctx := context.Background()
+	name := fmt.Sprintf("pages%d", fixtures.Add(1)) // its own OU each time, so -count=N reruns too
+	ou := "ou=" + name + "," + slapd.BaseDN
+	add := ldap.NewAddRequest(ou, nil)
+	add.Attribute("objectClass", []string{"organizationalUnit"})
+	add.Attribute("ou", []string{name})
+	if err := s.Add(ctx, add); err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	ctx := context.Background()
 	for i := 0; i < 25; i++ {
-		add := ldap.NewAddRequest("cn=p"+string(rune('a'+i))+",ou=groups,"+slapd.BaseDN, nil)
+		add := ldap.NewAddRequest("cn=p"+string(rune('a'+i))+","+ou, nil)
 		add.Attribute("objectClass", []string{"organizationalRole"})
 		add.Attribute("description", []string{"v1"})
 		if err := s.Add(ctx, add); err != nil {
 			t.Fatal(err)
 		}
 	}
-	req := ldap.NewSearchRequest("ou=groups,"+slapd.BaseDN, ldap.ScopeSingleLevel, 0, 0, 0, false, "(objectClass=organizationalRole)", []string{"1.1"}, nil)
+	req := ldap.NewSearchRequest(ou, ldap.ScopeSingleLevel, 0, 0, 0, false, "(objectClass=organizationalRole)", []string{"1.1"}, nil)
 	var pages []int
 	if err := s.SearchPages(ctx, req, 10, func(es []*ldap.Entry) bool { pages = append(pages, len(es)); return true }); err != nil {
 		t.Fatal(err)
@@ -166,7 +171,7 @@ func TestSearchPagesAndAssertion(t *testing.T) {
 		t.Errorf("stopping after one page: %v %v", pages, err)
 	}
 	// The assertion control (RFC 4528): a modify applies only while the entry matches.
-	dn := "cn=pa,ou=groups," + slapd.BaseDN
+	dn := "cn=pa," + ou
 	mod := ldap.NewModifyRequest(dn, []ldap.Control{&ldapstore.AssertionControl{Filter: "(description=v1)"}})
 	mod.Replace("description", []string{"v2"})
 	if err := s.Modify(ctx, mod); err != nil {
