@@ -567,7 +567,7 @@ func TestRequestLog(t *testing.T) {
 	for _, l := range strings.Split(strings.TrimSpace(e.logBuf.String()), "\n") {
 		json.Unmarshal([]byte(l), &line)
 	}
-	if line["method"] != "POST" || line["path"] != "/scim/v2/Users" || line["status"] != 201.0 || line["ldap_ops"] != 3.0 || line["duration"] == nil {
+	if line["method"] != "POST" || line["path"] != "/scim/v2/Users" || line["status"] != 201.0 || line["ldap_ops"] != 4.0 || line["duration"] == nil {
 		t.Errorf("log line: %v", line)
 	}
 	if strings.Contains(e.logBuf.String(), token) || strings.Contains(e.logBuf.String(), slapd.Password) {

@@ -92,7 +92,7 @@ func parsePatch(body map[string]any) ([]patchOp, *Error) {
 // change (see update); membership operations become value adds and deletes.
 // 200 with the resource (honouring attributes), or 204 with "Prefer: return=minimal".
 func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx, _ := withResolved(r.Context())
 	id := mux.Vars(r)["id"]
 	body, perr := readBody(w, r)
 	if perr != nil {

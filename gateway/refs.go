@@ -36,6 +36,9 @@ func (s *Server) idLookup(ctx context.Context) mapping.IDLookup {
 				return nil, err
 			}
 		}
+		if rr := resolvedOf(ctx); rr != nil {
+			rr.record(refTypes, out)
+		}
 		return out, nil
 	}
 }

@@ -272,7 +272,7 @@ func (h *resourceHandler) checkUnique(ctx context.Context, vals map[string][]str
 // create serves POST /{endpoint} (RFC 7644 §3.3): uniqueness check, one LDAP add,
 // one read of the new entry for id and meta.
 func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx, _ := withResolved(r.Context())
 	body, perr := readBody(w, r)
 	if perr != nil {
 		writeError(w, perr)
@@ -311,18 +311,33 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 	}
 	add := h.rt.AddRequest(vals, parent)
 	dn := add.DN
+	m := h.s.mapping()
+	// Grants left on this name by deletes the gateway didn't make must not pass
+	// to the new holder of the name.
+	if err := h.s.dropDangling(ctx, m, dn); err != nil {
+		writeError(w, asSCIMError(err, "the "+h.rt.Name))
+		return
+	}
 	if err := h.store().Add(ctx, add); err != nil {
 		writeError(w, asSCIMError(err, "the "+h.rt.Name))
 		return
 	}
 	if setPassword {
-		if err := h.setPassword(ctx, dn, password); err != nil {
-			// No account without its password: undo the add, so a retry starts clean.
-			_ = h.store().Delete(ctx, ldap.NewDelRequest(dn, nil))
+		// No account without its password, and no inactive account that binds:
+		// the password comes after the add, which already carries the lock, and
+		// the lock is written again (ppolicy lifts it on a password change).
+		// Either step failing deletes the entry, so a retry starts clean.
+		err := h.setPassword(ctx, dn, password)
+		if err == nil {
+			err = h.relock(ctx, dn, h.lockAfter(nil, &change{vals: vals}))
+		}
+		if err != nil {
+			h.undoFailed(ctx, "delete of the entry whose password or lock failed", dn, h.store().Delete(ctx, ldap.NewDelRequest(dn, nil)))
 			writeError(w, asSCIMError(err, "the password"))
 			return
 		}
 	}
+	h.s.upkeepFailed(ctx, "create", dn, h.s.verifyWritten(ctx, m, resolvedOf(ctx), dn, h.writtenRefs(vals)))
 	h.respondCreated(ctx, w, r, dn, addedAttrs(add))
 }
 
@@ -406,6 +421,8 @@ func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, asSCIMError(err, h.what(id)))
 		return
 	}
+	// The name may be reused: no member or manager value may keep naming it.
+	h.s.upkeepFailed(ctx, "delete", e.DN, h.s.dropDangling(ctx, h.s.mapping(), e.DN))
 	h.s.auditChange(ctx, h.rt, id, e.DN, nil)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/gorilla/mux"
@@ -89,19 +91,45 @@ type mutator func(e *ldap.Entry) (*change, error)
 // update applies mutate to the entry with the given id and returns its (new) DN.
 // Attribute changes go in one modify (after a modrdn when the naming attribute
 // changes) guarded by the assertion control on the version read, so a
-// concurrent writer is never silently overwritten: without If-Match (want empty)
-// the update is recomputed on the fresh entry, up to 3 times; with If-Match a
-// version mismatch is a 412. Membership changes are value adds and deletes,
-// which commute, so concurrent membership updates never conflict.
+// concurrent writer is never silently overwritten. With If-Match (want) a
+// version mismatch is 412 Precondition Failed (RFC 7232 §4.2), the only
+// source of a 412: without If-Match the update is recomputed on the fresh
+// entry after a conflict (122 assertionFailed, or 32 when a rename raced it),
+// with backoff and jitter, until the request's deadline; past it the answer is
+// 503 with Retry-After. Membership changes are value adds and deletes, which
+// commute, so concurrent membership updates never conflict.
 func (h *resourceHandler) update(ctx context.Context, id string, want []string, mutate mutator) (string, error) {
+	if len(want) > 0 {
+		return h.updateOnce(ctx, id, want, mutate)
+	}
 	for attempt := 0; ; attempt++ {
 		dn, err := h.updateOnce(ctx, id, want, mutate)
-		// 122: someone wrote the entry since it was read; 32: someone renamed it
-		// (the DN read is gone, the id stays). Both: read again and redo.
-		raced := ldap.IsErrorAnyOf(err, ldap.LDAPResultAssertionFailed, ldap.LDAPResultNoSuchObject)
-		if err == nil || len(want) > 0 || attempt == 4 || !raced {
+		if !ldap.IsErrorAnyOf(err, ldap.LDAPResultAssertionFailed, ldap.LDAPResultNoSuchObject) {
 			return dn, err
 		}
+		if !conflictBackoff(ctx, attempt) {
+			return "", errorf(503, "", "%s kept changing while this request was applied; retry", h.what(id))
+		}
+	}
+}
+
+// conflictBackoff sleeps before the next attempt of a write that lost a race:
+// full jitter over 2 ms doubling to 256 ms, so that writers racing for one
+// entry spread out instead of colliding again. It reports false, without
+// sleeping, when the request's deadline would pass first.
+func conflictBackoff(ctx context.Context, attempt int) bool {
+	ceiling := 2 * time.Millisecond << min(attempt, 7)
+	d := time.Duration(rand.Int64N(int64(ceiling)) + 1)
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d+50*time.Millisecond {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -128,6 +156,22 @@ func (h *resourceHandler) readForUpdate(ctx context.Context, id string) (*ldap.E
 	return h.findByID(ctx, id, attrs, []ldap.Control{&ldapstore.MatchedValuesControl{Items: items}})
 }
 
+// updateOnce reads the entry, computes the change and writes it in the order
+// that keeps a failure in between repairable by a retry of the same request,
+// and never leaves access that should have ended:
+//
+//  1. modrdn (guarded by the version read) when the naming attribute or the
+//     parent changes, letter case included; references follow (references.go);
+//  2. one modify of every attribute that changes (guarded, unless 1 ran);
+//  3. the password (RFC 3062, or AD's unicodePwd), after the modify, so that
+//     its own version change never fails the guard of step 2;
+//  4. the account lock again when the entry stays or becomes inactive: slapd's
+//     ppolicy removes pwdAccountLockedTime on every password change;
+//  5. membership values, then a check that every DN written still names the
+//     id it was resolved from.
+//
+// When the directory refuses step 2 or 3, steps 1 and 2 are undone, so the
+// request is refused whole.
 func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []string, mutate mutator) (string, error) {
 	e, err := h.readForUpdate(ctx, id)
 	if err != nil {
@@ -148,13 +192,15 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 	if err := h.checkUnique(ctx, ch.vals, id, e); err != nil {
 		return "", err
 	}
+	m := h.s.mapping()
 	assert := h.s.guard(h.rt, version) // none on AD: there casChange guards by values
 	mod := ldap.NewModifyRequest(e.DN, assert)
 	oldRDN := e.GetEqualFoldAttributeValues(h.rt.RDN)
 	newRDN := ""
-	if v := ch.vals[h.rt.RDN]; len(v) == 1 && !sameRDN(oldRDN, v[0]) {
-		newRDN = v[0]
+	if v := ch.vals[h.rt.RDN]; len(v) == 1 && !slices.Contains(oldRDN, v[0]) {
+		newRDN = v[0] // a case-only change too: the DN must spell the name as the attribute does
 	}
+	written := map[string]*mapping.AttrMap{} // reference DNs this write adds, and where (verified at the end)
 	for _, attr := range sortedKeys(ch.vals) {
 		if h.isMembershipAttr(attr) || (newRDN != "" && strings.EqualFold(attr, h.rt.RDN)) {
 			continue // membership below; the naming attribute changes with modrdn
@@ -162,14 +208,21 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 		cur, next := e.GetEqualFoldAttributeValues(attr), ch.vals[attr]
 		if !sameValues(cur, next) {
 			h.s.casChange(mod, attr, cur, next)
+			if a := h.referenceAttr(attr); a != nil {
+				for _, v := range minus(next, cur) {
+					written[mapping.RefKey(v)] = a
+				}
+			}
 		}
 	}
+	lock := h.lockAfter(e, ch)
 	dn := e.DN
-	if ch.password != nil {
-		// First, so a password the directory refuses (quality, length) changes nothing.
-		if err := h.setPassword(ctx, e.DN, *ch.password); err != nil {
-			return "", err
+	var undo []func() // compensations of the steps done, run in reverse when a later one fails
+	fail := func(err error) (string, error) {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
 		}
+		return "", err
 	}
 	guarded := false // whether a guarded write already went through
 	oldParent := parentDN(e.DN)
@@ -177,34 +230,59 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 	if ch.parent != "" && mapping.RefKey(ch.parent) != mapping.RefKey(oldParent) {
 		newParent = ch.parent // the parent rule moves the entry (e.g. a new department)
 	}
-	if newRDN != "" || newParent != "" {
+	renamed := newRDN != "" || newParent != ""
+	if renamed {
 		rdn := firstRDN(e.DN)
 		if newRDN != "" {
 			rdn = h.rt.RDN + "=" + ldap.EscapeDN(newRDN)
-		}
-		if err := h.store().ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(e.DN, rdn, true, newParent, assert)); err != nil {
-			return "", err
 		}
 		parent := oldParent
 		if newParent != "" {
 			parent = newParent
 		}
-		dn, guarded = rdn+","+parent, true
+		target := rdn + "," + parent
+		if mapping.RefKey(target) != mapping.RefKey(e.DN) {
+			// Grants left on the name by deletes outside the gateway are not the renamed entry's.
+			if err := h.s.dropDangling(ctx, m, target); err != nil {
+				return "", err
+			}
+		}
+		if err := h.store().ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(e.DN, rdn, true, newParent, assert)); err != nil {
+			return "", err
+		}
+		dn, guarded = target, true
 		mod.DN, mod.Controls = dn, nil
+		undo = append(undo, func() {
+			undoParent := ""
+			if newParent != "" {
+				undoParent = oldParent
+			}
+			err := h.store().ModifyDN(ctx, ldap.NewModifyDNRequest(dn, firstRDN(e.DN), true, undoParent))
+			if err == nil {
+				err = h.s.moveReferences(ctx, m, dn, e.DN)
+			}
+			h.undoFailed(ctx, "rename", e.DN, err)
+		})
+		if err := h.s.moveReferences(ctx, m, e.DN, dn); err != nil {
+			return fail(err)
+		}
 	}
 	if len(mod.Changes) > 0 {
 		if err := h.store().Modify(ctx, mod); err != nil {
-			err = h.s.casConflict(err)
-			if guarded { // undo the rename or move, so a retry starts from the state the client knew
-				undoParent := ""
-				if newParent != "" {
-					undoParent = oldParent
-				}
-				_ = h.store().ModifyDN(ctx, ldap.NewModifyDNRequest(dn, firstRDN(e.DN), true, undoParent))
-			}
-			return "", err
+			return fail(h.s.casConflict(err))
 		}
 		guarded = true
+		undo = append(undo, func() {
+			h.undoFailed(ctx, "modify", dn, h.store().Modify(ctx, h.inverse(dn, mod, e)))
+		})
+	}
+	if ch.password != nil {
+		if err := h.setPassword(ctx, dn, *ch.password); err != nil {
+			return fail(err)
+		}
+		if err := h.relock(ctx, dn, lock); err != nil {
+			return "", err // the request's other changes stand; a retry sets the password and the lock again
+		}
 	}
 	for a, plan := range ch.members {
 		var ctls []ldap.Control
@@ -215,9 +293,129 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 		if err := h.applyMembers(ctx, dn, a, plan, placeholder, ctls); err != nil {
 			return "", err
 		}
+		for _, v := range append(slices.Clone(plan.add), plan.replace...) {
+			written[mapping.RefKey(v)] = a
+		}
 	}
-	h.auditUpdate(ctx, id, e.DN, dn, mod, newRDN != "" || newParent != "", ch.members)
+	h.s.upkeepFailed(ctx, "update", dn, h.s.verifyWritten(ctx, m, resolvedOf(ctx), dn, written))
+	h.auditUpdate(ctx, id, e.DN, dn, mod, renamed, ch.members)
 	return dn, nil
+}
+
+// accountLock is the lock an entry must carry after a write: attr (a lock
+// attribute such as pwdAccountLockedTime, mapped with trueWhenAbsent) and its
+// values; nil when the account is to be active or its state isn't a lock.
+type accountLock struct {
+	attr   string
+	values []string
+}
+
+// lockAfter returns the lock e must carry after ch: the value ch writes when
+// the request sets active, else the lock e has now (a password change must not
+// lift a lock the request didn't mention, whatever its value).
+func (h *resourceHandler) lockAfter(e *ldap.Entry, ch *change) *accountLock {
+	for _, a := range h.rt.Attrs {
+		if !a.TrueWhenAbsent || !a.Writable() {
+			continue
+		}
+		vals, set := ch.vals[a.LDAP]
+		if !set && e != nil {
+			vals = e.GetEqualFoldAttributeValues(a.LDAP)
+		}
+		if len(vals) == 0 {
+			return nil
+		}
+		return &accountLock{attr: a.LDAP, values: vals}
+	}
+	return nil
+}
+
+// relock writes lock again after a password change (slapd's ppolicy deletes
+// pwdAccountLockedTime whenever userPassword changes, unless the same modify
+// writes it). It is retried while the directory is unreachable, within the
+// request's deadline; a failure is logged at error level, because until a
+// retry of the request succeeds the account can bind with the new password.
+func (h *resourceHandler) relock(ctx context.Context, dn string, lock *accountLock) error {
+	if lock == nil {
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		mod := ldap.NewModifyRequest(dn, nil)
+		mod.Replace(lock.attr, lock.values)
+		err := h.store().Modify(ctx, mod)
+		if err == nil {
+			return nil
+		}
+		if !ldapstore.IsUnavailable(err) || !conflictBackoff(ctx, attempt+4) {
+			h.undoFailed(ctx, "re-lock after the password change", dn, err)
+			return err
+		}
+	}
+}
+
+// inverse is the modify that undoes mod on the entry e was read as: by values
+// (delete what mod wrote, then add back what e had), so it fails rather than
+// overwrite a change someone else made meanwhile.
+func (h *resourceHandler) inverse(dn string, mod *ldap.ModifyRequest, e *ldap.Entry) *ldap.ModifyRequest {
+	var attrs []string
+	wrote := map[string][]string{}
+	for _, c := range mod.Changes {
+		attr := c.Modification.Type
+		if !slices.Contains(attrs, attr) {
+			attrs = append(attrs, attr)
+		}
+		if c.Operation != ldap.DeleteAttribute {
+			wrote[attr] = append(wrote[attr], c.Modification.Vals...)
+		}
+	}
+	inv := ldap.NewModifyRequest(dn, nil)
+	for _, attr := range attrs {
+		if len(wrote[attr]) > 0 {
+			inv.Delete(attr, wrote[attr])
+		}
+		if cur := e.GetEqualFoldAttributeValues(attr); len(cur) > 0 {
+			inv.Add(attr, cur)
+		}
+	}
+	return inv
+}
+
+// undoFailed logs a compensation or follow-up step that could not be done:
+// the state it leaves is named, so an operator can repair it.
+func (h *resourceHandler) undoFailed(ctx context.Context, step, dn string, err error) {
+	if err == nil {
+		return
+	}
+	id := ""
+	if info := infoOf(ctx); info != nil {
+		id = info.id
+	}
+	h.s.cfg.Log.Error().Err(err).Str("request_id", id).Str("dn", dn).Str("step", step).Msg("a step of a multi-operation write failed; the entry may be left between the request's states until the request is retried")
+}
+
+// writtenRefs are the reference DNs among a new entry's values (vals), by
+// mapping.RefKey, with the attribute holding each, for verifyWritten.
+func (h *resourceHandler) writtenRefs(vals map[string][]string) map[string]*mapping.AttrMap {
+	out := map[string]*mapping.AttrMap{}
+	for _, a := range h.rt.Attrs {
+		if a.IsReference() && a.Writable() {
+			for _, v := range minus(vals[a.LDAP], placeholderOf(a)) {
+				out[mapping.RefKey(v)] = a
+			}
+		}
+	}
+	return out
+}
+
+// referenceAttr returns the writable reference attribute stored in ldapAttr
+// (manager, member…), or nil.
+func (h *resourceHandler) referenceAttr(ldapAttr string) *mapping.AttrMap {
+	for _, a := range h.rt.Attrs {
+		if a.IsReference() && a.Writable() && strings.EqualFold(a.LDAP, ldapAttr) {
+			return a
+		}
+	}
+	return nil
 }
 
 func (h *resourceHandler) isMembershipAttr(ldapAttr string) bool {
@@ -305,7 +503,7 @@ func (h *resourceHandler) applyMembers(ctx context.Context, dn string, a *mappin
 // the body are cleared, read-only ones ignored; membership lists are set to
 // exactly the list sent.
 func (h *resourceHandler) replace(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx, _ := withResolved(r.Context())
 	id := mux.Vars(r)["id"]
 	body, perr := readBody(w, r)
 	if perr != nil {

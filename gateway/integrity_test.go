@@ -1,0 +1,279 @@
+package gateway_test
+
+// The integrity and revocation guarantees of the write paths, against a real
+// slapd: a deactivated account stays unable to bind whatever else a request
+// does, a deleted or renamed entry leaves no reference value behind that the
+// next holder of its name would inherit, and a write is applied whole.
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scim2ldap/scim2ldap/mapping"
+)
+
+// passwordMapping is mappings.example.yaml with password mapped (set through
+// the Password Modify operation, RFC 3062).
+func passwordMapping(t testing.TB) *mapping.Mapping {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "mappings.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const anchor = "      userName:                      {ldap: uid, uniqueness: server}\n"
+	if !strings.Contains(string(src), anchor) {
+		t.Fatal("mappings.example.yaml: userName line not found")
+	}
+	text := strings.Replace(string(src), anchor, anchor+"      password:                      {ldap: userPassword}\n", 1)
+	path := filepath.Join(t.TempDir(), "mapping.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapping.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// A password is part of the write it travels in: a PATCH replacing it with
+// another attribute, or a PUT carrying it, answers 200 with both applied
+// (before: 412 "modified by someone else", with the password already set).
+func TestPasswordTravelsWithTheWrite(t *testing.T) {
+	e := newEnvWith(t, passwordMapping(t))
+	id := e.MustCreate("/Users", user("pw.travels", map[string]any{"password": "First-pass-1"}))
+	dn := peopleDN("pw.travels")
+	if !e.canBind(dn, "First-pass-1") {
+		t.Fatal("cannot bind with the password given at create")
+	}
+	r := e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "password", "Second-pass-2"), op("replace", "displayName", "Travels")))
+	if r.Status != 200 || r.Body["displayName"] != "Travels" {
+		t.Fatalf("PATCH password + displayName: %d %s", r.Status, r.Raw)
+	}
+	if !e.canBind(dn, "Second-pass-2") || e.canBind(dn, "First-pass-1") {
+		t.Error("after the PATCH only the new password must bind")
+	}
+	r = e.Do("PUT", "/Users/"+id, user("pw.travels", map[string]any{"password": "Third-pass-3", "title": "Engineer"}))
+	if r.Status != 200 || r.Body["title"] != "Engineer" {
+		t.Fatalf("PUT with a password: %d %s", r.Status, r.Raw)
+	}
+	if !e.canBind(dn, "Third-pass-3") {
+		t.Error("the PUT's password does not bind")
+	}
+}
+
+// A deactivated account stays unable to bind whatever else later requests do:
+// slapd's ppolicy lifts pwdAccountLockedTime on every password change, and the
+// gateway writes the lock again (before: the PATCH of a password re-enabled
+// the account, and a create with active false and a password could bind).
+func TestPasswordChangeKeepsDeactivation(t *testing.T) {
+	e := newEnvWith(t, passwordMapping(t))
+	id := e.MustCreate("/Users", user("pw.locked", map[string]any{"password": "Pass-word-1"}))
+	dn := peopleDN("pw.locked")
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", false)))
+	if e.canBind(dn, "Pass-word-1") {
+		t.Fatal("a deactivated account binds")
+	}
+	inactive := func(step, pw string) {
+		t.Helper()
+		if e.canBind(dn, pw) {
+			t.Errorf("%s: the deactivated account binds with the new password", step)
+		}
+		if g := e.Do("GET", "/Users/"+id, nil); g.Body["active"] != false {
+			t.Errorf("%s: GET shows active %v", step, g.Body["active"])
+		}
+		if e.lockTime(dn) == "" {
+			t.Errorf("%s: pwdAccountLockedTime is gone", step)
+		}
+	}
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "password", "Pass-word-2")))
+	inactive("PATCH password", "Pass-word-2")
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "password", "Pass-word-3"), op("replace", "title", "Gone")))
+	inactive("PATCH password + title", "Pass-word-3")
+	if r := e.Do("PUT", "/Users/"+id, user("pw.locked", map[string]any{"password": "Pass-word-4"})); r.Status != 200 {
+		t.Fatalf("PUT: %d %s", r.Status, r.Raw)
+	}
+	inactive("PUT with a password and without active", "Pass-word-4")
+	// Reactivated: the last password binds.
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", true)))
+	if !e.canBind(dn, "Pass-word-4") {
+		t.Error("the reactivated account cannot bind with its last password")
+	}
+	// Deactivated and given a password in one request.
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "password", "Pass-word-5"), op("replace", "active", false)))
+	if e.canBind(dn, "Pass-word-5") {
+		t.Error("PATCH active false + password: the account binds")
+	}
+
+	// Created inactive, with a password.
+	c := e.Do("POST", "/Users", user("pw.born.locked", map[string]any{"password": "Born-locked-1", "active": false}))
+	if c.Status != 201 || c.Body["active"] != false {
+		t.Fatalf("create inactive: %d %s", c.Status, c.Raw)
+	}
+	if e.canBind(peopleDN("pw.born.locked"), "Born-locked-1") {
+		t.Error("an account created with active false binds")
+	}
+}
+
+// ldapMembers reads a group's member values straight from the directory.
+func (e *env) ldapMembers(cn string) []string {
+	e.t.Helper()
+	g := e.groupEntry(cn)
+	if g == nil {
+		e.t.Fatalf("group %s not found", cn)
+	}
+	return g.GetAttributeValues("member")
+}
+
+func (e *env) createGroup(name string, memberIDs ...string) string {
+	e.t.Helper()
+	var members []any
+	for _, id := range memberIDs {
+		members = append(members, map[string]any{"value": id})
+	}
+	body := map[string]any{"schemas": []string{groupSchema}, "displayName": name}
+	if len(members) > 0 {
+		body["members"] = members
+	}
+	return e.MustCreate("/Groups", body)
+}
+
+// Deleting a person removes its DN from every member and manager value, the
+// only member of a groupOfNames included (refint cannot remove a MUST
+// attribute's last value), so a new person created with the same userName
+// inherits nothing.
+func TestDeleteLeavesNoReferenceToTheName(t *testing.T) {
+	e := newEnv(t)
+	gone := e.MustCreate("/Users", user("ref.gone", nil))
+	stays := e.MustCreate("/Users", user("ref.stays", map[string]any{
+		entSchema: map[string]any{"manager": map[string]any{"value": gone}}}))
+	e.createGroup("Ref Only Member", gone)
+	e.createGroup("Ref Two Members", gone, stays)
+	goneDN := peopleDN("ref.gone")
+
+	if d := e.Do("DELETE", "/Users/"+gone, nil); d.Status != 204 {
+		t.Fatalf("delete: %d %s", d.Status, d.Raw)
+	}
+	if m := e.ldapMembers("Ref Only Member"); !slices.Equal(m, []string{""}) {
+		t.Errorf("the emptied group's member values are %q, want only the placeholder", m)
+	}
+	if m := e.ldapMembers("Ref Two Members"); len(m) != 1 || !strings.EqualFold(m[0], peopleDN("ref.stays")) {
+		t.Errorf("the other group's member values are %q", m)
+	}
+	if mgr := e.entry("(uid=ref.stays)").GetAttributeValue("manager"); mgr != "" {
+		t.Errorf("manager still names the deleted user: %q", mgr)
+	}
+	// The name is reused: the newcomer is in no group.
+	again := e.MustCreate("/Users", user("ref.gone", nil))
+	for _, g := range []string{"Ref Only Member", "Ref Two Members"} {
+		if slices.ContainsFunc(e.ldapMembers(g), func(v string) bool { return strings.EqualFold(v, goneDN) }) {
+			t.Errorf("the new holder of the name is a member of %s", g)
+		}
+	}
+	if r := e.Do("GET", "/Users/"+again, nil); r.Body["groups"] != nil {
+		t.Errorf("the new holder of the name has groups: %s", r.Raw)
+	}
+}
+
+// A member value left by a delete the gateway didn't make (an admin's
+// ldapdelete on a directory without refint) is removed before a create takes
+// the name.
+func TestCreateClearsGrantsLeftOnTheName(t *testing.T) {
+	e := newEnv(t)
+	holder := e.MustCreate("/Users", user("ref.holder", nil))
+	e.createGroup("Ref Stale Grants", holder)
+	ghost := peopleDN("ref.ghost")
+	mod := ldap.NewModifyRequest("cn=Ref Stale Grants,ou=groups,dc=example,dc=org", nil)
+	mod.Add("member", []string{ghost})
+	if err := e.ldap.Modify(mod); err != nil {
+		t.Fatal(err)
+	}
+	e.MustCreate("/Users", user("ref.ghost", nil))
+	m := e.ldapMembers("Ref Stale Grants")
+	if slices.ContainsFunc(m, func(v string) bool { return strings.EqualFold(v, ghost) }) {
+		t.Errorf("the new ref.ghost inherited the stale member value: %q", m)
+	}
+	if len(m) != 1 || !strings.EqualFold(m[0], peopleDN("ref.holder")) {
+		t.Errorf("the group's other member was touched: %q", m)
+	}
+}
+
+// A case-only rename is a rename: the DN takes the new spelling (modrdn), and
+// so does every member value naming it (before: the attribute changed, the DN
+// and the member values kept the old case).
+func TestCaseOnlyRenameRenamesTheEntry(t *testing.T) {
+	e := newEnv(t)
+	id := e.MustCreate("/Users", user("Case.Only", nil))
+	gid := e.createGroup("Case Group", id)
+	e.createGroup("Case Outer")
+	e.MustPatch("/Groups/"+e.groupID("Case Outer"), patchBody(op("add", "members", []any{map[string]any{"value": gid}})))
+
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "userName", "case.only")))
+	ent := e.entry("(entryUUID=" + id + ")")
+	if ent.DN != "uid=case.only,ou=people,dc=example,dc=org" || ent.GetAttributeValue("uid") != "case.only" {
+		t.Errorf("after the case-only rename: DN %q, uid %q", ent.DN, ent.GetAttributeValue("uid"))
+	}
+	if m := e.ldapMembers("Case Group"); !slices.Equal(m, []string{"uid=case.only,ou=people,dc=example,dc=org"}) {
+		t.Errorf("member values after the rename: %q", m)
+	}
+	e.MustPatch("/Groups/"+gid, patchBody(op("replace", "displayName", "CASE GROUP")))
+	if g := e.groupEntry("CASE GROUP"); g == nil || g.DN != "cn=CASE GROUP,ou=groups,dc=example,dc=org" {
+		t.Errorf("the group's DN after its case-only rename: %+v", g)
+	}
+	if m := e.ldapMembers("Case Outer"); !slices.Equal(m, []string{"cn=CASE GROUP,ou=groups,dc=example,dc=org"}) {
+		t.Errorf("the outer group's member values after the rename: %q", m)
+	}
+}
+
+func (e *env) groupID(cn string) string {
+	e.t.Helper()
+	g := e.groupEntry(cn)
+	if g == nil {
+		e.t.Fatalf("group %s not found", cn)
+	}
+	return g.GetAttributeValue("entryUUID")
+}
+
+// 412 means the client's precondition failed (RFC 7232 §4.2): concurrent
+// PATCHes of different attributes of one user, none with If-Match, all succeed
+// (before: some got 412 after a few quick retries).
+func TestConcurrentPatchesWithoutIfMatchNeverGet412(t *testing.T) {
+	e := newEnv(t)
+	id := e.MustCreate("/Users", user("racing.patches", nil))
+	attrs := []string{"displayName", "title", "preferredLanguage", "name.givenName", "name.familyName", "externalId"}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var bad []string
+	for _, attr := range attrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 8 {
+				r := e.Do("PATCH", "/Users/"+id, patchBody(op("replace", attr, fmt.Sprintf("v%d", i))), "Prefer", "return=minimal")
+				if r.Status != http.StatusNoContent {
+					mu.Lock()
+					bad = append(bad, fmt.Sprintf("%s #%d: %d %s", attr, i, r.Status, r.Raw))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(bad) > 0 {
+		t.Errorf("%d of %d PATCHes failed, e.g. %s", len(bad), 8*len(attrs), bad[0])
+	}
+	ent := e.entry("(entryUUID=" + id + ")")
+	for attr, ldapAttr := range map[string]string{"displayName": "displayName", "title": "title", "name.givenName": "givenName"} {
+		if v := ent.GetAttributeValue(ldapAttr); v != "v7" {
+			t.Errorf("%s = %q after the last PATCH, want v7", attr, v)
+		}
+	}
+}

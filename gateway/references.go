@@ -1,0 +1,379 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scim2ldap/scim2ldap/ldapstore"
+	"github.com/scim2ldap/scim2ldap/mapping"
+)
+
+// Reference upkeep: a DN is a name, and names are reused. A `member` or
+// `manager` value that names no entry is a grant waiting for the next holder
+// of the name, so the gateway keeps reference values true itself, on every
+// directory, whether or not overlays such as slapd's refint (which runs after
+// the operation, asynchronously, and cannot remove the last value of a MUST
+// attribute) are configured:
+//
+//   - after a DELETE, the deleted entry's DN is removed from every writable
+//     reference attribute of the mapping (the last member of a groupOfNames
+//     becomes the mapping's placeholder);
+//   - after a rename or move (modrdn, also when only the letter case changes),
+//     every value naming the old DN is rewritten to the new DN exactly;
+//   - before a create or rename takes a DN, values naming that DN while no
+//     entry has it (left by deletes outside the gateway) are removed;
+//   - after a membership or manager write, each written DN is checked to still
+//     name the id it was resolved from (a concurrent rename can move the entry
+//     between the lookup and the write) and repaired if not.
+//
+// Active Directory stores linked attributes (member, manager) by the target
+// object's identity and keeps them true on rename and delete itself (MS-ADTS
+// §3.1.1.6), so none of this runs there.
+
+// referrer is an entry holding values that name one DN, per attribute, in the
+// form the directory stores them.
+type referrer struct {
+	dn     string
+	rt     *mapping.ResourceType
+	values map[*mapping.AttrMap][]string
+}
+
+// maxUpkeepRounds bounds the search-and-fix rounds of one upkeep; each round
+// fixes what it found, and another writer (refint, a concurrent request) can
+// only make the next round find less.
+const maxUpkeepRounds = 4
+
+// keepsReferences reports whether the gateway must maintain reference values
+// itself (every directory but Active Directory; see above).
+func (s *Server) keepsReferences(m *mapping.Mapping) bool { return !m.Dialect.IsAD() }
+
+// referrers finds the entries of the mapping's resource types whose writable
+// reference attributes hold dn. It is one search: under the common ancestor of
+// the bases of every type with such attributes, for
+// (|(&<type filter>(|(member=<dn>)…))…), with the matched values control (RFC
+// 3876) so that only the matching values come back, never a whole
+// 10,000-member list; entries outside every type's base are left alone.
+// Equality follows the attributes' matching rule (distinguishedNameMatch:
+// case-insensitive). Bases without a common ancestor get a search each.
+func (s *Server) referrers(ctx context.Context, m *mapping.Mapping, dn string) ([]referrer, error) {
+	type holder struct {
+		rt    *mapping.ResourceType
+		attrs []*mapping.AttrMap
+	}
+	var holders []holder
+	for _, rt := range m.TypesBySpecificity() {
+		h := holder{rt: rt}
+		for _, a := range rt.Attrs {
+			if a.IsReference() && a.Writable() {
+				h.attrs = append(h.attrs, a)
+			}
+		}
+		if len(h.attrs) > 0 {
+			holders = append(holders, h)
+		}
+	}
+	var out []referrer
+	search := func(base string, scope int, group []holder) error {
+		var filter, names, items []string
+		for _, h := range group {
+			var clauses []string
+			for _, a := range h.attrs {
+				clause := "(" + a.LDAP + "=" + ldap.EscapeFilter(dn) + ")"
+				clauses = append(clauses, clause)
+				if !slices.Contains(items, clause) {
+					items = append(items, clause)
+					names = append(names, a.LDAP)
+				}
+			}
+			filter = append(filter, "(&"+h.rt.Filter+"(|"+strings.Join(clauses, "")+"))")
+		}
+		f := filter[0]
+		if len(filter) > 1 {
+			f = "(|" + strings.Join(filter, "") + ")"
+		}
+		mv := &ldapstore.MatchedValuesControl{Items: items}
+		res, err := s.cfg.Store.Search(ctx, ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, 0, false, f, names, []ldap.Control{mv}))
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			return nil // the base is gone: nothing there refers to anything
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range res.Entries {
+			key := mapping.RefKey(e.DN)
+			for _, h := range group {
+				if !h.rt.Holds(key) {
+					continue
+				}
+				r := referrer{dn: e.DN, rt: h.rt, values: map[*mapping.AttrMap][]string{}}
+				for _, a := range h.attrs {
+					for _, v := range e.GetEqualFoldAttributeValues(a.LDAP) {
+						if mapping.RefKey(v) == mapping.RefKey(dn) {
+							r.values[a] = append(r.values[a], v)
+						}
+					}
+				}
+				if len(r.values) > 0 {
+					out = append(out, r)
+				}
+				break // the most specific type that holds the entry owns it
+			}
+		}
+		return nil
+	}
+	if len(holders) == 0 {
+		return nil, nil
+	}
+	var bases []string
+	for _, h := range holders {
+		bases = append(bases, h.rt.Base)
+	}
+	if len(holders) == 1 {
+		err := search(holders[0].rt.Base, holders[0].rt.Scope, holders)
+		return out, err
+	}
+	if anc, ok := commonAncestor(bases); ok {
+		err := search(anc, ldap.ScopeWholeSubtree, holders)
+		return out, err
+	}
+	for _, h := range holders {
+		if err := search(h.rt.Base, h.rt.Scope, []holder{h}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// commonAncestor returns the deepest DN that is or contains every one of dns
+// (RFC 4514 forms, compared case-insensitively); ok is false when they share
+// no RDN (different naming contexts).
+func commonAncestor(dns []string) (string, bool) {
+	var common []*ldap.RelativeDN
+	for i, s := range dns {
+		d, err := ldap.ParseDN(s)
+		if err != nil {
+			return "", false
+		}
+		if i == 0 {
+			common = d.RDNs
+			continue
+		}
+		n := 0
+		for n < len(common) && n < len(d.RDNs) && common[len(common)-1-n].EqualFold(d.RDNs[len(d.RDNs)-1-n]) {
+			n++
+		}
+		common = common[len(common)-n:]
+	}
+	if len(common) == 0 {
+		return "", false
+	}
+	return (&ldap.DN{RDNs: common}).String(), true
+}
+
+// exists reports whether an entry named dn exists (a base-scope search).
+func (s *Server) exists(ctx context.Context, dn string) (bool, error) {
+	_, err := s.cfg.Store.Search(ctx, ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// dropDangling removes every reference value naming dn, provided no entry is
+// named dn: after a DELETE, and before a create or rename takes the name.
+// When an entry holds the name (a create that is about to fail with 68, or a
+// delete raced by a re-create), nothing is touched.
+func (s *Server) dropDangling(ctx context.Context, m *mapping.Mapping, dn string) error {
+	if !s.keepsReferences(m) {
+		return nil
+	}
+	for round := 0; round < maxUpkeepRounds; round++ {
+		refs, err := s.referrers(ctx, m, dn)
+		if err != nil || len(refs) == 0 {
+			return err
+		}
+		if round == 0 { // only when something refers to dn: the usual case costs no extra search
+			if held, err := s.exists(ctx, dn); err != nil || held {
+				return err
+			}
+		}
+		if err := s.rewrite(ctx, refs, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// moveReferences rewrites every reference value naming oldDN to newDN, after a
+// rename or move. A case-only rename is a rename too: values in the old
+// letter case are rewritten (distinguishedNameMatch finds them, and a value
+// already written exactly as newDN is left alone).
+func (s *Server) moveReferences(ctx context.Context, m *mapping.Mapping, oldDN, newDN string) error {
+	if !s.keepsReferences(m) || oldDN == newDN {
+		return nil
+	}
+	for round := 0; round < maxUpkeepRounds; round++ {
+		refs, err := s.referrers(ctx, m, oldDN)
+		if err != nil {
+			return err
+		}
+		var stale []referrer
+		for _, r := range refs {
+			for a, vals := range r.values {
+				var old []string
+				for _, v := range vals {
+					if v != newDN {
+						old = append(old, v)
+					}
+				}
+				if len(old) == 0 {
+					delete(r.values, a)
+				} else {
+					r.values[a] = old
+				}
+			}
+			if len(r.values) > 0 {
+				stale = append(stale, r)
+			}
+		}
+		if len(stale) == 0 {
+			return nil
+		}
+		if err := s.rewrite(ctx, stale, newDN); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rewrite replaces, in each referrer, the values found by newDN ("" removes
+// them). Values are deleted before newDN is added in the same modify, so a
+// case-only rename replaces the value instead of keeping the old spelling
+// (the add of an equal value would be a no-op under permissive modify). A
+// list that would become empty gets the mapping's placeholder (65
+// objectClassViolation: groupOfNames MUST have a member). A value another
+// writer removed or added meanwhile (16, 20) only means the next round of the
+// caller finds less; it is not an error.
+func (s *Server) rewrite(ctx context.Context, refs []referrer, newDN string) error {
+	for _, r := range refs {
+		mod := ldap.NewModifyRequest(r.dn, []ldap.Control{ldapstore.PermissiveModify()})
+		var placeholders []*mapping.AttrMap
+		for a, vals := range r.values {
+			mod.Delete(a.LDAP, vals)
+			if newDN != "" {
+				mod.Add(a.LDAP, []string{newDN})
+			} else if a.Placeholder != nil {
+				placeholders = append(placeholders, a)
+			}
+		}
+		err := s.cfg.Store.Modify(ctx, mod)
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultObjectClassViolation) && len(placeholders) > 0 {
+			for _, a := range placeholders {
+				mod.Add(a.LDAP, []string{*a.Placeholder})
+			}
+			err = s.cfg.Store.Modify(ctx, mod)
+		}
+		if ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists, ldap.LDAPResultNoSuchObject) {
+			err = nil // someone else got there first; the next round looks again
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolvedRefs records, during one write, which DN each referenced id was
+// resolved to (idLookup records into the request's recorder, see
+// withResolved), so that the write can be verified afterwards (verifyWritten).
+type resolvedRefs struct {
+	mu     sync.Mutex
+	byType map[string][]string // ref types (comma-joined) → ids, as looked up
+	dns    map[string]string   // id → the DN it was resolved to
+}
+
+type resolvedKey struct{}
+
+// withResolved returns a context whose id lookups are recorded in the
+// returned recorder.
+func withResolved(ctx context.Context) (context.Context, *resolvedRefs) {
+	rr := &resolvedRefs{byType: map[string][]string{}, dns: map[string]string{}}
+	return context.WithValue(ctx, resolvedKey{}, rr), rr
+}
+
+func resolvedOf(ctx context.Context) *resolvedRefs {
+	rr, _ := ctx.Value(resolvedKey{}).(*resolvedRefs)
+	return rr
+}
+
+func (rr *resolvedRefs) record(refTypes []string, found map[string]string) {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	key := strings.Join(refTypes, ",")
+	for id, dn := range found {
+		if _, seen := rr.dns[id]; !seen {
+			rr.byType[key] = append(rr.byType[key], id)
+		}
+		rr.dns[id] = dn
+	}
+}
+
+// verifyWritten checks, after a write stored reference values in the entry
+// holder (written: the values, by mapping.RefKey, and the attribute holding
+// each), that every id resolved for them (rr) still has the DN written, and
+// rewrites the values whose entry moved meanwhile (renamed: the new DN) or
+// vanished (deleted: removed). Only holder's values are touched: the name may
+// already belong to someone else. It costs one search per referenced type and
+// batch of ids.
+func (s *Server) verifyWritten(ctx context.Context, m *mapping.Mapping, rr *resolvedRefs, holder string, written map[string]*mapping.AttrMap) error {
+	if rr == nil || len(written) == 0 || !s.keepsReferences(m) {
+		return nil
+	}
+	lookup := s.idLookup(context.WithValue(ctx, resolvedKey{}, nil)) // not recorded again
+	for key, ids := range rr.byType {
+		var check []string
+		for _, id := range ids {
+			if written[mapping.RefKey(rr.dns[id])] != nil {
+				check = append(check, id)
+			}
+		}
+		if len(check) == 0 {
+			continue
+		}
+		now, err := lookup(strings.Split(key, ","), check)
+		if err != nil {
+			return err
+		}
+		for _, id := range check {
+			was := rr.dns[id]
+			is, ok := now[id]
+			if ok && is == was {
+				continue
+			}
+			fix := referrer{dn: holder, values: map[*mapping.AttrMap][]string{written[mapping.RefKey(was)]: {was}}}
+			if err := s.rewrite(ctx, []referrer{fix}, is); err != nil { // is is "" when the entry is gone
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// upkeepFailed logs a reference upkeep that could not finish after the
+// directory accepted the write itself; the write's answer stands, and the
+// next create or rename onto the name removes what is left (dropDangling).
+func (s *Server) upkeepFailed(ctx context.Context, what, dn string, err error) {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return
+	}
+	id := ""
+	if info := infoOf(ctx); info != nil {
+		id = info.id
+	}
+	s.cfg.Log.Error().Err(err).Str("request_id", id).Str("dn", dn).Msg("reference upkeep after " + what + " did not finish; values naming this DN may remain until the name is taken again")
+}
