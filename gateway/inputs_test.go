@@ -42,3 +42,56 @@ func TestNULInAPatchPathFilterIsRefused(t *testing.T) {
 		t.Errorf("mail after the refused PATCH: %q", m)
 	}
 }
+
+// A NUL in a written value used to reach slapd, which stored it (userName
+// "a\u0000b" became the entry uid=a\00b).
+func TestNULInAWrittenValueIsRefusedBeforeAnythingIsWritten(t *testing.T) {
+	e := newEnv(t)
+	boss := e.MustCreate("/Users", user("nul-boss", nil))
+	before := e.countPeople()
+	for attr, body := range map[string]map[string]any{
+		"userName":                     user("nul-w\x00x", nil),
+		"externalId":                   user("nul-w-ext", map[string]any{"externalId": "ext\x00"}),
+		"title":                        user("nul-w-title", map[string]any{"title": "a\x00b"}),
+		`emails[type eq "work"].value`: user("nul-w-mail", map[string]any{"emails": []any{map[string]any{"type": "work", "value": "\x00@x.org"}}}),
+		entSchema + ":manager":         user("nul-w-mgr", map[string]any{entSchema: map[string]any{"manager": map[string]any{"value": boss + "\x00"}}}),
+	} {
+		wantError(t, e.Do("POST", "/Users", body), 400, "invalidValue", attr, "U+0000")
+	}
+	if n := e.countPeople(); n != before {
+		t.Errorf("%d entries in ou=people after refused creates, want %d", n, before)
+	}
+
+	id := e.MustCreate("/Users", user("nul-w-upd", map[string]any{"title": "T"}))
+	wantError(t, e.Do("PUT", "/Users/"+id, user("nul-w-upd", map[string]any{"title": "T\x00"})), 400, "invalidValue", "title", "U+0000")
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "title", "\x00"))), 400, "invalidValue", "title", "U+0000")
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "userName", "nul-w-upd\x00"))), 400, "invalidValue", "userName", "U+0000")
+	if got := e.entry("(uid=nul-w-upd)"); got == nil || got.GetAttributeValue("title") != "T" {
+		t.Errorf("entry after refused updates: %+v", got)
+	}
+
+	// Group members: on create and in a PATCH (whose member ids take their own way).
+	gid := e.MustCreate("/Groups", map[string]any{"displayName": "nul-grp"})
+	wantError(t, e.Do("POST", "/Groups", map[string]any{"displayName": "nul-grp2", "members": []any{map[string]any{"value": boss + "\x00"}}}), 400, "invalidValue", "members", "U+0000")
+	wantError(t, e.Do("PATCH", "/Groups/"+gid, patchBody(op("add", "members", []any{map[string]any{"value": "\x00"}}))), 400, "invalidValue", "members", "U+0000")
+	wantError(t, e.Do("POST", "/Groups", map[string]any{"displayName": "nul-grp\x00"}), 400, "invalidValue", "displayName", "U+0000")
+	if g := e.groupEntry("nul-grp2"); g != nil {
+		t.Errorf("group written: %s", g.DN)
+	}
+}
+
+func TestNULInAPasswordIsRefused(t *testing.T) {
+	e := newEnvWith(t, loadMapping(t, "docs/examples/openldap-posix.yaml"))
+	before := e.countPeople()
+	body := user("nul-pw", map[string]any{"password": "secret\x00more", entSchema: map[string]any{"employeeNumber": "4711"}})
+	wantError(t, e.Do("POST", "/Users", body), 400, "invalidValue", "password", "U+0000")
+	if n := e.countPeople(); n != before {
+		t.Errorf("%d entries in ou=people after a refused create, want %d", n, before)
+	}
+	body["password"] = "Corr3ct-Horse-4711"
+	id := e.MustCreate("/Users", body)
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "password", "\x00"))), 400, "invalidValue", "password", "U+0000")
+	if !e.canBind("uid=nul-pw,ou=people,dc=example,dc=org", "Corr3ct-Horse-4711") {
+		t.Error("the password changed")
+	}
+}
