@@ -4,6 +4,7 @@ package gateway_test
 // before anything reaches it.
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -93,5 +94,38 @@ func TestNULInAPasswordIsRefused(t *testing.T) {
 	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "password", "\x00"))), 400, "invalidValue", "password", "U+0000")
 	if !e.canBind("uid=nul-pw,ou=people,dc=example,dc=org", "Corr3ct-Horse-4711") {
 		t.Error("the password changed")
+	}
+}
+
+// slapd's back-mdb refuses an RDN longer than about 245 bytes with LDAP 80
+// (other), which was a 500. The gateway now refuses RDNs over 240 bytes.
+func TestTooLongNamingValueIsRefusedBeforeAnythingIsWritten(t *testing.T) {
+	e := newEnv(t)
+	long := func(prefix string, n int) string { return prefix + strings.Repeat("x", n-len(prefix)) }
+	before := e.countPeople()
+	for _, name := range []string{long("rdn-a", 300), long("rdn-b", 237), long("rdn-c", 235) + ","} {
+		wantError(t, e.Do("POST", "/Users", user(name, nil)), 400, "invalidValue", "userName is too long to name a directory entry", "at most 240 bytes")
+	}
+	if n := e.countPeople(); n != before {
+		t.Errorf("%d entries in ou=people after refused creates, want %d", n, before)
+	}
+	// "uid=" + 236 bytes is 240: still fine, as is a 230-character userName.
+	edge := long("rdn-edge", 236)
+	e.MustCreate("/Users", user(edge, nil))
+	id := e.MustCreate("/Users", user(long("rdn-ok", 230), nil))
+
+	// Renames (PATCH, PUT) are checked the same way; the entry stays as it was.
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "userName", long("rdn-ren", 300)))), 400, "invalidValue", "userName is too long")
+	wantError(t, e.Do("PUT", "/Users/"+id, user(long("rdn-put", 300), nil)), 400, "invalidValue", "userName is too long")
+	if got := e.entry("(entryUUID=" + id + ")"); got == nil || got.GetAttributeValue("uid") != long("rdn-ok", 230) {
+		t.Errorf("entry after refused renames: %+v", got)
+	}
+
+	// Groups are named by cn = displayName.
+	wantError(t, e.Do("POST", "/Groups", map[string]any{"displayName": long("rdn-grp", 300)}), 400, "invalidValue", "displayName is too long to name a directory entry")
+	gid := e.MustCreate("/Groups", map[string]any{"displayName": "rdn-grp"})
+	wantError(t, e.Do("PATCH", "/Groups/"+gid, patchBody(op("replace", "displayName", long("rdn-grp", 300)))), 400, "invalidValue", "displayName is too long")
+	if e.groupEntry("rdn-grp") == nil {
+		t.Error("the group was renamed")
 	}
 }
