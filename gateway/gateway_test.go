@@ -593,3 +593,15 @@ func TestMeIsNotImplemented(t *testing.T) {
 		t.Errorf("GET /Me with a wrong token: %d, want 401 before anything else", r.Status)
 	}
 }
+
+// changePassword.supported (RFC 7643 §5) follows the mapping: true when a
+// served resource type maps password, as docs/examples/openldap-posix.yaml does.
+func TestChangePasswordIsAdvertisedWhenPasswordIsMapped(t *testing.T) {
+	for file, want := range map[string]bool{"mappings.example.yaml": false, "docs/examples/openldap-posix.yaml": true} {
+		e := newEnvWith(t, loadMapping(t, file))
+		spc := e.Do("GET", "/ServiceProviderConfig", nil)
+		if got := get(spc.Body, "changePassword", "supported"); got != want {
+			t.Errorf("%s: changePassword.supported = %v, want %v", file, got, want)
+		}
+	}
+}
