@@ -70,7 +70,10 @@ func (e *Error) ScimType() string {
 // parentheses as in the ABNF. String values are decoded with JSON rules. The
 // Entra ID form `emails[type eq "work"].value eq "x"` is accepted (see
 // ValuePath). Errors are *Error; input over MaxFilterLength bytes, nested
-// deeper than MaxDepth, or not valid UTF-8 is rejected. Parse never panics.
+// deeper than MaxDepth, or not valid UTF-8 is rejected, and so is a string
+// value holding U+0000 (the error names the attribute, e.g. "emails.value":
+// slapd would cut the value there and match more than was asked). Parse never
+// panics.
 func Parse(s string) (Expr, error) {
 	p := &parser{s: s}
 	if err := p.checkInput("filter"); err != nil {
@@ -96,8 +99,8 @@ func Parse(s string) (Expr, error) {
 //	attrPath | valuePath [ "." subAttr ]
 //
 // e.g. `members[value eq "2819c223-7f76-453a-919d-413861904646"].displayName`.
-// The filter inside the brackets follows Parse's rules. Errors are *Error with
-// PatchPath set (scimType "invalidPath").
+// The filter inside the brackets follows Parse's rules (U+0000 in a value
+// included). Errors are *Error with PatchPath set (scimType "invalidPath").
 //
 // A path naming a whole extension schema ("urn:…:enterprise:2.0:User") parses
 // as URN "urn:…:enterprise:2.0", Name "User"; the caller recognises it by
@@ -124,7 +127,7 @@ func ParsePath(s string) (Path, error) {
 		if attr.Sub != "" {
 			return Path{}, p.errAt(start, attr.String(), "a [filter] must follow a multi-valued attribute, not a sub-attribute")
 		}
-		f, err := p.parseBracket()
+		f, err := p.parseBracket(attr)
 		if err != nil {
 			return Path{}, err
 		}
@@ -150,6 +153,9 @@ type parser struct {
 	pos   int
 	depth int
 	patch bool // ParsePath: errors carry PatchPath
+	// outer is the multi-valued attribute whose [filter] is being parsed, so
+	// that errors name "emails.value" rather than the bare "value".
+	outer *AttrPath
 }
 
 func (p *parser) checkInput(what string) error {
@@ -297,7 +303,7 @@ func (p *parser) parseUnary(inBracket bool) (Expr, error) {
 	if path.Sub != "" {
 		return nil, p.errAt(start, word, "a [filter] must follow a multi-valued attribute, not a sub-attribute")
 	}
-	f, err := p.parseBracket()
+	f, err := p.parseBracket(path)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +316,9 @@ func (p *parser) parseUnary(inBracket bool) (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		p.outer = &path
 		cmp, err := p.parseCompareTail(AttrPath{Name: sub}, subStart)
+		p.outer = nil
 		if err != nil {
 			return nil, err
 		}
@@ -338,13 +346,16 @@ func (p *parser) parseGroup(inBracket bool) (Expr, error) {
 	return e, nil
 }
 
-// parseBracket parses "[" valFilter "]" with the cursor on "[".
-func (p *parser) parseBracket() (Expr, error) {
+// parseBracket parses "[" valFilter "]" with the cursor on "[" (the value
+// filter of the multi-valued attribute outer).
+func (p *parser) parseBracket(outer AttrPath) (Expr, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
 	p.pos++
+	p.outer = &outer
 	e, err := p.parseOr(true)
+	p.outer = nil
 	if err != nil {
 		return nil, err
 	}
@@ -392,9 +403,21 @@ func (p *parser) parseCompareTail(path AttrPath, start int) (Expr, error) {
 		return &Compare{Path: path, Op: Pr, Offset: start}, nil
 	}
 	p.skipSpace()
+	valStart := p.pos
 	v, err := p.parseValue()
 	if err != nil {
 		return nil, err
+	}
+	if s, ok := v.(string); ok && strings.IndexByte(s, 0) >= 0 {
+		// slapd cuts a substring assertion value at U+0000: `co "\u0000"`
+		// became (a=**), which every entry having a matches. The gateway
+		// never writes U+0000 either (mapping.LDAPValues), so no stored value
+		// could match such a filter.
+		name := path
+		if p.outer != nil {
+			name = AttrPath{URN: p.outer.URN, Name: p.outer.Name, Sub: path.Name}
+		}
+		return nil, p.errAt(valStart, p.tokenAt(valStart), fmt.Sprintf("the value for %q contains U+0000 (NUL), which is not allowed in values the directory compares or stores", name.String()))
 	}
 	return &Compare{Path: path, Op: op, Value: v, Offset: start}, nil
 }

@@ -174,6 +174,14 @@ func TestParseErrors(t *testing.T) {
 		{`a eq "x" and (`, 14, "", "unexpected end of filter"},
 		{`a eq "x" & b pr`, 9, "&", `expected "and", "or" or end of filter`},
 		{"a eq \"\xff\"", 6, "", "not valid UTF-8"},
+		// U+0000: slapd cuts substring values there, so `co "\u0000"` matched everything.
+		{`emails.value co "\u0000"`, 16, `"\u0000"`, `the value for "emails.value" contains U+0000`},
+		{`userName eq "bjensen\u0000"`, 12, `"bjensen\u0000"`, `the value for "userName" contains U+0000`},
+		{`title pr and not (title sw "\u0000x")`, 27, `"\u0000x"`, `"title" contains U+0000`},
+		{`emails[type eq "work" and value co "\u0000"]`, 35, `"\u0000"`, `the value for "emails.value" contains U+0000`},
+		{`emails[type eq "work"].value ew "\u0000"`, 32, `"\u0000"`, `the value for "emails.value" contains U+0000`},
+		{`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "\u0000"`, 76, `"\u0000"`,
+			`the value for "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value" contains U+0000`},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.in)
@@ -320,6 +328,8 @@ func TestParsePathErrors(t *testing.T) {
 		{`emails[type eq "work"].`, 23, "", "expected a sub-attribute name"},
 		{`emails[type eq "work"].a:b`, 23, "a:b", "invalid sub-attribute name"},
 		{`emails[x[y pr]]`, 8, "[", "cannot be nested"},
+		{`emails[value eq "\u0000"]`, 16, `"\u0000"`, `the value for "emails.value" contains U+0000`},
+		{`members[value eq "a" or value eq "\u0000b"].display`, 33, `"\u0000b"`, `the value for "members.value" contains U+0000`},
 	}
 	for _, tt := range tests {
 		_, err := ParsePath(tt.in)

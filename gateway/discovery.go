@@ -19,7 +19,7 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
 		"patch":            map[string]any{"supported": true},
 		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": s.cfg.MaxBodyBytes},
 		"filter":           map[string]any{"supported": true, "maxResults": s.cfg.MaxPageSize},
-		"changePassword":   map[string]any{"supported": false},
+		"changePassword":   map[string]any{"supported": s.passwordMapped()},
 		"sort":             map[string]any{"supported": s.sortSupported()}, // only when the directory offers RFC 2891 sorting
 		"etag":             map[string]any{"supported": true},
 		// RFC 9865 §4: cursors need the directory's virtual list views (paging.go).
@@ -30,6 +30,20 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
 
 		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": s.baseURL(r) + "/ServiceProviderConfig"},
 	})
+}
+
+// passwordMapped reports whether a served resource type maps SCIM's password
+// (mapping.AttrMap.Password), which POST, PUT and PATCH then set (RFC 7643 §5
+// changePassword).
+func (s *Server) passwordMapped() bool {
+	for _, rt := range s.served() {
+		for _, a := range rt.Attrs {
+			if a.Password {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *Server) resourceTypeJSON(r *http.Request, rt *mapping.ResourceType) map[string]any {

@@ -574,3 +574,34 @@ func TestRequestLog(t *testing.T) {
 		t.Error("a secret reached the log")
 	}
 }
+
+// RFC 7644 §3.11: a service provider without /Me SHOULD answer 501. Clients
+// authenticate here with provisioning tokens, which are no user.
+func TestMeIsNotImplemented(t *testing.T) {
+	e := newEnv(t)
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		var body any
+		if m != "GET" && m != "DELETE" {
+			body = map[string]any{"schemas": []string{userSchema}, "userName": "me"}
+		}
+		wantError(t, e.Do(m, "/Me", body), 501, "", "/Me is not supported", "provisioning credentials")
+	}
+	if r := e.Do("HEAD", "/Me", nil); r.Status != 501 {
+		t.Errorf("HEAD /Me: %d", r.Status)
+	}
+	if r := e.Do("GET", "/Me", nil, "Authorization", "Bearer wrong"); r.Status != 401 {
+		t.Errorf("GET /Me with a wrong token: %d, want 401 before anything else", r.Status)
+	}
+}
+
+// changePassword.supported (RFC 7643 §5) follows the mapping: true when a
+// served resource type maps password, as docs/examples/openldap-posix.yaml does.
+func TestChangePasswordIsAdvertisedWhenPasswordIsMapped(t *testing.T) {
+	for file, want := range map[string]bool{"mappings.example.yaml": false, "docs/examples/openldap-posix.yaml": true} {
+		e := newEnvWith(t, loadMapping(t, file))
+		spc := e.Do("GET", "/ServiceProviderConfig", nil)
+		if got := get(spc.Body, "changePassword", "supported"); got != want {
+			t.Errorf("%s: changePassword.supported = %v, want %v", file, got, want)
+		}
+	}
+}

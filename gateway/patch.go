@@ -745,7 +745,8 @@ func (pd *patchDoc) applyMembers(op string, a *mapping.AttrMap, p filterxlate.Pa
 }
 
 // refIDs extracts member ids from [{"value": id, "$ref": …}], {"value": id} or
-// bare id strings.
+// bare id strings; an id holding U+0000 is a *mapping.ValueError (400
+// invalidValue, see mapping.CheckText).
 func refIDs(a *mapping.AttrMap, v any) ([]string, error) {
 	var ids []string
 	for _, el := range asElements(a.Def, v) {
@@ -753,6 +754,10 @@ func refIDs(a *mapping.AttrMap, v any) ([]string, error) {
 		id, ok := m["value"].(string)
 		if !ok || id == "" {
 			return nil, errorf(400, "invalidValue", "each %s value needs \"value\": the member's id", a.Def.Name)
+		}
+		// These ids bypass mapping.LDAPValues, which checks every other value.
+		if err := mapping.CheckText(a.Key, id); err != nil {
+			return nil, err
 		}
 		ids = append(ids, id)
 	}

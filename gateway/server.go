@@ -179,6 +179,12 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	handle("/Bulk", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(501, "", "bulk operations are not supported (bulk.supported is false in /ServiceProviderConfig); send the requests one by one"))
 	}, http.MethodPost)
+	// RFC 7644 §3.11: a service provider that does not support the /Me alias
+	// SHOULD answer 501 for every operation on it. A 404 would tell the client
+	// it has the wrong base URL.
+	handle("/Me", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errorf(501, "", "/Me is not supported: clients authenticate with provisioning credentials (bearer tokens), not as a user, so /Me names no resource; use /Users/{id}"))
+	}, http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete)
 	for _, rt := range servedOf(m) {
 		h := &resourceHandler{s: s, rt: rt}
 		handle(rt.Endpoint+"/.search", h.search, http.MethodPost) // before {id}: search.go

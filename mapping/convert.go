@@ -80,6 +80,11 @@ func extValue(res map[string]any, urn string) (any, bool) {
 // body), the LDAP values of every writable mapped attribute: attributes absent
 // from the body map to an empty list (PUT clears them), defaults are applied, and
 // references are turned into DNs with lookup. Keys are the mapping's LDAP names.
+//
+// A string holding U+0000 in any attribute but a binary one (whose base64 text
+// cannot hold it, while the bytes it decodes to may be anything), reference ids
+// included, is a ValueError naming the attribute, found before lookup is called;
+// so is a computed value holding one (see CheckText).
 func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[string][]string, error) {
 	for _, e := range rt.Extensions {
 		if v, ok := extValue(res, e.Schema.ID); ok && v != nil {
@@ -102,6 +107,15 @@ func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[str
 		raw, err := rt.scimValues(res, a)
 		if err != nil {
 			return nil, err
+		}
+		if a.Type() != "binary" {
+			for _, v := range raw {
+				if s, ok := v.(string); ok {
+					if err := CheckText(a.Key, s); err != nil {
+						return nil, err
+					}
+				}
+			}
 		}
 		if (a.TrueWhenAbsent || a.FalseBits != 0) && len(raw) == 0 {
 			// An account state the resource doesn't mention stays as it is: a PUT
@@ -178,6 +192,12 @@ func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[str
 			return nil, invalid("computing %s: %v", c.LDAP, err)
 		}
 		out[c.LDAP] = exprValues(v)
+		for _, s := range out[c.LDAP] {
+			// Expressions see unmapped attributes too, which the loop above did not check.
+			if err := CheckText(c.LDAP+" (computed by the mapping)", s); err != nil {
+				return nil, err
+			}
+		}
 	}
 	for _, d := range rt.Defaults {
 		if len(out[d.LDAP]) > 0 {
@@ -191,6 +211,18 @@ func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[str
 		}
 	}
 	return out, nil
+}
+
+// CheckText refuses a string value that holds U+0000 (NUL) with a ValueError
+// (400 invalidValue) naming what (a SCIM attribute such as "userName").
+// Programs that read directory values as C strings (NSS and PAM modules, many
+// LDAP clients) end them at U+0000, so a value holding one means different
+// things to different readers: uid "alice\x00x" reads as "alice" to them.
+func CheckText(what, s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return invalid("%s contains U+0000 (NUL), which is not allowed in directory values", what)
+	}
+	return nil
 }
 
 func dedupe(vals []string) []string {
@@ -682,6 +714,8 @@ func (rt *ResourceType) AddRequest(vals map[string][]string, parent string) *lda
 // attribute; ok is false when the mapping maps none or the resource has none.
 // Passwords are never part of LDAPValues: the gateway sets them with the
 // Password Modify extended operation (RFC 3062), so the directory hashes them.
+// A password that is not a non-empty string, or holds U+0000 (CheckText), is a
+// ValueError.
 func (rt *ResourceType) Password(res map[string]any) (pw string, ok bool, err error) {
 	for _, a := range rt.Attrs {
 		if !a.Password {
@@ -694,6 +728,9 @@ func (rt *ResourceType) Password(res map[string]any) (pw string, ok bool, err er
 		s, isStr := v.(string)
 		if !isStr || s == "" {
 			return "", false, invalid("password must be a non-empty string")
+		}
+		if err := CheckText("password", s); err != nil {
+			return "", false, err
 		}
 		return s, true, nil
 	}

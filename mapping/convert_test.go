@@ -172,3 +172,68 @@ func TestResolveAndTranslate(t *testing.T) {
 		}
 	}
 }
+
+// U+0000 is refused in every string that would reach the directory, before any
+// lookup; binary values are base64 and may decode to any byte.
+func TestLDAPValuesRefuseNUL(t *testing.T) {
+	rt := exampleUser(t)
+	lookupCalled := false
+	lookup := func(refTypes, ids []string) (map[string]string, error) {
+		lookupCalled = true
+		return map[string]string{}, nil
+	}
+	for body, what := range map[string]string{
+		`{"userName": "a\u0000b"}`:                                             "userName",
+		`{"userName": "x", "externalId": "\u0000"}`:                            "externalId",
+		`{"userName": "x", "name": {"givenName": "A\u0000"}}`:                  "name.givenName",
+		`{"userName": "x", "emails": [{"type": "work", "value": "\u0000@x"}]}`: `emails[type eq "work"].value`,
+		`{"userName": "x", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": "m\u0000"}}}`: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+	} {
+		_, err := rt.LDAPValues(decode(t, body), lookup)
+		ve, ok := err.(*ValueError)
+		if !ok || ve.ScimType != "invalidValue" || !strings.HasPrefix(ve.Msg, what+" contains U+0000") {
+			t.Errorf("%s: %v, want an invalidValue ValueError naming %s", body, err, what)
+		}
+	}
+	if lookupCalled {
+		t.Error("an id holding U+0000 was looked up")
+	}
+
+	m, err := Parse("m.yaml", []byte(`
+schemas:
+  - id: urn:example:params:scim:schemas:extension:t:2.0:User
+    name: T
+    alias: t
+    attributes:
+      blob: {type: binary}
+resourceTypes:
+  User:
+    extensions: [urn:example:params:scim:schemas:extension:t:2.0:User]
+    ldap:
+      base: ou=people,dc=example,dc=org
+      objectClasses: [inetOrgPerson]
+      rdn: uid
+      computed:
+        description: 'Coalesce(nickName, "none")'
+    attributes:
+      userName: {ldap: uid}
+      password: {ldap: userPassword}
+      'urn:example:params:scim:schemas:extension:t:2.0:User:blob': {ldap: audio}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt = m.ResourceType("User")
+	got, err := rt.LDAPValues(decode(t, `{"userName": "x", "urn:example:params:scim:schemas:extension:t:2.0:User": {"blob": "AEEA"}}`), lookup)
+	if err != nil || len(got["audio"]) != 1 || got["audio"][0] != "\x00A\x00" {
+		t.Errorf("binary value with NUL bytes: %q %v", got["audio"], err)
+	}
+	// nickName is not mapped, but the computed description carries it.
+	_, err = rt.LDAPValues(decode(t, `{"userName": "x", "nickName": "n\u0000"}`), lookup)
+	if ve, ok := err.(*ValueError); !ok || !strings.HasPrefix(ve.Msg, "description (computed by the mapping) contains U+0000") {
+		t.Errorf("computed value with NUL: %v", err)
+	}
+	if _, _, err := rt.Password(decode(t, `{"userName": "x", "password": "pw\u0000"}`)); err == nil || !strings.Contains(err.Error(), "password contains U+0000") {
+		t.Errorf("password with NUL: %v", err)
+	}
+}

@@ -45,10 +45,20 @@ type Dialect struct {
 	// that many values (member;range=0-1499, MS-ADTS §3.1.1.3.1.3.3); the gateway
 	// reads the remaining ranges until range=N-*. AD's MaxValRange is 1500.
 	RangeStep int
+	// MaxRDNBytes > 0 is the longest RDN, in bytes as the gateway writes it
+	// ("uid=" + the value escaped per RFC 4514, see ResourceType.DN), that a
+	// create or rename may give an entry (checkValues). OpenLDAP's back-mdb
+	// keeps each entry's RDN, normalized and as written, in one LMDB data item
+	// of at most 511 bytes (MDB_MAXKEYSIZE of liblmdb, which back-mdb's dn2id
+	// index is subject to) and refuses a longer one with LDAP 80 (other):
+	// slapd 2.5 took "uid=" + 241 ASCII characters (245 bytes) and refused 246
+	// bytes, and the same for cn=. 240 leaves a margin for values that
+	// normalization lengthens.
+	MaxRDNBytes int
 }
 
 var openLDAP = Dialect{Flavor: FlavorOpenLDAP, ID: "entryUUID", Version: "entryCSN", Created: "createTimestamp",
-	Modified: "modifyTimestamp", DNAttr: "entryDN", IDOrdering: UUIDOrdering, OrderingRules: true}
+	Modified: "modifyTimestamp", DNAttr: "entryDN", IDOrdering: UUIDOrdering, OrderingRules: true, MaxRDNBytes: 240}
 
 var activeDirectory = Dialect{Flavor: FlavorActiveDirectory, ID: "objectGUID", Version: "uSNChanged", Created: "whenCreated",
 	Modified: "whenChanged", DNAttr: "distinguishedName", GUIDID: true, RangeStep: 1500}
@@ -146,11 +156,15 @@ const (
 const samForbidden = "\"/\\[]:;|=,+*?<>"
 
 // checkValues enforces what the directory would refuse late or confusingly,
-// before anything is written. On AD: sAMAccountName at most 20 characters for
-// user objects (256 for others, the attribute's rangeUpper), none of
-// " / \ [ ] : ; | = , + * ? < >, no control characters, not only dots and spaces.
-// Errors are *ValueError (400 invalidValue) naming the SCIM attribute.
+// before anything is written. On OpenLDAP: the RDN that names the entry at most
+// Dialect.MaxRDNBytes (checkRDNLength). On AD: sAMAccountName at most 20
+// characters for user objects (256 for others, the attribute's rangeUpper),
+// none of " / \ [ ] : ; | = , + * ? < >, no control characters, not only dots
+// and spaces. Errors are *ValueError (400 invalidValue) naming the SCIM attribute.
 func (rt *ResourceType) checkValues(vals map[string][]string) error {
+	if err := rt.checkRDNLength(vals); err != nil {
+		return err
+	}
 	if !rt.dialect.IsAD() {
 		return nil
 	}
@@ -184,6 +198,27 @@ func (rt *ResourceType) checkValues(vals map[string][]string) error {
 		}
 	}
 	return nil
+}
+
+// checkRDNLength refuses a naming value whose RDN, written as DN writes it
+// (RDN attribute "=" value escaped per RFC 4514), is longer than
+// Dialect.MaxRDNBytes: the directory would refuse the add or the rename with
+// an error that says nothing about the cause (see MaxRDNBytes). The first
+// value names the entry, as in AddRequest; renames write the same RDN.
+func (rt *ResourceType) checkRDNLength(vals map[string][]string) error {
+	limit, v := rt.dialect.MaxRDNBytes, vals[rt.RDN]
+	if limit <= 0 || len(v) == 0 {
+		return nil
+	}
+	n := len(rt.RDN) + 1 + len(ldap.EscapeDN(v[0]))
+	if n <= limit {
+		return nil
+	}
+	what := rt.RDN
+	if a := rt.RDNAttr(); a != nil {
+		what = a.Key
+	}
+	return invalid("%s is too long to name a directory entry: the entry's name %s=… would be %d bytes (the value escaped as in a DN), and the directory takes at most %d bytes", what, rt.RDN, n, limit)
 }
 
 // AccountBits returns the mapping of an attribute stored as bits of a shared

@@ -139,3 +139,30 @@ func TestADMappingProblems(t *testing.T) {
 		}
 	}
 }
+
+// OpenLDAP (back-mdb) refuses RDNs over about 245 bytes with LDAP 80; the
+// gateway stops at 240, counting the value escaped as the DN writes it.
+func TestOpenLDAPRDNLength(t *testing.T) {
+	rt := exampleUser(t)
+	for name, ok := range map[string]bool{
+		strings.Repeat("u", 236):       true,  // "uid=" + 236 = 240 bytes
+		strings.Repeat("u", 237):       false, // 241
+		strings.Repeat("u", 235) + ",": false, // "\," is 2 bytes: 241
+		strings.Repeat("ü", 118):       true,  // 236 bytes of UTF-8
+		strings.Repeat("ü", 119):       false,
+	} {
+		_, err := rt.WriteValues(map[string]any{"userName": name}, nil)
+		ve, isVE := err.(*ValueError)
+		switch {
+		case ok && err != nil:
+			t.Errorf("%d-byte userName: %v", len(name), err)
+		case !ok && (!isVE || ve.ScimType != "invalidValue" || !strings.HasPrefix(ve.Msg, "userName is too long to name a directory entry") || !strings.Contains(ve.Msg, "at most 240 bytes")):
+			t.Errorf("%d-byte userName: %v, want invalidValue: userName is too long", len(name), err)
+		}
+	}
+	// AD's names have their own limits (sAMAccountName above); no RDN byte count there.
+	grp := adTestMapping(t).ResourceType("Group")
+	if _, err := grp.WriteValues(map[string]any{"displayName": strings.Repeat("g", 250)}, nil); err != nil {
+		t.Errorf("AD group name of 250 characters: %v", err)
+	}
+}

@@ -1,0 +1,131 @@
+package gateway_test
+
+// Input the directory cannot hold or name: refused with a precise SCIM error
+// before anything reaches it.
+
+import (
+	"strings"
+	"testing"
+)
+
+// slapd cuts an assertion value at a NUL: `emails.value co "\u0000"` became
+// (mail=**), which every user with a mail matches.
+func TestNULInAFilterValueIsRefusedNotAWiderSearch(t *testing.T) {
+	e := newEnv(t)
+	e.MustCreate("/Users", user("nul-f1", map[string]any{"emails": []any{map[string]any{"type": "work", "value": "nul-f1@x.org"}}}))
+	e.MustCreate("/Users", user("nul-f2", map[string]any{"emails": []any{map[string]any{"type": "work", "value": "nul-f2@x.org"}}}))
+	for filter, names := range map[string]string{
+		`emails.value co "\u0000"`:                  "emails.value",
+		`emails co "x\u0000"`:                       "emails",
+		`userName eq "nul-f1\u0000"`:                "userName",
+		`emails[value sw "\u0000"]`:                 "emails.value",
+		`emails[type eq "work"].value ew "\u0000"`:  "emails.value",
+		`userName pr and not (title eq "a\u0000b")`: "title",
+	} {
+		t.Run(filter, func(t *testing.T) {
+			for _, r := range []response{
+				e.Do("GET", "/Users"+filterQ(filter), nil),
+				e.Do("POST", "/Users/.search", map[string]any{"filter": filter}),
+				e.Do("POST", "/.search", map[string]any{"filter": filter}),
+			} {
+				wantError(t, r, 400, "invalidFilter", names, "U+0000")
+			}
+		})
+	}
+}
+
+func TestNULInAPatchPathFilterIsRefused(t *testing.T) {
+	e := newEnv(t)
+	id := e.MustCreate("/Users", user("nul-pp", map[string]any{"emails": []any{map[string]any{"type": "work", "value": "nul-pp@x.org"}}}))
+	r := e.Do("PATCH", "/Users/"+id, patchBody(op("remove", `emails[value eq "\u0000"]`, nil)))
+	wantError(t, r, 400, "invalidPath", "emails.value", "U+0000")
+	if m := e.entry("(uid=nul-pp)").GetAttributeValues("mail"); len(m) != 1 || m[0] != "nul-pp@x.org" {
+		t.Errorf("mail after the refused PATCH: %q", m)
+	}
+}
+
+// A NUL in a written value used to reach slapd, which stored it (userName
+// "a\u0000b" became the entry uid=a\00b).
+func TestNULInAWrittenValueIsRefusedBeforeAnythingIsWritten(t *testing.T) {
+	e := newEnv(t)
+	boss := e.MustCreate("/Users", user("nul-boss", nil))
+	before := e.countPeople()
+	for attr, body := range map[string]map[string]any{
+		"userName":                     user("nul-w\x00x", nil),
+		"externalId":                   user("nul-w-ext", map[string]any{"externalId": "ext\x00"}),
+		"title":                        user("nul-w-title", map[string]any{"title": "a\x00b"}),
+		`emails[type eq "work"].value`: user("nul-w-mail", map[string]any{"emails": []any{map[string]any{"type": "work", "value": "\x00@x.org"}}}),
+		entSchema + ":manager":         user("nul-w-mgr", map[string]any{entSchema: map[string]any{"manager": map[string]any{"value": boss + "\x00"}}}),
+	} {
+		wantError(t, e.Do("POST", "/Users", body), 400, "invalidValue", attr, "U+0000")
+	}
+	if n := e.countPeople(); n != before {
+		t.Errorf("%d entries in ou=people after refused creates, want %d", n, before)
+	}
+
+	id := e.MustCreate("/Users", user("nul-w-upd", map[string]any{"title": "T"}))
+	wantError(t, e.Do("PUT", "/Users/"+id, user("nul-w-upd", map[string]any{"title": "T\x00"})), 400, "invalidValue", "title", "U+0000")
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "title", "\x00"))), 400, "invalidValue", "title", "U+0000")
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "userName", "nul-w-upd\x00"))), 400, "invalidValue", "userName", "U+0000")
+	if got := e.entry("(uid=nul-w-upd)"); got == nil || got.GetAttributeValue("title") != "T" {
+		t.Errorf("entry after refused updates: %+v", got)
+	}
+
+	// Group members: on create and in a PATCH (whose member ids take their own way).
+	gid := e.MustCreate("/Groups", map[string]any{"displayName": "nul-grp"})
+	wantError(t, e.Do("POST", "/Groups", map[string]any{"displayName": "nul-grp2", "members": []any{map[string]any{"value": boss + "\x00"}}}), 400, "invalidValue", "members", "U+0000")
+	wantError(t, e.Do("PATCH", "/Groups/"+gid, patchBody(op("add", "members", []any{map[string]any{"value": "\x00"}}))), 400, "invalidValue", "members", "U+0000")
+	wantError(t, e.Do("POST", "/Groups", map[string]any{"displayName": "nul-grp\x00"}), 400, "invalidValue", "displayName", "U+0000")
+	if g := e.groupEntry("nul-grp2"); g != nil {
+		t.Errorf("group written: %s", g.DN)
+	}
+}
+
+func TestNULInAPasswordIsRefused(t *testing.T) {
+	e := newEnvWith(t, loadMapping(t, "docs/examples/openldap-posix.yaml"))
+	before := e.countPeople()
+	body := user("nul-pw", map[string]any{"password": "secret\x00more", entSchema: map[string]any{"employeeNumber": "4711"}})
+	wantError(t, e.Do("POST", "/Users", body), 400, "invalidValue", "password", "U+0000")
+	if n := e.countPeople(); n != before {
+		t.Errorf("%d entries in ou=people after a refused create, want %d", n, before)
+	}
+	body["password"] = "Corr3ct-Horse-4711"
+	id := e.MustCreate("/Users", body)
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "password", "\x00"))), 400, "invalidValue", "password", "U+0000")
+	if !e.canBind("uid=nul-pw,ou=people,dc=example,dc=org", "Corr3ct-Horse-4711") {
+		t.Error("the password changed")
+	}
+}
+
+// slapd's back-mdb refuses an RDN longer than about 245 bytes with LDAP 80
+// (other), which was a 500. The gateway now refuses RDNs over 240 bytes.
+func TestTooLongNamingValueIsRefusedBeforeAnythingIsWritten(t *testing.T) {
+	e := newEnv(t)
+	long := func(prefix string, n int) string { return prefix + strings.Repeat("x", n-len(prefix)) }
+	before := e.countPeople()
+	for _, name := range []string{long("rdn-a", 300), long("rdn-b", 237), long("rdn-c", 235) + ","} {
+		wantError(t, e.Do("POST", "/Users", user(name, nil)), 400, "invalidValue", "userName is too long to name a directory entry", "at most 240 bytes")
+	}
+	if n := e.countPeople(); n != before {
+		t.Errorf("%d entries in ou=people after refused creates, want %d", n, before)
+	}
+	// "uid=" + 236 bytes is 240: still fine, as is a 230-character userName.
+	edge := long("rdn-edge", 236)
+	e.MustCreate("/Users", user(edge, nil))
+	id := e.MustCreate("/Users", user(long("rdn-ok", 230), nil))
+
+	// Renames (PATCH, PUT) are checked the same way; the entry stays as it was.
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "userName", long("rdn-ren", 300)))), 400, "invalidValue", "userName is too long")
+	wantError(t, e.Do("PUT", "/Users/"+id, user(long("rdn-put", 300), nil)), 400, "invalidValue", "userName is too long")
+	if got := e.entry("(entryUUID=" + id + ")"); got == nil || got.GetAttributeValue("uid") != long("rdn-ok", 230) {
+		t.Errorf("entry after refused renames: %+v", got)
+	}
+
+	// Groups are named by cn = displayName.
+	wantError(t, e.Do("POST", "/Groups", map[string]any{"displayName": long("rdn-grp", 300)}), 400, "invalidValue", "displayName is too long to name a directory entry")
+	gid := e.MustCreate("/Groups", map[string]any{"displayName": "rdn-grp"})
+	wantError(t, e.Do("PATCH", "/Groups/"+gid, patchBody(op("replace", "displayName", long("rdn-grp", 300)))), 400, "invalidValue", "displayName is too long")
+	if e.groupEntry("rdn-grp") == nil {
+		t.Error("the group was renamed")
+	}
+}
