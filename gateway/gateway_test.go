@@ -43,6 +43,7 @@ type env struct {
 	srv    *httptest.Server
 	ldap   *ldap.Conn
 	logBuf *bytes.Buffer
+	gw     *gateway.Server
 }
 
 // The SCIM client side is shared with the AD tests (internal/scimtest).
@@ -102,7 +103,7 @@ func newEnvOn(t *testing.T, m *mapping.Mapping, store *ldapstore.Store) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &env{Client: &scimtest.Client{T: t, BaseURL: srv.URL + "/scim/v2", Token: token}, t: t, srv: srv, ldap: c, logBuf: logBuf}
+	return &env{Client: &scimtest.Client{T: t, BaseURL: srv.URL + "/scim/v2", Token: token}, t: t, srv: srv, ldap: c, logBuf: logBuf, gw: gw}
 }
 
 // entry reads an entry straight from slapd.
