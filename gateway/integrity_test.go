@@ -321,3 +321,20 @@ func TestMembershipWriteRacedByRenameOrDelete(t *testing.T) {
 		t.Errorf("the deleted member's DN stayed: %q", m)
 	}
 }
+
+// A parent the mapping's rule computes but the directory lacks is the
+// client's 400, at once, for a create and for a move (before: 404 "not found"
+// for the create; the move was retried as if the entry had been renamed).
+func TestMissingParentIsAPreciseError(t *testing.T) {
+	e := newEnvWith(t, loadMapping(t, "docs/examples/openldap-posix.yaml"))
+	body := user("parent.missing", map[string]any{entSchema: map[string]any{"employeeNumber": "77", "department": "Nowhere"}})
+	wantError(t, e.Do("POST", "/Users", body), 400, "invalidValue", "ou=nowhere")
+	id := e.MustCreate("/Users", user("parent.present", map[string]any{entSchema: map[string]any{"employeeNumber": "78"}}))
+	before := e.entry("(uid=parent.present)")
+	r := e.Do("PATCH", "/Users/"+id, patchBody(op("replace", entSchema+":department", "Nowhere")))
+	wantError(t, r, 400, "invalidValue", "ou=nowhere")
+	after := e.entry("(uid=parent.present)")
+	if after.DN != before.DN || after.GetAttributeValue("entryCSN") != before.GetAttributeValue("entryCSN") {
+		t.Errorf("a refused move changed the entry: %s → %s", before.DN, after.DN)
+	}
+}

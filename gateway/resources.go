@@ -319,6 +319,10 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.store().Add(ctx, add); err != nil {
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			// RFC 4511 §4.7: the parent of an added entry must exist.
+			err = errorf(400, "invalidValue", "the new %s belongs under %s, which does not exist in the directory; create it first", h.rt.Name, parentDN(dn))
+		}
 		writeError(w, asSCIMError(err, "the "+h.rt.Name))
 		return
 	}

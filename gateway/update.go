@@ -107,11 +107,16 @@ func (h *resourceHandler) update(ctx context.Context, id string, want []string, 
 		if !ldap.IsErrorAnyOf(err, ldap.LDAPResultAssertionFailed, ldap.LDAPResultNoSuchObject) {
 			return dn, err
 		}
-		if !conflictBackoff(ctx, attempt) {
+		if attempt == maxConflictRetries || !conflictBackoff(ctx, attempt) {
 			return "", errorf(503, "", "%s kept changing while this request was applied; retry", h.what(id))
 		}
 	}
 }
+
+// maxConflictRetries bounds the recomputations of one write (about 4 s of
+// backoff in all), so that a conflict that is not a race (a value the
+// directory keeps refusing) ends before the request's deadline.
+const maxConflictRetries = 24
 
 // conflictBackoff sleeps before the next attempt of a write that lost a race:
 // full jitter over 2 ms doubling to 256 ms, so that writers racing for one
@@ -248,6 +253,12 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 			}
 		}
 		if err := h.store().ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(e.DN, rdn, true, newParent, assert)); err != nil {
+			if newParent != "" && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+				if here, xerr := h.s.exists(ctx, e.DN); xerr == nil && here {
+					// The entry is where it was: the parent the mapping computed is missing.
+					return "", errorf(400, "invalidValue", "%s would move under %s, which does not exist in the directory (the mapping's parent rule computed it); create it first", h.what(id), newParent)
+				}
+			}
 			return "", err
 		}
 		dn, guarded = target, true
