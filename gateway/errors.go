@@ -21,9 +21,17 @@ type Error struct {
 	Status   int
 	ScimType string // invalidFilter, invalidSyntax, invalidValue, uniqueness, mutability, tooMany…
 	Detail   string
+	// cause is the error the response stands for (an LDAP result with the
+	// server's diagnostic, a network failure): for the request log, which
+	// writes it for a 5xx (ServeHTTP). It is never sent to the client:
+	// writeError sends Status, ScimType and Detail only.
+	cause error
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.ScimType, e.Detail) }
+
+// Unwrap returns the cause (nil for the gateway's own refusals).
+func (e *Error) Unwrap() error { return e.cause }
 
 func errorf(status int, scimType, format string, args ...any) *Error {
 	return &Error{Status: status, ScimType: scimType, Detail: fmt.Sprintf(format, args...)}
@@ -37,6 +45,13 @@ func asSCIMError(err error, what string) *Error {
 	if errors.As(err, &se) {
 		return se
 	}
+	e := translate(err, what)
+	e.cause = err
+	return e
+}
+
+// translate is asSCIMError for errors that are not SCIM errors yet: a new *Error.
+func translate(err error, what string) *Error {
 	var ve *mapping.ValueError
 	if errors.As(err, &ve) {
 		return &Error{Status: 400, ScimType: ve.ScimType, Detail: ve.Msg}
@@ -76,8 +91,15 @@ func asSCIMError(err error, what string) *Error {
 	return &Error{Status: 500, Detail: "internal error; see the gateway's log"}
 }
 
-// writeError sends a SCIM error. 503s carry Retry-After (RFC 7231 §7.1.3).
+// writeError sends a SCIM error. 503s carry Retry-After (RFC 7231 §7.1.3). The
+// error's cause (its detail when it has none: the gateway's own refusal) goes
+// to the request log (noteCause).
 func writeError(w http.ResponseWriter, e *Error) {
+	cause := e.cause
+	if cause == nil {
+		cause = errors.New(e.Detail)
+	}
+	noteCause(w, cause)
 	if e.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
 	}
