@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -169,5 +170,62 @@ func TestUnavailableLogsItsCause(t *testing.T) {
 		if cause, _ := line["cause"].(string); line["level"] != "warn" || line["status"] != 503.0 || !strings.Contains(cause, want) {
 			t.Errorf("log line of %s: %v", id, line)
 		}
+	}
+}
+
+// DELETE of a user with an entry below it (here a role an administrator put
+// there): slapd answers 66 notAllowedOnNonLeaf, a 409 saying why; the user stays.
+func TestDeleteEntryWithChildren(t *testing.T) {
+	e := newEnv(t)
+	name := fmt.Sprintf("parent-%x", time.Now().UnixNano())
+	id := e.MustCreate("/Users", user(name, nil))
+	dn := "uid=" + name + ",ou=people,dc=example,dc=org"
+	child := ldap.NewAddRequest("cn=role,"+dn, nil)
+	child.Attribute("objectClass", []string{"organizationalRole"})
+	child.Attribute("cn", []string{"role"})
+	if err := e.ldap.Add(child); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.ldap.Del(ldap.NewDelRequest("cn=role,"+dn, nil))
+		e.ldap.Del(ldap.NewDelRequest(dn, nil))
+	})
+	r := e.Do("DELETE", "/Users/"+id, nil)
+	wantError(t, r, 409, "", "entries below it")
+	if strings.Contains(r.Raw, "cn=role") {
+		t.Errorf("the detail names another entry: %s", r.Raw)
+	}
+	if e.Do("GET", "/Users/"+id, nil).Status != 200 {
+		t.Error("the user is gone")
+	}
+}
+
+// A directory that takes writes only over an encrypted connection (slapd's
+// olcSecurity update_ssf) refuses the gateway's plain one with 13
+// confidentialityRequired: a configuration problem of the gateway's, 502 with
+// a detail naming the settings that fix it, and the cause in the log. The
+// request carried a password (the write refused is the Password Modify
+// operation): it is nowhere in the log.
+func TestDirectoryWantsTLS(t *testing.T) {
+	own, cfg := ownSlapd(t)
+	store, err := ldapstore.Open(ldapstore.Config{URL: own.URL, BindDN: own.BindDN, BindPassword: own.Password, Conns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	e := newEnvOn(t, loadMapping(t, "docs/examples/openldap-posix.yaml"), store)
+	id := e.MustCreate("/Users", user("tls-wanted", map[string]any{entSchema: map[string]any{"employeeNumber": "8"}}))
+
+	setDBConfig(t, cfg, "olcSecurity", "update_ssf=128")
+	const secret = "Pl41n-Text-Never-Logged"
+	r := e.raw("PATCH", "/Users/"+id, patchBody(op("replace", "password", secret)), "X-Request-Id", "tls-1")
+	wantError(t, r, 502, "", "SCIM2LDAP_LDAP_STARTTLS", "ldaps://")
+	line := requestLine(e.logBuf.String(), "tls-1")
+	if cause, _ := line["cause"].(string); line["level"] != "error" || line["status"] != 502.0 ||
+		!strings.Contains(cause, `LDAP Result Code 13 "Confidentiality Required": confidentiality required`) {
+		t.Errorf("log line: %v", line)
+	}
+	if strings.Contains(e.logBuf.String(), secret) {
+		t.Error("the password reached the log")
 	}
 }
