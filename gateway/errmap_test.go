@@ -109,3 +109,26 @@ func TestCauseNotSent(t *testing.T) {
 		t.Errorf("%d %s", w.Code, w.Body)
 	}
 }
+
+// A directory's password-quality check may quote the password it refuses in
+// its diagnostic (a check module's message is passed on as it is): the error
+// setPassword returns never holds it, so neither the client's detail (400) nor
+// the request log (5xx) does; the result code, which decides the answer, stays.
+func TestPasswordScrubbedFromErrors(t *testing.T) {
+	const pw = "Summer2024!"
+	for _, err := range []error{
+		&ldap.Error{ResultCode: ldap.LDAPResultConstraintViolation, Err: errors.New(`password "Summer2024!" is in the dictionary`)},
+		&ldap.Error{ResultCode: ldap.LDAPResultOther, Err: errors.New("check module failed on Summer2024!")},
+	} {
+		got := scrubPassword(err, pw)
+		want := asSCIMError(err, "the password")
+		e := asSCIMError(got, "the password")
+		if strings.Contains(got.Error(), pw) || strings.Contains(e.Detail, pw) || e.Status != want.Status || e.ScimType != want.ScimType {
+			t.Errorf("%v: scrubbed to %v, answered %d %q %q", err, got, e.Status, e.ScimType, e.Detail)
+		}
+	}
+	plain := &ldap.Error{ResultCode: ldap.LDAPResultConstraintViolation, Err: errors.New("Password fails quality checking policy")}
+	if scrubPassword(plain, pw) != plain || scrubPassword(nil, pw) != nil {
+		t.Error("an error without the password was changed")
+	}
+}
