@@ -90,9 +90,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //
 // What is noted reaches the log, so it must never hold a request body's
 // values: the causes are the errors of ldapstore and go-ldap, whose text is
-// the LDAP result code, the server's diagnostic message (which names
-// attributes, not their values) and the gateway's own context (operation, DN,
-// URL). The one secret a body carries, the password, goes only to
+// the LDAP result code, the server's diagnostic message (slapd's and AD's
+// name attributes and internal codes, not the values sent) and the gateway's
+// own context (operation, DN, URL). The one secret a body carries, the password, goes only to
 // setPassword, whose errors are scrubbed of it (scrubPassword).
 func noteCause(w http.ResponseWriter, err error) {
 	if rec, ok := w.(*statusRecorder); ok && rec.cause == nil {
