@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"math/big"
 	"strconv"
+	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -86,10 +88,11 @@ func (h *resourceHandler) checkPasswordTransport() error {
 // setPassword sets the password of the entry dn the way the directory wants it:
 // on Active Directory a unicodePwd reset (with the mapping's pwdLastSet), only
 // over an encrypted connection; elsewhere the Password Modify extended
-// operation (RFC 3062), so the directory hashes it. The password is never logged.
+// operation (RFC 3062), so the directory hashes it. The password is never
+// logged, and the error never holds it (scrubPassword).
 func (h *resourceHandler) setPassword(ctx context.Context, dn, password string) error {
 	if !h.rt.Dialect().IsAD() {
-		return h.store().SetPassword(ctx, dn, password)
+		return scrubPassword(h.store().SetPassword(ctx, dn, password), password)
 	}
 	if err := h.checkPasswordTransport(); err != nil {
 		return err
@@ -100,7 +103,24 @@ func (h *resourceHandler) setPassword(ctx context.Context, dn, password string) 
 			pwdLastSet = a.PwdLastSet
 		}
 	}
-	return h.store().SetUnicodePwd(ctx, dn, password, pwdLastSet)
+	return scrubPassword(h.store().SetUnicodePwd(ctx, dn, password, pwdLastSet), password)
+}
+
+// scrubPassword returns err with the password replaced in its text, keeping
+// the LDAP result code, which decides the SCIM answer; err itself when its
+// text doesn't hold the password. Directories don't echo passwords in their
+// diagnostics, but a password-quality check's message is passed on as the
+// check wrote it (slapd's ppolicy pwdCheckModule), and the text reaches the
+// client's detail and, for a 5xx, the request log.
+func scrubPassword(err error, password string) error {
+	if err == nil || password == "" || !strings.Contains(err.Error(), password) {
+		return err
+	}
+	var le *ldap.Error
+	if errors.As(err, &le) && le.Err != nil {
+		return &ldap.Error{ResultCode: le.ResultCode, MatchedDN: le.MatchedDN, Err: errors.New(strings.ReplaceAll(le.Err.Error(), password, "[password]"))}
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), password, "[password]"))
 }
 
 // randomPassword returns a 32-character password that meets AD's complexity

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -131,9 +132,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) { w.Write([]byt
 
 // readyz says whether this replica should get traffic (readiness): 200 when every
 // shared LDAP connection answers a root DSE read within 2 s, 503 with
-// Retry-After otherwise, and 503 once draining (SIGTERM) has begun.
+// Retry-After otherwise, and 503 once draining (SIGTERM) has begun. The
+// reason for a 503 goes to the request log (noteCause).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
+		noteCause(w, errDraining)
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "draining\n", http.StatusServiceUnavailable)
 		return
@@ -141,6 +144,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.cfg.Store.Ping(ctx); err != nil {
+		noteCause(w, err)
 		s.metrics.ready.Set(0)
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "directory unavailable\n", http.StatusServiceUnavailable)
@@ -149,6 +153,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	s.metrics.ready.Set(1)
 	w.Write([]byte("ok\n"))
 }
+
+var errDraining = errors.New("draining: the gateway is shutting down")
 
 // Drain makes /readyz fail from now on, so load balancers stop sending new
 // requests; call it on SIGTERM before http.Server.Shutdown.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,6 +17,12 @@ import (
 // kept when the client sent a sane one), sets the request's deadline
 // (Config.RequestTimeout, which also bounds its LDAP work) and body limit
 // (Config.MaxBodyBytes), and records one log line and the metrics per request.
+//
+// The log line is at info level, but a 5xx says the gateway or its directory
+// failed, so its line carries the cause (noteCause) and is at error level; at
+// warn level for 503, the directory unavailable or busy (clients retry; an
+// outage logs one per request), and at info for 501, the documented answer
+// to a bulk request (bulk.supported is false in /ServiceProviderConfig).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	info := &reqInfo{id: requestID(r), remote: s.clientAddr(r), method: r.Method}
@@ -32,6 +39,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.metrics.inFlight.Dec()
 		if v := recover(); v != nil {
 			s.cfg.Log.Error().Interface("panic", v).Str("path", r.URL.Path).Str("request_id", info.id).Msg("handler panicked")
+			rec.cause = fmt.Errorf("handler panicked: %v", v)
 			if !rec.wrote {
 				writeError(rec, &Error{Status: 500, Detail: "internal error; see the gateway's log"})
 			}
@@ -46,7 +54,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			route = "unmatched" // metrics never carry raw paths
 		}
 		s.metrics.observeRequest(route, methodLabel(r.Method), rec.status, client, d)
-		s.cfg.Log.Info().
+		ev := s.cfg.Log.Info()
+		switch {
+		case rec.status == http.StatusServiceUnavailable:
+			ev = s.cfg.Log.Warn()
+		case rec.status >= 500 && rec.status != http.StatusNotImplemented:
+			ev = s.cfg.Log.Error()
+		}
+		if rec.status >= 500 && rec.cause != nil {
+			ev = ev.Str("cause", rec.cause.Error())
+		}
+		ev.
 			Str("method", r.Method).
 			Str("path", r.URL.Path).
 			Int("status", rec.status).
@@ -62,6 +80,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.router().ServeHTTP(rec, r.WithContext(ctx))
+}
+
+// noteCause records why the response is an error, for ServeHTTP's log line
+// (written for a 5xx; the first cause noted wins, as the first status does).
+// w is the statusRecorder ServeHTTP hands to every handler, so the handlers
+// need not pass the request along; on any other writer (OpsHandler's routes,
+// which have no request log) it does nothing.
+//
+// What is noted reaches the log, so it must never hold a request body's
+// values: the causes are the errors of ldapstore and go-ldap, whose text is
+// the LDAP result code, the server's diagnostic message (slapd's and AD's
+// name attributes and internal codes, not the values sent) and the gateway's
+// own context (operation, DN, URL). The one secret a body carries, the password, goes only to
+// setPassword, whose errors are scrubbed of it (scrubPassword).
+func noteCause(w http.ResponseWriter, err error) {
+	if rec, ok := w.(*statusRecorder); ok && rec.cause == nil {
+		rec.cause = err
+	}
 }
 
 // badQuery refuses a query string with an unencoded ';': Go's URL.Query drops

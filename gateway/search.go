@@ -427,7 +427,7 @@ func (s *Server) listError(err error, ts typeSearch, p *listParams) *Error {
 			p.SortBy, ts.h.rt.Name, ts.sort.Keys[0].String(), le.ResultCode, ldap.LDAPResultCodeMap[le.ResultCode])
 	}
 	if ts.sort != nil && ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) {
-		return &Error{Status: 503, Detail: "the directory is busy with other sorted searches (LDAP 51); retry later"}
+		return &Error{Status: 503, Detail: "the directory is busy with other sorted searches (LDAP 51); retry later", cause: err}
 	}
 	var le *ldap.Error
 	if errors.As(err, &le) && le.ResultCode == ldap.LDAPResultAdminLimitExceeded {

@@ -377,10 +377,13 @@ func servedOf(m *mapping.Mapping) []*mapping.ResourceType {
 // servedTypes are the resource types with working endpoints.
 var servedTypes = map[string]bool{"User": true, "Group": true}
 
+// statusRecorder is the ResponseWriter ServeHTTP hands down: it keeps the
+// status and the cause of an error response for the request log line.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	cause  error // see noteCause
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
