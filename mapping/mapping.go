@@ -22,7 +22,11 @@ type Mapping struct {
 	File    string
 	Flavor  string // "openldap" (default) or "activedirectory" (dialect.go)
 	Dialect Dialect
-	Types   []*ResourceType
+	// UnmappedAttributes is what writes do with attributes a schema of the
+	// resource type defines but the mapping doesn't store: "ignore" (default)
+	// or "refuse" (400). Each ResourceType's RefuseUnmapped follows it.
+	UnmappedAttributes string
+	Types              []*ResourceType
 }
 
 // ResourceType is one SCIM resource type and where its entries live (RFC 7643 §6).
@@ -48,6 +52,10 @@ type ResourceType struct {
 	// OnDelete is "delete" (default) or "deactivate": DELETE then sets active to
 	// false and keeps the entry.
 	OnDelete string
+	// RefuseUnmapped is true with the mapping's `unmappedAttributes: refuse`:
+	// writes naming an attribute the type's schemas define but the mapping
+	// doesn't store are refused instead of ignored.
+	RefuseUnmapped bool
 	// Positions in the mapping file, for problems found later (CheckSchema).
 	Pos, ObjectClassesPos, RDNPos Pos
 
