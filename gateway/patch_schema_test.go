@@ -227,8 +227,41 @@ func TestPatchIgnoresUnmappedAttributesAndAuditsThem(t *testing.T) {
 	}
 }
 
+// POST and PUT stay lenient (RFC 7644 §3.3: the server is free to ignore
+// content), but the audit event names what was not stored: attributes the
+// mapping doesn't map, unknown ones, and multi-valued elements no slot takes.
+func TestCreateAndReplaceAuditWhatTheyIgnore(t *testing.T) {
+	e, audit := auditedEnv(t, exampleMapping(t))
+	body := user("lenient-post", map[string]any{
+		"addresses":    []any{map[string]any{"type": "work", "streetAddress": "1 Main St"}},
+		"phoneNumbers": []any{map[string]any{"type": "work", "value": "+1 555 0100"}, map[string]any{"type": "fax", "value": "+1 555 0199"}},
+		"emails":       []any{map[string]any{"type": "work", "value": "lenient@example.org", "primary": true}},
+		"fooBarBaz":    "x",
+		"roles":        []any{}, // empty: nothing to store, nothing lost
+		"id":           "ignored", "meta": map[string]any{"resourceType": "User"}, "groups": []any{},
+	})
+	id := e.MustCreate("/Users", body)
+	want := []string{"addresses", "fooBarBaz", `phoneNumbers[type eq "fax"]`}
+	if evs := auditEvents(t, audit, "create"); len(evs) != 1 || !slices.Equal(strs(evs[0]["ignored"]), want) {
+		t.Errorf("create events (want ignored %q):\n%s", want, audit.String())
+	}
+	body["nickName"] = "Lenny"
+	if p := e.Do("PUT", "/Users/"+id, body); p.Status != 200 {
+		t.Fatalf("PUT: %d %s", p.Status, p.Raw)
+	}
+	want = []string{"addresses", "fooBarBaz", "nickName", `phoneNumbers[type eq "fax"]`}
+	if evs := auditEvents(t, audit, "replace"); len(evs) != 1 || !slices.Equal(strs(evs[0]["ignored"]), want) {
+		t.Errorf("replace events (want ignored %q):\n%s", want, audit.String())
+	}
+	// Nothing ignored: no "ignored" field.
+	e.MustCreate("/Users", user("plain-post", nil))
+	if evs := auditEvents(t, audit, "create"); len(evs) != 2 || evs[1]["ignored"] != nil {
+		t.Errorf("a create that ignores nothing: %v", evs)
+	}
+}
+
 // With `unmappedAttributes: refuse` the mapping's gaps are errors: PATCH answers
-// 400 invalidPath, and nothing is written.
+// 400 invalidPath, POST and PUT 400 invalidSyntax, and nothing is written.
 func TestStrictMappingRefusesUnmappedAttributes(t *testing.T) {
 	e, audit := auditedEnv(t, exampleMappingWith(t, "unmappedAttributes: refuse"))
 	id := e.MustCreate("/Users", user("strict-user", map[string]any{"title": "Before", "roles": []any{}, "addresses": nil,
@@ -252,6 +285,16 @@ func TestStrictMappingRefusesUnmappedAttributes(t *testing.T) {
 	}
 	// Removing or clearing what is not stored is no loss: accepted.
 	e.MustPatch("/Users/"+id, patchBody(op("remove", "addresses", nil), op("replace", "nickName", "")))
+
+	n := e.countPeople()
+	wantError(t, e.Do("POST", "/Users", user("strict-2", map[string]any{"addresses": []any{map[string]any{"formatted": "x"}}})), 400, "invalidSyntax", "addresses", "mapping")
+	wantError(t, e.Do("POST", "/Users", user("strict-3", map[string]any{"fooBarBaz": "x"})), 400, "invalidSyntax", "fooBarBaz")
+	if e.countPeople() != n {
+		t.Error("a refused POST created an entry")
+	}
+	before := e.entry("(entryUUID=" + id + ")")
+	wantError(t, e.Do("PUT", "/Users/"+id, user("strict-user", map[string]any{"title": "Put", "nickName": "N"})), 400, "invalidSyntax", "nickName")
+	sameEntry(t, before, e.entry("(entryUUID="+id+")"))
 	if strings.Contains(audit.String(), `"ignored"`) {
 		t.Errorf("strict mode ignored something:\n%s", audit.String())
 	}
