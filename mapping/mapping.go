@@ -4,9 +4,10 @@
 // A mapping declares resource types (User, Group…), where their entries live
 // (base DN, object classes, RDN attribute) and, attribute by attribute, which LDAP
 // attribute stores which SCIM attribute. Only mapped attributes exist for the
-// gateway: discovery (/Schemas) advertises exactly them, filters on anything else
-// are rejected, and values of unmapped attributes in requests are ignored
-// (RFC 7644 §3.3: the service provider MAY ignore attributes it does not support).
+// gateway: discovery (/Schemas) advertises exactly them and filters on anything
+// else are rejected. In writes, what the resource type's schemas define but the
+// mapping does not store is ignored, or refused with `unmappedAttributes:
+// refuse` (stored.go finds it).
 package mapping
 
 import (
