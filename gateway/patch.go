@@ -411,6 +411,11 @@ func (pd *patchDoc) applyPath(op string, p filterxlate.Path, v any) error {
 	if urn := pd.extensionURN(p.Attr.URN + ":" + p.Attr.Name); urn != "" && p.Attr.Sub == "" && p.Filter == nil && p.Sub == "" {
 		return pd.applyExtension(op, urn, v)
 	}
+	if p.Attr.URN == "" && strings.EqualFold(p.Attr.Name, "schemas") {
+		// Every resource has schemas (RFC 7643 §3), but they follow from the
+		// attributes it holds: the server sets them, as it does meta.
+		return errorf(400, "mutability", "%s: schemas is set by the server from the attributes the resource holds; change those instead", p)
+	}
 	t, err := pd.target(p)
 	if err != nil {
 		return err

@@ -147,6 +147,7 @@ func TestPatchRefusedOperationLeavesEntryUnchanged(t *testing.T) {
 		{"read-only sub-attribute", op("replace", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName", "Boss"), "mutability", "displayName"},
 		{"a different id in a no-path value", op("replace", "", map[string]any{"id": "7d3bcbf1-0000-0000-0000-000000000000", "displayName": "D"}), "mutability", "id"},
 		{"groups in a no-path value", op("replace", "", map[string]any{"groups": []any{map[string]any{"value": gid}}}), "mutability", "groups"},
+		{"schemas", op("add", "schemas", []any{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"}), "mutability", "schemas"},
 	}
 	for _, c := range cases {
 		for _, order := range []string{"bad first", "bad last"} {
