@@ -19,7 +19,10 @@ import (
 //	 "attributes":["mail","sn"],"time":"…","message":"change"}
 //
 // operation is create (POST), replace (PUT), patch (PATCH) or delete (DELETE);
-// attributes are the LDAP attribute names the write touched (empty for delete).
+// attributes are the LDAP attribute names the write touched (empty for delete);
+// ignored, when present, names the SCIM attributes of the request that were
+// not stored because the mapping doesn't map them (attribute paths, e.g.
+// "addresses", `phoneNumbers[type eq "fax"].value`).
 // Values are never logged, so neither passwords, secret attributes, tokens nor
 // personal data reach the audit log. Events go to Config.Audit (default: the
 // request log's writer).
@@ -32,6 +35,10 @@ type reqInfo struct {
 	method   string
 	identity *Identity // set by authenticate
 	route    string    // the matched route's path template, set at dispatch ("" when none matched)
+	// ignored names what the write ignored of the request (noteIgnored). It
+	// travels with the request rather than with the change, so that every
+	// write path (create, replace, patch) reaches the audit event unchanged.
+	ignored []string
 }
 
 type infoKey struct{}
@@ -39,6 +46,23 @@ type infoKey struct{}
 func infoOf(ctx context.Context) *reqInfo {
 	info, _ := ctx.Value(infoKey{}).(*reqInfo)
 	return info
+}
+
+// noteIgnored records the attribute paths a write ignores, for its audit event.
+// A later call replaces the list: an update that raced is computed again from
+// the fresh entry, and only the computation written counts.
+func noteIgnored(ctx context.Context, paths []string) {
+	if info := infoOf(ctx); info != nil {
+		info.ignored = paths
+	}
+}
+
+// ignoredOf returns the paths noteIgnored recorded for the request.
+func ignoredOf(ctx context.Context) []string {
+	if info := infoOf(ctx); info != nil {
+		return info.ignored
+	}
+	return nil
 }
 
 // auditChange records one successful write: the handlers call it after the
@@ -66,6 +90,11 @@ func (s *Server) auditChange(ctx context.Context, rt *mapping.ResourceType, id, 
 	if len(oldDN) > 0 && oldDN[0] != "" && oldDN[0] != dn { // renamed or moved: the SIEM can follow the entry
 		ev = ev.Str("old_dn", oldDN[0])
 	}
+	if len(info.ignored) > 0 {
+		ignored := slices.Clone(info.ignored)
+		slices.Sort(ignored)
+		ev = ev.Strs("ignored", slices.Compact(ignored))
+	}
 	if info.identity != nil {
 		ev = ev.Str("client", info.identity.Name).Str("auth", info.identity.Kind).Str("subject", info.identity.Subject)
 	}
@@ -91,7 +120,9 @@ func addedAttrs(add *ldap.AddRequest) []string {
 }
 
 // auditUpdate records an update that wrote something: the modify's attributes,
-// the naming attribute when renamed, and membership lists with changes.
+// the naming attribute when renamed, and membership lists with changes. An
+// update that wrote nothing is recorded too when it ignored attributes: the
+// client believes it changed them, and the event is where an admin sees it didn't.
 func (h *resourceHandler) auditUpdate(ctx context.Context, id, oldDN, dn string, mod *ldap.ModifyRequest, renamed bool, members map[*mapping.AttrMap]*memberPlan) {
 	var attrs []string
 	for _, c := range mod.Changes {
@@ -105,7 +136,7 @@ func (h *resourceHandler) auditUpdate(ctx context.Context, id, oldDN, dn string,
 			attrs = append(attrs, a.LDAP)
 		}
 	}
-	if len(attrs) > 0 {
+	if len(attrs) > 0 || len(ignoredOf(ctx)) > 0 {
 		h.s.auditChange(ctx, h.rt, id, dn, attrs, oldDN)
 	}
 }

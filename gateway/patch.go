@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -147,12 +148,13 @@ func (h *resourceHandler) applyPatch(ctx context.Context, e *ldap.Entry, base st
 		return nil, err
 	}
 	doc := h.rt.FromLDAP(e, refs, base, nil)
-	pd := &patchDoc{rt: h.rt, doc: doc, members: map[*mapping.AttrMap]*idPlan{}}
+	pd := &patchDoc{rt: h.rt, doc: doc, id: entryID(h.rt, e), members: map[*mapping.AttrMap]*idPlan{}}
 	for _, op := range ops {
 		if err := pd.apply(op); err != nil {
 			return nil, err
 		}
 	}
+	noteIgnored(ctx, pd.ignored)
 	vals, err := h.validValues(ctx, doc)
 	if err != nil {
 		return nil, err
@@ -219,30 +221,54 @@ func (h *resourceHandler) memberDNs(ctx context.Context, a *mapping.AttrMap, ip 
 	return plan, nil
 }
 
-// patchDoc applies PATCH operations to a resource's JSON form.
+// patchDoc applies PATCH operations to a resource's JSON form. Every
+// operation is checked against the resource type's schemas before it changes
+// doc (RFC 7644 §3.5.2: an operation incompatible with the attribute's schema or
+// mutability fails); as nothing is written before all operations applied, a
+// failing one leaves the entry as it was (§3.5.2: a PATCH is atomic).
 type patchDoc struct {
 	rt      *mapping.ResourceType
 	doc     map[string]any
+	id      string // the resource's id
 	members map[*mapping.AttrMap]*idPlan
+	ignored []string // attribute paths not stored because the mapping doesn't map them
 }
 
+// apply applies one operation. With a path, see applyPath; without, the value
+// is an object of attributes (RFC 7644 §3.5.2.1, §3.5.2.3) whose keys may be
+// dotted ("name.givenName"), URN-qualified, or an extension URN holding an
+// object of that extension's attributes. Of the keys, schemas and meta are
+// skipped, since clients echo a resource they read, and so is id when it is the
+// resource's own; another id is a 400 mutability (id is readOnly, RFC 7643 §3.1).
 func (pd *patchDoc) apply(op patchOp) error {
 	if op.Path != nil {
 		return pd.applyPath(op.Op, *op.Path, op.Value)
 	}
-	// No path: the value is a set of attributes; keys may be dotted
-	// ("name.givenName") or URN-qualified, or an extension URN holding an object.
-	for k, v := range op.Value.(map[string]any) {
-		if isOneOf(k, "schemas", "id", "meta") {
+	value := op.Value.(map[string]any)
+	keys := make([]string, 0, len(value))
+	for k := range value {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // one order, hence one answer, for a request with several bad keys
+	for _, k := range keys {
+		v := value[k]
+		switch {
+		case isOneOf(k, "schemas", "meta"):
+			continue
+		case isOneOf(k, "id"):
+			// Compared ignoring case: entryUUID and objectGUID name the same
+			// entry in either case, and a client echoing one means no change.
+			if s, ok := v.(string); !ok || !strings.EqualFold(s, pd.id) {
+				return errorf(400, "mutability", "id is read-only (RFC 7643 §3.1): the value %v is not this resource's id", v)
+			}
 			continue
 		}
 		if urn := pd.extensionURN(k); urn != "" {
-			if m, ok := v.(map[string]any); ok {
-				for k2, v2 := range m {
-					if err := pd.applyKey(op.Op, urn+":"+k2, v2); err != nil {
-						return err
-					}
-				}
+			if v == nil {
+				continue // Entra sends null for an extension it has nothing for
+			}
+			if err := pd.applyExtension(op.Op, urn, v); err != nil {
+				return err
 			}
 			continue
 		}
@@ -265,18 +291,24 @@ func (pd *patchDoc) applyExtension(op, urn string, v any) error {
 	}
 	// add and replace set the attributes named in the value; others stay
 	// (RFC 7644 §3.5.2.3, as for a complex attribute).
-	for k, x := range m {
-		if err := pd.applyKey(op, urn+":"+k, x); err != nil {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := pd.applyKey(op, urn+":"+k, m[k]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// applyKey applies a key of a no-path value as the path it spells.
 func (pd *patchDoc) applyKey(op, key string, v any) error {
 	path, err := filterxlate.ParsePath(key)
 	if err != nil {
-		return nil // not an attribute name: ignored like any unknown attribute
+		return errorf(400, "invalidPath", "%q does not name an attribute: %v", key, err)
 	}
 	return pd.applyPath(op, path, v)
 }
@@ -302,32 +334,47 @@ func (pd *patchDoc) extensionURN(k string) string {
 	return ""
 }
 
-// target resolves a path to the mapped attribute it names: schema URN, the
-// top-level definition and the sub-attribute name. ok is false for attributes
-// the mapping does not map or clients may not write: such operations are ignored
-// (RFC 7644 §3.5.2: the service provider MAY ignore them; idp-dialects.md).
-func (pd *patchDoc) target(p filterxlate.Path) (urn string, def *mapping.AttrDef, sub string, ok bool) {
+// target resolves a path to the attribute or sub-attribute it names in the
+// resource type's schemas (mapping.ResourceType.Define: invalidPath when none
+// defines it). Entra's legacy dotted form "urn:…:2.0:User.manager" parses as
+// URN "urn:…:2.0", attribute "User", sub-attribute "manager", and means the
+// extension's manager.
+func (pd *patchDoc) target(p filterxlate.Path) (mapping.Target, error) {
 	a := p.Attr
-	name, sub := a.Name, a.Sub
-	urn = a.URN
-	// Entra's legacy dotted form "urn:…:2.0:User.manager" parses as URN "urn:…:2.0",
-	// attribute "User", sub-attribute "manager".
-	if urn != "" && pd.extensionURN(urn+":"+name) != "" && sub != "" {
-		urn, name, sub = pd.extensionURN(urn+":"+name), sub, ""
+	urn, name, sub := a.URN, a.Name, a.Sub
+	if ext := pd.extensionURN(urn + ":" + name); urn != "" && ext != "" && sub != "" {
+		urn, name, sub = ext, sub, ""
 	}
 	if p.Sub != "" {
 		sub = p.Sub
 	}
-	for _, m := range pd.rt.Attrs {
-		if !strings.EqualFold(m.Def.Name, name) || (urn != "" && !strings.EqualFold(strings.ReplaceAll(m.SchemaURN, ":", ""), strings.ReplaceAll(urn, ":", ""))) {
-			continue
-		}
-		if !m.Writable() && m.Def.Mutability == "readOnly" {
-			return "", nil, "", false
-		}
-		return m.SchemaURN, m.Def, sub, true
+	return pd.rt.Define(urn, name, sub)
+}
+
+// unstored handles a part of an operation that the mapping doesn't store. What
+// no schema of the resource type defines is a 400 invalidPath (RFC 7644
+// §3.5.2: the operation is incompatible with the schema). What a schema defines
+// but nothing maps (Microsoft Entra ID's default attribute mapping sends
+// addresses, a fax number, roles…) is ignored and named in the audit event, or
+// with `unmappedAttributes: refuse` a 400 invalidPath too.
+func (pd *patchDoc) unstored(f mapping.Finding) error {
+	if f.Unknown {
+		return errorf(400, "invalidPath", "%s", f.Detail)
 	}
-	return "", nil, "", false
+	if pd.rt.RefuseUnmapped {
+		return errorf(400, "invalidPath", "%s (the mapping has unmappedAttributes: refuse)", f.Detail)
+	}
+	pd.ignored = append(pd.ignored, f.Path)
+	return nil
+}
+
+func (pd *patchDoc) unstoredAll(fs []mapping.Finding) error {
+	for _, f := range fs {
+		if err := pd.unstored(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (pd *patchDoc) membership(def *mapping.AttrDef) *mapping.AttrMap {
@@ -353,32 +400,82 @@ func (pd *patchDoc) container(urn string) map[string]any {
 	return m
 }
 
+// applyPath applies an operation with a path. The path must name an attribute
+// or sub-attribute of the resource type's schemas (else 400 invalidPath) that
+// clients may change (else 400 mutability); what the mapping doesn't store is
+// handled by unstored, except removing or clearing it: it holds nothing
+// already. Values are checked the same way, down to sub-attributes.
 func (pd *patchDoc) applyPath(op string, p filterxlate.Path, v any) error {
 	// A whole extension as the path: its value is an object of that extension's
 	// attributes; remove clears them all.
 	if urn := pd.extensionURN(p.Attr.URN + ":" + p.Attr.Name); urn != "" && p.Attr.Sub == "" && p.Filter == nil && p.Sub == "" {
 		return pd.applyExtension(op, urn, v)
 	}
-	urn, def, sub, ok := pd.target(p)
-	if !ok {
-		return nil
+	if p.Attr.URN == "" && strings.EqualFold(p.Attr.Name, "schemas") {
+		// Every resource has schemas (RFC 7643 §3), but they follow from the
+		// attributes it holds: the server sets them, as it does meta.
+		return errorf(400, "mutability", "%s: schemas is set by the server from the attributes the resource holds; change those instead", p)
 	}
+	t, err := pd.target(p)
+	if err != nil {
+		return err
+	}
+	if err := pd.rt.CheckWritable(t); err != nil {
+		return err
+	}
+	def := t.Def
 	if p.Filter != nil {
 		if err := checkFilterNames(def, p.Filter); err != nil {
 			return err
 		}
 	}
+	clears := op == "remove" || mapping.IsEmpty(v)
 	if a := pd.membership(def); a != nil {
+		if t.Sub != nil {
+			// A member's value, $ref and type are immutable (RFC 7643 §8.7.1;
+			// display, read-only, was refused above): a member is added or
+			// removed, never edited.
+			return errorf(400, "mutability", "%s: a member's %s cannot be changed; add or remove the member", p, t.Sub.Name)
+		}
+		if !clears {
+			if err := pd.unstoredAll(pd.rt.UnstoredValue(t, v)); err != nil {
+				return err
+			}
+		}
 		return pd.applyMembers(op, a, p, v)
 	}
-	obj := pd.container(urn)
-	name := def.Name
+	var slot map[string]any
+	if p.Filter != nil && typeSlotFilter(p.Filter) {
+		slot = filterConstants(p.Filter) // the element an add or replace may create
+	}
+	if !pd.rt.Stores(t, slot) {
+		if clears {
+			return nil
+		}
+		return pd.unstored(pd.rt.Unmapped(p.String(), t))
+	}
+	sub := ""
+	if t.Sub != nil {
+		sub = t.Sub.Name
+	}
+	if !clears && t.Sub == nil {
+		var fs []mapping.Finding
+		if obj, isObj := v.(map[string]any); p.Filter != nil && isObj {
+			fs = pd.rt.UnstoredSubs(t, slot, obj, p.String())
+		} else if p.Filter == nil {
+			fs = pd.rt.UnstoredValue(t, v)
+		}
+		if err := pd.unstoredAll(fs); err != nil {
+			return err
+		}
+	}
+	obj := pd.container(t.SchemaURN)
 	switch {
 	case def.Type != "complex":
-		if op == "remove" || mapping.IsEmpty(v) {
-			delete(obj, name)
+		if clears {
+			delete(obj, def.Name)
 		} else {
-			obj[name] = v
+			obj[def.Name] = v
 		}
 	case !def.MultiValued:
 		pd.applySingleComplex(op, obj, def, sub, v)
@@ -716,9 +813,6 @@ func (pd *patchDoc) applyMembers(op string, a *mapping.AttrMap, p filterxlate.Pa
 	if ip == nil {
 		ip = &idPlan{}
 		pd.members[a] = ip
-	}
-	if p.Sub != "" || p.Attr.Sub != "" {
-		return nil // members[…].display and such are read-only or immutable: ignored
 	}
 	if p.Filter != nil {
 		if op != "remove" {

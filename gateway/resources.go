@@ -218,12 +218,26 @@ func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request) {
 	h.writeResource(ctx, w, r, 200, e, p)
 }
 
-// values converts a request body into LDAP values and checks what the schema
-// requires before anything is written.
+// values converts a request body (POST, PUT) into LDAP values and checks what
+// the schema requires before anything is written. What the body holds that the
+// mapping doesn't store (mapping.ResourceType.Unstored: unknown attributes, and
+// attributes the schemas define but nothing maps) is ignored, as RFC 7644 §3.3
+// lets a server ignore POSTed content, and named in the write's audit event;
+// with `unmappedAttributes: refuse` it is a 400 invalidSyntax, the scimType of
+// a body that doesn't conform to the request schema (§3.12), which /Schemas
+// gives as the mapped attributes.
 func (h *resourceHandler) values(ctx context.Context, body map[string]any) (map[string][]string, error) {
 	if err := h.checkSchemas(body); err != nil {
 		return nil, err
 	}
+	var ignored, details []string
+	for _, f := range h.rt.Unstored(body) {
+		ignored, details = append(ignored, f.Path), append(details, f.Detail)
+	}
+	if h.rt.RefuseUnmapped && len(details) > 0 {
+		return nil, errorf(400, "invalidSyntax", "%s (the mapping has unmappedAttributes: refuse)", strings.Join(details, "; "))
+	}
+	noteIgnored(ctx, ignored)
 	return h.validValues(ctx, body)
 }
 

@@ -24,11 +24,25 @@ func TestPublishedJSONSchema(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
+	// What the loader accepts beyond the shipped files.
+	for name, src := range map[string]string{
+		"unmapped refuse": "unmappedAttributes: refuse\nresourceTypes: {User: {ldap: {base: \"o=x\", objectClasses: [a], rdn: uid}, attributes: {userName: uid}}}",
+	} {
+		path := filepath.Join(t.TempDir(), "m.yaml")
+		os.WriteFile(path, []byte(src), 0o644)
+		if err := sch.Validate(yamlDoc(t, path)); err != nil {
+			t.Errorf("%s: the JSON Schema refuses it: %v", name, err)
+		}
+		if _, err := Load(path); err != nil {
+			t.Errorf("%s: the loader refuses it: %v", name, err)
+		}
+	}
 	for name, src := range map[string]string{
 		"unknown key":      "resourceTypes: {User: {ldap: {base: x, objectClasses: [a], rdn: uid}, attributes: {userName: {ldap: uid, uniqness: server}}}}",
 		"bad scope":        "resourceTypes: {User: {ldap: {base: x, objectClasses: [a], rdn: uid, scope: deep}, attributes: {userName: uid}}}",
 		"caseExact string": "resourceTypes: {User: {ldap: {base: x, objectClasses: [a], rdn: uid}, attributes: {userName: {ldap: uid, caseExact: maybe}}}}",
 		"no rdn":           "resourceTypes: {User: {ldap: {base: x, objectClasses: [a]}, attributes: {userName: uid}}}",
+		"unmapped strict":  "unmappedAttributes: strict\nresourceTypes: {User: {ldap: {base: x, objectClasses: [a], rdn: uid}, attributes: {userName: uid}}}",
 	} {
 		path := filepath.Join(t.TempDir(), "m.yaml")
 		os.WriteFile(path, []byte(src), 0o644)

@@ -165,13 +165,18 @@ var (
 )
 
 func (l *loader) mapping(root *node) *Mapping {
-	m := &Mapping{File: l.file, Flavor: "openldap", Dialect: openLDAP}
+	m := &Mapping{File: l.file, Flavor: "openldap", Dialect: openLDAP, UnmappedAttributes: UnmappedIgnore}
 	if root.Kind == nullNode {
 		l.errorf(root, "the mapping file is empty; it needs at least resourceTypes")
 		return m
 	}
-	if !l.fields(root, "the mapping file", "directory", "schemas", "resourceTypes") {
+	if !l.fields(root, "the mapping file", "directory", "schemas", "resourceTypes", "unmappedAttributes") {
 		return m
+	}
+	if u := root.get("unmappedAttributes"); u != nil {
+		if s := l.oneOf(u, "unmappedAttributes", UnmappedIgnore, UnmappedRefuse); s == UnmappedRefuse {
+			m.UnmappedAttributes = s
+		}
 	}
 	if sc := root.get("schemas"); sc != nil {
 		l.customSchemas(sc)
@@ -203,6 +208,7 @@ func (l *loader) mapping(root *node) *Mapping {
 			l.errorf(rts.Values[i], "endpoint %s is already used by the resource type at line %d", rt.Endpoint, prev.Line)
 		}
 		endpoints[strings.ToLower(rt.Endpoint)] = k
+		rt.RefuseUnmapped = m.UnmappedAttributes == UnmappedRefuse
 		m.Types = append(m.Types, rt)
 	}
 	// References must name declared resource types.
@@ -218,6 +224,12 @@ func (l *loader) mapping(root *node) *Mapping {
 	}
 	return m
 }
+
+// The values of the top-level unmappedAttributes.
+const (
+	UnmappedIgnore = "ignore"
+	UnmappedRefuse = "refuse"
+)
 
 var builtinTypes = map[string]struct {
 	endpoint, schema string

@@ -119,6 +119,45 @@ func TestProblems(t *testing.T) {
 	}
 }
 
+// unmappedAttributes: ignore (the default) or refuse, for every resource type;
+// anything else is a problem at its position.
+func TestUnmappedAttributesOption(t *testing.T) {
+	types := "resourceTypes:\n  User:\n    ldap: {base: \"o=x\", objectClasses: [x], rdn: uid}\n    attributes: {userName: uid}\n" +
+		"  Group:\n    ldap: {base: \"o=g\", objectClasses: [groupOfNames], rdn: cn}\n    attributes: {displayName: cn}\n"
+	for _, c := range []struct {
+		top    string
+		want   string
+		refuse bool
+	}{
+		{"", UnmappedIgnore, false},
+		{"unmappedAttributes: ignore\n", UnmappedIgnore, false},
+		{"unmappedAttributes: refuse\n", UnmappedRefuse, true},
+	} {
+		m, err := Parse("m.yaml", []byte(c.top+types))
+		if err != nil {
+			t.Fatalf("%q: %v", c.top, err)
+		}
+		if m.UnmappedAttributes != c.want {
+			t.Errorf("%q: UnmappedAttributes = %q, want %q", c.top, m.UnmappedAttributes, c.want)
+		}
+		for _, rt := range m.Types {
+			if rt.RefuseUnmapped != c.refuse {
+				t.Errorf("%q: %s.RefuseUnmapped = %v", c.top, rt.Name, rt.RefuseUnmapped)
+			}
+		}
+	}
+	for top, want := range map[string]string{
+		"unmappedAttributes: strict\n":   `m.yaml:1:21: unmappedAttributes is "strict"; want one of: ignore, refuse`,
+		"unmappedAttributes: [refuse]\n": "m.yaml:1:21: unmappedAttributes must be a string, not a list",
+		"unmappedAttribute: refuse\n":    `m.yaml:1:1: unknown key "unmappedAttribute" in the mapping file (did you mean "unmappedAttributes"?)`,
+	} {
+		_, err := Parse("m.yaml", []byte(top+types))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v\nwant a problem containing %q", top, err, want)
+		}
+	}
+}
+
 func TestExampleIsInRepoRoot(t *testing.T) {
 	if _, err := os.Stat("../mappings.example.yaml"); err != nil {
 		t.Fatal(err)

@@ -4,9 +4,10 @@
 // A mapping declares resource types (User, Group…), where their entries live
 // (base DN, object classes, RDN attribute) and, attribute by attribute, which LDAP
 // attribute stores which SCIM attribute. Only mapped attributes exist for the
-// gateway: discovery (/Schemas) advertises exactly them, filters on anything else
-// are rejected, and values of unmapped attributes in requests are ignored
-// (RFC 7644 §3.3: the service provider MAY ignore attributes it does not support).
+// gateway: discovery (/Schemas) advertises exactly them and filters on anything
+// else are rejected. In writes, what the resource type's schemas define but the
+// mapping does not store is ignored, or refused with `unmappedAttributes:
+// refuse` (stored.go finds it).
 package mapping
 
 import (
@@ -22,7 +23,11 @@ type Mapping struct {
 	File    string
 	Flavor  string // "openldap" (default) or "activedirectory" (dialect.go)
 	Dialect Dialect
-	Types   []*ResourceType
+	// UnmappedAttributes is what writes do with attributes a schema of the
+	// resource type defines but the mapping doesn't store: "ignore" (default)
+	// or "refuse" (400). Each ResourceType's RefuseUnmapped follows it.
+	UnmappedAttributes string
+	Types              []*ResourceType
 }
 
 // ResourceType is one SCIM resource type and where its entries live (RFC 7643 §6).
@@ -48,6 +53,10 @@ type ResourceType struct {
 	// OnDelete is "delete" (default) or "deactivate": DELETE then sets active to
 	// false and keeps the entry.
 	OnDelete string
+	// RefuseUnmapped is true with the mapping's `unmappedAttributes: refuse`:
+	// writes naming an attribute the type's schemas define but the mapping
+	// doesn't store are refused instead of ignored.
+	RefuseUnmapped bool
 	// Positions in the mapping file, for problems found later (CheckSchema).
 	Pos, ObjectClassesPos, RDNPos Pos
 

@@ -82,9 +82,19 @@ func multiValuedSubs(valueType string, types ...string) func(*AttrDef) {
 	)
 }
 
-// Commonly mapped attributes that every resource has (RFC 7643 §3.1).
+// The common attributes every resource has (RFC 7643 §3.1). externalId can be
+// mapped; id and meta are the directory's (the entry's id, timestamps and
+// version) and read-only for clients.
 var (
 	externalIDDef = attr("externalId", "string", "An identifier for the resource as defined by the provisioning client.", caseExact)
+	idDef         = attr("id", "string", "A unique identifier for a SCIM resource as defined by the service provider.", caseExact, readOnly)
+	metaDef       = attr("meta", "complex", "A complex attribute containing resource metadata.", readOnly, subs(
+		attr("resourceType", "string", "The name of the resource type of the resource.", caseExact, readOnly),
+		attr("created", "dateTime", "The DateTime that the resource was added to the service provider.", readOnly),
+		attr("lastModified", "dateTime", "The most recent DateTime that the details of this resource were updated at the service provider.", readOnly),
+		attr("location", "reference", "The URI of the resource being returned.", caseExact, readOnly),
+		attr("version", "string", "The version of the resource being returned.", caseExact, readOnly),
+	))
 )
 
 // builtinSchemas are the schemas of RFC 7643 §4 and §8.7 that a mapping can use.
