@@ -197,6 +197,11 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 	if err := h.checkUnique(ctx, ch.vals, id, e); err != nil {
 		return "", err
 	}
+	if ch.password != nil {
+		if err := h.checkPasswordTransport(); err != nil { // before anything is written
+			return "", err
+		}
+	}
 	m := h.s.mapping()
 	assert := h.s.guard(h.rt, version) // none on AD: there casChange guards by values
 	mod := ldap.NewModifyRequest(e.DN, assert)
