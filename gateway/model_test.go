@@ -1134,7 +1134,40 @@ func fail(t *rapid.T, problems []problem) {
 		return "3" + k
 	}
 	sorted := slices.SortedFunc(maps.Keys(kinds), func(a, b string) int { return strings.Compare(rank(a), rank(b)) })
-	t.Fatalf("%s", sorted[0])
+	fatalAs(t, kindCode(sorted[0]), 10, sorted[0])
+}
+
+// kindCodes numbers the kinds of difference met in this process.
+var kindCodes = struct {
+	sync.Mutex
+	m map[string]int
+}{m: map[string]int{}}
+
+func kindCode(kind string) int {
+	kindCodes.Lock()
+	defer kindCodes.Unlock()
+	c, ok := kindCodes.m[kind]
+	if !ok {
+		c = len(kindCodes.m)
+		kindCodes.m[kind] = c
+	}
+	return c
+}
+
+// fatalAs fails t with msg from a call stack that spells code in binary, one
+// frame per bit. rapid tells failures apart by their stack alone, and shrinks a
+// failing case only into one that fails from the same stack: so a failure
+// shrinks into a smaller case of the same kind, not of whichever other bug is
+// easiest to reach.
+func fatalAs(t *rapid.T, code, bits int, msg string) {
+	switch {
+	case bits == 0:
+		t.Fatalf("%s", msg)
+	case code&1 == 0:
+		fatalAs(t, code>>1, bits-1, msg)
+	default:
+		fatalAs(t, code>>1, bits-1, msg)
+	}
 }
 
 // run sends a command's requests (in order, or at the same time) and returns
@@ -1390,27 +1423,39 @@ func (w *modelWorld) checkAll(t *rapid.T, models []*model, xs []ids) {
 			byID[xs[c].of(gref(g))] = owner{c, g, false}
 		}
 	}
+	// entryAt is the entry a DN names as LDAP matches DNs (uid and cn ignore
+	// case), or nil.
+	entryAt := func(dn string) *dirEntry {
+		for _, tree := range []map[string]*dirEntry{people, groups} {
+			if e := tree[dn]; e != nil {
+				return e
+			}
+			if e := foldLookup(tree, dn); e != nil {
+				return e
+			}
+		}
+		return nil
+	}
 	// describe says what a DN names: which model object the entry there is.
 	describe := func(dn string) string {
-		e := people[dn]
+		e := entryAt(dn)
 		if e == nil {
-			e = groups[dn]
-		}
-		if e == nil {
-			if f := foldLookup(people, dn); f != nil {
-				return fmt.Sprintf("names no entry (%s differs in case)", f.dn)
-			}
 			return "names no entry"
 		}
 		id := first(e.attrs["entryuuid"])
+		if e.dn != dn {
+			dn = " " + e.dn
+		} else {
+			dn = ""
+		}
 		if o, ok := byID[id]; ok {
 			state := "live"
 			if o.user && !models[o.client].users[o.handle].live || !o.user && !models[o.client].groups[o.handle].live {
 				state = "deleted"
 			}
-			return fmt.Sprintf("names %s (entryUUID %s, %s in the model)", o, id, state)
+			return fmt.Sprintf("names %s%s (entryUUID %s, %s in the model)", o, dn, id, state)
 		}
-		return "names an entry no request created (entryUUID " + id + ")"
+		return "names an entry no request created" + dn + " (entryUUID " + id + ")"
 	}
 	// refs compares a reference attribute's values with the model's DNs, value
 	// by value, and names what each wrong value is.
@@ -1423,12 +1468,12 @@ func (w *modelWorld) checkAll(t *rapid.T, models []*model, xs []ids) {
 			switch {
 			case v == "":
 				kind = "the placeholder \"\" stays beside members"
-			case people[v] != nil || groups[v] != nil:
-				kind = "a value names an entry that the model does not have there"
-			case foldLookup(people, v) != nil || foldLookup(groups, v) != nil:
+			case entryAt(v) == nil:
+				kind = "a value names no entry (dangling)"
+			case slices.ContainsFunc(want, func(w string) bool { return strings.EqualFold(w, v) }):
 				kind = "a value differs in case from its entry's DN"
 			default:
-				kind = "a value names no entry (dangling)"
+				kind = "a value names an entry that the model does not have there"
 			}
 			bad("directory: "+what+": "+kind, "%s: %s %q %s; the model has %q", who, what, v, describe(v), want)
 		}
