@@ -89,12 +89,16 @@ func TestModel(t *testing.T) {
 	w := startModelWorld(t)
 	applyModelDefaults(t)
 	kinds := modelKinds(t)
-	t.Run("sequential", func(t *testing.T) {
-		rapid.Check(t, func(rt *rapid.T) { w.sequential(rt, kinds) })
-	})
-	t.Run("concurrent", func(t *testing.T) {
-		rapid.Check(t, func(rt *rapid.T) { w.concurrent(rt, kinds) })
-	})
+	for _, v := range []struct {
+		name string
+		run  func(*rapid.T, []string)
+	}{{"sequential", w.sequential}, {"concurrent", w.concurrent}} {
+		seqs, reqs := w.sequences.Load(), w.seq.Load()
+		t.Run(v.name, func(t *testing.T) {
+			rapid.Check(t, func(rt *rapid.T) { v.run(rt, kinds) })
+		})
+		t.Logf("%s: %d sequences run (shrinking included), %d requests", v.name, w.sequences.Load()-seqs, w.seq.Load()-reqs)
+	}
 }
 
 // applyModelDefaults sets the rapid flags of modelDefaults that neither the
@@ -160,7 +164,8 @@ type modelWorld struct {
 	url    string // the gateway's SCIM base, …/scim/v2
 	client *http.Client
 	admin  *ldap.Conn // the directory's admin; go-ldap connections are safe for concurrent use
-	seq    atomic.Int64
+	// seq numbers the requests sent (the #n of the logs); sequences counts runClients.
+	seq, sequences atomic.Int64
 }
 
 func startModelWorld(t *testing.T) *modelWorld {
@@ -1315,6 +1320,7 @@ func (w *modelWorld) concurrent(t *rapid.T, kinds []string) {
 // that the model does not expect (later commands assumed its outcome), then
 // checks the directory against the models.
 func (w *modelWorld) runClients(t *rapid.T, models []*model, kinds []string, k int) {
+	w.sequences.Add(1)
 	if err := w.wipe(); err != nil {
 		t.Fatal(err)
 	}
