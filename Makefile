@@ -1,7 +1,7 @@
 # scim2ldap — see README.md.
 GO ?= go
 
-.PHONY: dev test test-ad unit bench perf build deps check vet
+.PHONY: dev test test-ad unit soak bench perf build deps check vet
 
 ## dev: quick start — private slapd + the gateway with a fresh token (Ctrl-C stops both)
 dev:
@@ -21,6 +21,15 @@ test-ad:
 ## unit: tests that need no directory
 unit:
 	$(GO) test -count=1 ./filterxlate/ ./mapping/
+
+## soak: TestModel (gateway/model_test.go) with many more generated request sequences than `make test`,
+## seeded from the clock; prints the seed. SEED=n repeats a run, CHECKS=n sequences per variant (default
+## 2000), STEPS=n their length (default 24; see the test's doc). A failure prints the shrunk sequence.
+soak: deps
+	@seed=$${SEED:-$$(date +%s)}; echo "make soak: seed $$seed (again: make soak SEED=$$seed)"; \
+	bash -o pipefail -c "$(GO) test -count=1 -run '^TestModel$$' -timeout 3h -v ./gateway/ \
+	  -rapid.seed=$$seed -rapid.checks=$${CHECKS:-2000} -rapid.steps=$${STEPS:-24} -rapid.shrinktime=5m 2>&1 \
+	  | grep -v '\[rapid\] draw'"
 
 ## bench: gateway vs direct-LDAP benchmarks (create, get by id, filter, PATCH, a 10,000-member group)
 bench: deps

@@ -3,7 +3,9 @@
 // (ou=people, ou=groups), torn down when the test binary is done.
 //
 // It runs scripts/slapd-up.sh (the same script `make dev` uses), so tests and the
-// quick start exercise one directory layout. No LDAP mocks anywhere.
+// quick start exercise one directory layout. No LDAP mocks anywhere. StartWith
+// builds the same layout with fewer overlays (Options), e.g. without refint and
+// memberof, to see what the gateway itself keeps consistent.
 package slapdtest
 
 import (
@@ -29,8 +31,22 @@ type Server struct {
 	CAFile   string // PEM of the server's self-signed certificate
 }
 
+// Options changes the directory StartWith builds.
+type Options struct {
+	// Overlays are the overlays to configure (scripts/slapd-up.sh's SLAPD_OVERLAYS):
+	// any of "memberof", "refint", "ppolicy", "sssvlv". Nil: all four, the layout
+	// Start and `make dev` use; empty but not nil: none. E.g. []string{"ppolicy"}
+	// is a directory that keeps no referential integrity of its own (no refint,
+	// no memberof): what a gateway writes is all there is.
+	Overlays []string
+}
+
 // Start starts slapd or returns an error saying what is missing. Call Stop when done.
-func Start() (*Server, error) {
+func Start() (*Server, error) { return StartWith(Options{}) }
+
+// StartWith starts a slapd built with opts (see Options) or returns an error
+// saying what is missing. Call Stop when done.
+func StartWith(opts Options) (*Server, error) {
 	if _, err := exec.LookPath("slapd"); err != nil {
 		if _, err2 := os.Stat("/usr/sbin/slapd"); err2 != nil {
 			return nil, fmt.Errorf("slapd is not installed (apt-get install slapd ldap-utils, or run `make deps`)")
@@ -45,7 +61,7 @@ func Start() (*Server, error) {
 		p1, p2 := freePort(), freePort()
 		cmd := exec.Command("bash", filepath.Join(repoRoot(), "scripts", "slapd-up.sh"), dir, fmt.Sprint(p1), fmt.Sprint(p2))
 		// The watchdog stops slapd if this test binary dies without cleaning up (a panic).
-		cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin", fmt.Sprintf("SLAPD_WATCH_PID=%d", os.Getpid()))
+		cmd.Env = append(overlayEnv(opts.Overlays), "PATH="+os.Getenv("PATH")+":/usr/sbin", fmt.Sprintf("SLAPD_WATCH_PID=%d", os.Getpid()))
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			lastErr = fmt.Errorf("slapd-up.sh: %v: %s", err, out)
@@ -80,6 +96,22 @@ func Main(m *testing.M, srv **Server) {
 	code := m.Run()
 	s.Stop()
 	os.Exit(code)
+}
+
+// overlayEnv is the environment for slapd-up.sh: SLAPD_OVERLAYS from overlays,
+// or, for nil, none at all, so a SLAPD_OVERLAYS in the developer's shell does not
+// change the layout the tests expect.
+func overlayEnv(overlays []string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SLAPD_OVERLAYS=") {
+			env = append(env, kv)
+		}
+	}
+	if overlays != nil {
+		env = append(env, "SLAPD_OVERLAYS="+strings.Join(overlays, " "))
+	}
+	return env
 }
 
 func freePort() int {
