@@ -28,6 +28,17 @@ import (
 // ownSlapd starts a private slapd and returns it with a connection to its
 // cn=config (ldapi, authorised by the test process's peer credentials, as
 // scripts/slapd-up.sh grants).
+// storeOf opens one connection to own, as its admin.
+func storeOf(t *testing.T, own *slapdtest.Server) *ldapstore.Store {
+	t.Helper()
+	store, err := ldapstore.Open(ldapstore.Config{URL: own.URL, BindDN: own.BindDN, BindPassword: own.Password, Conns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	return store
+}
+
 func ownSlapd(t *testing.T) (*slapdtest.Server, *ldap.Conn) {
 	t.Helper()
 	own, err := slapdtest.Start()
@@ -102,12 +113,7 @@ func requestLine(log, reqID string) map[string]any {
 // request id. The request carried a password: it is nowhere in the log.
 func TestServerErrorLogsItsCause(t *testing.T) {
 	own, cfg := ownSlapd(t)
-	store, err := ldapstore.Open(ldapstore.Config{URL: own.URL, BindDN: own.BindDN, BindPassword: own.Password, Conns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	e := newEnvOn(t, loadMapping(t, "docs/examples/openldap-posix.yaml"), store)
+	e := newEnvOn(t, loadMapping(t, "docs/examples/openldap-posix.yaml"), storeOf(t, own))
 	const secret = "Tr0ub4dor-Never-Logged"
 	newUser := func(name string) map[string]any {
 		return user(name, map[string]any{"password": secret, entSchema: map[string]any{"employeeNumber": "7"}})
@@ -208,12 +214,7 @@ func TestDeleteEntryWithChildren(t *testing.T) {
 // operation): it is nowhere in the log.
 func TestDirectoryWantsTLS(t *testing.T) {
 	own, cfg := ownSlapd(t)
-	store, err := ldapstore.Open(ldapstore.Config{URL: own.URL, BindDN: own.BindDN, BindPassword: own.Password, Conns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	e := newEnvOn(t, loadMapping(t, "docs/examples/openldap-posix.yaml"), store)
+	e := newEnvOn(t, loadMapping(t, "docs/examples/openldap-posix.yaml"), storeOf(t, own))
 	id := e.MustCreate("/Users", user("tls-wanted", map[string]any{entSchema: map[string]any{"employeeNumber": "8"}}))
 
 	setDBConfig(t, cfg, "olcSecurity", "update_ssf=128")

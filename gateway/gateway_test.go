@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -61,6 +62,45 @@ var (
 
 func exampleMapping(t testing.TB) *mapping.Mapping { return loadMapping(t, "mappings.example.yaml") }
 
+// Edits of mappings.example.yaml that tests share (editedExampleMapping).
+var (
+	// withPassword maps password (set through Password Modify, RFC 3062).
+	withPassword = [2]string{"      userName:                      {ldap: uid, uniqueness: server}\n",
+		"      userName:                      {ldap: uid, uniqueness: server}\n      password:                      {ldap: userPassword}\n"}
+	// withoutGroups drops groups (memberOf needs the memberof overlay).
+	withoutGroups = [][2]string{{"      # Read-only: the groups a user is in, from the memberOf overlay.\n", ""},
+		{"      groups:                        {ldap: memberOf, reference: Group}\n", ""}}
+)
+
+// editedExampleMapping loads mappings.example.yaml with each edit (old → new)
+// applied; each old text must occur exactly once, so an edit that no longer
+// fits the file fails the test instead of silently testing something else.
+func editedExampleMapping(t testing.TB, edits ...[2]string) *mapping.Mapping {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	path := filepath.Join(filepath.Dir(file), "..", "mappings.example.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(data)
+	for _, edit := range edits {
+		if edit[0] != "" && strings.Count(src, edit[0]) != 1 {
+			t.Fatalf("mappings.example.yaml no longer has %q once: update the test's edit", edit[0])
+		}
+		if edit[0] == "" { // prepend top-level lines
+			src = edit[1] + src
+			continue
+		}
+		src = strings.Replace(src, edit[0], edit[1], 1)
+	}
+	m, err := mapping.Parse(path, []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // loadMapping loads a mapping file by its path from the repository root.
 func loadMapping(t testing.TB, path string) *mapping.Mapping {
 	_, file, _, _ := runtime.Caller(0)
@@ -86,11 +126,19 @@ func newEnvWith(t *testing.T, m *mapping.Mapping) *env { return newEnvOn(t, m, o
 
 // newEnvOn serves m from store (bound as whoever the test needs).
 func newEnvOn(t *testing.T, m *mapping.Mapping, store *ldapstore.Store) *env {
+	return newEnvFrom(t, gateway.Config{Mapping: m, Store: store})
+}
+
+// newEnvFrom serves cfg (Mapping and Store set) with the test's tokens, no
+// failure limit, and the request log in env.logBuf.
+func newEnvFrom(t *testing.T, cfg gateway.Config) *env {
 	t.Helper()
 	logBuf := &bytes.Buffer{}
-	gw := gateway.New(gateway.Config{Mapping: m, Store: store, Log: zerolog.New(zerolog.SyncWriter(logBuf)), Tokens: []string{"other", token}, AuthFailureBurst: -1})
+	cfg.Log = zerolog.New(zerolog.SyncWriter(logBuf))
+	cfg.Tokens, cfg.AuthFailureBurst = []string{"other", token}, -1
+	gw := gateway.New(cfg)
 	// As `scim2ldap serve` does before it listens: the mapping against the live schema.
-	if err := gw.CheckMapping(context.Background(), m); err != nil {
+	if err := gw.CheckMapping(context.Background(), cfg.Mapping); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(gw)

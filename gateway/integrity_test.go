@@ -8,8 +8,6 @@ package gateway_test
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,29 +18,8 @@ import (
 	"github.com/scim2ldap/scim2ldap/mapping"
 )
 
-// passwordMapping is mappings.example.yaml with password mapped (set through
-// the Password Modify operation, RFC 3062).
-func passwordMapping(t testing.TB) *mapping.Mapping {
-	t.Helper()
-	src, err := os.ReadFile(filepath.Join("..", "mappings.example.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const anchor = "      userName:                      {ldap: uid, uniqueness: server}\n"
-	if !strings.Contains(string(src), anchor) {
-		t.Fatal("mappings.example.yaml: userName line not found")
-	}
-	text := strings.Replace(string(src), anchor, anchor+"      password:                      {ldap: userPassword}\n", 1)
-	path := filepath.Join(t.TempDir(), "mapping.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
+// passwordMapping is mappings.example.yaml with password mapped.
+func passwordMapping(t testing.TB) *mapping.Mapping { return editedExampleMapping(t, withPassword) }
 
 // A password is part of the write it travels in: a PATCH replacing it with
 // another attribute, or a PUT carrying it, answers 200 with both applied

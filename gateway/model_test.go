@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -202,29 +201,7 @@ func startModelWorld(t *testing.T) *modelWorld {
 // Modify) added to User and groups (memberOf, which needs the memberof overlay)
 // removed.
 func modelMapping(t *testing.T) *mapping.Mapping {
-	_, file, _, _ := runtime.Caller(0)
-	path := file[:strings.LastIndex(file, "/gateway/")] + "/mappings.example.yaml"
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := string(data)
-	for _, edit := range [][2]string{
-		{"      userName:                      {ldap: uid, uniqueness: server}\n",
-			"      userName:                      {ldap: uid, uniqueness: server}\n      password:                      {ldap: userPassword}\n"},
-		{"      # Read-only: the groups a user is in, from the memberOf overlay.\n", ""},
-		{"      groups:                        {ldap: memberOf, reference: Group}\n", ""},
-	} {
-		if strings.Count(src, edit[0]) != 1 {
-			t.Fatalf("mappings.example.yaml no longer has %q once: update modelMapping", edit[0])
-		}
-		src = strings.Replace(src, edit[0], edit[1], 1)
-	}
-	m, err := mapping.Parse(path, []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return editedExampleMapping(t, append([][2]string{withPassword}, withoutGroups...)...)
 }
 
 // wipe deletes every entry under ou=people and ou=groups: each sequence starts

@@ -5,62 +5,28 @@ package gateway_test
 // mapping does not store.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
-	"github.com/rs/zerolog"
 
 	"github.com/scim2ldap/scim2ldap/gateway"
-	"github.com/scim2ldap/scim2ldap/internal/scimtest"
 	"github.com/scim2ldap/scim2ldap/mapping"
 )
 
 // auditedEnv serves m like newEnv, with the audit events in their own buffer.
 func auditedEnv(t *testing.T, m *mapping.Mapping) (*env, *syncBuf) {
-	t.Helper()
 	audit := &syncBuf{}
-	logBuf := &syncBuf{}
-	gw := gateway.New(gateway.Config{Mapping: m, Store: openStore(t), Log: zerolog.New(logBuf), Audit: audit, Tokens: []string{token}, AuthFailureBurst: -1})
-	if err := gw.CheckMapping(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gw)
-	t.Cleanup(srv.Close)
-	c, err := ldap.DialURL(slapd.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Bind(slapd.BindDN, slapd.Password); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return &env{Client: &scimtest.Client{T: t, BaseURL: srv.URL + "/scim/v2", Token: token}, t: t, srv: srv, ldap: c}, audit
+	return newEnvFrom(t, gateway.Config{Mapping: m, Store: openStore(t), Audit: audit}), audit
 }
 
 // exampleMappingWith loads mappings.example.yaml with top-level lines prepended.
 func exampleMappingWith(t *testing.T, top string) *mapping.Mapping {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(file), "..", "mappings.example.yaml")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := mapping.Parse(path, append([]byte(top+"\n"), data...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return editedExampleMapping(t, [2]string{"", top + "\n"})
 }
 
 // auditEvents returns the audit events whose operation is op, in order.

@@ -16,12 +16,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"context"
+	"runtime"
+	"time"
+
 	"github.com/scim2ldap/scim2ldap/gateway"
 	"github.com/scim2ldap/scim2ldap/internal/scimtest"
 	"github.com/scim2ldap/scim2ldap/internal/slapdtest"
 	"github.com/scim2ldap/scim2ldap/ldapstore"
-	"runtime"
-	"time"
 )
 
 func TestConcurrentRenameDoesNotLoseOtherWrites(t *testing.T) {

@@ -319,7 +319,9 @@ func (rt *ResourceType) Unstored(res map[string]any) []Finding {
 }
 
 // Unmapped is the Finding for path, which names t (defined, not stored).
-func (rt *ResourceType) Unmapped(path string, t Target) Finding { return rt.unmapped(path, t.SchemaURN) }
+func (rt *ResourceType) Unmapped(path string, t Target) Finding {
+	return rt.unmapped(path, t.SchemaURN)
+}
 
 func (rt *ResourceType) unknown(path string) Finding {
 	return Finding{Path: path, Unknown: true,

@@ -96,7 +96,7 @@ func TestUnstoredNamesWhatABodyLoses(t *testing.T) {
 		"phoneNumbers": []any{map[string]any{"type": "mobile", "value": "1"}, map[string]any{"type": "fax", "value": ""},
 			map[string]any{"type": "pager", "value": "2"}, map[string]any{"value": "3"}},
 		"urn:ietf:params:scim:schemas:extension:enterprise:2.0User": map[string]any{"employeeNumber": "1", "costCenter": "cc", "shoeSize": 44, "manager": nil},
-		"urn:example:nope:2.0:User": map[string]any{"x": "y"},
+		"urn:example:nope:2.0:User":                                 map[string]any{"x": "y"},
 	}
 	var got []string
 	for _, f := range u.Unstored(body) {
