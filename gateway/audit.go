@@ -23,8 +23,11 @@ import (
 // ignored, when present, names the SCIM attributes of the request that were
 // not stored because the mapping doesn't map them (attribute paths, e.g.
 // "addresses", `phoneNumbers[type eq "fax"].value`).
-// Values are never logged, so neither passwords, secret attributes, tokens nor
-// personal data reach the audit log. Events go to Config.Audit (default: the
+// A change the request caused in another entry (reference upkeep: a member or
+// manager value removed or rewritten) is an event "scim.reference" with the
+// DNs the values named before and after (see auditUpkeep). No other value is
+// ever logged, so neither passwords, secret attributes, tokens nor personal
+// data reach the audit log. Events go to Config.Audit (default: the
 // request log's writer).
 
 // reqInfo is what the request middleware knows about a request, shared with

@@ -148,6 +148,13 @@ func TestDeleteLeavesNoReferenceToTheName(t *testing.T) {
 	if mgr := e.entry("(uid=ref.stays)").GetAttributeValue("manager"); mgr != "" {
 		t.Errorf("manager still names the deleted user: %q", mgr)
 	}
+	// Each entry the delete changed has its audit event.
+	for _, dn := range []string{"cn=Ref Only Member,ou=groups,dc=example,dc=org", peopleDN("ref.stays")} {
+		if !strings.Contains(strings.ToLower(e.logBuf.String()), `"event":"scim.reference","request_id":`) ||
+			!strings.Contains(strings.ToLower(e.logBuf.String()), `"dn":"`+strings.ToLower(dn)+`"`) {
+			t.Errorf("no scim.reference audit event for %s", dn)
+		}
+	}
 	// The name is reused: the newcomer is in no group.
 	again := e.MustCreate("/Users", user("ref.gone", nil))
 	for _, g := range []string{"Ref Only Member", "Ref Two Members"} {

@@ -279,13 +279,42 @@ func (s *Server) rewrite(ctx context.Context, refs []referrer, newDN string) err
 			err = s.cfg.Store.Modify(ctx, mod)
 		}
 		if ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists, ldap.LDAPResultNoSuchObject) {
-			err = nil // someone else got there first; the next round looks again
+			continue // someone else got there first; the next round looks again
 		}
 		if err != nil {
 			return err
 		}
+		s.auditUpkeep(ctx, r, newDN)
 	}
 	return nil
+}
+
+// auditUpkeep records a reference rewrite in the audit log: another entry
+// (a group, a report) changed because of this request. Event
+// "scim.reference": dn is the entry changed, attributes its attributes
+// changed, old_value the DN its values named, new_value the DN they name now
+// ("" when removed).
+func (s *Server) auditUpkeep(ctx context.Context, r referrer, newDN string) {
+	info := infoOf(ctx)
+	if info == nil {
+		info = &reqInfo{}
+	}
+	var attrs []string
+	old := ""
+	for a, vals := range r.values {
+		attrs = append(attrs, a.LDAP)
+		old = vals[0]
+	}
+	slices.Sort(attrs)
+	ev := s.audit.Info().Str("log", "audit").Str("event", "scim.reference").Str("request_id", info.id).
+		Str("remote", info.remote).Str("dn", r.dn).Strs("attributes", attrs).Str("old_value", old).Str("new_value", newDN)
+	if r.rt != nil {
+		ev = ev.Str("resource_type", r.rt.Name)
+	}
+	if info.identity != nil {
+		ev = ev.Str("client", info.identity.Name)
+	}
+	ev.Msg("reference")
 }
 
 // resolvedRefs records, during one write, which DN each referenced id was
