@@ -25,9 +25,6 @@ import (
 // request log says. Tests that reconfigure slapd (cn=config) get a slapd of
 // their own, so a failure cannot leave the shared one changed.
 
-// ownSlapd starts a private slapd and returns it with a connection to its
-// cn=config (ldapi, authorised by the test process's peer credentials, as
-// scripts/slapd-up.sh grants).
 // storeOf opens one connection to own, as its admin.
 func storeOf(t *testing.T, own *slapdtest.Server) *ldapstore.Store {
 	t.Helper()
@@ -39,6 +36,9 @@ func storeOf(t *testing.T, own *slapdtest.Server) *ldapstore.Store {
 	return store
 }
 
+// ownSlapd starts a private slapd and returns it with a connection to its
+// cn=config (ldapi, authorised by the test process's peer credentials, as
+// scripts/slapd-up.sh grants).
 func ownSlapd(t *testing.T) (*slapdtest.Server, *ldap.Conn) {
 	t.Helper()
 	own, err := slapdtest.Start()

@@ -11,10 +11,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/scim2ldap/scim2ldap/gateway"
+	"github.com/scim2ldap/scim2ldap/internal/slapdtest"
+	"github.com/scim2ldap/scim2ldap/ldapstore"
 	"github.com/scim2ldap/scim2ldap/mapping"
 )
 
@@ -320,5 +324,116 @@ func TestMissingParentIsAPreciseError(t *testing.T) {
 	after := e.entry("(uid=parent.present)")
 	if after.DN != before.DN || after.GetAttributeValue("entryCSN") != before.GetAttributeValue("entryCSN") {
 		t.Errorf("a refused move changed the entry: %s → %s", before.DN, after.DN)
+	}
+}
+
+// serviceAccountStore makes, in own, a service account that may write the
+// entries (not the rootDN, whom slapd's ppolicy exempts from its password
+// quality checks), sets a quality rule the directory enforces on it
+// (pwdCheckQuality 2, pwdMinLength 12), and opens a store bound as it.
+func serviceAccountStore(t *testing.T, own *slapdtest.Server, cfg *ldap.Conn) *ldapstore.Store {
+	t.Helper()
+	admin, err := ldap.DialURL(own.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.Bind(own.BindDN, own.Password); err != nil {
+		t.Fatal(err)
+	}
+	const svc, svcPW = "cn=scim-svc,dc=example,dc=org", "Svc-Password-1"
+	add := ldap.NewAddRequest(svc, nil)
+	add.Attribute("objectClass", []string{"organizationalRole", "simpleSecurityObject"})
+	add.Attribute("cn", []string{"scim-svc"})
+	add.Attribute("userPassword", []string{svcPW})
+	if err := admin.Add(add); err != nil {
+		t.Fatal(err)
+	}
+	pol := ldap.NewModifyRequest("cn=default,ou=policies,dc=example,dc=org", nil)
+	pol.Replace("pwdCheckQuality", []string{"2"})
+	pol.Replace("pwdMinLength", []string{"12"})
+	if err := admin.Modify(pol); err != nil {
+		t.Fatal(err)
+	}
+	acl := ldap.NewModifyRequest("olcDatabase={1}mdb,cn=config", nil)
+	// write, not manage: ppolicy exempts whoever may manage an entry from its
+	// quality checks; the lock attribute needs manage (NO-USER-MODIFICATION).
+	acl.Add("olcAccess", []string{`{0}to attrs=pwdAccountLockedTime by dn.exact="` + svc + `" manage by * break`,
+		`{1}to * by dn.exact="` + svc + `" write by * break`})
+	if err := cfg.Modify(acl); err != nil {
+		t.Fatal(err)
+	}
+	store, err := ldapstore.Open(ldapstore.Config{URL: own.URL, BindDN: svc, BindPassword: svcPW, Conns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	return store
+}
+
+// A request that lifts a lock and sets a password the directory refuses
+// (its quality policy) is refused whole: the lock is written only after the
+// password was accepted, so the account never becomes able to bind (before:
+// the modify lifted the lock first and the undo put it back, with the old
+// password usable in between).
+func TestRefusedPasswordNeverLiftsTheLock(t *testing.T) {
+	own, cfg := ownSlapd(t)
+	store := serviceAccountStore(t, own, cfg)
+	e := newEnvFrom(t, gateway.Config{Mapping: passwordMapping(t), Store: store})
+	e.ldap.Close()
+	if e.ldap, _ = ldap.DialURL(own.URL); e.ldap == nil || e.ldap.Bind(own.BindDN, own.Password) != nil {
+		t.Fatal("cannot bind to the private slapd")
+	}
+	id := e.MustCreate("/Users", user("pw.refused", map[string]any{"password": "Long-enough-pass-1", "active": false}))
+	dn := peopleDN("pw.refused")
+	if e.lockTime(dn) == "" {
+		t.Fatal("created with active false and a password: not locked")
+	}
+	bind := func(pw string) bool {
+		c, err := ldap.DialURL(own.URL)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		return c.Bind(dn, pw) == nil
+	}
+	// While refused reactivations run, the old password never binds: not even
+	// for the moment between two of the request's operations.
+	stop := make(chan struct{})
+	var binds, bound atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			binds.Add(1)
+			if bind("Long-enough-pass-1") {
+				bound.Add(1)
+			}
+		}
+	}()
+	for range 30 {
+		r := e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "active", true), op("replace", "title", "Back"), op("replace", "password", "short")))
+		wantError(t, r, 400, "invalidValue", "")
+	}
+	close(stop)
+	<-done
+	if bound.Load() > 0 {
+		t.Errorf("%d of %d binds with the old password succeeded while reactivations were refused", bound.Load(), binds.Load())
+	}
+	if lock, title := e.lockTime(dn), e.entry("(uid=pw.refused)").GetAttributeValue("title"); lock == "" || title != "" {
+		t.Errorf("after the refused requests: lock %q, title %q; want the entry as before", lock, title)
+	}
+	if bind("Long-enough-pass-1") || bind("short") {
+		t.Error("the account binds after a refused reactivation")
+	}
+	// Accepted: reactivated, with the new password.
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", true), op("replace", "password", "Another-long-pass-2")))
+	if !bind("Another-long-pass-2") {
+		t.Error("the reactivated account cannot bind with its new password")
 	}
 }

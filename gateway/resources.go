@@ -346,8 +346,8 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		// the lock is written again (ppolicy lifts it on a password change).
 		// Either step failing deletes the entry, so a retry starts clean.
 		err := h.setPassword(ctx, dn, password)
-		if err == nil {
-			err = h.relock(ctx, dn, h.lockAfter(nil, &change{vals: vals}))
+		if lock := h.lockAfter(nil, &change{vals: vals}); err == nil && lock != nil && len(lock.values) > 0 {
+			err = h.relock(ctx, dn, lock)
 		}
 		if err != nil {
 			h.undoFailed(ctx, "delete of the entry whose password or lock failed", dn, h.store().Delete(ctx, ldap.NewDelRequest(dn, nil)))

@@ -170,8 +170,10 @@ func (h *resourceHandler) readForUpdate(ctx context.Context, id string) (*ldap.E
 //  2. one modify of every attribute that changes (guarded, unless 1 ran);
 //  3. the password (RFC 3062, or AD's unicodePwd), after the modify, so that
 //     its own version change never fails the guard of step 2;
-//  4. the account lock again when the entry stays or becomes inactive: slapd's
-//     ppolicy removes pwdAccountLockedTime on every password change;
+//  4. with a password, the account lock last (a lock attribute such as
+//     pwdAccountLockedTime is left out of step 2): slapd's ppolicy removes the
+//     lock on every password change, so it is written again, and a request that
+//     also lifts it lifts it only once its password was accepted;
 //  5. membership values, then a check that every DN written still names the
 //     id it was resolved from.
 //
@@ -211,9 +213,13 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 		newRDN = v[0] // a case-only change too: the DN must spell the name as the attribute does
 	}
 	written := map[string]*mapping.AttrMap{} // reference DNs this write adds, and where (verified at the end)
+	lock := h.lockAfter(e, ch)
 	for _, attr := range sortedKeys(ch.vals) {
 		if h.isMembershipAttr(attr) || (newRDN != "" && strings.EqualFold(attr, h.rt.RDN)) {
 			continue // membership below; the naming attribute changes with modrdn
+		}
+		if ch.password != nil && lock != nil && strings.EqualFold(attr, lock.attr) {
+			continue // written after the password (step 4)
 		}
 		cur, next := e.GetEqualFoldAttributeValues(attr), ch.vals[attr]
 		if !sameValues(cur, next) {
@@ -225,7 +231,6 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 			}
 		}
 	}
-	lock := h.lockAfter(e, ch)
 	dn := e.DN
 	var undo []func() // compensations of the steps done, run in reverse when a later one fails
 	fail := func(err error) (string, error) {
@@ -293,6 +298,13 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 		})
 	}
 	if ch.password != nil {
+		if lock != nil && !lock.set {
+			// The request keeps the lock as it is: as it is now, not as read at the
+			// start, so that a deactivation that landed meanwhile is kept too.
+			if cur, err := h.readDN(ctx, dn, []string{lock.attr}); err == nil {
+				lock.values = cur.GetEqualFoldAttributeValues(lock.attr)
+			}
+		}
 		if err := h.setPassword(ctx, dn, *ch.password); err != nil {
 			return fail(err)
 		}
@@ -318,17 +330,21 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 	return dn, nil
 }
 
-// accountLock is the lock an entry must carry after a write: attr (a lock
-// attribute such as pwdAccountLockedTime, mapped with trueWhenAbsent) and its
-// values; nil when the account is to be active or its state isn't a lock.
+// accountLock is the lock state an entry must have after a write: attr (a
+// lock attribute such as pwdAccountLockedTime, mapped with trueWhenAbsent) and
+// its values (none: not locked); set says whether the request decides it (it
+// sets active) or keeps the entry's.
 type accountLock struct {
 	attr   string
 	values []string
+	set    bool
 }
 
-// lockAfter returns the lock e must carry after ch: the value ch writes when
-// the request sets active, else the lock e has now (a password change must not
-// lift a lock the request didn't mention, whatever its value).
+// lockAfter returns the lock state e must have after ch: the values ch writes
+// when the request sets active, else the lock e has (a password change must
+// not lift a lock the request didn't mention, whatever its value); nil when
+// the mapping stores active otherwise (AD's userAccountControl bit, which a
+// password reset never touches) or not at all.
 func (h *resourceHandler) lockAfter(e *ldap.Entry, ch *change) *accountLock {
 	for _, a := range h.rt.Attrs {
 		if !a.TrueWhenAbsent || !a.Writable() {
@@ -338,19 +354,19 @@ func (h *resourceHandler) lockAfter(e *ldap.Entry, ch *change) *accountLock {
 		if !set && e != nil {
 			vals = e.GetEqualFoldAttributeValues(a.LDAP)
 		}
-		if len(vals) == 0 {
-			return nil
-		}
-		return &accountLock{attr: a.LDAP, values: vals}
+		return &accountLock{attr: a.LDAP, values: vals, set: set}
 	}
 	return nil
 }
 
-// relock writes lock again after a password change (slapd's ppolicy deletes
-// pwdAccountLockedTime whenever userPassword changes, unless the same modify
-// writes it). It is retried while the directory is unreachable, within the
-// request's deadline; a failure is logged at error level, because until a
-// retry of the request succeeds the account can bind with the new password.
+// relock writes the lock state after a password change (slapd's ppolicy
+// deletes pwdAccountLockedTime whenever userPassword changes, unless the same
+// modify writes it; other lock attributes such as nsAccountLock are unaffected
+// but may be what the request changes). A replace with no values removes the
+// attribute (RFC 4511 §4.6). It is retried while the directory is unreachable,
+// within the request's deadline; a failure is logged at error level, because
+// until a retry of the request succeeds a deactivated account can bind with
+// the new password.
 func (h *resourceHandler) relock(ctx context.Context, dn string, lock *accountLock) error {
 	if lock == nil {
 		return nil
@@ -363,7 +379,7 @@ func (h *resourceHandler) relock(ctx context.Context, dn string, lock *accountLo
 			return nil
 		}
 		if !ldapstore.IsUnavailable(err) || !conflictBackoff(ctx, attempt+4) {
-			h.undoFailed(ctx, "re-lock after the password change", dn, err)
+			h.undoFailed(ctx, "the account lock after the password change", dn, err)
 			return err
 		}
 	}
