@@ -126,8 +126,8 @@ func addedAttrs(add *ldap.AddRequest) []string {
 // the naming attribute when renamed, and membership lists with changes. An
 // update that wrote nothing is recorded too when it ignored attributes: the
 // client believes it changed them, and the event is where an admin sees it didn't.
-func (h *resourceHandler) auditUpdate(ctx context.Context, id, oldDN, dn string, mod *ldap.ModifyRequest, renamed bool, members map[*mapping.AttrMap]*memberPlan) {
-	var attrs []string
+func (h *resourceHandler) auditUpdate(ctx context.Context, id, oldDN, dn string, mod *ldap.ModifyRequest, renamed bool, members map[*mapping.AttrMap]*memberPlan, also ...string) {
+	attrs := slices.Clone(also)
 	for _, c := range mod.Changes {
 		attrs = append(attrs, c.Modification.Type)
 	}

@@ -42,6 +42,10 @@ func TestPasswordTravelsWithTheWrite(t *testing.T) {
 	if !e.canBind(dn, "Second-pass-2") || e.canBind(dn, "First-pass-1") {
 		t.Error("after the PATCH only the new password must bind")
 	}
+	// The audit events name the password attribute of the create and the PATCH, never the value.
+	if n := strings.Count(e.logBuf.String(), `"userPassword"`); n < 2 || strings.Contains(e.logBuf.String(), "Second-pass-2") {
+		t.Errorf("audit events naming userPassword: %d, want 2 (and no password)", n)
+	}
 	r = e.Do("PUT", "/Users/"+id, user("pw.travels", map[string]any{"password": "Third-pass-3", "title": "Engineer"}))
 	if r.Status != 200 || r.Body["title"] != "Engineer" {
 		t.Fatalf("PUT with a password: %d %s", r.Status, r.Raw)
@@ -435,5 +439,53 @@ func TestRefusedPasswordNeverLiftsTheLock(t *testing.T) {
 	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", true), op("replace", "password", "Another-long-pass-2")))
 	if !bind("Another-long-pass-2") {
 		t.Error("the reactivated account cannot bind with its new password")
+	}
+}
+
+// Grants left on a name are found by the directory's own matching rule, which
+// equates more spellings than letter case: insignificant spaces and Unicode
+// compatibility forms (RFC 4518). A user deleted outside the gateway as
+// "Dave  Jones" leaves nothing to "dave jones" (before: the gateway compared
+// the values again by lower case and left them).
+func TestGrantsLeftOnTheNameMatchAsTheDirectoryMatches(t *testing.T) {
+	e := newEnv(t)
+	for i, pair := range [][2]string{{"Dave  Jones", "dave jones"}, {"ﬁle.owner", "file.owner"}} {
+		old := e.MustCreate("/Users", user(pair[0], nil))
+		group := fmt.Sprintf("Spelling Group %d", i)
+		e.createGroup(group, old)
+		oldDN := e.entry("(entryUUID=" + old + ")").DN
+		if err := e.ldap.Del(ldap.NewDelRequest(oldDN, nil)); err != nil { // outside the gateway
+			t.Fatal(err)
+		}
+		e.MustCreate("/Users", user(pair[1], nil))
+		if m := e.ldapMembers(group); !slices.Equal(m, []string{""}) {
+			t.Errorf("%q after %q was deleted: the group's member values are %q, want only the placeholder", pair[1], pair[0], m)
+		}
+	}
+}
+
+// A DELETE that races a rename of the same entry either deletes it or answers
+// that it doesn't exist, and then it doesn't: an IdP takes a 404 on DELETE as
+// "already gone" (before: the rename moved the entry away from the DN the
+// DELETE had looked up, and the DELETE answered 404 while the entry lived on).
+func TestDeleteRacingARenameNeverLeavesTheEntry(t *testing.T) {
+	e := newEnv(t)
+	for i := range 25 {
+		id := e.MustCreate("/Users", user(fmt.Sprintf("dr%d", i), nil))
+		var wg sync.WaitGroup
+		var del response
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "userName", fmt.Sprintf("dr%d-new", i))), "Prefer", "return=minimal")
+		}()
+		go func() { defer wg.Done(); del = e.Do("DELETE", "/Users/"+id, nil) }()
+		wg.Wait()
+		if del.Status != 204 && del.Status != 404 {
+			t.Fatalf("DELETE: %d %s", del.Status, del.Raw)
+		}
+		if ent := e.entry("(entryUUID=" + id + ")"); ent != nil {
+			t.Fatalf("round %d: DELETE answered %d and the entry lives on as %s", i, del.Status, ent.DN)
+		}
 	}
 }

@@ -112,10 +112,12 @@ func (s *Server) referrers(ctx context.Context, m *mapping.Mapping, dn string) (
 				}
 				r := referrer{dn: e.DN, rt: h.rt, values: map[*mapping.AttrMap][]string{}}
 				for _, a := range h.attrs {
-					for _, v := range e.GetEqualFoldAttributeValues(a.LDAP) {
-						if mapping.RefKey(v) == mapping.RefKey(dn) {
-							r.values[a] = append(r.values[a], v)
-						}
+					// Every value returned matched (a.LDAP=dn) by the directory's own
+					// equality rule (RFC 3876 §2), which also equates spellings that
+					// differ in more than case (insignificant spaces, Unicode
+					// compatibility forms: RFC 4518): trust it, don't compare again.
+					if vals := e.GetEqualFoldAttributeValues(a.LDAP); len(vals) > 0 {
+						r.values[a] = vals
 					}
 				}
 				if len(r.values) > 0 {

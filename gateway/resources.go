@@ -320,7 +320,11 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 			writeError(w, asSCIMError(err, "the "+h.rt.Name))
 			return
 		}
-		h.respondCreated(ctx, w, r, dn, addedAttrs(h.rt.AddRequest(vals, parent)))
+		attrs := addedAttrs(h.rt.AddRequest(vals, parent))
+		if setPassword {
+			attrs = append(attrs, h.passwordAttr())
+		}
+		h.respondCreated(ctx, w, r, dn, attrs)
 		return
 	}
 	add := h.rt.AddRequest(vals, parent)
@@ -356,7 +360,11 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.s.upkeepFailed(ctx, "create", dn, h.s.verifyWritten(ctx, m, resolvedOf(ctx), dn, h.writtenRefs(vals)))
-	h.respondCreated(ctx, w, r, dn, addedAttrs(add))
+	attrs := addedAttrs(add)
+	if setPassword {
+		attrs = append(attrs, h.passwordAttr()) // its name, never its value
+	}
+	h.respondCreated(ctx, w, r, dn, attrs)
 }
 
 // respondCreated audits the new entry (attrs: the names written), reads it and
@@ -402,6 +410,35 @@ func etagList(v string) []string {
 	return out
 }
 
+// deleteByID deletes the entry whose id is id and returns it as read (DN and
+// version). With If-Match (want) the delete is guarded by the assertion
+// control, or, where the directory has none (AD), by the version just read. A
+// rename that moves the entry between the lookup and the delete (32
+// noSuchObject on the DN read) is not the end of the entry: it is looked up
+// again, with backoff, so a 404 always means the id names no entry.
+func (h *resourceHandler) deleteByID(ctx context.Context, id string, want []string) (*ldap.Entry, error) {
+	for attempt := 0; ; attempt++ {
+		e, err := h.findByID(ctx, id, []string{h.rt.Dialect().Version}, nil)
+		if err != nil {
+			return nil, err
+		}
+		del := ldap.NewDelRequest(e.DN, nil)
+		if len(want) > 0 {
+			if v := e.GetEqualFoldAttributeValue(h.rt.Dialect().Version); !h.s.assertions() && !slices.Contains(want, v) {
+				return nil, errorf(412, "", "%s has changed since version %s; read it again", h.what(id), mapping.ETag(want[0]))
+			}
+			del.Controls = h.s.guard(h.rt, want...)
+		}
+		err = h.store().Delete(ctx, del)
+		if !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			return e, err
+		}
+		if attempt == maxConflictRetries || !conflictBackoff(ctx, attempt) {
+			return nil, errorf(503, "", "%s kept moving while it was deleted; retry", h.what(id))
+		}
+	}
+}
+
 // delete serves DELETE /{endpoint}/{id} (RFC 7644 §3.6): 204, or 404 if absent.
 // With If-Match the delete is guarded by the assertion control.
 func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request) {
@@ -420,22 +457,8 @@ func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	e, err := h.findByID(ctx, id, []string{h.rt.Dialect().Version}, nil)
+	e, err := h.deleteByID(ctx, id, ifMatch(r))
 	if err != nil {
-		writeError(w, asSCIMError(err, h.what(id)))
-		return
-	}
-	del := ldap.NewDelRequest(e.DN, nil)
-	if want := ifMatch(r); len(want) > 0 {
-		// Guarded in the directory where it can (assertion control); otherwise
-		// (AD) against the version just read.
-		if v := e.GetEqualFoldAttributeValue(h.rt.Dialect().Version); !h.s.assertions() && !slices.Contains(want, v) {
-			writeError(w, errorf(412, "", "%s has changed since version %s; read it again", h.what(id), mapping.ETag(want[0])))
-			return
-		}
-		del.Controls = h.s.guard(h.rt, want...)
-	}
-	if err := h.store().Delete(ctx, del); err != nil {
 		writeError(w, asSCIMError(err, h.what(id)))
 		return
 	}

@@ -326,7 +326,14 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 		}
 	}
 	h.s.upkeepFailed(ctx, "update", dn, h.s.verifyWritten(ctx, m, resolvedOf(ctx), dn, written))
-	h.auditUpdate(ctx, id, e.DN, dn, mod, renamed, ch.members)
+	var also []string // written outside the modify: the password, the lock after it
+	if ch.password != nil {
+		also = append(also, h.passwordAttr())
+		if lock != nil {
+			also = append(also, lock.attr)
+		}
+	}
+	h.auditUpdate(ctx, id, e.DN, dn, mod, renamed, ch.members, also...)
 	return dn, nil
 }
 
@@ -437,6 +444,17 @@ func (h *resourceHandler) writtenRefs(vals map[string][]string) map[string]*mapp
 		}
 	}
 	return out
+}
+
+// passwordAttr is the LDAP attribute the mapping stores the password in
+// (userPassword, unicodePwd), for the audit event: its name, never its value.
+func (h *resourceHandler) passwordAttr() string {
+	for _, a := range h.rt.Attrs {
+		if a.Password {
+			return a.LDAP
+		}
+	}
+	return ""
 }
 
 // referenceAttr returns the writable reference attribute stored in ldapAttr
