@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
@@ -293,9 +294,6 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	vals, err := h.values(ctx, body)
-	if err == nil {
-		err = h.checkUnique(ctx, vals, "", nil)
-	}
 	if err != nil {
 		writeError(w, asSCIMError(err, h.rt.Name))
 		return
@@ -313,6 +311,13 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, asSCIMError(err, h.rt.Name))
 		return
 	}
+	add := h.rt.AddRequest(vals, parent)
+	dn := add.DN
+	m := h.s.mapping()
+	if err := h.claimName(ctx, m, vals, dn); err != nil {
+		writeError(w, asSCIMError(err, h.rt.Name))
+		return
+	}
 	if bits := h.rt.AccountBits(); bits != nil {
 		// AD: created disabled, then the password, then enabled (accountSteps).
 		dn, err := h.createAccount(ctx, vals, parent, bits, password, setPassword)
@@ -325,15 +330,6 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 			attrs = append(attrs, h.passwordAttr())
 		}
 		h.respondCreated(ctx, w, r, dn, attrs)
-		return
-	}
-	add := h.rt.AddRequest(vals, parent)
-	dn := add.DN
-	m := h.s.mapping()
-	// Grants left on this name by deletes the gateway didn't make must not pass
-	// to the new holder of the name.
-	if err := h.s.dropDangling(ctx, m, dn); err != nil {
-		writeError(w, asSCIMError(err, "the "+h.rt.Name))
 		return
 	}
 	if err := h.store().Add(ctx, add); err != nil {
@@ -365,6 +361,27 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) {
 		attrs = append(attrs, h.passwordAttr()) // its name, never its value
 	}
 	h.respondCreated(ctx, w, r, dn, attrs)
+}
+
+// claimName readies dn for a new entry: the uniqueness check (409) and the
+// removal of grants left on the name by deletes the gateway didn't make, so
+// they don't pass to the new holder (dropDangling). The two are independent
+// reads (the removal writes only when something names dn while no entry has
+// it), so they are sent together: one round trip instead of two.
+func (h *resourceHandler) claimName(ctx context.Context, m *mapping.Mapping, vals map[string][]string, dn string) error {
+	var wg sync.WaitGroup
+	var upkeep error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		upkeep = h.s.dropDangling(ctx, m, dn)
+	}()
+	err := h.checkUnique(ctx, vals, "", nil)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	return upkeep
 }
 
 // respondCreated audits the new entry (attrs: the names written), reads it and
