@@ -129,3 +129,34 @@ func TestTooLongNamingValueIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 		t.Error("the group was renamed")
 	}
 }
+
+// slapd applies insignificant space handling (RFC 4518 §2.6.1) to substring
+// assertions: `userName ew " "` became (uid=* ), which every user matched, so
+// the list came back unfiltered. Such filters are refused; eq on spaces is not.
+func TestSpacesOnlySubstringFilterIsRefusedNotAFullList(t *testing.T) {
+	e := newEnv(t)
+	for _, n := range []string{"sp-f1", "sp-f2"} {
+		e.MustCreate("/Users", user(n, map[string]any{"displayName": "Sp " + n, "name": map[string]any{"familyName": "Fam"}}))
+	}
+	for filter, name := range map[string]string{
+		`userName ew " "`:        "userName",
+		`name.familyName ew " "`: "name.familyName",
+		`displayName co "  "`:    "displayName",
+		`userName sw " "`:        "userName",
+		`emails.value sw " "`:    "emails.value",
+	} {
+		t.Run(filter, func(t *testing.T) {
+			for _, r := range []response{
+				e.Do("GET", "/Users"+filterQ(filter), nil),
+				e.Do("POST", "/Users/.search", map[string]any{"filter": filter}),
+				e.Do("POST", "/.search", map[string]any{"filter": filter}),
+			} {
+				wantError(t, r, 400, "invalidFilter", `"`+name+`"`, "only spaces", "RFC 4518")
+			}
+		})
+	}
+	// eq on spaces compares whole values, which no user has.
+	if r := e.Do("GET", "/Users"+filterQ(`userName eq " "`), nil); r.Status != 200 || r.Body["totalResults"] != float64(0) {
+		t.Errorf(`userName eq " ": %d %s`, r.Status, r.Raw)
+	}
+}
