@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -35,6 +36,11 @@ const (
 //	and (&…)   or (|…)       not (!…)
 //
 // co/sw/ew with an empty string match every value, so they become (a=*).
+// On a String target, co/sw/ew with a value of only spaces (after RFC 4518
+// §2.2's mapping: white space to SPACE, control and format characters to
+// nothing; see onlySpaces) is an *Error: insignificant space handling
+// (RFC 4518 §2.6.1) empties it, and slapd answered `userName ew " "` with
+// every entry holding uid. eq, ne and the ordering operators are not affected.
 // "eq null" means absent, (!(a=*)), and "ne null" present, (a=*).
 //
 // Values are encoded per Target.Type (RFC 7643 §2.3):
@@ -74,8 +80,8 @@ const (
 // MatchNone, never "".
 //
 // Errors: *Error (scimType invalidFilter) for unknown attributes (Msg is the
-// Resolver's message, Err the Resolver's error), values of the wrong type and
-// operators the type does not support; the lookup's own error is returned
+// Resolver's message, Err the Resolver's error), values of the wrong type,
+// operators the type does not support and substring values of only spaces; the lookup's own error is returned
 // wrapped (not an *Error: it is a directory failure, not a client mistake).
 func Translate(e Expr, r Resolver, lookup DNLookup) (string, error) {
 	if e == nil {
@@ -570,6 +576,25 @@ func typeErr(c *Compare, name, msg string) *Error {
 
 func isSubstring(op Op) bool { return op == Co || op == Sw || op == Ew }
 
+// onlySpaces reports whether s holds nothing but what RFC 4518 §2.2 maps to
+// SPACE (U+0020, the other white space and separator characters: tab, line
+// ends, U+0085, U+00A0, U+3000…) or to nothing (control and format
+// characters such as U+00AD and U+200B, variation selectors, U+034F, U+1806,
+// U+FFFC). Insignificant space handling (§2.6.1) then leaves a substring
+// assertion of s empty. "" counts as only spaces.
+func onlySpaces(s string) bool {
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r), unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp):
+		case unicode.In(r, unicode.Cc, unicode.Cf):
+		case r == 0x034F, r == 0x1806, r >= 0x180B && r <= 0x180D, r >= 0xFE00 && r <= 0xFE0F, r == 0xFFFC:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // leaf translates a comparison against one LDAP attribute.
 func (t *translator) leaf(c *Compare, tgt *Target, name string) (*node, error) {
 	a := tgt.LDAPAttr
@@ -684,6 +709,9 @@ func (t *translator) leaf(c *Compare, tgt *Target, name string) (*node, error) {
 	}
 	if tgt.NoSubstrings && isSubstring(c.Op) && v != "" {
 		return nil, typeErr(c, name, fmt.Sprintf("attribute %q cannot be searched with co, sw or ew: the directory has no substring matching rule for %s, so such a filter would match nothing; use eq", name, a))
+	}
+	if isSubstring(c.Op) && v != "" && onlySpaces(v) {
+		return nil, typeErr(c, name, fmt.Sprintf("attribute %q: a co, sw or ew value of only spaces is refused: the directory ignores insignificant spaces in substring assertions (RFC 4518 §2.6.1), so it would match every %s value, not those holding spaces", name, a))
 	}
 	ev := ldap.EscapeFilter(v)
 	if tgt.Ordering != "" && isOrdering(c.Op) {

@@ -556,3 +556,69 @@ func TestTranslateComplexFilter(t *testing.T) {
 		t.Errorf("got  %s (%v)\nwant %s", got, err, want)
 	}
 }
+
+// A substring value made only of spaces is empty to a directory that applies
+// insignificant space handling (RFC 4518 §2.6.1): slapd matched every entry
+// holding the attribute for `userName ew " "`. Such co/sw/ew values on string
+// attributes are refused; eq, ne and other types keep their own rules.
+func TestTranslateBlankSubstrings(t *testing.T) {
+	refused := map[string]string{ // filter → the attribute the error names
+		`userName ew " "`:                             "userName",
+		`name.familyName ew " "`:                      "name.familyName",
+		`title co "  "`:                               "title",
+		`userName sw " "`:                             "userName",
+		`externalId co " "`:                           "externalId", // caseExact
+		`userName co "\t"`:                            "userName",
+		`userName co "\u00a0 \u3000"`:                 "userName",     // RFC 4518 §2.2 maps these to SPACE
+		`userName co " \u200b\u00ad "`:                "userName",     // … and these to nothing
+		`emails co " "`:                               "emails.value", // RFC 7644 §3.4.2.2: emails means emails.value
+		`emails.value sw " "`:                         "emails.value",
+		`emails[type eq "work" and value ew " "]`:     "emails.value",
+		`phoneNumbers[type eq "work"].display co " "`: "phoneNumbers.display",
+		`userName eq "x" or not (title co " ")`:       "title",
+		`manager.displayName sw " "`:                  "manager.displayName",
+	}
+	for in, name := range refused {
+		_, err := translate(t, in)
+		var fe *Error
+		if !errors.As(err, &fe) || fe.ScimType() != "invalidFilter" || fe.Token != name ||
+			!strings.Contains(fe.Msg, `"`+name+`"`) || !strings.Contains(fe.Msg, "only spaces") || !strings.Contains(fe.Msg, "RFC 4518") {
+			t.Errorf("%s: %v, want invalidFilter on %q saying the value is only spaces", in, err, name)
+		}
+	}
+	allowed := map[string]string{
+		`userName eq " "`:       `(uid= )`,
+		`userName ne " "`:       `(!(uid= ))`,
+		`userName co ""`:        `(uid=*)`,
+		`userName co " a "`:     `(uid=* a *)`,
+		`userName sw "a "`:      `(uid=a *)`,
+		`emails.type co " "`:    MatchNone, // decided by the slots' fixed types
+		`emails[type ew " "]`:   MatchNone,
+		`externalId eq "  "`:    `(employeeID:caseExactMatch:=  )`,
+		`userName co "\u00e9 "`: "(uid=*\\c3\\a9 *)",
+	}
+	for in, want := range allowed {
+		if got, err := translate(t, in); err != nil || got != want {
+			t.Errorf("%s → %s (%v), want %s", in, got, err, want)
+		}
+	}
+	// Other types keep their own error, which says what the type allows.
+	for in, msg := range map[string]string{
+		`active co " "`:            "is boolean",
+		`uidNumber co " "`:         "is an integer",
+		`meta.lastModified ew " "`: "is a dateTime",
+		`photo sw " "`:             "is binary",
+		`manager.value co " "`:     "is a reference",
+	} {
+		_, err := translate(t, in)
+		var fe *Error
+		if !errors.As(err, &fe) || !strings.Contains(fe.Msg, msg) {
+			t.Errorf("%s: %v, want the type's error (%s)", in, err, msg)
+		}
+	}
+	// A directory without a substring rule for the attribute: that error wins.
+	r := testResolver{"externalid": {Simple: &Target{LDAPAttr: "uniqueIdentifier", NoSubstrings: true}}}
+	if _, err := Translate(mustParse(t, `externalId co " "`), r, nil); err == nil || !strings.Contains(err.Error(), "substring matching rule") {
+		t.Errorf(`externalId co " " without a substring rule: %v`, err)
+	}
+}

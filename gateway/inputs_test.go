@@ -129,3 +129,75 @@ func TestTooLongNamingValueIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 		t.Error("the group was renamed")
 	}
 }
+
+// slapd applies insignificant space handling (RFC 4518 §2.6.1) to substring
+// assertions: `userName ew " "` became (uid=* ), which every user matched, so
+// the list came back unfiltered. Such filters are refused; eq on spaces is not.
+func TestSpacesOnlySubstringFilterIsRefusedNotAFullList(t *testing.T) {
+	e := newEnv(t)
+	for _, n := range []string{"sp-f1", "sp-f2"} {
+		e.MustCreate("/Users", user(n, map[string]any{"displayName": "Sp " + n, "name": map[string]any{"familyName": "Fam"}}))
+	}
+	for filter, name := range map[string]string{
+		`userName ew " "`:        "userName",
+		`name.familyName ew " "`: "name.familyName",
+		`displayName co "  "`:    "displayName",
+		`userName sw " "`:        "userName",
+		`emails.value sw " "`:    "emails.value",
+	} {
+		t.Run(filter, func(t *testing.T) {
+			for _, r := range []response{
+				e.Do("GET", "/Users"+filterQ(filter), nil),
+				e.Do("POST", "/Users/.search", map[string]any{"filter": filter}),
+				e.Do("POST", "/.search", map[string]any{"filter": filter}),
+			} {
+				wantError(t, r, 400, "invalidFilter", `"`+name+`"`, "only spaces", "RFC 4518")
+			}
+		})
+	}
+	// eq on spaces compares whole values, which no user has.
+	if r := e.Do("GET", "/Users"+filterQ(`userName eq " "`), nil); r.Status != 200 || r.Body["totalResults"] != float64(0) {
+		t.Errorf(`userName eq " ": %d %s`, r.Status, r.Raw)
+	}
+}
+
+// A member whose id is empty names no one: POST and PUT dropped it and
+// answered 201/200 as if it were stored. Now 400 invalidValue naming members,
+// nothing written, like PATCH already answered. An empty manager stays "no
+// manager" (RFC 7643 §2.5).
+func TestEmptyMemberIDIsRefused(t *testing.T) {
+	e := newEnv(t)
+	uid := e.MustCreate("/Users", user("em-u", nil))
+	gid := e.createGroup("em-g", uid)
+	for _, members := range [][]any{
+		{map[string]any{"value": ""}},
+		{map[string]any{"value": uid}, map[string]any{"value": ""}},
+		{map[string]any{"value": nil, "display": "x"}},
+	} {
+		wantError(t, e.Do("POST", "/Groups", map[string]any{"displayName": "em-new", "members": members}), 400, "invalidValue", "members", `"value"`)
+		wantError(t, e.Do("PUT", "/Groups/"+gid, map[string]any{"displayName": "em-g2", "members": members}), 400, "invalidValue", "members", `"value"`)
+		wantError(t, e.Do("PATCH", "/Groups/"+gid, patchBody(op("add", "members", members))), 400, "invalidValue", "members", `"value"`)
+		wantError(t, e.Do("PATCH", "/Groups/"+gid, patchBody(op("replace", "", map[string]any{"members": members}))), 400, "invalidValue", "members", `"value"`)
+	}
+	if g := e.groupEntry("em-new"); g != nil {
+		t.Errorf("group created: %s", g.DN)
+	}
+	if m := e.ldapMembers("em-g"); len(m) != 1 || !strings.HasPrefix(m[0], "uid=em-u,") {
+		t.Errorf("members after refused writes: %q", m)
+	}
+
+	// manager: {"value": ""} is no manager, on POST, PUT and PATCH.
+	boss := e.MustCreate("/Users", user("em-boss", nil))
+	noMgr := map[string]any{entSchema: map[string]any{"manager": map[string]any{"value": ""}}}
+	if r := e.Do("POST", "/Users", user("em-m", noMgr)); r.Status != 201 || e.entry("(uid=em-m)").GetAttributeValue("manager") != "" {
+		t.Errorf("POST with an empty manager: %d %s", r.Status, r.Raw)
+	}
+	mid := e.MustCreate("/Users", user("em-m2", map[string]any{entSchema: map[string]any{"manager": map[string]any{"value": boss}}}))
+	if r := e.Do("PUT", "/Users/"+mid, user("em-m2", noMgr)); r.Status != 200 || e.entry("(uid=em-m2)").GetAttributeValue("manager") != "" {
+		t.Errorf("PUT with an empty manager: %d %s", r.Status, r.Raw)
+	}
+	e.MustPatch("/Users/"+mid, patchBody(op("replace", entSchema+":manager", map[string]any{"value": boss})))
+	if r := e.Do("PATCH", "/Users/"+mid, patchBody(op("replace", entSchema+":manager", map[string]any{"value": ""}))); r.Status != 200 || e.entry("(uid=em-m2)").GetAttributeValue("manager") != "" {
+		t.Errorf("PATCH replace with an empty manager: %d %s", r.Status, r.Raw)
+	}
+}

@@ -489,3 +489,49 @@ func TestDeleteRacingARenameNeverLeavesTheEntry(t *testing.T) {
 		}
 	}
 }
+
+// A group naming its own id in members (PATCH add or replace, PUT) was
+// written: cn=g held member cn=g. Refused with 400 invalidValue, nothing
+// written; nested groups stay allowed, and removing a self-membership made
+// outside the gateway works.
+func TestGroupCannotBeItsOwnMember(t *testing.T) {
+	e := newEnv(t)
+	uid := e.MustCreate("/Users", user("self-u", nil))
+	gid := e.createGroup("Self G", uid)
+	sub := e.createGroup("Self Sub")
+	self, both := []any{map[string]any{"value": gid}}, []any{map[string]any{"value": sub}, map[string]any{"value": gid}}
+	for what, r := range map[string]response{
+		"PATCH add":          e.Do("PATCH", "/Groups/"+gid, patchBody(op("add", "members", self))),
+		"PATCH add with sub": e.Do("PATCH", "/Groups/"+gid, patchBody(op("add", "members", both))),
+		"PATCH replace":      e.Do("PATCH", "/Groups/"+gid, patchBody(op("replace", "members", both))),
+		"PATCH no path":      e.Do("PATCH", "/Groups/"+gid, patchBody(op("add", "", map[string]any{"members": self}))),
+		"PATCH then add": e.Do("PATCH", "/Groups/"+gid, patchBody(op("replace", "displayName", "Self G2"),
+			op("remove", "members", []any{map[string]any{"value": uid}}), op("add", "members", self))),
+		"PUT":             e.Do("PUT", "/Groups/"+gid, map[string]any{"displayName": "Self G", "members": self}),
+		"PUT with rename": e.Do("PUT", "/Groups/"+gid, map[string]any{"displayName": "Self G3", "members": both}),
+	} {
+		t.Run(what, func(t *testing.T) {
+			wantError(t, r, 400, "invalidValue", "members", "a group cannot be a member of itself")
+		})
+	}
+	if g := e.groupEntry("Self G"); g == nil || !slices.Equal(g.GetAttributeValues("member"), []string{peopleDN("self-u")}) {
+		t.Fatalf("the group after refused writes: %+v", g)
+	}
+
+	// Nested groups: fine.
+	e.MustPatch("/Groups/"+gid, patchBody(op("add", "members", []any{map[string]any{"value": sub}})))
+	if m := e.ldapMembers("Self G"); len(m) != 2 {
+		t.Errorf("members after adding a nested group: %q", m)
+	}
+	// A self-membership written in the directory can be removed.
+	dn := e.groupEntry("Self G").DN
+	mod := ldap.NewModifyRequest(dn, nil)
+	mod.Add("member", []string{dn})
+	if err := e.ldap.Modify(mod); err != nil {
+		t.Fatal(err)
+	}
+	e.MustPatch("/Groups/"+gid, patchBody(op("remove", "members", self)))
+	if m := e.ldapMembers("Self G"); slices.Contains(m, dn) || len(m) != 2 {
+		t.Errorf("members after removing the self-membership: %q", m)
+	}
+}

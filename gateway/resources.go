@@ -209,8 +209,9 @@ func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request) {
 	}
 	// If-None-Match with the current version: 304, no body (RFC 7644 §3.14, RFC 7232 §3.2).
 	if v := e.GetEqualFoldAttributeValue(h.rt.Dialect().Version); v != "" {
-		inm := r.Header.Get("If-None-Match")
-		if strings.TrimSpace(inm) == "*" || slices.Contains(etagList(inm), v) {
+		// A malformed value matches no version: the resource is sent.
+		tags, star, ok := parseETags(r.Header.Get("If-None-Match"))
+		if ok && (star || slices.Contains(tags, v)) {
 			w.Header().Set("ETag", mapping.ETag(v))
 			w.WriteHeader(http.StatusNotModified)
 			return
@@ -404,27 +405,6 @@ func sortedKeys(m map[string][]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// ifMatch returns the directory version an If-Match header names ("" when
-// absent or "*"), per RFC 7644 §3.14 and RFC 7232 §3.1.
-func ifMatch(r *http.Request) []string { return etagList(r.Header.Get("If-Match")) }
-
-// etagList parses an If-Match / If-None-Match value: "*" or none gives nil,
-// else the directory versions of the listed tags (weak or strong; RFC 7232 §3).
-func etagList(v string) []string {
-	v = strings.TrimSpace(v)
-	if v == "" || v == "*" {
-		return nil
-	}
-	var out []string
-	for _, tag := range strings.Split(v, ",") {
-		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
-		if tag = strings.Trim(tag, `"`); tag != "" {
-			out = append(out, tag)
-		}
-	}
-	return out
 }
 
 // deleteByID deletes the entry whose id is id and returns it as read (DN and

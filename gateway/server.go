@@ -191,9 +191,9 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 		handle(rt.Endpoint, h.list, http.MethodGet)
 		handle(rt.Endpoint, h.create, http.MethodPost)
 		handleID(rt.Endpoint, h.get, http.MethodGet)
-		handleID(rt.Endpoint, h.replace, http.MethodPut)
-		handleID(rt.Endpoint, h.patch, http.MethodPatch)
-		handleID(rt.Endpoint, h.delete, http.MethodDelete)
+		handleID(rt.Endpoint, checkIfMatch(h.replace), http.MethodPut)
+		handleID(rt.Endpoint, checkIfMatch(h.patch), http.MethodPatch)
+		handleID(rt.Endpoint, checkIfMatch(h.delete), http.MethodDelete)
 	}
 	s.routes.Store(&routes{mapping: m, router: r})
 }

@@ -199,6 +199,9 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 	if err := h.checkUnique(ctx, ch.vals, id, e); err != nil {
 		return "", err
 	}
+	if err := checkNotOwnMember(e.DN, h.what(id), ch); err != nil {
+		return "", err
+	}
 	if ch.password != nil {
 		if err := h.checkPasswordTransport(); err != nil { // before anything is written
 			return "", err
@@ -662,6 +665,27 @@ func sameValues(a, b []string) bool {
 	slices.Sort(x)
 	slices.Sort(y)
 	return slices.Equal(x, y)
+}
+
+// checkNotOwnMember refuses a change that adds the entry dn to one of its own
+// membership lists (a PUT or PATCH of a group naming the group's id in
+// members): 400 invalidValue naming the attribute and what (the group, e.g.
+// "Group <id>"). The ids were resolved to
+// DNs, so any spelling of the id that names the group is caught (compared as
+// mapping.RefKey). Removing such a value (written in the directory) is
+// allowed, and so are nested groups; only the group itself is refused: a
+// group containing itself says nothing, and readers that expand nested groups
+// would meet a cycle on every lookup.
+func checkNotOwnMember(dn, what string, ch *change) error {
+	self := mapping.RefKey(dn)
+	for a, p := range ch.members {
+		for _, v := range slices.Concat(p.add, p.replace) {
+			if mapping.RefKey(v) == self {
+				return errorf(400, "invalidValue", "%s: a group cannot be a member of itself (%s)", a.Def.Name, what)
+			}
+		}
+	}
+	return nil
 }
 
 // checkImmutable refuses a write that changes an immutable attribute

@@ -84,7 +84,8 @@ func extValue(res map[string]any, urn string) (any, bool) {
 // A string holding U+0000 in any attribute but a binary one (whose base64 text
 // cannot hold it, while the bytes it decodes to may be anything), reference ids
 // included, is a ValueError naming the attribute, found before lookup is called;
-// so is a computed value holding one (see CheckText).
+// so is a computed value holding one (see CheckText), and an element of a
+// reference list (members) without an id (see scimValues).
 func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[string][]string, error) {
 	for _, e := range rt.Extensions {
 		if v, ok := extValue(res, e.Schema.ID); ok && v != nil {
@@ -275,7 +276,10 @@ func (rt *ResourceType) attrByPath(path string) *AttrMap {
 
 // scimValues extracts the raw JSON values that a mapping takes from a resource:
 // none, one, or several for multi-valued attributes. Nulls and "" are absent
-// (Entra sends null for unset attributes).
+// (Entra sends null for unset attributes), except inside a list of references
+// (members): an element whose id is missing, null or "" is a ValueError naming
+// the attribute, as it names no resource. A single-valued reference such as
+// manager with an empty id is absent (no manager).
 func (rt *ResourceType) scimValues(res map[string]any, a *AttrMap) ([]any, error) {
 	obj := rt.schemaObject(res, a.SchemaURN)
 	if obj == nil {
@@ -329,12 +333,27 @@ func (rt *ResourceType) scimValues(res map[string]any, a *AttrMap) ([]any, error
 			if !rt.elementInSlot(m, a) {
 				continue
 			}
-			if sv, _ := Lookup(m, a.Sub.Name); !isEmpty(sv) {
+			sv, _ := Lookup(m, a.Sub.Name)
+			if !isEmpty(sv) {
 				out = append(out, sv)
+			} else if a.IsReference() {
+				// An element of a reference list (a group's members) with no
+				// id names nothing: dropping it would answer as if it were
+				// stored. Other lists drop empty values (Entra clears with "").
+				return nil, invalid("%s: each element needs %q, the id of a %s; %s names none", a.Key, a.Sub.Name, strings.Join(a.RefTypes, " or "), elementText(m))
 			}
 		}
 		return out, nil
 	}
+}
+
+// elementText is a short JSON text of a list element, for error details.
+func elementText(m map[string]any) string {
+	b, _ := json.Marshal(m)
+	if len(b) > 80 {
+		return string(b[:80]) + "…"
+	}
+	return string(b)
 }
 
 // elementInSlot reports whether a multi-valued element belongs to a's slot: every

@@ -237,3 +237,57 @@ resourceTypes:
 		t.Errorf("password with NUL: %v", err)
 	}
 }
+
+// A membership element whose id is empty (or null, or missing) names nothing:
+// it was dropped and the write answered 201/200 as if it held the member.
+// Refused before the lookup; an empty list and an empty manager still mean
+// "none".
+func TestLDAPValuesRefuseMembersWithoutID(t *testing.T) {
+	m, err := Load("../mappings.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	group, user := m.ResourceType("Group"), m.ResourceType("User")
+	var looked [][]string
+	lookup := func(refTypes, ids []string) (map[string]string, error) {
+		looked = append(looked, ids)
+		out := map[string]string{}
+		for _, id := range ids {
+			out[id] = "uid=" + id + ",ou=people,dc=example,dc=org"
+		}
+		return out, nil
+	}
+	for _, body := range []string{
+		`{"displayName": "g", "members": [{"value": ""}]}`,
+		`{"displayName": "g", "members": [{"value": "u1"}, {"value": ""}]}`,
+		`{"displayName": "g", "members": [{"value": null}]}`,
+		`{"displayName": "g", "members": [{"display": "Bob"}]}`,
+		`{"displayName": "g", "MEMBERS": [{"VALUE": ""}]}`,
+		`{"displayName": "g", "members": {"value": ""}}`,
+	} {
+		_, err := group.LDAPValues(decode(t, body), lookup)
+		ve, ok := err.(*ValueError)
+		if !ok || ve.ScimType != "invalidValue" || !strings.HasPrefix(ve.Msg, "members: ") || !strings.Contains(ve.Msg, "id") {
+			t.Errorf("%s: %v, want an invalidValue ValueError naming members", body, err)
+		}
+	}
+	if looked != nil {
+		t.Errorf("ids looked up for refused bodies: %q", looked)
+	}
+	for body, want := range map[string][]string{
+		`{"displayName": "g", "members": [{"value": "u1"}, {"value": "u2", "display": "U2"}]}`: {"uid=u1,ou=people,dc=example,dc=org", "uid=u2,ou=people,dc=example,dc=org"},
+		`{"displayName": "g", "members": []}`:                                                  {""}, // the placeholder
+		`{"displayName": "g", "members": null}`:                                                {""},
+		`{"displayName": "g"}`:                                                                 {""},
+	} {
+		got, err := group.LDAPValues(decode(t, body), lookup)
+		if err != nil || !reflect.DeepEqual(got["member"], want) {
+			t.Errorf("%s: member %q (%v), want %q", body, got["member"], err, want)
+		}
+	}
+	// An empty manager is no manager (RFC 7643 §2.5: unassigned), as before.
+	got, err := user.LDAPValues(decode(t, `{"userName": "x", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": ""}}}`), lookup)
+	if err != nil || len(got["manager"]) != 0 {
+		t.Errorf("empty manager: %q (%v), want no value", got["manager"], err)
+	}
+}
