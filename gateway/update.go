@@ -250,43 +250,13 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 	}
 	renamed := newRDN != "" || newParent != ""
 	if renamed {
-		rdn := firstRDN(e.DN)
-		if newRDN != "" {
-			rdn = h.rt.RDN + "=" + ldap.EscapeDN(newRDN)
-		}
-		parent := oldParent
-		if newParent != "" {
-			parent = newParent
-		}
-		target := rdn + "," + parent
-		if mapping.RefKey(target) != mapping.RefKey(e.DN) {
-			// Grants left on the name by deletes outside the gateway are not the renamed entry's.
-			if err := h.s.dropDangling(ctx, m, target); err != nil {
-				return "", err
-			}
-		}
-		if err := h.store().ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(e.DN, rdn, true, newParent, assert)); err != nil {
-			if newParent != "" && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-				if here, xerr := h.s.exists(ctx, e.DN); xerr == nil && here {
-					// The entry is where it was: the parent the mapping computed is missing.
-					return "", errorf(400, "invalidValue", "%s would move under %s, which does not exist in the directory (the mapping's parent rule computed it); create it first", h.what(id), newParent)
-				}
-			}
+		newDN, undoRename, err := h.rename(ctx, m, e, id, newRDN, newParent, assert)
+		if err != nil {
 			return "", err
 		}
-		dn, guarded = target, true
+		dn, guarded = newDN, true
 		mod.DN, mod.Controls = dn, nil
-		undo = append(undo, func() {
-			undoParent := ""
-			if newParent != "" {
-				undoParent = oldParent
-			}
-			err := h.store().ModifyDN(ctx, ldap.NewModifyDNRequest(dn, firstRDN(e.DN), true, undoParent))
-			if err == nil {
-				err = h.s.moveReferences(ctx, m, dn, e.DN)
-			}
-			h.undoFailed(ctx, "rename", e.DN, err)
-		})
+		undo = append(undo, undoRename)
 		if err := h.s.moveReferences(ctx, m, e.DN, dn); err != nil {
 			return fail(err)
 		}
@@ -338,6 +308,50 @@ func (h *resourceHandler) updateOnce(ctx context.Context, id string, want []stri
 	}
 	h.auditUpdate(ctx, id, e.DN, dn, mod, renamed, ch.members, also...)
 	return dn, nil
+}
+
+// rename moves the entry e (read as id) to the RDN value newRDN and/or under
+// newParent ("" for either keeps it) with one modrdn guarded by assert, and
+// returns its new DN and the compensation that moves it back (references
+// included). Grants left on the new name by deletes made outside the gateway
+// are removed first (not for a change of letter case only: then the name is
+// the entry's own). A parent that doesn't exist is the client's 400.
+func (h *resourceHandler) rename(ctx context.Context, m *mapping.Mapping, e *ldap.Entry, id, newRDN, newParent string, assert []ldap.Control) (string, func(), error) {
+	oldParent := parentDN(e.DN)
+	rdn, parent := firstRDN(e.DN), oldParent
+	if newRDN != "" {
+		rdn = h.rt.RDN + "=" + ldap.EscapeDN(newRDN)
+	}
+	if newParent != "" {
+		parent = newParent
+	}
+	target := rdn + "," + parent
+	if mapping.RefKey(target) != mapping.RefKey(e.DN) {
+		if err := h.s.dropDangling(ctx, m, target); err != nil {
+			return "", nil, err
+		}
+	}
+	if err := h.store().ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(e.DN, rdn, true, newParent, assert)); err != nil {
+		if newParent != "" && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			if here, xerr := h.s.exists(ctx, e.DN); xerr == nil && here {
+				// The entry is where it was: the parent the mapping computed is missing.
+				return "", nil, errorf(400, "invalidValue", "%s would move under %s, which does not exist in the directory (the mapping's parent rule computed it); create it first", h.what(id), newParent)
+			}
+		}
+		return "", nil, err
+	}
+	undo := func() {
+		undoParent := ""
+		if newParent != "" {
+			undoParent = oldParent
+		}
+		err := h.store().ModifyDN(ctx, ldap.NewModifyDNRequest(target, firstRDN(e.DN), true, undoParent))
+		if err == nil {
+			err = h.s.moveReferences(ctx, m, target, e.DN)
+		}
+		h.undoFailed(ctx, "rename", e.DN, err)
+	}
+	return target, undo, nil
 }
 
 // accountLock is the lock state an entry must have after a write: attr (a
