@@ -1,7 +1,7 @@
 # scim2ldap — see README.md.
 GO ?= go
 
-.PHONY: dev test test-ad unit soak bench perf build deps check vet
+.PHONY: dev test test-ad unit soak soak-ad bench perf build deps check vet
 
 ## dev: quick start — private slapd + the gateway with a fresh token (Ctrl-C stops both)
 dev:
@@ -29,6 +29,14 @@ soak: deps
 	@seed=$${SEED:-$$(date +%s)}; echo "make soak: seed $$seed (again: make soak SEED=$$seed)"; \
 	bash -o pipefail -c "$(GO) test -count=1 -run '^TestModel$$' -timeout 3h -v ./gateway/ \
 	  -rapid.seed=$$seed -rapid.checks=$${CHECKS:-2000} -rapid.steps=$${STEPS:-24} -rapid.shrinktime=5m 2>&1 \
+	  | grep -v '\[rapid\] draw'"
+
+## soak-ad: the same for TestModelAD (gateway/adtest/model_test.go), the model on the Samba AD DC (root;
+## see test-ad): SEED, STEPS and CHECKS as for soak, CHECKS defaulting to 1000 (AD writes are slower: ~20 min on 2 cores).
+soak-ad:
+	@seed=$${SEED:-$$(date +%s)}; echo "make soak-ad: seed $$seed (again: make soak-ad SEED=$$seed)"; \
+	bash -o pipefail -c "$(GO) test -count=1 -run '^TestModelAD$$' -timeout 3h -v ./gateway/adtest/ \
+	  -rapid.seed=$$seed -rapid.checks=$${CHECKS:-1000} -rapid.steps=$${STEPS:-24} -rapid.shrinktime=5m 2>&1 \
 	  | grep -v '\[rapid\] draw'"
 
 ## bench: gateway vs direct-LDAP benchmarks (create, get by id, filter, PATCH, a 10,000-member group)
