@@ -14,7 +14,7 @@ import (
 	"github.com/scim2ldap/scim2ldap/mapping"
 )
 
-// Paging at directory scale (DESIGN.md §5). When the directory offers virtual
+// Paging at directory scale. When the directory offers virtual
 // list views (draft-ietf-ldapext-ldapv3-vlv) and server-side sorting (RFC 2891),
 // a page of a list of one resource type costs one directory search whatever its
 // position: the directory sorts the matches and returns only the window, with

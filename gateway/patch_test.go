@@ -1,7 +1,7 @@
 package gateway_test
 
-// PATCH and Groups as Microsoft Entra ID and Okta send them
-// (../shared/research/idp-dialects.md), against a real slapd.
+// PATCH and Groups as Microsoft Entra ID and Okta send them, against a real
+// slapd.
 
 import (
 	"encoding/json"

@@ -15,7 +15,7 @@ const OIDAssertion = "1.3.6.1.1.12"
 // AssertionControl makes an update apply only if the entry matches Filter (an
 // RFC 4515 string); otherwise the server answers 122 assertionFailed and changes
 // nothing. The gateway uses (entryCSN=<version read>) for optimistic concurrency
-// and If-Match (DESIGN.md §2).
+// and If-Match (RFC 4528; RFC 7644 §3.14).
 type AssertionControl struct {
 	Filter string
 }
@@ -64,7 +64,7 @@ func countOp(ctx context.Context) {
 // OIDPermissiveModify is Microsoft's permissive modify control
 // (1.2.840.113556.1.4.1413): adding a value that exists is not an error. slapd 2.5
 // honours it for adds (not advertised in its root DSE) but still answers 16
-// noSuchAttribute for deleting an absent value (DESIGN.md §4).
+// noSuchAttribute for deleting an absent value (measured on Debian's slapd 2.5).
 const OIDPermissiveModify = "1.2.840.113556.1.4.1413"
 
 // PermissiveModify returns the permissive modify control, non-critical so a

@@ -42,7 +42,7 @@ func (k SortKey) String() string {
 // 0x01, which Samba/AD's decoder reads as FALSE (its reverse order is silently
 // ignored). BER (X.690 §8.2.2) allows any non-zero octet, DER requires 0xFF;
 // this control writes 0xFF for reverseOrder and criticality, which slapd and
-// Samba both accept (research/directories.md §2).
+// Samba 4.17 both accept.
 type SortControl struct {
 	Keys []SortKey
 }

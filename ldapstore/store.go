@@ -32,7 +32,7 @@ type Config struct {
 	BindPassword string        // never logged
 	StartTLS     bool          // upgrade an ldap:// connection with StartTLS (RFC 4513 §3)
 	CAFile       string        // PEM bundle that verifies the server's certificate; empty: system roots
-	Conns        int           // shared connections; default 4 (DESIGN.md §6: 4 gave ~8.6k searches/s here)
+	Conns        int           // shared connections; default 4 (each multiplexes many requests)
 	Timeout      time.Duration // per operation and per dial; default 10s
 	// StartUnreachable lets Open succeed while the directory can't be reached:
 	// the connections are dialled in the background (readiness fails until then).

@@ -54,7 +54,7 @@ func Lookup(obj map[string]any, key string) (any, bool) {
 // schemaObject returns the part of a resource that holds schema urn's attributes:
 // the resource itself for the core schema, the object under the URN key for an
 // extension. Comparison ignores case and colons, so Entra's typo
-// "…:enterprise:2.0User" still works (research/idp-dialects.md).
+// "…:enterprise:2.0User" still works.
 func (rt *ResourceType) schemaObject(res map[string]any, urn string) map[string]any {
 	if urn == rt.Schema.ID {
 		return res
@@ -474,7 +474,7 @@ func toLDAP(a *AttrMap, v any) (string, error) {
 }
 
 // ParseBool accepts JSON booleans and the strings "true"/"false" in any case,
-// which Entra ID sends ("False"; research/idp-dialects.md).
+// which Entra ID sends ("False").
 func ParseBool(v any) (bool, bool) {
 	switch x := v.(type) {
 	case bool:

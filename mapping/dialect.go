@@ -80,7 +80,7 @@ func (d Dialect) EntryID(e *ldap.Entry) string {
 // IDFilterValue returns the escaped assertion value that finds the entry with
 // SCIM id id, e.g. "69b32814-…" (escaped per RFC 4515) for entryUUID, or
 // `\47\5f\cc…` (16 escaped bytes) for objectGUID: AD does not accept the
-// string form in a filter, Samba does (research/directories.md §2). ok is
+// string form in a filter, Samba does. ok is
 // false when id cannot be an id of this directory (not a GUID): nothing matches.
 func (d Dialect) IDFilterValue(id string) (value string, ok bool) {
 	if !d.GUIDID {

@@ -9,7 +9,7 @@ import (
 	"github.com/scim2ldap/scim2ldap/filterxlate"
 )
 
-// The GUID of research/directories.md §2: bytes 47 5f cc 30 a1 12 f1 43 88 30 84
+// A GUID read from a Samba AD DC: bytes 47 5f cc 30 a1 12 f1 43 88 30 84
 // 96 ee 13 f7 c7 are 30cc5f47-12a1-43f1-8830-8496ee13f7c7 (first three fields
 // little-endian), as AD's <GUID=…> base form spells it.
 func TestGUIDForms(t *testing.T) {

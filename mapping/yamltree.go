@@ -9,7 +9,7 @@ import (
 )
 
 // node is a YAML value with its position, so that every problem in a mapping file
-// can be reported as file:line:col (goccy/go-yaml gives positions; golibs.md §0).
+// can be reported as file:line:col (goccy/go-yaml gives positions).
 type node struct {
 	Line, Col int
 	Kind      nodeKind

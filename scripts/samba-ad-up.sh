@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # samba-ad-up.sh — start a throwaway Samba Active Directory domain controller (Debian
 # bookworm's Samba 4.17) in its own directory: LDAP service only, loopback only.
-# Adapted from research/dirs-scripts/samba-ad-up.sh (research/directories.md §2).
 #
 # Usage: samba-ad-up.sh DIR
 #   DIR  instance dir (created; must be empty or absent)
