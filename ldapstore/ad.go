@@ -11,13 +11,20 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
-// Encrypted reports whether every connection of the store is encrypted: an
-// ldaps:// URL or StartTLS. Active Directory accepts password writes
-// (unicodePwd) only on such connections (MS-ADTS §3.1.1.3.1.5.1), and the
-// gateway never sends a password otherwise.
+// Encrypted reports whether every connection of the store is encrypted, to
+// every server of its list: ldaps:// URLs or StartTLS. Active Directory accepts
+// password writes (unicodePwd) only on such connections (MS-ADTS
+// §3.1.1.3.1.5.1), and the gateway never sends a password otherwise.
 func (s *Store) Encrypted() bool {
-	u, err := url.Parse(s.cfg.URL)
-	return err == nil && (u.Scheme == "ldaps" || s.cfg.StartTLS)
+	if s.cfg.StartTLS {
+		return true
+	}
+	for _, srv := range s.servers {
+		if u, err := url.Parse(srv.url); err != nil || u.Scheme != "ldaps" {
+			return false
+		}
+	}
+	return true
 }
 
 // UnicodePwd encodes a password as AD's unicodePwd value: the password in double

@@ -99,27 +99,41 @@ func (s *Store) run(ctx context.Context, name string, c *ldap.Conn, op func(*lda
 // healInterval is how often the background healer looks for dead connections.
 const healInterval = time.Second
 
-// heal redials dead connections in the background (respecting each one's
-// backoff), so the gateway is connected again soon after the directory comes
-// back, even with no traffic. It ends when the store is closed.
+// heal redials the dead connections of the server in use in the background
+// (respecting each one's backoff), so the gateway is connected again soon after
+// the directory comes back, even with no traffic; when that fails it fails over
+// (servers.go). While it uses any server but the first, it checks for a failback
+// every Config.FailbackInterval. It ends when the store is closed.
 func (s *Store) heal() {
 	t := time.NewTicker(healInterval)
 	defer t.Stop()
+	var lastFailback time.Time
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
 		}
-		for _, sl := range s.slots {
+		srv := s.cur()
+		for _, sl := range srv.slots {
 			sl.mu.Lock()
 			dead := sl.dialing == nil && (sl.conn == nil || sl.conn.IsClosing())
 			sl.mu.Unlock()
 			if dead {
 				ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
-				_, _ = s.slotConn(ctx, sl)
+				_, err := s.slotConn(ctx, srv, sl)
+				if err != nil {
+					s.failover(ctx, srv, err)
+				}
 				cancel()
+				if err != nil {
+					break
+				}
 			}
+		}
+		if srv = s.cur(); srv.pos > 0 && time.Since(lastFailback) >= s.cfg.FailbackInterval {
+			lastFailback = time.Now()
+			s.failback(srv)
 		}
 	}
 }
@@ -128,10 +142,22 @@ func (s *Store) heal() {
 // redialled (respecting backoff) and each live one reads the root DSE. It returns
 // the first failure (an unavailable error, see IsUnavailable) or nil. Bounded by
 // ctx; for readiness probes.
+//
+// Ping checks the server in use; when it cannot be reached, the store fails over
+// (servers.go) and Ping checks the new one.
 func (s *Store) Ping(ctx context.Context) error {
+	srv := s.cur()
+	err := s.ping(ctx, srv)
+	if err != nil && s.failover(ctx, srv, err) {
+		err = s.ping(ctx, s.cur())
+	}
+	return err
+}
+
+func (s *Store) ping(ctx context.Context, srv *server) error {
 	req := ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", []string{"1.1"}, nil)
-	for _, sl := range s.slots {
-		c, err := s.slotConn(ctx, sl)
+	for _, sl := range srv.slots {
+		c, err := s.slotConn(ctx, srv, sl)
 		if err != nil {
 			return err
 		}
@@ -146,10 +172,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Stats counts the shared connections that are up (connected, not closing) and
-// down (dead, never redialled yet, or being redialled). Cheap; for metrics.
+// Stats counts the shared connections to the server in use that are up
+// (connected, not closing) and down (dead, never redialled yet, or being
+// redialled). Cheap; for metrics.
 func (s *Store) Stats() (up, down int) {
-	for _, sl := range s.slots {
+	for _, sl := range s.cur().slots {
 		sl.mu.Lock()
 		if sl.conn != nil && !sl.conn.IsClosing() {
 			up++

@@ -28,7 +28,7 @@ func readRootDSE(c *ldap.Conn) map[string]bool {
 func (s *Store) Supports(oid string) bool {
 	ctls := s.controls.Load()
 	if ctls == nil {
-		for _, sl := range s.slots {
+		for _, sl := range s.cur().slots {
 			sl.mu.Lock()
 			c := sl.conn
 			sl.mu.Unlock()

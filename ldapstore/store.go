@@ -27,7 +27,10 @@ import (
 
 // Config says how to reach and bind to the directory.
 type Config struct {
-	URL          string        // ldap://host:port or ldaps://host:port
+	// URL is ldap://host:port or ldaps://host:port, or an ordered list of them
+	// separated by spaces or commas: servers of one replicated directory, the
+	// preferred first (see SplitURLs, and servers.go for failover and failback).
+	URL          string
 	BindDN       string        // empty: anonymous
 	BindPassword string        // never logged
 	StartTLS     bool          // upgrade an ldap:// connection with StartTLS (RFC 4513 §3)
@@ -41,17 +44,40 @@ type Config struct {
 	// VLVConns bounds the VLV searches (SearchVLV) running at once, each on a
 	// connection of its own; default 4. Keep it below slapd's olcSssVlvMax.
 	VLVConns int
+
+	// With several URLs: how often a store on any server but the first checks
+	// whether an earlier one may take over again (default 5s), and, for
+	// directories without an entryCSN (Active Directory), how long that server
+	// must have answered first (default 60s). OnSwitch, if set, hears of every
+	// change of server (for the log); it must not block.
+	FailbackInterval time.Duration
+	FailbackDelay    time.Duration
+	OnSwitch         func(Switch)
 }
 
-// Store is a set of shared LDAP connections. It is safe for concurrent use.
+// Store is a set of shared LDAP connections to the server in use. It is safe
+// for concurrent use.
 type Store struct {
-	cfg      Config
-	tlsCfg   *tls.Config
-	slots    []*slot
-	next     atomic.Uint64
-	observer atomic.Pointer[Observer] // see SetObserver (health.go)
-	stop     chan struct{}            // closed by Close; ends the healer
-	stopOnce sync.Once
+	cfg     Config
+	servers []*server              // Config.URL's list, in order
+	active  atomic.Pointer[server] // the server in use (servers.go)
+	// switching is held (one token) while a failover probes or a failback
+	// commits; lastFailover is guarded by it.
+	switching    chan struct{}
+	lastFailover time.Time
+	// writes is held shared by every write and exclusively by a failback while
+	// it checks the earlier server has every write acknowledged so far.
+	writes               sync.RWMutex
+	failovers, failbacks atomic.Uint64
+	failbackChecks       atomic.Uint64 // for tests: how many failback checks ran
+	// written logs the DNs written while on any server but the first, for
+	// the failback check (servers.go).
+	writtenMu sync.Mutex
+	written   []string
+	next      atomic.Uint64
+	observer  atomic.Pointer[Observer] // see SetObserver (health.go)
+	stop      chan struct{}            // closed by Close; ends the healer
+	stopOnce  sync.Once
 	// controls are the OIDs in the root DSE's supportedControl (see Supports);
 	// nil until the root DSE was read.
 	controls atomic.Pointer[map[string]bool]
@@ -78,41 +104,78 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.VLVConns <= 0 {
 		cfg.VLVConns = 4
 	}
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
-		return nil, fmt.Errorf("LDAP URL %q: want ldap://host:port or ldaps://host:port", cfg.URL)
+	if cfg.FailbackInterval <= 0 {
+		cfg.FailbackInterval = 5 * time.Second
 	}
-	if cfg.StartTLS && u.Scheme == "ldaps" {
-		return nil, fmt.Errorf("LDAP URL %q is already ldaps://; StartTLS applies to ldap:// only", cfg.URL)
+	if cfg.FailbackDelay <= 0 {
+		cfg.FailbackDelay = time.Minute
 	}
-	s := &Store{cfg: cfg, stop: make(chan struct{}), vlvSlots: make(chan struct{}, cfg.VLVConns)}
-	s.tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname()}
+	urls, err := SplitURLs(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	var pool *x509.CertPool
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("LDAP CA file: %w", err)
 		}
-		pool := x509.NewCertPool()
+		pool = x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("LDAP CA file %s: no PEM certificate found", cfg.CAFile)
 		}
-		s.tlsCfg.RootCAs = pool
 	}
-	for i := 0; i < cfg.Conns; i++ {
-		sl := &slot{}
-		c, err := s.dial()
-		if err != nil && !(cfg.StartUnreachable && unreachable(err)) {
+	s := &Store{cfg: cfg, stop: make(chan struct{}), vlvSlots: make(chan struct{}, cfg.VLVConns), switching: make(chan struct{}, 1)}
+	for i, raw := range urls {
+		u, _ := url.Parse(raw) // SplitURLs checked it
+		if cfg.StartTLS && u.Scheme == "ldaps" {
+			return nil, fmt.Errorf("LDAP URL %q is already ldaps://; StartTLS applies to ldap:// only", raw)
+		}
+		srv := &server{url: raw, pos: i, tlsCfg: &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.Hostname(), RootCAs: pool}}
+		for range cfg.Conns {
+			srv.slots = append(srv.slots, &slot{})
+		}
+		s.servers = append(s.servers, srv)
+	}
+	// The first server that can be reached, in list order, is the one in use.
+	s.active.Store(s.servers[0])
+	var firstErr error
+	for _, srv := range s.servers {
+		err := s.connect(srv)
+		if err == nil {
+			s.active.Store(srv)
+			firstErr = nil
+			break
+		}
+		if !unreachable(err) {
 			s.Close()
 			return nil, err
 		}
-		sl.conn = c // nil while the directory is unreachable: the healer dials it
-		s.slots = append(s.slots, sl)
+		if firstErr == nil {
+			firstErr = err
+		}
 	}
-	if c := s.slots[0].conn; c != nil {
+	if firstErr != nil && !cfg.StartUnreachable {
+		s.Close()
+		return nil, firstErr
+	}
+	if c := s.cur().slots[0].conn; c != nil {
 		s.setControls(readRootDSE(c))
 	}
 	go s.heal()
 	return s, nil
+}
+
+// connect dials every shared connection of srv, stopping at the first failure.
+func (s *Store) connect(srv *server) error {
+	for _, sl := range srv.slots {
+		c, err := s.dialServer(context.Background(), srv)
+		if err != nil {
+			return err
+		}
+		sl.conn = c
+	}
+	return nil
 }
 
 // unreachable reports whether a dial failed because the directory could not be
@@ -132,33 +195,36 @@ func unreachable(err error) bool {
 // Close closes every connection.
 func (s *Store) Close() {
 	s.stopOnce.Do(func() { close(s.stop) })
-	for _, sl := range s.slots {
-		sl.mu.Lock()
-		if sl.conn != nil {
-			sl.conn.Close()
-			sl.conn = nil
+	for _, srv := range s.servers {
+		for _, sl := range srv.slots {
+			sl.mu.Lock()
+			if sl.conn != nil {
+				sl.conn.Close()
+				sl.conn = nil
+			}
+			sl.mu.Unlock()
 		}
-		sl.mu.Unlock()
 	}
 }
 
-func (s *Store) dial() (*ldap.Conn, error) { return s.dialCtx(context.Background()) }
+// dialCtx dials the server in use (see dialServer).
+func (s *Store) dialCtx(ctx context.Context) (*ldap.Conn, error) { return s.dialServer(ctx, s.cur()) }
 
-// dialCtx dials, upgrades and binds within the configured timeout, or less when
-// ctx's deadline comes sooner.
-func (s *Store) dialCtx(ctx context.Context) (*ldap.Conn, error) {
+// dialServer dials, upgrades and binds a connection to srv within the
+// configured timeout, or less when ctx's deadline comes sooner.
+func (s *Store) dialServer(ctx context.Context, srv *server) (*ldap.Conn, error) {
 	limit := opTimeout(ctx, s.cfg.Timeout)
 	d := &net.Dialer{Timeout: limit}
-	c, err := ldap.DialURL(s.cfg.URL, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(s.tlsCfg))
+	c, err := ldap.DialURL(srv.url, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(srv.tlsCfg))
 	if err != nil {
-		return nil, fmt.Errorf("LDAP connect to %s: %w", s.cfg.URL, err)
+		return nil, fmt.Errorf("LDAP connect to %s: %w", srv.url, err)
 	}
 	c.SetTimeout(limit)
 	defer c.SetTimeout(s.cfg.Timeout)
 	if s.cfg.StartTLS {
-		if err := c.StartTLS(s.tlsCfg); err != nil {
+		if err := c.StartTLS(srv.tlsCfg); err != nil {
 			c.Close()
-			return nil, fmt.Errorf("LDAP StartTLS with %s: %w", s.cfg.URL, err)
+			return nil, fmt.Errorf("LDAP StartTLS with %s: %w", srv.url, err)
 		}
 	}
 	if s.cfg.BindDN != "" {
@@ -171,15 +237,23 @@ func (s *Store) dialCtx(ctx context.Context) (*ldap.Conn, error) {
 	return c, nil
 }
 
-// connCtx returns a live shared connection, redialling a dead one with
-// exponential backoff (100 ms doubling to 5 s) so a directory outage does not
-// become a dial storm; a request waiting for another request's redial gives up
-// at its deadline, and its own dial ends by then.
+// connCtx returns a live shared connection to the server in use, redialling a
+// dead one with exponential backoff (100 ms doubling to 5 s) so a directory
+// outage does not become a dial storm; a request waiting for another request's
+// redial gives up at its deadline, and its own dial ends by then. When no
+// connection can be had, the store fails over to the next server that answers
+// (servers.go) and takes one of its connections.
 func (s *Store) connCtx(ctx context.Context) (*ldap.Conn, error) {
-	return s.slotConn(ctx, s.slots[int(s.next.Add(1))%len(s.slots)])
+	srv := s.cur()
+	c, err := s.slotConn(ctx, srv, srv.slots[int(s.next.Add(1))%len(srv.slots)])
+	if err != nil && s.failover(ctx, srv, err) {
+		srv = s.cur()
+		c, err = s.slotConn(ctx, srv, srv.slots[int(s.next.Add(1))%len(srv.slots)])
+	}
+	return c, err
 }
 
-func (s *Store) slotConn(ctx context.Context, sl *slot) (*ldap.Conn, error) {
+func (s *Store) slotConn(ctx context.Context, srv *server, sl *slot) (*ldap.Conn, error) {
 	for {
 		sl.mu.Lock()
 		if sl.conn != nil && !sl.conn.IsClosing() {
@@ -210,7 +284,7 @@ func (s *Store) slotConn(ctx context.Context, sl *slot) (*ldap.Conn, error) {
 		sl.mu.Unlock()
 
 		start := time.Now()
-		c, err := s.dialCtx(ctx)
+		c, err := s.dialServer(ctx, srv)
 
 		sl.mu.Lock()
 		sl.dialing = nil
@@ -231,13 +305,15 @@ func (s *Store) slotConn(ctx context.Context, sl *slot) (*ldap.Conn, error) {
 
 // discard closes c if it is still a shared connection, so the next use redials.
 func (s *Store) discard(c *ldap.Conn) {
-	for _, sl := range s.slots {
-		sl.mu.Lock()
-		if sl.conn == c {
-			sl.conn.Close()
-			sl.conn = nil
+	for _, srv := range s.servers {
+		for _, sl := range srv.slots {
+			sl.mu.Lock()
+			if sl.conn == c {
+				sl.conn.Close()
+				sl.conn = nil
+			}
+			sl.mu.Unlock()
 		}
-		sl.mu.Unlock()
 	}
 }
 
@@ -249,8 +325,13 @@ func (s *Store) do(ctx context.Context, idempotent bool, op func(*ldap.Conn) err
 }
 
 // doOp is do with the operation's name for the observer (search, add, modify…).
-// Each attempt is bounded by ctx (see run).
+// Each attempt is bounded by ctx (see run). Writes (not idempotent) hold the
+// write lock shared, so a failback can wait for them (servers.go).
 func (s *Store) doOp(ctx context.Context, name string, idempotent bool, op func(*ldap.Conn) error) error {
+	if !idempotent {
+		s.writes.RLock()
+		defer s.writes.RUnlock()
+	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: err}
@@ -303,17 +384,29 @@ func (s *Store) Search(ctx context.Context, req *ldap.SearchRequest) (*ldap.Sear
 
 // Add adds an entry.
 func (s *Store) Add(ctx context.Context, req *ldap.AddRequest) error {
-	return s.doOp(ctx, "add", false, func(c *ldap.Conn) error { return c.Add(req) })
+	err := s.doOp(ctx, "add", false, func(c *ldap.Conn) error { return c.Add(req) })
+	if err == nil {
+		s.noteWrite(req.DN)
+	}
+	return err
 }
 
 // Modify modifies an entry.
 func (s *Store) Modify(ctx context.Context, req *ldap.ModifyRequest) error {
-	return s.doOp(ctx, "modify", false, func(c *ldap.Conn) error { return c.Modify(req) })
+	err := s.doOp(ctx, "modify", false, func(c *ldap.Conn) error { return c.Modify(req) })
+	if err == nil {
+		s.noteWrite(req.DN)
+	}
+	return err
 }
 
 // ModifyDN renames or moves an entry (modrdn, RFC 4511 §4.9).
 func (s *Store) ModifyDN(ctx context.Context, req *ldap.ModifyDNRequest) error {
-	return s.doOp(ctx, "modifydn", false, func(c *ldap.Conn) error { return c.ModifyDN(req) })
+	err := s.doOp(ctx, "modifydn", false, func(c *ldap.Conn) error { return c.ModifyDN(req) })
+	if err == nil {
+		s.noteWrite(req.DN, renamedDN(req))
+	}
+	return err
 }
 
 // Compare reports whether the entry dn holds attr=value (RFC 4511 §4.10).
@@ -330,15 +423,23 @@ func (s *Store) Compare(ctx context.Context, dn, attr, value string) (bool, erro
 // operation (RFC 3062): the directory hashes it under its own policy (OpenLDAP:
 // olcPasswordHash, {SSHA} by default), so no clear text is ever stored.
 func (s *Store) SetPassword(ctx context.Context, dn, password string) error {
-	return s.do(ctx, false, func(c *ldap.Conn) error {
+	err := s.do(ctx, false, func(c *ldap.Conn) error {
 		_, err := c.PasswordModify(ldap.NewPasswordModifyRequest(dn, "", password))
 		return err
 	})
+	if err == nil {
+		s.noteWrite(dn)
+	}
+	return err
 }
 
 // Delete deletes an entry.
 func (s *Store) Delete(ctx context.Context, req *ldap.DelRequest) error {
-	return s.doOp(ctx, "delete", false, func(c *ldap.Conn) error { return c.Del(req) })
+	err := s.doOp(ctx, "delete", false, func(c *ldap.Conn) error { return c.Del(req) })
+	if err == nil {
+		s.noteWrite(req.DN)
+	}
+	return err
 }
 
 // PageFunc receives one page of entries; returning false stops the walk (the
