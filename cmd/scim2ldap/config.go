@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/scim2ldap/scim2ldap/ldapstore"
 )
 
 // Config is the gateway's environment (prefix SCIM2LDAP_). These names are a
@@ -92,6 +94,11 @@ func loadConfig() (*Config, error) {
 	}
 	if c.LDAPURL == "" {
 		return nil, errors.New("SCIM2LDAP_LDAP_URL is required (e.g. ldap://127.0.0.1:389)")
+	}
+	// One URL, or an ordered list of the servers of one replicated directory,
+	// separated by spaces or commas: the gateway uses the first that answers.
+	if _, err := ldapstore.SplitURLs(c.LDAPURL); err != nil {
+		return nil, fmt.Errorf("SCIM2LDAP_LDAP_URL: %w (several servers: separate their URLs with spaces or commas)", err)
 	}
 	if c.LDAPBindPasswordFile != "" {
 		if c.LDAPBindPassword != "" {

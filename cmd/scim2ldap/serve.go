@@ -63,6 +63,9 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 		URL: cfg.LDAPURL, BindDN: cfg.LDAPBindDN, BindPassword: cfg.LDAPBindPassword,
 		StartTLS: cfg.LDAPStartTLS, CAFile: cfg.LDAPCAFile, Conns: cfg.LDAPConns, Timeout: cfg.LDAPTimeout,
 		StartUnreachable: true, // start not ready while the directory is down; a pod started during an outage must not crash-loop
+		OnSwitch: func(sw ldapstore.Switch) {
+			log.Warn().Str("from", sw.From).Str("to", sw.To).Str("reason", sw.Reason).Msg("LDAP server switched")
+		},
 	})
 	if err != nil {
 		log.Error().Err(err).Msg("directory")
