@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -26,6 +27,9 @@ import (
 //	scim2ldap_ldap_operation_duration_seconds{op}                  histogram
 //	scim2ldap_ldap_connections{state="up"|"down"}                  gauge (shared connections)
 //	scim2ldap_ldap_ready                                           gauge (1 when the last readiness check passed)
+//	scim2ldap_ldap_server_in_use{url,position}                     gauge (1 for the server in use, 0 for the other
+//	                                                                 servers of SCIM2LDAP_LDAP_URL; position 1 = first)
+//	scim2ldap_ldap_server_switches_total{reason}                   counter (reason: failover, failback)
 //	scim2ldap_auth_failures_total{reason}                          counter (missing, invalid, expired, audience,
 //	                                                                 issuer, unknown_key, forbidden, rate_limited)
 //	scim2ldap_jwks_refreshes_total{issuer,result}                  counter (result: ok, error)
@@ -87,6 +91,27 @@ func newMetrics(store *ldapstore.Store) *metrics {
 				return float64(down)
 			}))
 		}
+		for i, url := range store.URLs() {
+			f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "scim2ldap_ldap_server_in_use",
+				Help:        "1 for the LDAP server the gateway uses now (all reads and writes), 0 for the others of its list.",
+				ConstLabels: prometheus.Labels{"url": url, "position": strconv.Itoa(i + 1)}}, func() float64 {
+				if _, pos := store.InUse(); pos == i {
+					return 1
+				}
+				return 0
+			}))
+		}
+		for _, reason := range []string{"failover", "failback"} {
+			f(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "scim2ldap_ldap_server_switches_total",
+				Help:        "Changes of the LDAP server in use: failover (it could not be reached), failback (an earlier one of the list caught up).",
+				ConstLabels: prometheus.Labels{"reason": reason}}, func() float64 {
+				fo, fb := store.Switches()
+				if reason == "failover" {
+					return float64(fo)
+				}
+				return float64(fb)
+			}))
+		}
 		store.SetObserver(m.observeLDAP)
 	}
 	return m
@@ -133,7 +158,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) { w.Write([]byt
 // readyz says whether this replica should get traffic (readiness): 200 when every
 // shared LDAP connection answers a root DSE read within 2 s, 503 with
 // Retry-After otherwise, and 503 once draining (SIGTERM) has begun. The
-// reason for a 503 goes to the request log (noteCause).
+// reason for a 503 goes to the request log (noteCause). The 200's body names
+// the LDAP server in use ("ok\nldap: ldap://b:389 (2 of 3)\n"): with several
+// servers, a failed one is skipped (ldapstore fails over), so readiness holds
+// while any of them answers.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		noteCause(w, errDraining)
@@ -151,7 +179,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.ready.Set(1)
-	w.Write([]byte("ok\n"))
+	url, pos := s.cfg.Store.InUse()
+	fmt.Fprintf(w, "ok\nldap: %s (%d of %d)\n", url, pos+1, len(s.cfg.Store.URLs()))
 }
 
 var errDraining = errors.New("draining: the gateway is shutting down")
