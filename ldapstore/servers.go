@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -165,6 +166,7 @@ func (s *Store) failover(ctx context.Context, from *server, cause error) bool {
 		s.adopt(srv, c)
 		s.active.Store(srv)
 		s.failovers.Add(1)
+		s.resetVerified()
 		s.report(Switch{From: from.url, To: srv.url, Reason: "failover: " + cause.Error()})
 		return true
 	}
@@ -221,6 +223,7 @@ func (s *Store) failback(cur *server) {
 		c, err := s.probe(ctx, p)
 		if err != nil {
 			p.upSince = time.Time{}
+			s.resetVerified() // it may come back with less than it had
 			cancel()
 			continue
 		}
@@ -249,17 +252,30 @@ func (s *Store) caughtUp(ctx context.Context, p *server, c *ldap.Conn, cur *serv
 	}
 	// A first look without holding writes back: most checks end here while p
 	// is behind.
+	// Entries found on p in an earlier check need no second look, unless
+	// written again (then they are logged again, further on).
 	s.writtenMu.Lock()
+	from := 0
+	if s.verifiedOn == p {
+		from = s.verified
+	}
 	seen := len(s.written)
-	dns := slices.Clone(s.written)
+	dns := slices.Clone(s.written[from:seen])
 	s.writtenMu.Unlock()
-	dn, err := behind(c, curConn, dns)
+	i, err := behind(c, curConn, dns)
 	if errors.Is(err, errNoEntryCSN) {
 		if d := time.Since(p.upSince); d < s.cfg.FailbackDelay {
 			return "", false
 		}
-	} else if err != nil || dn != "" {
+	} else if err != nil {
 		return "", false
+	} else {
+		s.writtenMu.Lock()
+		s.verified, s.verifiedOn = from+i, p
+		s.writtenMu.Unlock()
+		if i < len(dns) {
+			return "", false
+		}
 	}
 	// Hold back new writes, wait for those in flight, and check what was
 	// written meanwhile, giving replication a moment (up to ~0.6 s) to bring it.
@@ -270,8 +286,9 @@ func (s *Store) caughtUp(ctx context.Context, p *server, c *ldap.Conn, cur *serv
 	total := len(s.written)
 	s.writtenMu.Unlock()
 	for wait := 5 * time.Millisecond; ; wait *= 2 {
-		dn, err = behind(c, curConn, dns)
-		if err == nil && dn == "" || errors.Is(err, errNoEntryCSN) {
+		var i int
+		i, err = behind(c, curConn, dns)
+		if err == nil && i == len(dns) || errors.Is(err, errNoEntryCSN) {
 			break
 		}
 		if err != nil || wait > 320*time.Millisecond || ctx.Err() != nil {
@@ -280,13 +297,10 @@ func (s *Store) caughtUp(ctx context.Context, p *server, c *ldap.Conn, cur *serv
 		time.Sleep(wait)
 	}
 	s.switchTo(p, c)
-	s.writtenMu.Lock()
-	s.written = nil
-	s.writtenMu.Unlock()
 	if errors.Is(err, errNoEntryCSN) {
 		return fmt.Sprintf("answering for %s (%d entries written meanwhile; no entryCSN to compare)", s.cfg.FailbackDelay, total), true
 	}
-	return fmt.Sprintf("it holds the %d entries written through %s, as new as there (entryCSN)", total, cur.url), true
+	return fmt.Sprintf("it holds what the %d writes through %s wrote, as new as there (entryCSN)", total, cur.url), true
 }
 
 // switchTo makes p, reached on c, the server in use.
@@ -295,6 +309,21 @@ func (s *Store) switchTo(p *server, c *ldap.Conn) {
 	defer func() { <-s.switching }()
 	s.adopt(p, c)
 	s.active.Store(p)
+	s.writtenMu.Lock()
+	if p.pos == 0 {
+		s.written = nil // back on the first server: nothing left to check
+	}
+	s.verified, s.verifiedOn = 0, nil // else the servers before p need them too
+	s.writtenMu.Unlock()
+}
+
+// resetVerified makes the next failback check look at every entry logged:
+// the versions found on a server are only known to be as new as those of the
+// server in use then, and a server that went away may come back with less.
+func (s *Store) resetVerified() {
+	s.writtenMu.Lock()
+	s.verified, s.verifiedOn = 0, nil
+	s.writtenMu.Unlock()
 }
 
 // noteWrite logs the DNs an acknowledged write changed (a rename: the old DN
@@ -324,34 +353,62 @@ func renamedDN(req *ldap.ModifyDNRequest) string {
 // errNoEntryCSN: the directory keeps no entryCSN (Active Directory).
 var errNoEntryCSN = errors.New("the directory keeps no entryCSN")
 
-// behind returns the first of dns that the server on pc lacks, or holds in an
-// older version than the server on cc: a lower entryCSN (OpenLDAP's change
-// sequence number, "YYYYmmddHHMMSS.uuuuuuZ#count#sid#mod": fixed width, so its
-// order is the order of the strings), or an entry that cc no longer has (deleted,
-// renamed away). "" when pc holds them all; errNoEntryCSN when entries come
-// without one.
-func behind(pc, cc *ldap.Conn, dns []string) (string, error) {
-	done := map[string]bool{}
-	for _, dn := range dns {
-		if k := strings.ToLower(dn); done[k] {
-			continue
-		} else {
-			done[k] = true
-		}
-		want, err := entryCSN(cc, dn)
-		if err != nil {
-			return "", err
-		}
-		have, err := entryCSN(pc, dn)
-		if err != nil {
-			return "", err
-		}
-		if have < want || want == "" && have != "" {
-			return dn, nil
+// behind returns the index of the first of dns that the server on pc lacks,
+// or holds in an older version than the server on cc: a lower entryCSN
+// (OpenLDAP's change sequence number, "YYYYmmddHHMMSS.uuuuuuZ#count#sid#mod":
+// fixed width, so its order is the order of the strings), or an entry that cc
+// no longer has (deleted, renamed away); len(dns) when pc holds them all.
+// errNoEntryCSN when entries come without one. The reads go out up to
+// behindParallel at a time (go-ldap multiplexes a connection), a batch after
+// another, so a check of thousands of entries takes a fraction of a second.
+func behind(pc, cc *ldap.Conn, dns []string) (int, error) {
+	seen := map[string]bool{}
+	type item struct {
+		i    int
+		dn   string
+		lags bool
+		err  error
+	}
+	items := make([]item, 0, len(dns))
+	for i, dn := range dns {
+		if k := strings.ToLower(dn); !seen[k] {
+			seen[k] = true
+			items = append(items, item{i: i, dn: dn})
 		}
 	}
-	return "", nil
+	for start := 0; start < len(items); start += behindBatch {
+		batch := items[start:min(start+behindBatch, len(items))]
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, behindParallel)
+		for j := range batch {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func(it *item) {
+				defer func() { <-sem; wg.Done() }()
+				want, err := entryCSN(cc, it.dn)
+				if err == nil {
+					var have string
+					have, err = entryCSN(pc, it.dn)
+					it.lags = have < want || want == "" && have != ""
+				}
+				it.err = err
+			}(&batch[j])
+		}
+		wg.Wait()
+		for _, it := range batch {
+			if it.err != nil || it.lags {
+				return it.i, it.err
+			}
+		}
+	}
+	return len(dns), nil
 }
+
+// behindBatch and behindParallel shape behind's reads.
+const (
+	behindBatch    = 512
+	behindParallel = 16
+)
 
 // entryCSN reads dn's entryCSN: "" when there is no such entry.
 func entryCSN(c *ldap.Conn, dn string) (string, error) {

@@ -74,10 +74,14 @@ type Store struct {
 	// the failback check (servers.go).
 	writtenMu sync.Mutex
 	written   []string
-	next      atomic.Uint64
-	observer  atomic.Pointer[Observer] // see SetObserver (health.go)
-	stop      chan struct{}            // closed by Close; ends the healer
-	stopOnce  sync.Once
+	// verified entries of written are known to be on verifiedOn, as new as
+	// on the server in use.
+	verified   int
+	verifiedOn *server
+	next       atomic.Uint64
+	observer   atomic.Pointer[Observer] // see SetObserver (health.go)
+	stop       chan struct{}            // closed by Close; ends the healer
+	stopOnce   sync.Once
 	// controls are the OIDs in the root DSE's supportedControl (see Supports);
 	// nil until the root DSE was read.
 	controls atomic.Pointer[map[string]bool]

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -82,20 +82,8 @@ func StartCluster(n int) (*Cluster, error) {
 			return fail(fmt.Errorf("provider %d: replication config: %w", i+1, err))
 		}
 	}
-	for i, s := range c.Providers {
-		dn := fmt.Sprintf("cn=cluster-check-%d,%s", i+1, s.BaseDN)
-		if err := s.ldapmodify(fmt.Sprintf("dn: %s\nchangetype: add\nobjectClass: organizationalRole\ncn: cluster-check-%d\n", dn, i+1)); err != nil {
-			return fail(err)
-		}
-		if err := c.waitEverywhere(dn, true, 30*time.Second); err != nil {
-			return fail(err)
-		}
-		if err := s.ldapmodify(fmt.Sprintf("dn: %s\nchangetype: delete\n", dn)); err != nil {
-			return fail(err)
-		}
-		if err := c.waitEverywhere(dn, false, 30*time.Second); err != nil {
-			return fail(err)
-		}
+	if err := c.WaitConverged(30 * time.Second); err != nil {
+		return fail(err)
 	}
 	return c, nil
 }
@@ -196,13 +184,18 @@ func (c *Cluster) Kill(i int) error {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		return err
 	}
+	// Gone once its port refuses connections (a dead process's sockets close
+	// at once, though it may linger as a zombie where nothing reaps it).
+	addr := strings.TrimPrefix(s.URL, "ldap://")
 	for range 200 {
-		if syscall.Kill(pid, 0) != nil {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err != nil {
 			return nil
 		}
+		c.Close()
 		time.Sleep(10 * time.Millisecond)
 	}
-	return fmt.Errorf("slapd %d survived SIGKILL", pid)
+	return fmt.Errorf("slapd %d still answers on %s after SIGKILL", pid, addr)
 }
 
 // Resume starts provider i again (after Kill or Halt) on its ports with its data.
@@ -215,58 +208,28 @@ func (c *Cluster) Stop() {
 	}
 }
 
-// ContextCSNs returns provider i's contextCSN values on the base DN, sorted
-// (one per serverID that wrote).
-func (c *Cluster) ContextCSNs(i int) ([]string, error) {
-	s := c.Providers[i]
-	out, err := exec.Command("ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", s.URL, "-D", s.BindDN, "-w", s.Password,
-		"-b", s.BaseDN, "-s", "base", "contextCSN").Output()
-	if err != nil {
-		return nil, fmt.Errorf("ldapsearch contextCSN on provider %d: %v", i+1, err)
-	}
-	var csns []string
-	for _, line := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(line, "contextCSN: "); ok {
-			csns = append(csns, v)
-		}
-	}
-	slices.Sort(csns)
-	return csns, nil
-}
-
-// WaitConverged waits until every provider holds the same contextCSN values,
-// checked twice in a row a little apart (replication has settled), or
-// timeout passes.
+// WaitConverged waits until replication has settled: a marker entry written
+// on each provider in turn (and then deleted) has reached every other one.
+// Replication carries each provider's changes in order, so everything written
+// on a provider before its marker has reached every provider too. It fails
+// after timeout per marker.
 func (c *Cluster) WaitConverged(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	same := 0
-	var last []string
-	for {
-		var first []string
-		equal := true
-		for i := range c.Providers {
-			csns, err := c.ContextCSNs(i)
-			if err != nil {
-				return err
-			}
-			if i == 0 {
-				first = csns
-			} else if !slices.Equal(first, csns) {
-				equal, last = false, csns
-			}
+	for i, s := range c.Providers {
+		dn := fmt.Sprintf("cn=cluster-check-%d,%s", i+1, s.BaseDN)
+		if err := s.ldapmodify(fmt.Sprintf("dn: %s\nchangetype: add\nobjectClass: organizationalRole\ncn: cluster-check-%d\n", dn, i+1)); err != nil {
+			return err
 		}
-		if equal {
-			if same++; same == 2 {
-				return nil
-			}
-		} else {
-			same = 0
+		if err := c.waitEverywhere(dn, true, timeout); err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the providers' contextCSNs still differ after %s: %v vs %v", timeout, first, last)
+		if err := s.ldapmodify(fmt.Sprintf("dn: %s\nchangetype: delete\n", dn)); err != nil {
+			return err
 		}
-		time.Sleep(200 * time.Millisecond)
+		if err := c.waitEverywhere(dn, false, timeout); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // waitEverywhere waits until dn exists (or, with exists false, no longer
