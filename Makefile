@@ -1,7 +1,7 @@
 # scim2ldap — see README.md.
 GO ?= go
 
-.PHONY: dev test test-ad unit soak soak-ad bench perf build deps check vet
+.PHONY: dev test test-ad cluster unit soak soak-ad bench perf build deps check vet
 
 ## dev: quick start — private slapd + the gateway with a fresh token (Ctrl-C stops both)
 dev:
@@ -17,6 +17,13 @@ test: deps
 ## test-ad: only the Active Directory integration tests (root; installs samba if missing)
 test-ad:
 	bash -o pipefail -c '$(GO) test -count=1 -v ./gateway/adtest/ 2>&1 | grep -Ev "^=== (RUN|PAUSE|CONT)"'
+
+## cluster: the failover test (internal/clustertest) at length: 3 slapd providers in multi-provider
+## replication, 2 gateways, 16 clients, the preferred provider killed and restarted twice (docs/operations.md);
+## LOAD=duration (default 2m), PROVIDERS=n (default 3). `make test` runs it with 2 providers and 8 s of load.
+cluster: deps
+	bash -o pipefail -c '$(GO) test -count=1 -run "^TestFailoverUnderLoad$$" -timeout 30m -v ./internal/clustertest/ \
+	  -cluster.providers=$${PROVIDERS:-3} -cluster.load=$${LOAD:-2m} 2>&1 | grep -Ev "^=== (RUN|PAUSE|CONT)"'
 
 ## unit: tests that need no directory
 unit:
