@@ -55,22 +55,24 @@ type memberPlan struct {
 	add, remove []string
 }
 
-func (p *memberPlan) addValues(dns []string) {
-	if p.replaced {
-		p.replace = union(p.replace, dns)
-		return
-	}
-	p.add = union(p.add, dns)
-	p.remove = minus(p.remove, dns)
-}
+func (p *memberPlan) addValues(dns []string) { p.change(dns, true) }
 
-func (p *memberPlan) removeValues(dns []string) {
-	if p.replaced {
+func (p *memberPlan) removeValues(dns []string) { p.change(dns, false) }
+
+// change adds (add) or removes dns: to or from the new list when the list is
+// replaced, else as values to add (and no longer remove) or to remove (and no
+// longer add).
+func (p *memberPlan) change(dns []string, add bool) {
+	switch {
+	case p.replaced && add:
+		p.replace = union(p.replace, dns)
+	case p.replaced:
 		p.replace = minus(p.replace, dns)
-		return
+	case add:
+		p.add, p.remove = union(p.add, dns), minus(p.remove, dns)
+	default:
+		p.remove, p.add = union(p.remove, dns), minus(p.add, dns)
 	}
-	p.remove = union(p.remove, dns)
-	p.add = minus(p.add, dns)
 }
 
 func (p *memberPlan) replaceWith(dns []string) {

@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -248,7 +249,7 @@ func (r *Resources) updateOnce(ctx context.Context, id string, want []string, mu
 	}
 	written := map[string]*mapping.AttrMap{} // reference DNs this write adds, and where (verified at the end)
 	lock := r.lockAfter(e, ch)
-	for _, attr := range sortedKeys(ch.vals) {
+	for _, attr := range slices.Sorted(maps.Keys(ch.vals)) {
 		if r.isMembershipAttr(attr) || (newRDN != "" && strings.EqualFold(attr, r.rt.RDN)) {
 			continue // membership below; the naming attribute changes with modrdn
 		}

@@ -3,7 +3,6 @@ package directory
 import (
 	"context"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -182,13 +181,4 @@ func (r *Resources) deleteByID(ctx context.Context, id string, want []string) (*
 			return nil, refuse(Unavailable, "", "%s kept moving while it was deleted; retry", r.what(id))
 		}
 	}
-}
-
-func sortedKeys(m map[string][]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -64,24 +64,11 @@ func (s *Server) resourceTypeJSON(r *http.Request, rt *mapping.ResourceType) map
 	}
 }
 
+// resourceTypes serves /ResourceTypes, and /ResourceTypes/{name} (RFC 7644 §4).
 func (s *Server) resourceTypes(w http.ResponseWriter, r *http.Request) error {
-	var list []any
-	for _, rt := range s.served() {
-		list = append(list, s.resourceTypeJSON(r, rt))
-	}
-	writeList(w, list, len(list), 1)
-	return nil
-}
-
-func (s *Server) resourceType(w http.ResponseWriter, r *http.Request) error {
-	name := mux.Vars(r)["name"]
-	for _, rt := range s.served() {
-		if strings.EqualFold(rt.Name, name) {
-			writeJSON(w, 200, s.resourceTypeJSON(r, rt))
-			return nil
-		}
-	}
-	return errorf(404, "", "no resource type %q", name)
+	return serveDiscovery(w, r, "resource type", "name", s.served(),
+		func(rt *mapping.ResourceType) string { return rt.Name },
+		func(rt *mapping.ResourceType) map[string]any { return s.resourceTypeJSON(r, rt) })
 }
 
 // schemaJSON renders a schema with only the attributes the mapping maps for the
@@ -135,24 +122,33 @@ func extSchemas(rt *mapping.ResourceType) []*mapping.SchemaDef {
 	return out
 }
 
+// schemas serves /Schemas, and /Schemas/{id} (RFC 7644 §4).
 func (s *Server) schemas(w http.ResponseWriter, r *http.Request) error {
-	var list []any
-	for _, sc := range s.servedSchemas() {
-		list = append(list, s.schemaJSON(r, sc))
-	}
-	writeList(w, list, len(list), 1)
-	return nil
+	return serveDiscovery(w, r, "schema", "id", s.servedSchemas(),
+		func(sc *mapping.SchemaDef) string { return sc.ID },
+		func(sc *mapping.SchemaDef) map[string]any { return s.schemaJSON(r, sc) })
 }
 
-func (s *Server) schema(w http.ResponseWriter, r *http.Request) error {
-	id := mux.Vars(r)["id"]
-	for _, sc := range s.servedSchemas() {
-		if strings.EqualFold(sc.ID, id) {
-			writeJSON(w, 200, s.schemaJSON(r, sc))
+// serveDiscovery serves a discovery endpoint: every item as a ListResponse
+// when the route has no {key} variable, else the item whose name is key
+// (compared ignoring case), or 404 naming what is missing.
+func serveDiscovery[T any](w http.ResponseWriter, r *http.Request, what, key string, items []T, name func(T) string, render func(T) map[string]any) error {
+	want, one := mux.Vars(r)[key]
+	var list []any
+	for _, it := range items {
+		switch {
+		case !one:
+			list = append(list, render(it))
+		case strings.EqualFold(name(it), want):
+			writeJSON(w, 200, render(it))
 			return nil
 		}
 	}
-	return errorf(404, "", "no schema %q", id)
+	if one {
+		return errorf(404, "", "no %s %q", what, want)
+	}
+	writeList(w, list, len(list), 1)
+	return nil
 }
 
 // writeList sends a ListResponse (RFC 7644 §3.4.2). Resources is [] when empty.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -175,12 +176,8 @@ func (pd *patchDoc) apply(op patchOp) error {
 		return pd.applyPath(op.Op, *op.Path, op.Value)
 	}
 	value := op.Value.(map[string]any)
-	keys := make([]string, 0, len(value))
-	for k := range value {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // one order, hence one answer, for a request with several bad keys
-	for _, k := range keys {
+	// One order, hence one answer, for a request with several bad keys.
+	for _, k := range slices.Sorted(maps.Keys(value)) {
 		v := value[k]
 		switch {
 		case isOneOf(k, "schemas", "meta"):
@@ -221,12 +218,7 @@ func (pd *patchDoc) applyExtension(op, urn string, v any) error {
 	}
 	// add and replace set the attributes named in the value; others stay
 	// (RFC 7644 §3.5.2.3, as for a complex attribute).
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if err := pd.applyKey(op, urn+":"+k, m[k]); err != nil {
 			return err
 		}

@@ -132,36 +132,37 @@ func (h *resourceHandler) get(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// checkBody checks a request body (POST, PUT) before the directory layer
-// converts it: the schemas it names, and what it holds that the mapping
+// readResource reads a resource from a request body (POST, PUT) and checks it
+// before the directory layer converts it: the schemas it names, and what it holds that the mapping
 // doesn't store (mapping.ResourceType.Unstored: unknown attributes, and
 // attributes the schemas define but nothing maps). That is ignored, as RFC
 // 7644 §3.3 lets a server ignore POSTed content, and named in the write's audit
 // event; with `unmappedAttributes: refuse` it is a 400 invalidSyntax, the
 // scimType of a body that doesn't conform to the request schema (§3.12), which
 // /Schemas gives as the mapped attributes.
-func (h *resourceHandler) checkBody(r *http.Request, body map[string]any) error {
+func (h *resourceHandler) readResource(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
+	body, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
 	if err := h.checkSchemas(body); err != nil {
-		return err
+		return nil, err
 	}
 	var ignored, details []string
 	for _, f := range h.rt.Unstored(body) {
 		ignored, details = append(ignored, f.Path), append(details, f.Detail)
 	}
 	if h.rt.RefuseUnmapped && len(details) > 0 {
-		return errorf(400, scimerr.InvalidSyntax, "%s (the mapping has unmappedAttributes: refuse)", strings.Join(details, "; "))
+		return nil, errorf(400, scimerr.InvalidSyntax, "%s (the mapping has unmappedAttributes: refuse)", strings.Join(details, "; "))
 	}
 	noteIgnored(r.Context(), ignored)
-	return nil
+	return body, nil
 }
 
 // create serves POST /{endpoint} (RFC 7644 §3.3): 201 with the new resource.
 func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(w, r)
+	body, err := h.readResource(w, r)
 	if err != nil {
-		return err
-	}
-	if err := h.checkBody(r, body); err != nil {
 		return err
 	}
 	res := h.resources(r)
@@ -185,11 +186,8 @@ func (h *resourceHandler) create(w http.ResponseWriter, r *http.Request) error {
 // the body are cleared, read-only ones ignored; membership lists are set to
 // exactly the list sent.
 func (h *resourceHandler) replace(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(w, r)
+	body, err := h.readResource(w, r)
 	if err != nil {
-		return err
-	}
-	if err := h.checkBody(r, body); err != nil {
 		return err
 	}
 	written, err := h.resources(r).Replace(r.Context(), mux.Vars(r)["id"], ifMatch(r), body)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -89,7 +90,7 @@ func (s *Server) bodyParams(w http.ResponseWriter, r *http.Request) (*listParams
 	}
 	p := &listParams{StartIndex: 1, Count: s.cfg.MaxPageSize}
 	seen := map[string]bool{}
-	for _, k := range sortedKeysAny(body) {
+	for _, k := range slices.Sorted(maps.Keys(body)) {
 		v := body[k]
 		name, ok := searchMembers[strings.ToLower(k)]
 		if !ok {
@@ -193,15 +194,6 @@ func jsonText(v any) string {
 		return jsonKind(v)
 	}
 	return string(b)
-}
-
-func sortedKeysAny(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // runList serves a list over types (RFC 7644 §3.4.2, §3.4.3; see

@@ -178,9 +178,9 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	}
 	handle("/ServiceProviderConfig", noFilter(s.serviceProviderConfig), http.MethodGet)
 	handle("/ResourceTypes", noFilter(s.resourceTypes), http.MethodGet)
-	handle("/ResourceTypes/{name}", noFilter(s.resourceType), http.MethodGet)
+	handle("/ResourceTypes/{name}", noFilter(s.resourceTypes), http.MethodGet)
 	handle("/Schemas", noFilter(s.schemas), http.MethodGet)
-	handle("/Schemas/{id}", noFilter(s.schema), http.MethodGet)
+	handle("/Schemas/{id}", noFilter(s.schemas), http.MethodGet)
 	handle("/.search", s.searchRoot, http.MethodPost) // search.go
 	handle("/Bulk", func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(501, "", "bulk operations are not supported (bulk.supported is false in /ServiceProviderConfig); send the requests one by one")
