@@ -58,11 +58,11 @@ func asSCIMError(err error, what string) *Error {
 func translate(err error, what string) *Error {
 	var ve *mapping.ValueError
 	if errors.As(err, &ve) {
-		return &Error{Status: 400, ScimType: ve.ScimType, Detail: ve.Msg}
+		return &Error{Status: 400, ScimType: string(ve.ScimType), Detail: ve.Msg}
 	}
 	var fe *filterxlate.Error
 	if errors.As(err, &fe) {
-		return &Error{Status: 400, ScimType: fe.ScimType(), Detail: fe.Error()}
+		return &Error{Status: 400, ScimType: string(fe.ScimType()), Detail: fe.Error()}
 	}
 	// A directory that wants TLS says so to the bind of a connection being
 	// redialled too, where ldapstore wraps the answer as a network error: the

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/scim2ldap/scim2ldap/scimerr"
 )
 
 // Requests name attributes by path (RFC 7644 §3.10 attribute notation,
@@ -82,7 +84,7 @@ func (rt *ResourceType) Define(urn, name, sub string) (Target, error) {
 }
 
 func pathError(format string, args ...any) *ValueError {
-	return &ValueError{ScimType: "invalidPath", Msg: fmt.Sprintf(format, args...)}
+	return &ValueError{ScimType: scimerr.InvalidPath, Msg: fmt.Sprintf(format, args...)}
 }
 
 // commonAttr returns the definition of a common attribute (RFC 7643 §3.1), or nil.
@@ -129,7 +131,7 @@ func (rt *ResourceType) CheckWritable(t Target) error {
 		ro = len(maps) > 0 && !slices.ContainsFunc(maps, (*AttrMap).Writable)
 	}
 	if ro {
-		return &ValueError{ScimType: "mutability", Msg: fmt.Sprintf("%s is read-only (mutability readOnly, RFC 7643 §2.2): clients cannot change it", rt.notation(t))}
+		return &ValueError{ScimType: scimerr.Mutability, Msg: fmt.Sprintf("%s is read-only (mutability readOnly, RFC 7643 §2.2): clients cannot change it", rt.notation(t))}
 	}
 	return nil
 }
