@@ -486,12 +486,7 @@ func (h *resourceHandler) referenceAttr(ldapAttr string) *mapping.AttrMap {
 }
 
 func (h *resourceHandler) isMembershipAttr(ldapAttr string) bool {
-	for _, a := range h.rt.Attrs {
-		if a.IsMembership() && strings.EqualFold(a.LDAP, ldapAttr) {
-			return true
-		}
-	}
-	return false
+	return h.rt.MembershipLDAP(ldapAttr) != nil
 }
 
 // applyMembers writes a membership plan with one modify in the usual case:

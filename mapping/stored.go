@@ -10,101 +10,16 @@ import (
 )
 
 // Requests name attributes by path (RFC 7644 §3.10 attribute notation,
-// "urn:…:name.sub"). This file finds what a path names in the schemas a
-// resource type has, whether clients may change it, and whether the mapping
-// stores it: the gateway refuses what no schema defines and what is read-only
+// "urn:…:name.sub"; path.go resolves it to a Target). This file finds whether
+// clients may change what a path names, and whether the mapping stores it: the gateway refuses what no schema defines and what is read-only
 // (RFC 7644 §3.5.2), and ignores or refuses, as the mapping's
 // unmappedAttributes says, what a schema defines but the mapping doesn't store.
-
-// Target is an attribute, or one of its sub-attributes, of a schema the
-// resource type has.
-type Target struct {
-	SchemaURN string   // the defining schema's id
-	Def       *AttrDef // the top-level attribute
-	Sub       *AttrDef // the sub-attribute; nil when the path names all of Def
-}
 
 // Finding is a part of a request that the mapping does not store.
 type Finding struct {
 	Path    string // in attribute notation: "addresses", "name.middleName", `phoneNumbers[type eq "fax"]`
 	Unknown bool   // no schema of the resource type defines it; otherwise a schema does, but nothing maps it
 	Detail  string // a sentence naming Path and saying which of the two it is
-}
-
-// Define resolves the attribute path urn:name.sub (urn and sub may be "")
-// against the schemas the resource type has: its core schema, with the common
-// attributes id, externalId and meta (RFC 7643 §3.1), and its declared
-// extensions. Names compare case-insensitively (RFC 7643 §2.1); a name without
-// URN is looked up in the core schema first, then in the extensions (RFC 7644
-// §3.10); URNs also compare ignoring colons, so Entra ID's
-// "…:enterprise:2.0User" names the enterprise extension. A path that names
-// nothing these schemas define is a *ValueError with scimType invalidPath
-// (RFC 7644 §3.12) that names it.
-func (rt *ResourceType) Define(urn, name, sub string) (Target, error) {
-	path := name
-	if sub != "" {
-		path += "." + sub
-	}
-	if urn != "" {
-		path = urn + ":" + path
-	}
-	schemas := append([]*SchemaDef{rt.Schema}, extSchemas(rt)...)
-	if urn != "" {
-		s := rt.schemaByURN(urn, true)
-		if s == nil {
-			return Target{}, pathError("%s: %s is not a schema of the %s resource type (%s)", path, urn, rt.Name, strings.Join(rt.SchemaURNs(), ", "))
-		}
-		schemas = []*SchemaDef{s}
-	}
-	for _, s := range schemas {
-		def := s.Attr(name)
-		if def == nil && s == rt.Schema {
-			def = commonAttr(name)
-		}
-		if def == nil {
-			continue
-		}
-		t := Target{SchemaURN: s.ID, Def: def}
-		if sub == "" {
-			return t, nil
-		}
-		if def.Type != "complex" {
-			return Target{}, pathError("%s: %s has no sub-attributes", path, def.Name)
-		}
-		if t.Sub = def.Sub(sub); t.Sub == nil {
-			return Target{}, pathError("%s: %s has no sub-attribute %q", path, def.Name, sub)
-		}
-		return t, nil
-	}
-	var ids []string
-	for _, s := range schemas {
-		ids = append(ids, s.ID)
-	}
-	return Target{}, pathError("%s is not an attribute of the %s resource type's schemas (%s)%s", path, rt.Name, strings.Join(ids, ", "), didYouMean(name, schemas[0]))
-}
-
-func pathError(format string, args ...any) *ValueError {
-	return &ValueError{ScimType: scimerr.InvalidPath, Msg: fmt.Sprintf(format, args...)}
-}
-
-// commonAttr returns the definition of a common attribute (RFC 7643 §3.1), or nil.
-func commonAttr(name string) *AttrDef {
-	return findAttr([]*AttrDef{idDef, externalIDDef, metaDef}, name)
-}
-
-// schemaByURN returns the resource type's extension schema, or with core also
-// its core schema, that urn names ignoring case and colons; nil when none.
-func (rt *ResourceType) schemaByURN(urn string, core bool) *SchemaDef {
-	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, ":", "")) }
-	if core && norm(rt.Schema.ID) == norm(urn) {
-		return rt.Schema
-	}
-	for _, e := range rt.Extensions {
-		if norm(e.Schema.ID) == norm(urn) {
-			return e.Schema
-		}
-	}
-	return nil
 }
 
 // notation is t in attribute notation, URN-qualified for extension attributes.
