@@ -591,7 +591,7 @@ func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs map[string]Ref, baseURL str
 	res := map[string]any{"id": id}
 	schemas := []string{rt.Schema.ID}
 	for _, a := range rt.Attrs {
-		if a.Mutability == "writeOnly" || !p.includes(rt, a) {
+		if a.Mutability == MutabilityWriteOnly || !p.includes(rt, a) {
 			continue
 		}
 		raw := e.GetEqualFoldRawAttributeValues(a.LDAP)

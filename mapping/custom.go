@@ -74,7 +74,7 @@ func (l *loader) customSchemas(n *node) {
 			}
 			def := attr(k.Scalar, "string", l.str(v.get("description"), what+".description"))
 			if t := v.get("type"); t != nil {
-				def.Type = l.oneOf(t, what+".type", "string", "boolean", "decimal", "integer", "dateTime", "binary", "reference")
+				def.Type = oneOf(l, t, what+".type", "string", "boolean", "decimal", "integer", "dateTime", "binary", "reference")
 			}
 			for key, dst := range map[string]*bool{"multiValued": &def.MultiValued, "required": &def.Required, "caseExact": &def.CaseExact} {
 				if b := v.get(key); b != nil {
@@ -82,13 +82,13 @@ func (l *loader) customSchemas(n *node) {
 				}
 			}
 			if m := v.get("mutability"); m != nil {
-				def.Mutability = l.oneOf(m, what+".mutability", "readWrite", "readOnly", "immutable", "writeOnly")
+				def.Mutability = oneOf(l, m, what+".mutability", MutabilityReadWrite, MutabilityReadOnly, MutabilityImmutable, MutabilityWriteOnly)
 			}
 			if r := v.get("returned"); r != nil {
-				def.Returned = l.oneOf(r, what+".returned", "always", "never", "default", "request")
+				def.Returned = oneOf(l, r, what+".returned", "always", "never", "default", "request")
 			}
 			if u := v.get("uniqueness"); u != nil {
-				def.Uniqueness = l.oneOf(u, what+".uniqueness", "none", "server", "global")
+				def.Uniqueness = oneOf(l, u, what+".uniqueness", UniquenessNone, UniquenessServer, UniquenessGlobal)
 			}
 			def.CanonicalValues = l.strList(v.get("canonicalValues"), what+".canonicalValues")
 			sc.Attributes = append(sc.Attributes, def)

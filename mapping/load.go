@@ -150,10 +150,15 @@ func (l *loader) boolean(n *node, what string) bool {
 	return false
 }
 
-func (l *loader) oneOf(n *node, what string, allowed ...string) string {
-	s := l.str(n, what)
+// oneOf returns a scalar's text as a T; a value not in allowed is reported.
+func oneOf[T ~string](l *loader, n *node, what string, allowed ...T) T {
+	s := T(l.str(n, what))
 	if n != nil && s != "" && !slices.Contains(allowed, s) {
-		l.errorf(n, "%s is %q; want one of: %s", what, s, strings.Join(allowed, ", "))
+		names := make([]string, len(allowed))
+		for i, v := range allowed {
+			names[i] = string(v)
+		}
+		l.errorf(n, "%s is %q; want one of: %s", what, s, strings.Join(names, ", "))
 	}
 	return s
 }
@@ -165,7 +170,7 @@ var (
 )
 
 func (l *loader) mapping(root *node) *Mapping {
-	m := &Mapping{File: l.file, Flavor: "openldap", Dialect: openLDAP, UnmappedAttributes: UnmappedIgnore}
+	m := &Mapping{File: l.file, Flavor: FlavorOpenLDAP, Dialect: openLDAP, UnmappedAttributes: UnmappedIgnore}
 	if root.Kind == nullNode {
 		l.errorf(root, "the mapping file is empty; it needs at least resourceTypes")
 		return m
@@ -174,7 +179,7 @@ func (l *loader) mapping(root *node) *Mapping {
 		return m
 	}
 	if u := root.get("unmappedAttributes"); u != nil {
-		if s := l.oneOf(u, "unmappedAttributes", UnmappedIgnore, UnmappedRefuse); s == UnmappedRefuse {
+		if s := oneOf(l, u, "unmappedAttributes", UnmappedIgnore, UnmappedRefuse); s == UnmappedRefuse {
 			m.UnmappedAttributes = s
 		}
 	}
@@ -183,7 +188,7 @@ func (l *loader) mapping(root *node) *Mapping {
 	}
 	if d := root.get("directory"); d != nil && l.fields(d, "directory", "flavor") {
 		if f := d.get("flavor"); f != nil {
-			m.Flavor = l.oneOf(f, "directory.flavor", FlavorOpenLDAP, FlavorActiveDirectory)
+			m.Flavor = oneOf(l, f, "directory.flavor", FlavorOpenLDAP, FlavorActiveDirectory)
 			if m.Flavor == FlavorActiveDirectory {
 				m.Dialect = activeDirectory
 			}
@@ -358,9 +363,9 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 	if !l.fields(n, what, "base", "bases", "scope", "filter", "objectClasses", "rdn", "defaults", "computed", "parent", "onDelete") {
 		return
 	}
-	rt.OnDelete = "delete"
+	rt.OnDelete = OnDeleteDelete
 	if od := n.get("onDelete"); od != nil {
-		rt.OnDelete = l.oneOf(od, what+".onDelete", "delete", "deactivate")
+		rt.OnDelete = oneOf(l, od, what+".onDelete", OnDeleteDelete, OnDeleteDeactivate)
 	}
 	if p := n.get("parent"); p != nil {
 		rt.Parent = l.expr(p, rt, what+".parent")
@@ -387,7 +392,7 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 	} else if _, err := ldap.ParseDN(rt.Base); err != nil {
 		l.errorf(n.get("base"), "%s.base %q is not a valid DN: %v", what, rt.Base, err)
 	}
-	switch s := l.oneOf(n.get("scope"), what+".scope", "one", "sub"); s {
+	switch s := oneOf(l, n.get("scope"), what+".scope", "one", "sub"); s {
 	case "sub":
 		rt.Scope = ldap.ScopeWholeSubtree
 	}
@@ -522,17 +527,17 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 			def = a.Sub
 		}
 		a.CaseExact, a.Uniqueness, a.Mutability = def.CaseExact, def.Uniqueness, a.Def.Mutability
-		if def.Mutability == "readOnly" || def.Mutability == "immutable" {
+		if def.Mutability == MutabilityReadOnly || def.Mutability == MutabilityImmutable {
 			a.Mutability = def.Mutability
 		}
 		if u := v.get("uniqueness"); u != nil {
-			a.Uniqueness = l.oneOf(u, k.Scalar+".uniqueness", "none", "server")
+			a.Uniqueness = oneOf(l, u, k.Scalar+".uniqueness", UniquenessNone, UniquenessServer)
 		}
 		if c := v.get("caseExact"); c != nil {
 			a.CaseExact = l.boolean(c, k.Scalar+".caseExact")
 		}
 		if mu := v.get("mutability"); mu != nil {
-			a.Mutability = l.oneOf(mu, k.Scalar+".mutability", "readWrite", "readOnly", "immutable", "writeOnly")
+			a.Mutability = oneOf(l, mu, k.Scalar+".mutability", MutabilityReadWrite, MutabilityReadOnly, MutabilityImmutable, MutabilityWriteOnly)
 		}
 		a.TrueValue, a.FalseValue = "TRUE", "FALSE"
 		if t := v.get("trueValue"); t != nil {
@@ -632,7 +637,7 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 			}
 		}
 	}
-	if rt.OnDelete == "deactivate" && rt.attrByPath("active") == nil {
+	if rt.OnDelete == OnDeleteDeactivate && rt.attrByPath("active") == nil {
 		l.errorf(key, "%s: onDelete: deactivate needs active mapped (e.g. active: {accountState: ppolicy})", rt.Name)
 	}
 	for _, def := range rt.Schema.Attributes {
@@ -721,7 +726,7 @@ func (l *loader) attrKey(rt *ResourceType, k *node) *AttrMap {
 			l.errorf(k, "%s has no sub-attribute %q", def.Name, sub)
 			return nil
 		}
-		if a.Sub.Mutability == "readOnly" && def.Mutability != "readOnly" {
+		if a.Sub.Mutability == MutabilityReadOnly && def.Mutability != MutabilityReadOnly {
 			l.errorf(k, "%s.%s is read-only (computed by the gateway); it cannot be mapped", def.Name, a.Sub.Name)
 			return nil
 		}

@@ -13,7 +13,7 @@ const adUserAccountControl = "adUserAccountControl"
 func (l *loader) adPassword(rt *ResourceType, a *AttrMap, v *node) {
 	pls := v.get("pwdLastSet")
 	if pls != nil {
-		a.PwdLastSet = l.oneOf(pls, a.Key+".pwdLastSet", "0", "-1")
+		a.PwdLastSet = oneOf(l, pls, a.Key+".pwdLastSet", "0", "-1")
 		if !a.Password || !rt.dialect.IsAD() {
 			l.errorf(pls, "pwdLastSet applies to password with directory.flavor: %s", FlavorActiveDirectory)
 		}

@@ -166,7 +166,7 @@ func (rt *ResourceType) operational(t Target) (ldapAttr, ordering string) {
 func (rt *ResourceType) read(t Target) []*AttrMap {
 	var out []*AttrMap
 	for _, a := range rt.Attrs {
-		if a.Def == t.Def && a.SchemaURN == t.SchemaURN && a.Mutability != "writeOnly" {
+		if a.Def == t.Def && a.SchemaURN == t.SchemaURN && a.Mutability != MutabilityWriteOnly {
 			out = append(out, a)
 		}
 	}

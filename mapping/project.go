@@ -109,7 +109,7 @@ func (rt *ResourceType) LDAPAttributes(p *Projection) []string {
 	d := rt.dialect
 	out := []string{d.ID, d.Version, d.Created, d.Modified}
 	for _, a := range rt.Attrs {
-		if a.Mutability != "writeOnly" && p.includes(rt, a) {
+		if a.Mutability != MutabilityWriteOnly && p.includes(rt, a) {
 			out = append(out, rt.valueRange(a))
 		}
 	}

@@ -40,7 +40,7 @@ func (rt *ResourceType) notation(t Target) string {
 // says mutability: readOnly. Immutable attributes are writable here: whether
 // they already hold a value is the write's check.
 func (rt *ResourceType) CheckWritable(t Target) error {
-	ro := t.Def.Mutability == "readOnly" || (t.Sub != nil && t.Sub.Mutability == "readOnly")
+	ro := t.Def.Mutability == MutabilityReadOnly || (t.Sub != nil && t.Sub.Mutability == MutabilityReadOnly)
 	if !ro {
 		maps := rt.storing(t, nil)
 		ro = len(maps) > 0 && !slices.ContainsFunc(maps, (*AttrMap).Writable)
@@ -107,7 +107,7 @@ func (rt *ResourceType) UnstoredSubs(t Target, slot map[string]any, obj map[stri
 }
 
 func (rt *ResourceType) unstoredValue(t Target, v any, out *[]Finding) {
-	if isEmpty(v) || t.Def.Mutability == "readOnly" {
+	if isEmpty(v) || t.Def.Mutability == MutabilityReadOnly {
 		return
 	}
 	maps := rt.storing(t, nil)
@@ -162,7 +162,7 @@ func (rt *ResourceType) unstoredElement(t Target, maps []*AttrMap, el map[string
 	for _, k := range sortedKeys(el) {
 		if sd := t.Def.Sub(k); sd == nil {
 			*out = append(*out, rt.unknown(name+"."+k))
-		} else if !isEmpty(el[k]) && !isQualifier(sd) && sd.Mutability != "readOnly" {
+		} else if !isEmpty(el[k]) && !isQualifier(sd) && sd.Mutability != MutabilityReadOnly {
 			hasValue = true
 		}
 	}
@@ -183,7 +183,7 @@ func (rt *ResourceType) unstoredSubs(t Target, maps []*AttrMap, obj map[string]a
 		switch {
 		case sd == nil:
 			*out = append(*out, rt.unknown(prefix+"."+k))
-		case isEmpty(obj[k]) || sd.Mutability == "readOnly" || (t.Def.MultiValued && isQualifier(sd)):
+		case isEmpty(obj[k]) || sd.Mutability == MutabilityReadOnly || (t.Def.MultiValued && isQualifier(sd)):
 		case !slices.ContainsFunc(maps, func(a *AttrMap) bool { return storesSub(a, sd) }):
 			*out = append(*out, rt.unmapped(prefix+"."+sd.Name, t.SchemaURN))
 		}
