@@ -26,16 +26,13 @@ type SortKey struct {
 	OrderingRule string
 }
 
-// ordering reads an attribute's `ordering:` option: the name (or OID) of the
-// ordering matching rule sort keys use instead of the one derived from the SCIM
-// type. Hook called from loader.attributes.
-func (l *loader) ordering(a *AttrMap, n *node, key string) {
-	if n == nil {
-		return
-	}
-	a.Ordering = l.str(n, key+".ordering")
-	if a.Ordering != "" && !ldapAttrName.MatchString(a.Ordering) {
-		l.errorf(n, "%s.ordering %q is not a matching rule name or OID (e.g. caseIgnoreOrderingMatch)", key, a.Ordering)
+// orderingOption reads an attribute's `ordering:` option: the name (or OID) of
+// the ordering matching rule sort keys use instead of the one derived from the
+// SCIM type (an attrOptions handler).
+func (l *loader) orderingOption(s *attrSpec, n *node) {
+	s.a.Ordering = l.str(n, s.key+".ordering")
+	if s.a.Ordering != "" && !ldapAttrName.MatchString(s.a.Ordering) {
+		l.errorf(n, "%s.ordering %q is not a matching rule name or OID (e.g. caseIgnoreOrderingMatch)", s.key, s.a.Ordering)
 	}
 }
 
