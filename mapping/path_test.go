@@ -156,3 +156,38 @@ func TestMembership(t *testing.T) {
 		t.Error("groups, memberOf or cn taken for membership")
 	}
 }
+
+// PATCH paths with value filters (RFC 7644 §3.5.2's examples), as gateway's
+// patchDoc.target resolves them: the sub-attribute after the filter is the
+// path's.
+func TestPatchPathsWithValueFilters(t *testing.T) {
+	m, err := Load("../mappings.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ rt, path, want string }{
+		{"Group", `members[value eq "2819c223-7f76-453a-919d-413861904646"]`, "members"},
+		{"User", `emails[type eq "work" and value ew "example.com"]`, "emails"},
+		{"User", `addresses[type eq "work"].streetAddress`, "addresses.streetAddress"},
+		{"User", `emails[type eq "work"].value`, "emails.value"},
+		{"User", `emails[type eq "work"].noSuchSub`, ""},
+	} {
+		p, err := filterxlate.ParsePath(c.path)
+		if err != nil {
+			t.Fatalf("%s: %v", c.path, err)
+		}
+		sub := p.Attr.Sub
+		if p.Sub != "" {
+			sub = p.Sub
+		}
+		rt := m.ResourceType(c.rt)
+		tg, err := rt.ResolvePath(p.Attr.URN, p.Attr.Name, sub)
+		got := ""
+		if err == nil {
+			got = rt.notation(tg)
+		}
+		if got != c.want {
+			t.Errorf("%s: %q, %v; want %q", c.path, got, err, c.want)
+		}
+	}
+}
