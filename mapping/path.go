@@ -48,8 +48,9 @@ type Target struct {
 //     attribute sub: here the enterprise manager. Entra sends it in PATCH
 //     paths; it is accepted wherever a path is, since in standard notation it
 //     would name attribute "User" of a schema "urn:…:2.0" that no resource type
-//     has. In a filter, a complex attribute named this way compares its value,
-//     as "manager eq …" does (RFC 7644 §3.4.2.2).
+//     has. In a filter, a single-valued complex attribute named this way
+//     compares its value, as "manager eq …" does (RFC 7644 §3.4.2.2); a
+//     multi-valued one must be named in standard notation there.
 //
 // A whole extension ("urn:…:enterprise:2.0:User", parsed as URN "urn:…:2.0"
 // and name "User") is no attribute: callers that take one (attributes, PATCH)
