@@ -250,7 +250,7 @@ func (r *Resources) updateOnce(ctx context.Context, id string, want []string, mu
 	written := map[string]*mapping.AttrMap{} // reference DNs this write adds, and where (verified at the end)
 	lock := r.lockAfter(e, ch)
 	for _, attr := range slices.Sorted(maps.Keys(ch.vals)) {
-		if r.isMembershipAttr(attr) || (newRDN != "" && strings.EqualFold(attr, r.rt.RDN)) {
+		if r.rt.MembershipLDAP(attr) != nil || (newRDN != "" && strings.EqualFold(attr, r.rt.RDN)) {
 			continue // membership below; the naming attribute changes with modrdn
 		}
 		if ch.password != nil && lock != nil && strings.EqualFold(attr, lock.attr) {
@@ -543,15 +543,6 @@ func (r *Resources) referenceAttr(ldapAttr string) *mapping.AttrMap {
 	return nil
 }
 
-func (r *Resources) isMembershipAttr(ldapAttr string) bool {
-	for _, a := range r.rt.Attrs {
-		if a.IsMembership() && strings.EqualFold(a.LDAP, ldapAttr) {
-			return true
-		}
-	}
-	return false
-}
-
 // firstRDN returns the entry's own RDN, e.g. "uid=alice" of "uid=alice,ou=people,…".
 func firstRDN(dn string) string {
 	d, err := ldap.ParseDN(dn)
@@ -584,7 +575,7 @@ func sameValues(a, b []string) bool {
 // (RFC 7643 §2.2: 400 mutability).
 func (r *Resources) checkImmutable(e *ldap.Entry, vals map[string][]string) error {
 	for _, a := range r.rt.Attrs {
-		if a.Mutability != "immutable" || a.IsMembership() {
+		if a.Mutability != mapping.MutabilityImmutable || a.IsMembership() {
 			continue
 		}
 		cur := e.GetEqualFoldAttributeValues(a.LDAP)

@@ -112,7 +112,7 @@ func (r *Resources) checkUnique(ctx context.Context, vals map[string][]string, s
 	var clauses []string
 	var names []string
 	for _, a := range r.rt.Attrs {
-		if a.Uniqueness != "server" || !a.Writable() {
+		if a.Uniqueness != mapping.UniquenessServer || !a.Writable() {
 			continue
 		}
 		for _, v := range vals[a.LDAP] {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/scim2ldap/scim2ldap/scimerr"
 )
 
 // Input limits. Parsing never recurses deeper than MaxDepth, so hostile input
@@ -30,7 +32,7 @@ type Error struct {
 	Offset int    // 0-based byte offset in the filter or path
 	Token  string // the text found at Offset ("" at end of input)
 	Msg    string // what was wrong / expected
-	// PatchPath is true for errors from ParsePath (scimType "invalidPath").
+	// PatchPath is true for errors from ParsePath (scimType invalidPath).
 	PatchPath bool
 	// Err is the underlying cause, e.g. the Resolver's error for an unknown
 	// attribute; nil for syntax errors.
@@ -52,13 +54,13 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying cause (see Err).
 func (e *Error) Unwrap() error { return e.Err }
 
-// ScimType is the RFC 7644 §3.12 error type: "invalidPath" for PATCH paths,
-// otherwise "invalidFilter".
-func (e *Error) ScimType() string {
+// ScimType is the RFC 7644 §3.12 error type: scimerr.InvalidPath for PATCH
+// paths, otherwise scimerr.InvalidFilter.
+func (e *Error) ScimType() scimerr.Type {
 	if e.PatchPath {
-		return "invalidPath"
+		return scimerr.InvalidPath
 	}
-	return "invalidFilter"
+	return scimerr.InvalidFilter
 }
 
 // Parse parses a SCIM filter (RFC 7644 §3.4.2.2), e.g.
@@ -100,7 +102,7 @@ func Parse(s string) (Expr, error) {
 //
 // e.g. `members[value eq "2819c223-7f76-453a-919d-413861904646"].displayName`.
 // The filter inside the brackets follows Parse's rules (U+0000 in a value
-// included). Errors are *Error with PatchPath set (scimType "invalidPath").
+// included). Errors are *Error with PatchPath set (scimType invalidPath).
 //
 // A path naming a whole extension schema ("urn:…:enterprise:2.0:User") parses
 // as URN "urn:…:enterprise:2.0", Name "User"; the caller recognises it by

@@ -61,11 +61,11 @@ func translate(err error) *Error {
 	}
 	var ve *mapping.ValueError
 	if errors.As(err, &ve) {
-		return &Error{Status: 400, ScimType: scimerr.Type(ve.ScimType), Detail: ve.Msg}
+		return &Error{Status: 400, ScimType: ve.ScimType, Detail: ve.Msg}
 	}
 	var fe *filterxlate.Error
 	if errors.As(err, &fe) {
-		return &Error{Status: 400, ScimType: scimerr.Type(fe.ScimType()), Detail: fe.Error()}
+		return &Error{Status: 400, ScimType: fe.ScimType(), Detail: fe.Error()}
 	}
 	if ldapstore.IsUnavailable(err) {
 		return &Error{Status: 503, Detail: "the directory is unavailable; retry later"}

@@ -122,14 +122,11 @@ func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request) error {
 // membership attribute (a group's members).
 func (h *resourceHandler) onlyMembership(ops []patchOp) bool {
 	for _, op := range ops {
-		if op.Path == nil || op.Path.Attr.URN != "" && !strings.EqualFold(op.Path.Attr.URN, h.rt.Schema.ID) {
+		if op.Path == nil {
 			return false
 		}
-		member := false
-		for _, a := range h.rt.Attrs {
-			member = member || a.IsMembership() && strings.EqualFold(a.Def.Name, op.Path.Attr.Name)
-		}
-		if !member {
+		t, err := h.rt.ResolvePath(op.Path.Attr.URN, op.Path.Attr.Name, op.Path.Attr.Sub)
+		if err != nil || h.rt.Membership(t.Def) == nil {
 			return false
 		}
 	}
@@ -245,32 +242,26 @@ func isOneOf(s string, names ...string) bool {
 }
 
 // extensionURN returns the resource type's extension schema URN that k names
-// (ignoring case and colons, for Entra's "…:2.0User" typo), or "".
+// (mapping.ResourceType.ExtensionURN: ignoring case and colons, for Entra's
+// "…:2.0User" typo), or "".
 func (pd *patchDoc) extensionURN(k string) string {
-	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, ":", "")) }
-	for _, e := range pd.rt.Extensions {
-		if norm(e.Schema.ID) == norm(k) {
-			return e.Schema.ID
-		}
-	}
-	return ""
+	return pd.rt.ExtensionURN(k)
 }
 
 // target resolves a path to the attribute or sub-attribute it names in the
-// resource type's schemas (mapping.ResourceType.Define: invalidPath when none
-// defines it). Entra's legacy dotted form "urn:…:2.0:User.manager" parses as
-// URN "urn:…:2.0", attribute "User", sub-attribute "manager", and means the
-// extension's manager.
+// resource type's schemas, by the rule filters, sortBy and attributes follow
+// too (mapping.ResourceType.ResolvePath: invalidPath when no schema defines
+// it; Entra's legacy "urn:…:2.0:User.manager" means the extension's manager).
+// After a value filter, the sub-attribute is the one that follows it
+// (emails[type eq "work"].value); ParsePath allows no filter after a
+// sub-attribute, so the path has at most one of the two.
 func (pd *patchDoc) target(p filterxlate.Path) (mapping.Target, error) {
 	a := p.Attr
-	urn, name, sub := a.URN, a.Name, a.Sub
-	if ext := pd.extensionURN(urn + ":" + name); urn != "" && ext != "" && sub != "" {
-		urn, name, sub = ext, sub, ""
-	}
+	sub := a.Sub
 	if p.Sub != "" {
 		sub = p.Sub
 	}
-	return pd.rt.Define(urn, name, sub)
+	return pd.rt.ResolvePath(a.URN, a.Name, sub)
 }
 
 // unstored handles a part of an operation that the mapping doesn't store. What
@@ -300,12 +291,7 @@ func (pd *patchDoc) unstoredAll(fs []mapping.Finding) error {
 }
 
 func (pd *patchDoc) membership(def *mapping.AttrDef) *mapping.AttrMap {
-	for _, a := range pd.rt.Attrs {
-		if a.Def == def && a.IsMembership() {
-			return a
-		}
-	}
-	return nil
+	return pd.rt.Membership(def)
 }
 
 // container returns the object that holds urn's attributes, creating an

@@ -221,7 +221,7 @@ func (h *resourceHandler) delete(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["id"]
 	var written directory.Written
 	var err error
-	if h.rt.OnDelete == "deactivate" {
+	if h.rt.OnDelete == mapping.OnDeleteDeactivate {
 		deactivate := []patchOp{{Op: "replace", Value: map[string]any{"active": false}, hasV: true}}
 		written, err = h.resources(r).Update(r.Context(), id, ifMatch(r), h.patcher(r, deactivate))
 		if err == nil {
