@@ -187,7 +187,7 @@ func (pd *patchDoc) apply(op patchOp) error {
 			}
 			continue
 		}
-		if urn := pd.extensionURN(k); urn != "" {
+		if urn := pd.rt.ExtensionURN(k); urn != "" {
 			if v == nil {
 				continue // Entra sends null for an extension it has nothing for
 			}
@@ -241,13 +241,6 @@ func isOneOf(s string, names ...string) bool {
 	return false
 }
 
-// extensionURN returns the resource type's extension schema URN that k names
-// (mapping.ResourceType.ExtensionURN: ignoring case and colons, for Entra's
-// "…:2.0User" typo), or "".
-func (pd *patchDoc) extensionURN(k string) string {
-	return pd.rt.ExtensionURN(k)
-}
-
 // target resolves a path to the attribute or sub-attribute it names in the
 // resource type's schemas, by the rule filters, sortBy and attributes follow
 // too (mapping.ResourceType.ResolvePath: invalidPath when no schema defines
@@ -290,10 +283,6 @@ func (pd *patchDoc) unstoredAll(fs []mapping.Finding) error {
 	return nil
 }
 
-func (pd *patchDoc) membership(def *mapping.AttrDef) *mapping.AttrMap {
-	return pd.rt.Membership(def)
-}
-
 // container returns the object that holds urn's attributes, creating an
 // extension object on demand.
 func (pd *patchDoc) container(urn string) map[string]any {
@@ -316,7 +305,7 @@ func (pd *patchDoc) container(urn string) map[string]any {
 func (pd *patchDoc) applyPath(op string, p filterxlate.Path, v any) error {
 	// A whole extension as the path: its value is an object of that extension's
 	// attributes; remove clears them all.
-	if urn := pd.extensionURN(p.Attr.URN + ":" + p.Attr.Name); urn != "" && p.Attr.Sub == "" && p.Filter == nil && p.Sub == "" {
+	if urn := pd.rt.ExtensionURN(p.Attr.URN + ":" + p.Attr.Name); urn != "" && p.Attr.Sub == "" && p.Filter == nil && p.Sub == "" {
 		return pd.applyExtension(op, urn, v)
 	}
 	if p.Attr.URN == "" && strings.EqualFold(p.Attr.Name, "schemas") {
@@ -338,7 +327,7 @@ func (pd *patchDoc) applyPath(op string, p filterxlate.Path, v any) error {
 		}
 	}
 	clears := op == "remove" || mapping.IsEmpty(v)
-	if a := pd.membership(def); a != nil {
+	if a := pd.rt.Membership(def); a != nil {
 		if t.Sub != nil {
 			// A member's value, $ref and type are immutable (RFC 7643 §8.7.1;
 			// display, read-only, was refused above): a member is added or
@@ -350,7 +339,7 @@ func (pd *patchDoc) applyPath(op string, p filterxlate.Path, v any) error {
 				return err
 			}
 		}
-		return pd.applyMembers(op, a, p, v)
+		return pd.memberOp(op, a, p, v)
 	}
 	var slot map[string]any
 	if p.Filter != nil && typeSlotFilter(p.Filter) {
@@ -713,10 +702,10 @@ func scalar(v any) string {
 	return fmt.Sprint(v)
 }
 
-// applyMembers records a membership operation: add and remove by value list,
+// memberOp records a membership operation in the change (directory.MemberChange): add and remove by value list,
 // remove by a value filter (members[value eq "…"]), remove of the whole
 // attribute, and replace with exactly the list given ([] empties the group).
-func (pd *patchDoc) applyMembers(op string, a *mapping.AttrMap, p filterxlate.Path, v any) error {
+func (pd *patchDoc) memberOp(op string, a *mapping.AttrMap, p filterxlate.Path, v any) error {
 	mc := pd.members[a]
 	if mc == nil {
 		mc = &directory.MemberChange{}
