@@ -224,32 +224,26 @@ func (p *parser) peekKeyword(kw string) bool {
 
 // parseOr: orExpr = andExpr *( "or" andExpr ).
 func (p *parser) parseOr(inBracket bool) (Expr, error) {
-	left, err := p.parseAnd(inBracket)
-	if err != nil {
-		return nil, err
-	}
-	for p.peekKeyword("or") {
-		right, err := p.parseAnd(inBracket)
-		if err != nil {
-			return nil, err
-		}
-		left = &Logical{Op: Or, Left: left, Right: right}
-	}
-	return left, nil
+	return p.parseChain(inBracket, Or, p.parseAnd)
 }
 
 // parseAnd: andExpr = unary *( "and" unary ).
 func (p *parser) parseAnd(inBracket bool) (Expr, error) {
-	left, err := p.parseUnary(inBracket)
+	return p.parseChain(inBracket, And, p.parseUnary)
+}
+
+// parseChain parses operand *( op operand ), joined left-associatively.
+func (p *parser) parseChain(inBracket bool, op LogicalOp, operand func(bool) (Expr, error)) (Expr, error) {
+	left, err := operand(inBracket)
 	if err != nil {
 		return nil, err
 	}
-	for p.peekKeyword("and") {
-		right, err := p.parseUnary(inBracket)
+	for p.peekKeyword(string(op)) {
+		right, err := operand(inBracket)
 		if err != nil {
 			return nil, err
 		}
-		left = &Logical{Op: And, Left: left, Right: right}
+		left = &Logical{Op: op, Left: left, Right: right}
 	}
 	return left, nil
 }
