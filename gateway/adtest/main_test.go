@@ -163,7 +163,7 @@ func (e *env) byID(id string) *ldap.Entry {
 }
 
 // canBind reports whether dn (or a UPN) can bind with pw over LDAPS.
-func canBind(t *testing.T, who, pw string) bool {
+func canBind(t testing.TB, who, pw string) bool {
 	c, err := ldap.DialURL(dc.LDAPSURL, ldap.DialWithTLSConfig(tlsConfig()))
 	if err != nil {
 		t.Fatal(err)
