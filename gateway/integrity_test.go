@@ -491,3 +491,49 @@ func TestGroupCannotBeItsOwnMember(t *testing.T) {
 		t.Errorf("members after removing the self-membership: %q", m)
 	}
 }
+
+func TestConcurrentRenameDoesNotLoseOtherWrites(t *testing.T) {
+	e := newEnv(t)
+	id := e.MustCreate("/Users", user("rv-ren", nil))
+	for round := 0; round < 5; round++ {
+		var wg sync.WaitGroup
+		statuses := make([]int, 2)
+		for i, b := range []map[string]any{
+			patchBody(op("replace", "userName", fmt.Sprintf("rv-ren-%d", round))),
+			patchBody(op("replace", "title", fmt.Sprintf("T%d", round))),
+		} {
+			wg.Add(1)
+			go func(i int, b map[string]any) {
+				defer wg.Done()
+				statuses[i] = e.Do("PATCH", "/Users/"+id, b, "Prefer", "return=minimal").Status
+			}(i, b)
+		}
+		wg.Wait()
+		if statuses[0] != 204 || statuses[1] != 204 {
+			t.Fatalf("round %d: statuses %v, want both 204", round, statuses)
+		}
+		got := e.entry("(entryUUID=" + id + ")")
+		if got.GetAttributeValue("title") != fmt.Sprintf("T%d", round) || got.GetAttributeValue("uid") != fmt.Sprintf("rv-ren-%d", round) {
+			t.Fatalf("round %d: a write was lost: %v", round, got.Attributes)
+		}
+	}
+}
+
+func TestPutWithoutActiveKeepsTheLock(t *testing.T) {
+	e := newEnv(t)
+	id := e.MustCreate("/Users", user("rv-lock", nil))
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", false)))
+	if p := e.Do("PUT", "/Users/"+id, user("rv-lock", map[string]any{"title": "x"})); p.Status != 200 || p.Body["active"] != false {
+		t.Fatalf("PUT without active: %s", p.Raw)
+	}
+	if e.lockTime(peopleDN("rv-lock")) == "" {
+		t.Error("a PUT without active lifted the lock")
+	}
+	e.MustPatch("/Users/"+id, patchBody(map[string]any{"op": "replace", "path": "active", "value": nil}))
+	if e.lockTime(peopleDN("rv-lock")) == "" {
+		t.Error("replace active null lifted the lock")
+	}
+	if p := e.Do("PUT", "/Users/"+id, user("rv-lock", map[string]any{"active": true})); p.Body["active"] != true || e.lockTime(peopleDN("rv-lock")) != "" {
+		t.Errorf("PUT with active true: %s", p.Raw)
+	}
+}

@@ -1,57 +1,16 @@
 package gateway_test
 
-// PATCH and Groups as Microsoft Entra ID and Okta send them, against a real
-// slapd.
+// PATCH (RFC 7644 §3.5.2) against slapd: malformed requests, value filters
+// that match nothing, a whole extension as the path. The IdPs' own PATCH
+// sequences are in idp_test.go (internal/scimtest); the pure parsing and
+// application in patch_internal_test.go.
 
 import (
-	"encoding/json"
-	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/go-ldap/ldap/v3"
 )
 
-const groupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group"
-
-func (e *env) groupEntry(cn string) *ldap.Entry {
-	e.t.Helper()
-	res, err := e.ldap.Search(ldap.NewSearchRequest("ou=groups,dc=example,dc=org", ldap.ScopeSingleLevel, 0, 0, 0, false,
-		"(cn="+ldap.EscapeFilter(cn)+")", []string{"*", "entryUUID"}, nil))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if len(res.Entries) != 1 {
-		return nil
-	}
-	return res.Entries[0]
-}
-
-func (e *env) canBind(dn, pw string) bool {
-	c, err := ldap.DialURL(slapd.URL)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer c.Close()
-	return c.Bind(dn, pw) == nil
-}
-
-func peopleDN(uid string) string {
-	return strings.ToLower("uid=" + uid + ",ou=people,dc=example,dc=org")
-}
-
-func (e *env) lockTime(dn string) string {
-	e.t.Helper()
-	res, err := e.ldap.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"pwdAccountLockedTime"}, nil))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return res.Entries[0].GetAttributeValue("pwdAccountLockedTime")
-}
-
-func TestPatchErrors(t *testing.T) {
+func TestBadPatchRequestsAreRefusedWhole(t *testing.T) {
 	e := newEnv(t)
 	id := e.MustCreate("/Users", user("patch-err", nil))
 	for name, c := range map[string]struct {
@@ -89,48 +48,36 @@ func TestPatchErrors(t *testing.T) {
 	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "title", "T3")), "If-Match", g.Header.Get("ETag")), 412, "")
 }
 
-// 20 workers adding and removing different members of one group at once: the
-// final list is exactly right (membership changes are value adds and deletes).
-func TestConcurrentMembershipChanges(t *testing.T) {
+func TestPatchValueFiltersThatMatchNothing(t *testing.T) {
 	e := newEnv(t)
-	var ids []string
-	for i := 0; i < 40; i++ {
-		ids = append(ids, e.MustCreate("/Users", user(fmt.Sprintf("cc-%02d", i), nil)))
+	id := e.MustCreate("/Users", user("rv-nt", map[string]any{"emails": []any{map[string]any{"type": "work", "value": "w@x.org"}}}))
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", `emails[value eq "nomatch"].value`, "z@x.org"))), 400, "noTarget")
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", `emails[nosuch eq "work"].value`, "z@x.org"))), 400, "invalidPath")
+	if m := e.entry("(uid=rv-nt)").GetAttributeValues("mail"); len(m) != 1 || m[0] != "w@x.org" {
+		t.Errorf("mail after rejected PATCHes: %q", m)
 	}
-	gid := e.MustCreate("/Groups", map[string]any{"displayName": "Concurrent"})
-	// Users 20..39 are members at the start; workers add 0..19 and remove 20..39.
-	var start []any
-	for _, id := range ids[20:] {
-		start = append(start, map[string]any{"value": id})
+	// The typed slot is still created when missing (Entra), and removing a
+	// value nobody has is a no-op.
+	e.MustPatch("/Users/"+id, patchBody(op("remove", `emails[type eq "work"]`, nil)))
+	e.MustPatch("/Users/"+id, patchBody(op("add", `emails[type eq "work"].value`, "n@x.org")))
+	e.MustPatch("/Users/"+id, patchBody(op("remove", `emails[value eq "gone@x.org"]`, nil)))
+	if m := e.entry("(uid=rv-nt)").GetAttributeValues("mail"); len(m) != 1 || m[0] != "n@x.org" {
+		t.Errorf("mail: %q", m)
 	}
-	e.MustPatch("/Groups/"+gid, patchBody(op("add", "members", start)))
-	var wg sync.WaitGroup
-	errs := make(chan string, 40)
-	for w := 0; w < 20; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for _, b := range []map[string]any{
-				patchBody(op("Add", "members", []any{map[string]any{"value": ids[w]}})),
-				patchBody(op("remove", fmt.Sprintf(`members[value eq "%s"]`, ids[20+w]), nil)),
-			} {
-				data, _ := json.Marshal(b)
-				if r := e.Do("PATCH", "/Groups/"+gid, string(data), "Prefer", "return=minimal"); r.Status != 204 {
-					errs <- fmt.Sprintf("worker %d: %d %s", w, r.Status, r.Raw)
-				}
-			}
-		}(w)
+}
+
+func TestPatchOfTheWholeEnterpriseExtension(t *testing.T) {
+	e := newEnv(t)
+	id := e.MustCreate("/Users", user("rv-ext", map[string]any{entSchema: map[string]any{"employeeNumber": "1", "department": "D"}}))
+	e.MustPatch("/Users/"+id, patchBody(op("replace", entSchema, map[string]any{"employeeNumber": "99"})))
+	got := e.entry("(uid=rv-ext)")
+	if got.GetAttributeValue("employeeNumber") != "99" || got.GetAttributeValue("departmentNumber") != "D" {
+		t.Errorf("replace with the extension URN as path: %v", got.Attributes)
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
+	e.MustPatch("/Users/"+id, patchBody(op("remove", entSchema, nil)))
+	got = e.entry("(uid=rv-ext)")
+	if got.GetAttributeValue("employeeNumber") != "" || got.GetAttributeValue("departmentNumber") != "" {
+		t.Errorf("remove of the extension: %v", got.Attributes)
 	}
-	var want []string
-	for i := 0; i < 20; i++ {
-		want = append(want, peopleDN(fmt.Sprintf("cc-%02d", i)))
-	}
-	if got := memberDNs(e.groupEntry("Concurrent")); !slices.Equal(got, want) {
-		t.Errorf("final members (%d): %q", len(got), got)
-	}
+	wantError(t, e.Do("POST", "/Users", map[string]any{"userName": "rv-ext2", entSchema: "str"}), 400, "invalidValue")
 }
