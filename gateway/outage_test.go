@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/rs/zerolog"
+
 	"github.com/scim2ldap/scim2ldap/gateway"
 	"github.com/scim2ldap/scim2ldap/internal/scimtest"
 	"github.com/scim2ldap/scim2ldap/internal/slapdtest"

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+
 	"github.com/scim2ldap/scim2ldap/gateway"
 )
 
