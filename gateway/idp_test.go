@@ -13,24 +13,18 @@ import (
 	"github.com/scim2ldap/scim2ldap/internal/scimtest"
 )
 
-func TestEntraUserLifecycle(t *testing.T) {
-	e := newEnv(t)
-	scimtest.EntraUserLifecycle(t, e.Client, openLDAP{e})
-}
+func TestEntraUserLifecycle(t *testing.T) { runScenario(t, scimtest.EntraUserLifecycle) }
 
-func TestOktaUserLifecycle(t *testing.T) {
-	e := newEnv(t)
-	scimtest.OktaUserLifecycle(t, e.Client, openLDAP{e})
-}
+func TestOktaUserLifecycle(t *testing.T) { runScenario(t, scimtest.OktaUserLifecycle) }
 
-func TestEntraGroupLifecycle(t *testing.T) {
-	e := newEnv(t)
-	scimtest.EntraGroupLifecycle(t, e.Client, openLDAP{e})
-}
+func TestEntraGroupLifecycle(t *testing.T) { runScenario(t, scimtest.EntraGroupLifecycle) }
 
-func TestOktaGroupPush(t *testing.T) {
+func TestOktaGroupPush(t *testing.T) { runScenario(t, scimtest.OktaGroupPush) }
+
+// runScenario runs an IdP scenario against a gateway of its own.
+func runScenario(t *testing.T, scenario func(*testing.T, *scimtest.Client, scimtest.Directory)) {
 	e := newEnv(t)
-	scimtest.OktaGroupPush(t, e.Client, openLDAP{e})
+	scenario(t, e.Client, openLDAP{e})
 }
 
 // openLDAP is slapd under mappings.example.yaml as the scenarios see it: ids

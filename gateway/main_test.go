@@ -62,6 +62,8 @@ var (
 	filterQ   = scimtest.FilterQ
 	get       = scimtest.Get
 	memberDNs = scimtest.MemberDNs
+	// eventually polls for what slapd does asynchronously (refint).
+	eventually = scimtest.Eventually
 )
 
 func exampleMapping(t testing.TB) *mapping.Mapping { return loadMapping(t, "mappings.example.yaml") }
@@ -180,18 +182,6 @@ func (e *env) countPeople() int {
 		e.t.Fatal(err)
 	}
 	return len(res.Entries)
-}
-
-// eventually polls cond (up to 10 s) for what the directory does asynchronously.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for i := 0; i < 200; i++ {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: still not the case after 10s", what)
 }
 
 const groupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group"

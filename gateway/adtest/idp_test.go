@@ -13,24 +13,18 @@ import (
 	"github.com/scim2ldap/scim2ldap/internal/scimtest"
 )
 
-func TestEntraUserLifecycleAD(t *testing.T) {
-	e := newEnv(t, "")
-	scimtest.EntraUserLifecycle(t, e.Client, activeDirectory{e})
-}
+func TestEntraUserLifecycleAD(t *testing.T) { runScenario(t, scimtest.EntraUserLifecycle) }
 
-func TestOktaUserLifecycleAD(t *testing.T) {
-	e := newEnv(t, "")
-	scimtest.OktaUserLifecycle(t, e.Client, activeDirectory{e})
-}
+func TestOktaUserLifecycleAD(t *testing.T) { runScenario(t, scimtest.OktaUserLifecycle) }
 
-func TestEntraGroupLifecycleAD(t *testing.T) {
-	e := newEnv(t, "")
-	scimtest.EntraGroupLifecycle(t, e.Client, activeDirectory{e})
-}
+func TestEntraGroupLifecycleAD(t *testing.T) { runScenario(t, scimtest.EntraGroupLifecycle) }
 
-func TestOktaGroupPushAD(t *testing.T) {
+func TestOktaGroupPushAD(t *testing.T) { runScenario(t, scimtest.OktaGroupPush) }
+
+// runScenario runs an IdP scenario against a gateway of its own.
+func runScenario(t *testing.T, scenario func(*testing.T, *scimtest.Client, scimtest.Directory)) {
 	e := newEnv(t, "")
-	scimtest.OktaGroupPush(t, e.Client, activeDirectory{e})
+	scenario(t, e.Client, activeDirectory{e})
 }
 
 // activeDirectory is the DC under mappings.ad.example.yaml as the scenarios

@@ -47,10 +47,9 @@ func TestMain(m *testing.M) {
 }
 
 const (
-	token      = "ad-test-token"
-	userSchema = "urn:ietf:params:scim:schemas:core:2.0:User"
-	entSchema  = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-	grpSchema  = "urn:ietf:params:scim:schemas:core:2.0:Group"
+	token     = "ad-test-token"
+	entSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	grpSchema = "urn:ietf:params:scim:schemas:core:2.0:Group"
 )
 
 // dial opens an LDAPS connection bound as the domain administrator.

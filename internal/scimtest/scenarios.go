@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -371,7 +370,7 @@ func EntraGroupLifecycle(t *testing.T, c *Client, d Directory) {
 	// A renamed member stays a member.
 	c.MustPatch("/Groups/"+gid, PatchBody(Op("Add", "members", []any{map[string]any{"value": u1}})))
 	c.MustPatch("/Users/"+u1, PatchBody(Op("Replace", "userName", "eg-u1-renamed")))
-	eventually(t, "the member value follows the member's rename", func() bool { return slices.Equal(members(), userDNs("eg-u1-renamed")) })
+	Eventually(t, "the member value follows the member's rename", func() bool { return slices.Equal(members(), userDNs("eg-u1-renamed")) })
 	// Unknown member id → 400, nothing changes.
 	WantError(t, c.Do("PATCH", "/Groups/"+gid, PatchBody(Op("Add", "members", []any{map[string]any{"value": "7d3bcbf1-0000-0000-0000-000000000000"}}))), 400, "invalidValue", "7d3bcbf1")
 	if m := members(); !slices.Equal(m, userDNs("eg-u1-renamed")) {
@@ -464,17 +463,4 @@ func wantAttrs(t *testing.T, d Directory, e *ldap.Entry, when string, want map[s
 			t.Errorf("%s: LDAP %s (%s) = %q, want %q", when, attr, path, got, v)
 		}
 	}
-}
-
-// eventually polls cond (up to 10 s) for what a directory does asynchronously
-// (slapd's refint overlay rewrites references after a rename has returned).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for i := 0; i < 200; i++ {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Errorf("%s: still not the case after 10s", what)
 }
