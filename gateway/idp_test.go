@@ -13,18 +13,15 @@ import (
 	"github.com/scim2ldap/scim2ldap/internal/scimtest"
 )
 
-func TestEntraUserLifecycle(t *testing.T) { runScenario(t, scimtest.EntraUserLifecycle) }
-
-func TestOktaUserLifecycle(t *testing.T) { runScenario(t, scimtest.OktaUserLifecycle) }
-
-func TestEntraGroupLifecycle(t *testing.T) { runScenario(t, scimtest.EntraGroupLifecycle) }
-
-func TestOktaGroupPush(t *testing.T) { runScenario(t, scimtest.OktaGroupPush) }
-
-// runScenario runs an IdP scenario against a gateway of its own.
-func runScenario(t *testing.T, scenario func(*testing.T, *scimtest.Client, scimtest.Directory)) {
-	e := newEnv(t)
-	scenario(t, e.Client, openLDAP{e})
+// TestIdPScenarios runs every scenario of scimtest.Scenarios on slapd, each
+// against a gateway of its own.
+func TestIdPScenarios(t *testing.T) {
+	for _, s := range scimtest.Scenarios {
+		t.Run(s.Name, func(t *testing.T) {
+			e := newEnv(t)
+			s.Run(t, e.Client, openLDAP{e})
+		})
+	}
 }
 
 // openLDAP is slapd under mappings.example.yaml as the scenarios see it: ids

@@ -13,18 +13,15 @@ import (
 	"github.com/scim2ldap/scim2ldap/internal/scimtest"
 )
 
-func TestEntraUserLifecycleAD(t *testing.T) { runScenario(t, scimtest.EntraUserLifecycle) }
-
-func TestOktaUserLifecycleAD(t *testing.T) { runScenario(t, scimtest.OktaUserLifecycle) }
-
-func TestEntraGroupLifecycleAD(t *testing.T) { runScenario(t, scimtest.EntraGroupLifecycle) }
-
-func TestOktaGroupPushAD(t *testing.T) { runScenario(t, scimtest.OktaGroupPush) }
-
-// runScenario runs an IdP scenario against a gateway of its own.
-func runScenario(t *testing.T, scenario func(*testing.T, *scimtest.Client, scimtest.Directory)) {
-	e := newEnv(t, "")
-	scenario(t, e.Client, activeDirectory{e})
+// TestIdPScenariosAD runs every scenario of scimtest.Scenarios on the Samba
+// AD DC, each against a gateway of its own.
+func TestIdPScenariosAD(t *testing.T) {
+	for _, s := range scimtest.Scenarios {
+		t.Run(s.Name, func(t *testing.T) {
+			e := newEnv(t, "")
+			s.Run(t, e.Client, activeDirectory{e})
+		})
+	}
 }
 
 // activeDirectory is the DC under mappings.ad.example.yaml as the scenarios

@@ -56,6 +56,18 @@ type Directory interface {
 	EmptyMembers() []string
 }
 
+// Scenarios are every IdP scenario by name: each directory's suite runs them
+// all (a new scenario cannot be left out of one of them).
+var Scenarios = []struct {
+	Name string
+	Run  func(t *testing.T, c *Client, d Directory)
+}{
+	{"EntraUserLifecycle", EntraUserLifecycle},
+	{"OktaUserLifecycle", OktaUserLifecycle},
+	{"EntraGroupLifecycle", EntraGroupLifecycle},
+	{"OktaGroupPush", OktaGroupPush},
+}
+
 const (
 	// employeeNumber and manager are the enterprise extension's attributes as
 	// Entra's operations name them.
