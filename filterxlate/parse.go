@@ -325,6 +325,20 @@ func (p *parser) parseUnary(inBracket bool) (Expr, error) {
 
 // parseGroup parses "(" orExpr ")" with the cursor on "(".
 func (p *parser) parseGroup(inBracket bool) (Expr, error) {
+	return p.parseEnclosed(')', inBracket)
+}
+
+// parseBracket parses "[" valFilter "]" with the cursor on "[" (the value
+// filter of the multi-valued attribute outer).
+func (p *parser) parseBracket(outer AttrPath) (Expr, error) {
+	p.outer = &outer
+	defer func() { p.outer = nil }()
+	return p.parseEnclosed(']', true)
+}
+
+// parseEnclosed parses orExpr and the closing byte, with the cursor on the
+// opening one; each level of nesting counts toward the parser's depth limit.
+func (p *parser) parseEnclosed(closing byte, inBracket bool) (Expr, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
@@ -334,30 +348,8 @@ func (p *parser) parseGroup(inBracket bool) (Expr, error) {
 		return nil, err
 	}
 	p.skipSpace()
-	if !p.peekByte(')') {
-		return nil, p.errHere(`expected "and", "or" or ")"`)
-	}
-	p.pos++
-	p.depth--
-	return e, nil
-}
-
-// parseBracket parses "[" valFilter "]" with the cursor on "[" (the value
-// filter of the multi-valued attribute outer).
-func (p *parser) parseBracket(outer AttrPath) (Expr, error) {
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	p.pos++
-	p.outer = &outer
-	e, err := p.parseOr(true)
-	p.outer = nil
-	if err != nil {
-		return nil, err
-	}
-	p.skipSpace()
-	if !p.peekByte(']') {
-		return nil, p.errHere(`expected "and", "or" or "]"`)
+	if !p.peekByte(closing) {
+		return nil, p.errHere(`expected "and", "or" or "` + string(closing) + `"`)
 	}
 	p.pos++
 	p.depth--
