@@ -32,6 +32,7 @@ import (
 //	scim2ldap_audit_events_total{operation,resource_type}          counter
 //	scim2ldap_mapping_reloads_total{result}                        counter (SIGHUP; result: ok, rejected)
 //	scim2ldap_credentials_reloads_total{result}                    counter (SIGHUP; result: ok, rejected)
+//	scim2ldap_build_info{version,revision,goversion}               gauge, always 1 (Config.Build)
 //
 // plus the Go runtime and process collectors.
 type metrics struct {
@@ -49,9 +50,27 @@ type metrics struct {
 	audits       *prometheus.CounterVec
 }
 
-func newMetrics(store *ldapstore.Store) *metrics {
+// BuildInfo names a build of the gateway: the labels of scim2ldap_build_info.
+// Empty fields show as "unknown".
+type BuildInfo struct {
+	Version   string // e.g. "v1.2.0", or "dev"
+	Revision  string // VCS revision, e.g. a Git commit hash
+	GoVersion string // e.g. "go1.26.8"
+}
+
+func newMetrics(store *ldapstore.Store, build BuildInfo) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
+	orUnknown := func(s string) string {
+		if s == "" {
+			return "unknown"
+		}
+		return s
+	}
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "scim2ldap_build_info",
+		Help:        "Always 1; the labels name the running build (version, VCS revision, Go version).",
+		ConstLabels: prometheus.Labels{"version": orUnknown(build.Version), "revision": orUnknown(build.Revision), "goversion": orUnknown(build.GoVersion)}},
+		func() float64 { return 1 }))
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_http_requests_total",
 		Help: "HTTP requests by route template, method, status code and client (credential name)."}, []string{"route", "method", "status", "client"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "scim2ldap_http_request_duration_seconds",

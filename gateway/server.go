@@ -67,6 +67,8 @@ type Config struct {
 	// ServeMetrics adds /metrics (unauthenticated) to this handler; otherwise
 	// serve OpsHandler on a separate address.
 	ServeMetrics bool
+	// Build names the running binary in scim2ldap_build_info (metrics.go).
+	Build BuildInfo
 }
 
 // Server serves SCIM over HTTP.
@@ -100,7 +102,7 @@ func New(cfg Config) *Server {
 	if cfg.AuthFailureInterval <= 0 {
 		cfg.AuthFailureInterval = 6 * time.Second
 	}
-	s := &Server{cfg: cfg, metrics: newMetrics(cfg.Store), audit: cfg.Log}
+	s := &Server{cfg: cfg, metrics: newMetrics(cfg.Store, cfg.Build), audit: cfg.Log}
 	if cfg.Audit != nil {
 		s.audit = zerolog.New(cfg.Audit).With().Timestamp().Logger()
 	}

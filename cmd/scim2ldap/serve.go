@@ -32,6 +32,7 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 	if lvl, err := zerolog.ParseLevel(cfg.LogLevel); err == nil {
 		log = log.Level(lvl)
 	}
+	build := currentBuild()
 	m, err := mapping.Load(cfg.MappingFile)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -73,7 +74,7 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 		Mapping: m, Store: store, Log: log, Tokens: cfg.BearerTokens, PublicURL: cfg.PublicURL,
 		MaxPageSize: cfg.MaxPageSize, Credentials: creds, RequestTimeout: cfg.RequestTimeout,
 		MaxBodyBytes: cfg.MaxBodyBytes, AuthFailureBurst: cfg.AuthFailureBurst, AuthFailureInterval: cfg.AuthFailureInterval,
-		TrustedProxies: cfg.trustedProxies, Audit: audit, ServeMetrics: cfg.MetricsAddr == "",
+		TrustedProxies: cfg.trustedProxies, Audit: audit, ServeMetrics: cfg.MetricsAddr == "", Build: build,
 	})
 	// The mapping against the directory's own schema, as `mapping check --ldap-url` does.
 	checkCtx, cancelCheck := context.WithTimeout(ctx, cfg.LDAPTimeout)
@@ -132,7 +133,7 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 		opsAddr = ol.Addr()
 		go func() { errc <- ops.Serve(ol) }()
 	}
-	log.Info().Str("listen", ln.Addr().String()).Bool("tls", tlsCfg != nil).Bool("mtls", cfg.TLSClientCAFile != "").
+	log.Info().Str("version", build.Version).Str("revision", build.Revision).Str("listen", ln.Addr().String()).Bool("tls", tlsCfg != nil).Bool("mtls", cfg.TLSClientCAFile != "").
 		Str("metrics", cfg.MetricsAddr).Str("base_path", gateway.BasePath).Str("ldap", cfg.LDAPURL).
 		Str("mapping", cfg.MappingFile).Int("tokens", len(cfg.BearerTokens)).Bool("credentials_file", creds != nil).Msg("scim2ldap serving")
 	// SIGHUP reloads the mapping file: a good one applies to the next request, a
@@ -313,6 +314,12 @@ func (c *certReloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 	}
 	return c.cert, nil
 }
+
+const healthcheckUsage = `usage: scim2ldap healthcheck [URL]
+  GETs URL (default: /healthz of the local gateway, on SCIM2LDAP_METRICS_ADDR if set, else
+  SCIM2LDAP_LISTEN_ADDR, https with SCIM2LDAP_TLS_CERT_FILE) and exits 0 on 200, else 1: for
+  container HEALTHCHECKs on images without a shell or curl.
+`
 
 // healthcheck GETs /healthz of the local gateway: for container HEALTHCHECKs on
 // images without a shell. The URL defaults to the ops address
