@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/scim2ldap/scim2ldap/ldapstore"
+	"github.com/scim2ldap/scim2ldap/preflight"
 )
 
 // metrics are the gateway's Prometheus series, on a registry of its own (so
@@ -150,7 +152,8 @@ func (s *Server) OpsHandler() http.Handler {
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }
 
 // readyz says whether this replica should get traffic (readiness): 200 when every
-// shared LDAP connection answers a root DSE read within 2 s, 503 with
+// shared LDAP connection answers a root DSE read within 2 s and every base DN
+// of the mapping exists (preflight.MissingBases; the body names a missing one), 503 with
 // Retry-After otherwise, and 503 once draining (SIGTERM) has begun. The
 // reason for a 503 goes to the request log (noteCause).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -167,6 +170,24 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		s.metrics.ready.Set(0)
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "directory unavailable\n", http.StatusServiceUnavailable)
+		return
+	}
+	// The mapping's bases must exist: without them every request answers 404
+	// (a search under a missing base) and every create fails.
+	missing, err := preflight.MissingBases(ctx, s.cfg.Store, s.mapping())
+	if err != nil || len(missing) > 0 {
+		msg := "directory unavailable\n"
+		if err == nil {
+			var b strings.Builder
+			for _, mb := range missing {
+				b.WriteString("mapping: " + mb.String() + "\n")
+			}
+			msg, err = b.String(), errors.New(strings.TrimSpace(b.String()))
+		}
+		noteCause(w, err)
+		s.metrics.ready.Set(0)
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, msg, http.StatusServiceUnavailable)
 		return
 	}
 	s.metrics.ready.Set(1)

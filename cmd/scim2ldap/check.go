@@ -12,14 +12,16 @@ import (
 
 	"github.com/scim2ldap/scim2ldap/ldapstore"
 	"github.com/scim2ldap/scim2ldap/mapping"
+	"github.com/scim2ldap/scim2ldap/preflight"
 )
 
 const checkUsage = `usage: scim2ldap mapping check [flags] FILE...
   validates mapping files and prints every problem as file:line:col: message (exit 1 if any).
   With --ldap-url, it also reads the directory's schema (cn=Subschema) and reports LDAP attributes
   and object classes it doesn't define, attributes the object classes don't allow, MUST attributes
-  nothing fills. The bind password comes from SCIM2LDAP_LDAP_BIND_PASSWORD or a file, never from
-  the command line.
+  nothing fills, and base DNs the directory doesn't have (or doesn't show the bind account). The
+  bind password comes from SCIM2LDAP_LDAP_BIND_PASSWORD or a file, never from the command line.
+  (scim2ldap doctor checks more: rights, overlays, indexes, limits, TLS.)
   --ldap-url URL               ldap://host:port or ldaps://host:port
   --bind-dn DN                 (default $SCIM2LDAP_LDAP_BIND_DN)
   --bind-password-file FILE    (default $SCIM2LDAP_LDAP_BIND_PASSWORD_FILE)
@@ -65,16 +67,11 @@ func mappingCheck(args []string, stdout, stderr io.Writer) int {
 	var schema *ldapstore.Schema
 	var store *ldapstore.Store
 	if *url != "" {
-		password := os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD")
-		if *pwFile != "" {
-			b, err := os.ReadFile(*pwFile)
-			if err != nil {
-				fmt.Fprintf(stderr, "scim2ldap mapping check: bind password file: %v\n", err)
-				return 1
-			}
-			password = strings.TrimRight(string(b), "\r\n")
+		password, err := secret(*pwFile, os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD"))
+		if err != nil {
+			fmt.Fprintf(stderr, "scim2ldap mapping check: bind %v\n", err)
+			return 1
 		}
-		var err error
 		store, err = ldapstore.Open(ldapstore.Config{URL: *url, BindDN: *bindDN, BindPassword: password,
 			CAFile: *caFile, StartTLS: *startTLS, Conns: 1, Timeout: 10 * time.Second})
 		if err != nil {
@@ -99,6 +96,14 @@ func mappingCheck(args []string, stdout, stderr io.Writer) int {
 		m, problems := mapping.ParseAll(f, data)
 		if schema != nil && m != nil {
 			problems = append(problems, m.CheckSchema(schema)...)
+			missing, err := preflight.MissingBases(context.Background(), store, m)
+			if err != nil {
+				fmt.Fprintf(stderr, "scim2ldap mapping check: %v\n", err)
+				code = 1
+			}
+			for _, mb := range missing {
+				problems = append(problems, mapping.Problem{File: f, Line: mb.Pos.Line, Col: mb.Pos.Col, Msg: mb.String()})
+			}
 			sort.SliceStable(problems, func(i, j int) bool {
 				return problems[i].Line < problems[j].Line || (problems[i].Line == problems[j].Line && problems[i].Col < problems[j].Col)
 			})

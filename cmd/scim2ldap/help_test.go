@@ -16,7 +16,7 @@ import (
 func TestHelpExitsZeroEverywhere(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"-h"}, {"help"}, {"help", "serve"}, {"help", "mapping", "check"}, {"help", "mapping"},
-		{"serve", "--help"}, {"serve", "-h"}, {"healthcheck", "-h"},
+		{"serve", "--help"}, {"serve", "-h"}, {"doctor", "--help"}, {"healthcheck", "-h"},
 		{"mapping", "--help"}, {"mapping", "check", "--help"}, {"mapping", "check", "--ldap-url", "ldap://x", "-h"},
 		{"mapping", "explain", "-help"}, {"filter", "--help"}, {"version", "--help"},
 	} {
@@ -50,7 +50,7 @@ func TestHelpDescribesEveryVerbAndFlag(t *testing.T) {
 			t.Errorf("the usage does not describe %q", name)
 		}
 	}
-	for name, fs := range map[string]*flag.FlagSet{"mapping check": newCheckFlags().fs} {
+	for name, fs := range map[string]*flag.FlagSet{"doctor": newDoctorFlags().fs, "mapping check": newCheckFlags().fs} {
 		fs.VisitAll(func(f *flag.Flag) {
 			if !strings.Contains(commands[name].usage, "--"+f.Name+" ") {
 				t.Errorf("%s --help does not describe --%s", name, f.Name)

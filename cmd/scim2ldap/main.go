@@ -1,6 +1,7 @@
 // Command scim2ldap is a SCIM 2.0 (RFC 7643/7644) to LDAP gateway.
 //
 //	scim2ldap serve                      run the gateway (configured from SCIM2LDAP_* variables)
+//	scim2ldap doctor [flags]             pre-flight check of a live directory against a mapping
 //	scim2ldap mapping check FILE...      validate mapping files; problems as file:line:col: message
 //	scim2ldap mapping explain INPUT      a SCIM resource as the LDIF it becomes, or back
 //	scim2ldap filter [--mapping FILE] [--type User] 'FILTER'   the LDAP filter a SCIM filter becomes
@@ -33,11 +34,15 @@ const usage = `scim2ldap — a SCIM 2.0 to LDAP gateway
 Usage:
   scim2ldap serve                    run the gateway; configured from SCIM2LDAP_* variables
                                      (scim2ldap serve --help lists every one with its default)
+  scim2ldap doctor [flags]           pre-flight check of a live directory against the mapping: bases,
+                                     the bind account's rights, overlays, indexes, limits, TLS; each
+                                     finding with its fix; exit 0 when nothing blocks serving, else 1
   scim2ldap healthcheck [URL]        GET /healthz of the local gateway (default: from
                                      SCIM2LDAP_METRICS_ADDR or SCIM2LDAP_LISTEN_ADDR); exit 0 if 200
   scim2ldap mapping check [--ldap-url URL ...] FILE...
                                      validate mapping files; every problem as file:line:col: message; with
                                      --ldap-url, also against the live directory's schema (cn=Subschema)
+                                     and its base DNs
   scim2ldap mapping explain [--mapping FILE] [--type User] INPUT
                                      dry run: a SCIM resource (JSON) as the LDIF entry it becomes, or LDIF as SCIM
   scim2ldap filter [--mapping FILE] [--type User] 'SCIM FILTER'
@@ -57,6 +62,7 @@ type command struct {
 // commands are the verbs by name ("mapping check" has a space).
 var commands = map[string]command{
 	"serve":           {serveUsage(), serve},
+	"doctor":          {doctorUsage, doctorCmd},
 	"healthcheck":     {healthcheckUsage, healthcheck},
 	"mapping check":   {checkUsage, mappingCheck},
 	"mapping explain": {explainUsage, explainCmd},

@@ -21,6 +21,7 @@ import (
 	"github.com/scim2ldap/scim2ldap/gateway"
 	"github.com/scim2ldap/scim2ldap/ldapstore"
 	"github.com/scim2ldap/scim2ldap/mapping"
+	"github.com/scim2ldap/scim2ldap/preflight"
 )
 
 // serveCtx runs the gateway until ctx ends (SIGTERM/SIGINT), then drains: /readyz
@@ -88,6 +89,19 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 		fmt.Fprintln(stderr, err)
 		log.Error().Str("file", cfg.MappingFile).Msg("the mapping does not fit the directory's schema; see above (scim2ldap mapping check --ldap-url)")
 		return 1
+	default:
+		// A missing base is not fatal (an admin may be creating it), but every
+		// request would fail: say so now, and /readyz fails until it exists.
+		checkCtx, cancelCheck := context.WithTimeout(ctx, cfg.LDAPTimeout)
+		missing, err := preflight.MissingBases(checkCtx, store, m)
+		cancelCheck()
+		if err != nil {
+			log.Warn().Err(err).Msg("could not check the mapping's base DNs")
+		}
+		for _, mb := range missing {
+			log.Error().Str("file", cfg.MappingFile).Str("dn", mb.DN).Str("resource_type", mb.Type).
+				Msg(mb.String() + ": create it or fix the mapping (scim2ldap doctor shows how); /readyz fails until then")
+		}
 	}
 	for i, t := range cfg.BearerTokens {
 		if len(t) < 16 {
