@@ -13,6 +13,8 @@ import (
 
 	"github.com/agnivade/levenshtein"
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/scim2ldap/scim2ldap/gateway"
 )
 
 // Config is the gateway's environment (prefix SCIM2LDAP_). These names are a
@@ -263,6 +265,24 @@ const placeholderPrefix = "CHANGE-ME"
 func isPlaceholder(secret string) bool {
 	s := strings.ToUpper(strings.TrimSpace(secret))
 	return strings.HasPrefix(s, "CHANGE-ME") || strings.HasPrefix(s, "CHANGE_ME") || strings.HasPrefix(s, "CHANGEME")
+}
+
+// placeholderCredentials names each token and Basic password of a credentials
+// file that is a placeholder (isPlaceholder), by the credential's name: the
+// example Secret's tokenFile holds one.
+func placeholderCredentials(creds *gateway.Credentials) error {
+	var errs []error
+	for _, t := range creds.Tokens {
+		if isPlaceholder(t.Token) {
+			errs = append(errs, fmt.Errorf("token %q is a placeholder (%s…): generate one with openssl rand -hex 32", t.Name, placeholderPrefix))
+		}
+	}
+	for _, b := range creds.BasicUsers {
+		if isPlaceholder(b.Password) {
+			errs = append(errs, fmt.Errorf("basic user %q has a placeholder password (%s…): set a real one", b.Name, placeholderPrefix))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // testVariables are SCIM2LDAP_* variables the test suites read, not the

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rs/zerolog"
 )
 
 // setenv sets the SCIM2LDAP_ variables of env (names without the prefix) for
@@ -148,5 +151,33 @@ func TestConfigNamesUnprefixedVariable(t *testing.T) {
 	_, err := loadConfig()
 	if err == nil || err.Error() != `LDAP_CONNS: "many" is not a valid int (a whole number)` {
 		t.Errorf("got %v", err)
+	}
+}
+
+// The credentials file's secrets are held to the same rule: a tokenFile or
+// Basic password that is a placeholder stops the start, named by credential.
+func TestServeRefusesPlaceholderInCredentialsFile(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "entra-token"), []byte("CHANGE-ME-openssl-rand-hex-32\n"), 0o600)
+	file := filepath.Join(dir, "credentials.yaml")
+	os.WriteFile(file, []byte("tokens:\n  - {name: entra, tokenFile: entra-token, scope: read-write}\n"+
+		"basicUsers:\n  - {name: okta, username: okta, password: CHANGEME-okta-password, scope: read-write}\n"), 0o600)
+	setenv(t, map[string]string{"LDAP_URL": slapd.URL, "LDAP_BIND_DN": slapd.BindDN, "LDAP_BIND_PASSWORD": slapd.Password,
+		"CREDENTIALS_FILE": file, "MAPPING_FILE": "../../mappings.example.yaml", "LISTEN_ADDR": "127.0.0.1:0"})
+	cfg, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	if code := serveCtx(context.Background(), cfg, zerolog.New(&logs), &logs, nil); code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{`token \"entra\" is a placeholder`, `basic user \"okta\" has a placeholder password`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("missing %s in:\n%s", want, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "openssl-rand-hex-32") || strings.Contains(logs.String(), "okta-password") {
+		t.Error("the secret is in the log")
 	}
 }

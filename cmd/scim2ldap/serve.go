@@ -204,12 +204,16 @@ serving:
 	return code
 }
 
-// loadCredentialsFile reads SCIM2LDAP_CREDENTIALS_FILE (nil when unset).
+// loadCredentialsFile reads SCIM2LDAP_CREDENTIALS_FILE (nil when unset) and
+// refuses placeholder secrets in it, at start-up and on SIGHUP alike.
 func loadCredentialsFile(cfg *Config) (*gateway.Credentials, error) {
 	if cfg.CredentialsFile == "" {
 		return nil, nil
 	}
 	creds, err := gateway.LoadCredentials(cfg.CredentialsFile)
+	if err == nil {
+		err = placeholderCredentials(creds)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("SCIM2LDAP_CREDENTIALS_FILE: %w", err)
 	}
