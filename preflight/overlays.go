@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -321,44 +322,86 @@ func (r *run) checkIndexes(context.Context) {
 			r.config.db.DN, strings.Join(lacking, ","))})
 }
 
-var sizeLimitRE = regexp.MustCompile(`(?i)(?:^|\s)(?:size(?:\.(soft|hard|pr))?=)?(unlimited|-?\d+)(?:\s|$)`)
+// limitRE matches one limit of an olcSizeLimit, olcTimeLimit or olcLimits
+// value (slapd-config(5), slapd.conf(5) "limits"): "500", "size=500",
+// "size.soft=500", "time.hard=unlimited"… The kind (size, time) is checked by
+// the caller: a bare number counts for the attribute it stands in.
+var limitRE = regexp.MustCompile(`(?i)(?:^|\s)(?:(size|time)(?:\.(soft|hard|pr|prtotal|unchecked))?=)?(unlimited|-?\d+)(?:\s|$)`)
 
-// checkLimits compares the directory's size limit for the bind account with
-// SCIM2LDAP_MAX_PAGE_SIZE: from cn=config (olcLimits for the account, else
-// olcSizeLimit) when it can be read, otherwise by asking for
+// softLimit reads the soft limit of kind ("size" or "time") from v: -1 for
+// unlimited; ok is false when v names none. bare says whether a number
+// without a kind counts (olcSizeLimit, olcTimeLimit; not olcLimits).
+func softLimit(v, kind string, bare bool) (int, bool) {
+	for _, m := range limitRE.FindAllStringSubmatch(v, -1) {
+		if (m[1] == "" && !bare) || (m[1] != "" && !strings.EqualFold(m[1], kind)) || (m[2] != "" && !strings.EqualFold(m[2], "soft")) {
+			continue
+		}
+		if strings.EqualFold(m[3], "unlimited") || m[3] == "-1" {
+			return -1, true
+		}
+		n, err := strconv.Atoi(m[3])
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// configLimit is the soft limit of kind that slapd applies to the bind
+// account: the first olcLimits rule naming it (or users, or *) that sets one,
+// else the database's, else the frontend's olcSizeLimit/olcTimeLimit, else
+// slapd's default (500 entries, 3600 s). ok is false for the rootDN, which
+// no limit applies to.
+func (c *configReader) limit(bindDN, kind string) (limit int, from string, ok bool) {
+	if strings.EqualFold(c.db.GetEqualFoldAttributeValue("olcRootDN"), bindDN) {
+		return 0, "", false
+	}
+	for _, l := range c.db.GetEqualFoldAttributeValues("olcLimits") {
+		l = indexPrefix.ReplaceAllString(l, "")
+		lower := strings.ToLower(l)
+		if strings.Contains(lower, strings.ToLower(`"`+bindDN+`"`)) || strings.HasPrefix(lower, "users ") || strings.HasPrefix(l, "* ") {
+			if v, ok := softLimit(l, kind, false); ok {
+				return v, "olcLimits: " + l, true
+			}
+		}
+	}
+	attr := map[string]string{"size": "olcSizeLimit", "time": "olcTimeLimit"}[kind]
+	for _, e := range []*ldap.Entry{c.db, c.frontend} {
+		if e == nil {
+			continue
+		}
+		if v, ok := softLimit(e.GetEqualFoldAttributeValue(attr), kind, true); ok {
+			return v, attr + " of " + e.DN, true
+		}
+	}
+	return map[string]int{"size": 500, "time": 3600}[kind], "slapd's default", true
+}
+
+// checkLimits compares the directory's limits for the bind account with the
+// gateway's: the size limit with SCIM2LDAP_MAX_PAGE_SIZE, the time limit with
+// the per-operation timeout (SCIM2LDAP_LDAP_TIMEOUT). From cn=config when it
+// can be read; otherwise the size limit is measured by asking for
 // MaxPageSize+1 entries and seeing the directory stop earlier.
 func (r *run) checkLimits(ctx context.Context) {
 	max := r.opts.MaxPageSize
 	if r.config != nil {
-		if strings.EqualFold(r.config.db.GetEqualFoldAttributeValue("olcRootDN"), r.opts.LDAP.BindDN) {
-			r.add(Finding{Check: "limits.size", Severity: OK, Message: "the bind account is the database's rootDN: no size limit applies (a least-privilege service account is safer)"})
+		limit, from, ok := r.config.limit(r.opts.LDAP.BindDN, "size")
+		if !ok {
+			r.add(Finding{Check: "limits.size", Severity: OK, Message: "the bind account is the database's rootDN: no size or time limit applies (a least-privilege service account is safer)"})
 			return
 		}
-		limit, from := -1, ""
-		for _, l := range r.config.db.GetEqualFoldAttributeValues("olcLimits") {
-			l = indexPrefix.ReplaceAllString(l, "")
-			if strings.Contains(strings.ToLower(l), strings.ToLower(`"`+r.opts.LDAP.BindDN+`"`)) || strings.HasPrefix(strings.ToLower(l), "users ") || strings.HasPrefix(l, "* ") {
-				if v, ok := softSizeLimit(l); ok {
-					limit, from = v, "olcLimits: "+l
-					break
-				}
-			}
-		}
-		if from == "" {
-			for _, e := range []*ldap.Entry{r.config.db, r.config.frontend} {
-				if e == nil {
-					continue
-				}
-				if v, ok := softSizeLimit(e.GetEqualFoldAttributeValue("olcSizeLimit")); ok {
-					limit, from = v, "olcSizeLimit of "+e.DN
-					break
-				}
-			}
-		}
-		if from == "" {
-			limit, from = 500, "slapd's default size limit"
-		}
 		r.limitFinding(limit, from)
+		timeout := r.opts.LDAP.Timeout
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+		switch secs, from, _ := r.config.limit(r.opts.LDAP.BindDN, "time"); {
+		case secs >= 0 && time.Duration(secs)*time.Second < timeout:
+			r.add(Finding{Check: "limits.time", Severity: Warning,
+				Message: fmt.Sprintf("the bind account's time limit is %d s (%s), below SCIM2LDAP_LDAP_TIMEOUT (%s): a long search (a big group, an unindexed filter) ends with 3 timeLimitExceeded first", secs, from, timeout),
+				Fix: fmt.Sprintf("ldapmodify -Y EXTERNAL -H ldapi:/// <<'EOF'\ndn: %s\nchangetype: modify\nadd: olcLimits\n"+
+					"olcLimits: dn.exact=\"%s\" time.soft=%d time.hard=%d\nEOF", r.dbDN(), orDefault(r.opts.LDAP.BindDN, "<service account DN>"), int(timeout.Seconds()), int(timeout.Seconds()))})
+		default:
+			r.add(Finding{Check: "limits.time", Severity: OK, Message: fmt.Sprintf("the time limit (%s) allows operations of SCIM2LDAP_LDAP_TIMEOUT (%s)", from, timeout)})
+		}
 		return
 	}
 	if len(r.m.Types) == 0 {
@@ -374,23 +417,6 @@ func (r *run) checkLimits(ctx context.Context) {
 	default:
 		r.add(Finding{Check: "limits.size", Severity: OK, Message: fmt.Sprintf("no size limit below SCIM2LDAP_MAX_PAGE_SIZE (%d) was hit (%d %s entries read)", max, len(res.Entries), rt.Name)})
 	}
-}
-
-// softSizeLimit reads the soft size limit of an olcSizeLimit or olcLimits
-// value ("500", "size.soft=500 size.hard=unlimited", "size=1000"): -1 for
-// unlimited; ok is false when the value names none.
-func softSizeLimit(v string) (int, bool) {
-	for _, m := range sizeLimitRE.FindAllStringSubmatch(v, -1) {
-		if m[1] != "" && !strings.EqualFold(m[1], "soft") {
-			continue
-		}
-		if strings.EqualFold(m[2], "unlimited") || m[2] == "-1" {
-			return -1, true
-		}
-		n, err := strconv.Atoi(m[2])
-		return n, err == nil
-	}
-	return 0, false
 }
 
 func (r *run) limitFinding(limit int, from string) {

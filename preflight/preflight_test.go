@@ -196,7 +196,20 @@ func TestReadOnlyAccountNamed(t *testing.T) {
 		t.Errorf("the sample entry changed: %v %v", err, res)
 	}
 
+	// With cn=config readable, slapd's default size limit (500, the frontend's
+	// olcSizeLimit) is named with the olcLimits rule that lifts it.
 	opts := options(slapd, m, readerDN, "reader-Secret-1")
+	opts.ConfigBindDN, opts.ConfigBindPassword = "cn=admin,cn=config", slapd.Password
+	rep = preflight.Run(context.Background(), opts)
+	if f := find(rep, "limits.size", preflight.Warning); len(f) != 1 || !strings.Contains(f[0].Message, "size limit is 500 (olcSizeLimit of olcDatabase={-1}frontend,cn=config)") ||
+		!strings.Contains(f[0].Fix, `olcLimits: dn.exact="`+readerDN+`" size.soft=1000 size.hard=1000 size.pr=unlimited`) {
+		t.Errorf("size limit:\n%s", rep.Text(true))
+	}
+	if len(find(rep, "limits.time", preflight.OK)) != 1 {
+		t.Errorf("time limit:\n%s", rep.Text(true))
+	}
+
+	opts = options(slapd, m, readerDN, "reader-Secret-1")
 	opts.WriteProbe = true
 	rep = preflight.Run(context.Background(), opts)
 	if f := find(rep, "write-probe", preflight.Error); len(f) != 2 || !strings.Contains(f[0].Message, "could not create the probe entry") ||
