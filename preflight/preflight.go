@@ -45,7 +45,8 @@ const (
 // connect, bind, schema, base, read, rights.add, rights.modify, rights.rename,
 // rights.delete, write-probe, overlay.memberof, overlay.refint,
 // overlay.ppolicy, overlay.sssvlv, index, limits.size, limits.time,
-// tls.certificate, ad.rights.
+// tls.certificate, ad.rights (and mapping, which the doctor command adds for
+// a mapping file that does not load).
 type Finding struct {
 	Check    string   `json:"check"`
 	Severity Severity `json:"severity"`

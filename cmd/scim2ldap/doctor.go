@@ -23,7 +23,8 @@ const doctorUsage = `usage: scim2ldap doctor [flags]
   (memberof, refint, ppolicy, sssvlv), equality indexes, the size limit against
   SCIM2LDAP_MAX_PAGE_SIZE, and on Active Directory the effective rights. Each finding comes with
   its fix. Read-only unless --write-probe. Exit 0 when nothing blocks serving, 1 otherwise.
-  Defaults come from the gateway's own SCIM2LDAP_* variables; passwords only from them or files.
+  Defaults come from the gateway's own SCIM2LDAP_* variables (SCIM2LDAP_LDAP_TIMEOUT bounds each
+  operation); passwords only from them or files.
   --mapping FILE               (default $SCIM2LDAP_MAPPING_FILE, then mappings.example.yaml)
   --ldap-url URL               (default $SCIM2LDAP_LDAP_URL)
   --bind-dn DN                 (default $SCIM2LDAP_LDAP_BIND_DN)
@@ -111,11 +112,15 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 				Fix: "fix the mapping file (scim2ldap mapping check " + *f.mapping + ")"})
 		}
 	} else {
+		timeout, err := time.ParseDuration(envOr("SCIM2LDAP_LDAP_TIMEOUT", "10s"))
+		if err != nil || timeout <= 0 {
+			timeout = 10 * time.Second
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		rep = preflight.Run(ctx, preflight.Options{Mapping: m, MaxPageSize: *f.maxPageSize, WriteProbe: *f.writeProbe,
 			LDAP: ldapstore.Config{URL: *f.url, BindDN: *f.bindDN, BindPassword: password, CAFile: *f.caFile, StartTLS: *f.startTLS,
-				Timeout: 10 * time.Second},
+				Timeout: timeout},
 			ConfigBindDN: *f.configBindDN, ConfigBindPassword: configPassword})
 	}
 	if *f.asJSON {
