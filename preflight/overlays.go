@@ -125,7 +125,7 @@ func mappingNeeds(m *mapping.Mapping) needs {
 			case a.IsReference():
 				add(&n.references, a.LDAP)
 				add(&n.searched, a.LDAP)
-			case a.Uniqueness == "server":
+			case a.Uniqueness == mapping.UniquenessServer:
 				add(&n.searched, a.LDAP)
 			case strings.EqualFold(a.LDAP, "pwdAccountLockedTime"):
 				n.ppolicy = true

@@ -172,7 +172,7 @@ func (r *run) checkRights(ctx context.Context, missing map[string]bool) {
 			req := ldap.NewModifyDNWithControlsRequest(sample.DN, rt.RDN+"="+ldap.EscapeDN(probeName()), true, "", []ldap.Control{falseAssertion})
 			r.rightFinding("rights.rename", rt, rt.Base, "rename", r.store.ModifyDN(ctx, req), "")
 		}
-		if rt.OnDelete != "deactivate" {
+		if rt.OnDelete != mapping.OnDeleteDeactivate {
 			r.rightFinding("rights.delete", rt, rt.Base, "delete", del, "")
 		}
 	}
