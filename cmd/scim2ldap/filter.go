@@ -15,8 +15,9 @@ const filterUsage = `usage: scim2ldap filter [--mapping FILE] [--type User] 'SCI
   prints the LDAP filter the gateway sends for GET /{endpoint}?filter=… (RFC 7644 §3.4.2.2):
   the resource type's own filter AND-ed with the translation. Reference ids (manager.value eq "…")
   are shown as <DN of id …>: the gateway looks them up in the directory; an id that matches
-  nothing makes that comparison false. --mapping defaults to $SCIM2LDAP_MAPPING_FILE, then
-  mappings.example.yaml.
+  nothing makes that comparison false.
+  --mapping FILE   the mapping (default $SCIM2LDAP_MAPPING_FILE, then mappings.example.yaml)
+  --type NAME      the resource type whose endpoint is filtered (default User)
 `
 
 // filterCmd implements `scim2ldap filter`: the LDAP filter for a SCIM filter,

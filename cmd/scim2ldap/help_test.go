@@ -50,6 +50,13 @@ func TestHelpDescribesEveryVerbAndFlag(t *testing.T) {
 			t.Errorf("the usage does not describe %q", name)
 		}
 	}
+	for _, name := range []string{"mapping explain", "filter"} { // mappingVerbArgs' flags
+		for _, f := range []string{"--mapping FILE ", "--type NAME "} {
+			if !strings.Contains(commands[name].usage, f) {
+				t.Errorf("%s --help does not describe %s", name, f)
+			}
+		}
+	}
 	for name, fs := range map[string]*flag.FlagSet{"doctor": newDoctorFlags().fs, "mapping check": newCheckFlags().fs} {
 		fs.VisitAll(func(f *flag.Flag) {
 			if !strings.Contains(commands[name].usage, "--"+f.Name+" ") {
