@@ -84,6 +84,18 @@ func TestActiveDirectoryRights(t *testing.T) {
 		t.Errorf("the DC's certificate over ldaps://:\n%s", rep.Text(true))
 	}
 
+	// The write probe creates, modifies, renames and deletes a user and a group in the OU.
+	opts.WriteProbe = true
+	rep = preflight.Run(context.Background(), opts)
+	if len(find(rep, "write-probe", preflight.OK)) != 2 || !rep.OK {
+		t.Errorf("administrator's write probe:\n%s", rep.Text(true))
+	}
+	left, err := c.Search(ldap.NewSearchRequest(ou, ldap.ScopeSingleLevel, 0, 0, 0, false, "(cn=s2l-doctor-*)", []string{"1.1"}, nil))
+	if err != nil || len(left.Entries) != 0 {
+		t.Errorf("probe entries left: %v %v", err, left)
+	}
+	opts.WriteProbe = false
+
 	opts.LDAP.BindDN, opts.LDAP.BindPassword = "doctor-reader@EXAMPLE.TEST", "Reader-Secret-1"
 	rep = preflight.Run(context.Background(), opts)
 	errs := find(rep, "ad.rights", preflight.Error)

@@ -9,7 +9,7 @@
 // the delegation to grant, or the line of the mapping to change.
 //
 // It is read-only unless Options.WriteProbe is set; then it creates, modifies,
-// renames and deletes one entry named scim2ldap-doctor-probe-… per resource
+// renames and deletes one entry named s2l-doctor-… per resource
 // type. It imports ldapstore and mapping only, so the gateway (readiness) and
 // the scim2ldap command (doctor, mapping check, start-up) share its rules.
 package preflight

@@ -223,7 +223,7 @@ func TestReadOnlyAccountNamed(t *testing.T) {
 	if len(find(rep, "write-probe", preflight.OK)) != 2 || !rep.OK {
 		t.Errorf("write probe as the administrator:\n%s", rep.Text(true))
 	}
-	left, err := c.Search(ldap.NewSearchRequest("dc=example,dc=org", ldap.ScopeWholeSubtree, 0, 0, 0, false, "(|(uid=scim2ldap-doctor-probe-*)(cn=scim2ldap-doctor-probe-*))", []string{"1.1"}, nil))
+	left, err := c.Search(ldap.NewSearchRequest("dc=example,dc=org", ldap.ScopeWholeSubtree, 0, 0, 0, false, "(|(uid=s2l-doctor-*)(cn=s2l-doctor-*))", []string{"1.1"}, nil))
 	if err != nil || len(left.Entries) != 0 {
 		t.Errorf("probe entries left: %v %v", err, left)
 	}

@@ -103,11 +103,13 @@ func (r *run) baseFix(mb MissingBase) string {
 // probed without writing, modify is probed otherwise, see probeModify.)
 var falseAssertion = &ldapstore.AssertionControl{Filter: "(!(objectClass=*))"}
 
-// probeName returns a fresh name for probe entries and values.
+// probeName returns a fresh name for probe entries and values:
+// "s2l-doctor-" and 8 hex digits, 19 characters, so that it also fits AD's
+// sAMAccountName (at most 20).
 func probeName() string {
-	b := make([]byte, 6)
+	b := make([]byte, 4)
 	rand.Read(b)
-	return "scim2ldap-doctor-probe-" + hex.EncodeToString(b)
+	return "s2l-doctor-" + hex.EncodeToString(b)
 }
 
 // verdict is what an update's answer says of the right to make it.

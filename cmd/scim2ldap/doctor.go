@@ -36,7 +36,7 @@ const doctorUsage = `usage: scim2ldap doctor [flags]
   --config-password-file FILE  its password
   --max-page-size N            (default $SCIM2LDAP_MAX_PAGE_SIZE, then 1000)
   --write-probe                also create, modify, rename and delete one probe entry per resource
-                               type (named scim2ldap-doctor-probe-…): proves the rights end to end
+                               type (named s2l-doctor-…): proves the rights end to end
   --json                       the report as JSON: {"ok": bool, "findings": [{"check", "severity",
                                "subject", "message", "fix"}]}
   --verbose                    also list the checks that passed
