@@ -31,12 +31,12 @@ func (c *configReader) close() {
 	}
 }
 
-// openConfigReader reads cn=config with the config bind of opts, or else with
-// the gateway's own bind (some sites grant it); nil when neither may, or when
-// the directory has no cn=config (Active Directory).
-func openConfigReader(opts Options, cfg ldapstore.Config) *configReader {
+// openConfigReader prepares to read cn=config with the config bind of opts,
+// or else with the gateway's own bind (some sites grant it); nil when the
+// directory has no cn=config (Active Directory) or the config bind fails (err).
+func openConfigReader(opts Options, cfg ldapstore.Config) (*configReader, error) {
 	if opts.Mapping.Dialect.IsAD() {
-		return nil
+		return nil, nil
 	}
 	c := &configReader{}
 	if opts.ConfigBindDN != "" {
@@ -44,11 +44,11 @@ func openConfigReader(opts Options, cfg ldapstore.Config) *configReader {
 		cc.BindDN, cc.BindPassword = opts.ConfigBindDN, opts.ConfigBindPassword
 		s, err := ldapstore.Open(cc)
 		if err != nil {
-			return nil
+			return nil, err
 		}
 		c.store = s
 	}
-	return c
+	return c, nil
 }
 
 // load reads the config entries with store (the config bind's, or the main one).

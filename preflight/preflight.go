@@ -16,6 +16,7 @@ package preflight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ const (
 // Finding is one result of a check. Check is a stable identifier for
 // automation (the values are a contract, listed in docs/doctor.md):
 // connect, bind, schema, base, read, rights.add, rights.modify, rights.rename,
-// rights.delete, write-probe, overlay.memberof, overlay.refint,
+// rights.delete, write-probe, config, overlay.memberof, overlay.refint,
 // overlay.ppolicy, overlay.sssvlv, index, limits.size, limits.time,
 // tls.certificate, ad.rights (and mapping, which the doctor command adds for
 // a mapping file that does not load).
@@ -125,11 +126,19 @@ func Run(ctx context.Context, opts Options) *Report {
 	defer store.Close()
 	r.store = store
 	r.add(bindFinding(cfg))
-	if c := openConfigReader(opts, cfg); c != nil {
+	c, err := openConfigReader(opts, cfg)
+	if c != nil {
 		defer c.close()
 		if c.load(ctx, store, r.m) {
 			r.config = c
+		} else if opts.ConfigBindDN != "" {
+			err = errors.New("no database under cn=config holds the mapping's first base")
 		}
+	}
+	if err != nil && opts.ConfigBindDN != "" {
+		r.add(Finding{Check: "config", Severity: Warning, Subject: opts.ConfigBindDN,
+			Message: fmt.Sprintf("could not read cn=config as %q: %v; overlays, indexes and limits are inferred instead", opts.ConfigBindDN, err),
+			Fix:     "check --config-bind-dn and --config-password-file (slapd-up.sh and Debian's slapd: cn=admin,cn=config), and that it may read cn=config"})
 	}
 	r.checkSchema(ctx)
 	missing := r.checkBases(ctx)

@@ -254,4 +254,12 @@ func TestMissingMemberOfOverlayNamed(t *testing.T) {
 			t.Errorf("no refint warning:\n%s", rep.Text(true))
 		}
 	}
+	// A config bind that fails is said, and the checks fall back to inference.
+	opts := options(s, m, s.BindDN, s.Password)
+	opts.ConfigBindDN, opts.ConfigBindPassword = "cn=admin,cn=config", "wrong"
+	rep := preflight.Run(context.Background(), opts)
+	if f := find(rep, "config", preflight.Warning); len(f) != 1 || !strings.Contains(f[0].Message, "Invalid Credentials") ||
+		len(find(rep, "overlay.memberof", preflight.Error)) != 1 {
+		t.Errorf("wrong config password:\n%s", rep.Text(true))
+	}
 }
