@@ -372,7 +372,7 @@ func (r *run) writeProbe(ctx context.Context, rt *mapping.ResourceType) {
 	}
 	dn := add.DN
 	if err := r.store.Add(ctx, add); err != nil {
-		r.writeFailed(rt, "create", dn, err, false)
+		r.writeFailed(rt, "create", dn, err)
 		return
 	}
 	cleanup := func() {
@@ -394,7 +394,7 @@ func (r *run) writeProbe(ctx context.Context, rt *mapping.ResourceType) {
 	}
 	if len(mod.Changes) > 0 {
 		if err := r.store.Modify(ctx, mod); err != nil {
-			r.writeFailed(rt, "modify", dn, err, true)
+			r.writeFailed(rt, "modify", dn, err)
 			cleanup()
 			return
 		}
@@ -402,7 +402,7 @@ func (r *run) writeProbe(ctx context.Context, rt *mapping.ResourceType) {
 	for _, a := range rt.Attrs {
 		if a.Password && !r.m.Dialect.IsAD() {
 			if err := r.store.SetPassword(ctx, dn, probeName()+"-Aa1!"); err != nil {
-				r.writeFailed(rt, "set the password (Password Modify, RFC 3062) of", dn, err, true)
+				r.writeFailed(rt, "set the password (Password Modify, RFC 3062) of", dn, err)
 				cleanup()
 				return
 			}
@@ -410,13 +410,13 @@ func (r *run) writeProbe(ctx context.Context, rt *mapping.ResourceType) {
 	}
 	newRDN := rt.RDN + "=" + ldap.EscapeDN(name+"-renamed")
 	if err := r.store.ModifyDN(ctx, ldap.NewModifyDNRequest(dn, newRDN, true, "")); err != nil {
-		r.writeFailed(rt, "rename", dn, err, true)
+		r.writeFailed(rt, "rename", dn, err)
 		cleanup()
 		return
 	}
 	dn = newRDN + "," + parentOf(dn)
 	if err := r.store.Delete(ctx, ldap.NewDelRequest(dn, nil)); err != nil {
-		r.writeFailed(rt, "delete", dn, err, true)
+		r.writeFailed(rt, "delete", dn, err)
 		cleanup()
 		return
 	}
@@ -424,7 +424,7 @@ func (r *run) writeProbe(ctx context.Context, rt *mapping.ResourceType) {
 		Message: fmt.Sprintf("%s: created, modified, renamed and deleted the probe entry %s", rt.Name, add.DN)})
 }
 
-func (r *run) writeFailed(rt *mapping.ResourceType, step, dn string, err error, _ bool) {
+func (r *run) writeFailed(rt *mapping.ResourceType, step, dn string, err error) {
 	fix := r.aclFix(rt.Base, "write")
 	var le *ldap.Error
 	if errors.As(err, &le) && le.ResultCode != ldap.LDAPResultInsufficientAccessRights {
