@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/scim2ldap/scim2ldap/scimerr"
 )
 
 // Input limits. Parsing never recurses deeper than MaxDepth, so hostile input
@@ -30,7 +32,7 @@ type Error struct {
 	Offset int    // 0-based byte offset in the filter or path
 	Token  string // the text found at Offset ("" at end of input)
 	Msg    string // what was wrong / expected
-	// PatchPath is true for errors from ParsePath (scimType "invalidPath").
+	// PatchPath is true for errors from ParsePath (scimType invalidPath).
 	PatchPath bool
 	// Err is the underlying cause, e.g. the Resolver's error for an unknown
 	// attribute; nil for syntax errors.
@@ -52,13 +54,13 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying cause (see Err).
 func (e *Error) Unwrap() error { return e.Err }
 
-// ScimType is the RFC 7644 §3.12 error type: "invalidPath" for PATCH paths,
-// otherwise "invalidFilter".
-func (e *Error) ScimType() string {
+// ScimType is the RFC 7644 §3.12 error type: scimerr.InvalidPath for PATCH
+// paths, otherwise scimerr.InvalidFilter.
+func (e *Error) ScimType() scimerr.Type {
 	if e.PatchPath {
-		return "invalidPath"
+		return scimerr.InvalidPath
 	}
-	return "invalidFilter"
+	return scimerr.InvalidFilter
 }
 
 // Parse parses a SCIM filter (RFC 7644 §3.4.2.2), e.g.
@@ -100,7 +102,7 @@ func Parse(s string) (Expr, error) {
 //
 // e.g. `members[value eq "2819c223-7f76-453a-919d-413861904646"].displayName`.
 // The filter inside the brackets follows Parse's rules (U+0000 in a value
-// included). Errors are *Error with PatchPath set (scimType "invalidPath").
+// included). Errors are *Error with PatchPath set (scimType invalidPath).
 //
 // A path naming a whole extension schema ("urn:…:enterprise:2.0:User") parses
 // as URN "urn:…:enterprise:2.0", Name "User"; the caller recognises it by
@@ -222,32 +224,26 @@ func (p *parser) peekKeyword(kw string) bool {
 
 // parseOr: orExpr = andExpr *( "or" andExpr ).
 func (p *parser) parseOr(inBracket bool) (Expr, error) {
-	left, err := p.parseAnd(inBracket)
-	if err != nil {
-		return nil, err
-	}
-	for p.peekKeyword("or") {
-		right, err := p.parseAnd(inBracket)
-		if err != nil {
-			return nil, err
-		}
-		left = &Logical{Op: Or, Left: left, Right: right}
-	}
-	return left, nil
+	return p.parseChain(inBracket, Or, p.parseAnd)
 }
 
 // parseAnd: andExpr = unary *( "and" unary ).
 func (p *parser) parseAnd(inBracket bool) (Expr, error) {
-	left, err := p.parseUnary(inBracket)
+	return p.parseChain(inBracket, And, p.parseUnary)
+}
+
+// parseChain parses operand *( op operand ), joined left-associatively.
+func (p *parser) parseChain(inBracket bool, op LogicalOp, operand func(bool) (Expr, error)) (Expr, error) {
+	left, err := operand(inBracket)
 	if err != nil {
 		return nil, err
 	}
-	for p.peekKeyword("and") {
-		right, err := p.parseUnary(inBracket)
+	for p.peekKeyword(string(op)) {
+		right, err := operand(inBracket)
 		if err != nil {
 			return nil, err
 		}
-		left = &Logical{Op: And, Left: left, Right: right}
+		left = &Logical{Op: op, Left: left, Right: right}
 	}
 	return left, nil
 }
@@ -329,6 +325,20 @@ func (p *parser) parseUnary(inBracket bool) (Expr, error) {
 
 // parseGroup parses "(" orExpr ")" with the cursor on "(".
 func (p *parser) parseGroup(inBracket bool) (Expr, error) {
+	return p.parseEnclosed(')', inBracket)
+}
+
+// parseBracket parses "[" valFilter "]" with the cursor on "[" (the value
+// filter of the multi-valued attribute outer).
+func (p *parser) parseBracket(outer AttrPath) (Expr, error) {
+	p.outer = &outer
+	defer func() { p.outer = nil }()
+	return p.parseEnclosed(']', true)
+}
+
+// parseEnclosed parses orExpr and the closing byte, with the cursor on the
+// opening one; each level of nesting counts toward the parser's depth limit.
+func (p *parser) parseEnclosed(closing byte, inBracket bool) (Expr, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
@@ -338,30 +348,8 @@ func (p *parser) parseGroup(inBracket bool) (Expr, error) {
 		return nil, err
 	}
 	p.skipSpace()
-	if !p.peekByte(')') {
-		return nil, p.errHere(`expected "and", "or" or ")"`)
-	}
-	p.pos++
-	p.depth--
-	return e, nil
-}
-
-// parseBracket parses "[" valFilter "]" with the cursor on "[" (the value
-// filter of the multi-valued attribute outer).
-func (p *parser) parseBracket(outer AttrPath) (Expr, error) {
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	p.pos++
-	p.outer = &outer
-	e, err := p.parseOr(true)
-	p.outer = nil
-	if err != nil {
-		return nil, err
-	}
-	p.skipSpace()
-	if !p.peekByte(']') {
-		return nil, p.errHere(`expected "and", "or" or "]"`)
+	if !p.peekByte(closing) {
+		return nil, p.errHere(`expected "and", "or" or "` + string(closing) + `"`)
 	}
 	p.pos++
 	p.depth--

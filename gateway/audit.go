@@ -6,8 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/go-ldap/ldap/v3"
-
+	"github.com/scim2ldap/scim2ldap/directory"
 	"github.com/scim2ldap/scim2ldap/mapping"
 )
 
@@ -25,7 +24,7 @@ import (
 // "addresses", `phoneNumbers[type eq "fax"].value`).
 // A change the request caused in another entry (reference upkeep: a member or
 // manager value removed or rewritten) is an event "scim.reference" with the
-// DNs the values named before and after (see auditUpkeep). No other value is
+// DNs the values named before and after (see auditEvents). No other value is
 // ever logged, so neither passwords, secret attributes, tokens nor personal
 // data reach the audit log. Events go to Config.Audit (default: the
 // request log's writer).
@@ -69,9 +68,10 @@ func ignoredOf(ctx context.Context) []string {
 }
 
 // auditChange records one successful write: the handlers call it after the
-// directory accepted the change. id is the resource's SCIM id ("" when unknown),
-// dn its (new) DN, attrs the LDAP attribute names written.
-func (s *Server) auditChange(ctx context.Context, rt *mapping.ResourceType, id, dn string, attrs []string, oldDN ...string) {
+// directory accepted the change. w names the resource's SCIM id ("" when
+// unknown), its (new) DN, its DN before a rename, and the LDAP attribute
+// names written.
+func (s *Server) auditChange(ctx context.Context, rt *mapping.ResourceType, w directory.Written) {
 	info := infoOf(ctx)
 	if info == nil {
 		info = &reqInfo{}
@@ -81,17 +81,17 @@ func (s *Server) auditChange(ctx context.Context, rt *mapping.ResourceType, id, 
 		op = strings.ToLower(info.method)
 	}
 	names := []string{}
-	for _, a := range attrs {
+	for _, a := range w.Attributes {
 		if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, a) }) {
 			names = append(names, a)
 		}
 	}
 	slices.Sort(names)
 	ev := s.audit.Info().Str("log", "audit").Str("event", "scim.change").Str("request_id", info.id).
-		Str("remote", info.remote).Str("operation", op).Str("resource_type", rt.Name).Str("id", id).Str("dn", dn).
+		Str("remote", info.remote).Str("operation", op).Str("resource_type", rt.Name).Str("id", w.ID).Str("dn", w.DN).
 		Strs("attributes", names)
-	if len(oldDN) > 0 && oldDN[0] != "" && oldDN[0] != dn { // renamed or moved: the SIEM can follow the entry
-		ev = ev.Str("old_dn", oldDN[0])
+	if w.OldDN != "" && w.OldDN != w.DN { // renamed or moved: the SIEM can follow the entry
+		ev = ev.Str("old_dn", w.OldDN)
 	}
 	if len(info.ignored) > 0 {
 		ignored := slices.Clone(info.ignored)
@@ -105,41 +105,34 @@ func (s *Server) auditChange(ctx context.Context, rt *mapping.ResourceType, id, 
 	s.metrics.audits.WithLabelValues(op, rt.Name).Inc()
 }
 
-// entryID is e's SCIM id, or "" when e is nil.
-func entryID(rt *mapping.ResourceType, e *ldap.Entry) string {
-	if e == nil {
-		return ""
+// auditUpdate records an update that wrote something. An update that wrote
+// nothing is recorded too when it ignored attributes: the client believes it
+// changed them, and the event is where an admin sees it didn't.
+func (s *Server) auditUpdate(ctx context.Context, rt *mapping.ResourceType, w directory.Written) {
+	if len(w.Attributes) > 0 || len(ignoredOf(ctx)) > 0 {
+		s.auditChange(ctx, rt, w)
 	}
-	return rt.Dialect().EntryID(e)
 }
 
-// addedAttrs are the attribute names an add request writes.
-func addedAttrs(add *ldap.AddRequest) []string {
-	var out []string
-	for _, a := range add.Attributes {
-		out = append(out, a.Type)
-	}
-	return out
-}
+// auditEvents records the directory layer's reference rewrites (another entry,
+// a group or a report, changed because of this request) as audit events
+// "scim.reference": dn is the entry changed, attributes its attributes
+// changed, old_value the DN its values named, new_value the DN they name now
+// ("" when removed).
+type auditEvents struct{ s *Server }
 
-// auditUpdate records an update that wrote something: the modify's attributes,
-// the naming attribute when renamed, and membership lists with changes. An
-// update that wrote nothing is recorded too when it ignored attributes: the
-// client believes it changed them, and the event is where an admin sees it didn't.
-func (h *resourceHandler) auditUpdate(ctx context.Context, id, oldDN, dn string, mod *ldap.ModifyRequest, renamed bool, members map[*mapping.AttrMap]*memberPlan, also ...string) {
-	attrs := slices.Clone(also)
-	for _, c := range mod.Changes {
-		attrs = append(attrs, c.Modification.Type)
+func (a auditEvents) ReferenceChanged(ctx context.Context, c directory.ReferenceChange) {
+	info := infoOf(ctx)
+	if info == nil {
+		info = &reqInfo{}
 	}
-	if renamed {
-		attrs = append(attrs, h.rt.RDN)
+	ev := a.s.audit.Info().Str("log", "audit").Str("event", "scim.reference").Str("request_id", info.id).
+		Str("remote", info.remote).Str("dn", c.DN).Strs("attributes", c.Attributes).Str("old_value", c.OldValue).Str("new_value", c.NewValue)
+	if c.ResourceType != "" {
+		ev = ev.Str("resource_type", c.ResourceType)
 	}
-	for a, p := range members {
-		if p.replaced || len(p.add) > 0 || len(p.remove) > 0 {
-			attrs = append(attrs, a.LDAP)
-		}
+	if info.identity != nil {
+		ev = ev.Str("client", info.identity.Name)
 	}
-	if len(attrs) > 0 || len(ignoredOf(ctx)) > 0 {
-		h.s.auditChange(ctx, h.rt, id, dn, attrs, oldDN)
-	}
+	ev.Msg("reference")
 }

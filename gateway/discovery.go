@@ -12,7 +12,7 @@ import (
 const listSchema = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 // serviceProviderConfig advertises what works, and only that (RFC 7643 §5).
-func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, 200, map[string]any{
 		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
 		"documentationUri": "https://github.com/scim2ldap/scim2ldap#readme",
@@ -20,16 +20,17 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
 		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": s.cfg.MaxBodyBytes},
 		"filter":           map[string]any{"supported": true, "maxResults": s.cfg.MaxPageSize},
 		"changePassword":   map[string]any{"supported": s.passwordMapped()},
-		"sort":             map[string]any{"supported": s.sortSupported()}, // only when the directory offers RFC 2891 sorting
+		"sort":             map[string]any{"supported": s.dir.Sorts()}, // only when the directory offers RFC 2891 sorting
 		"etag":             map[string]any{"supported": true},
-		// RFC 9865 §4: cursors need the directory's virtual list views (paging.go).
-		"pagination": map[string]any{"cursor": s.vlvSupported(), "index": true, "defaultPaginationMethod": "index",
+		// RFC 9865 §4: cursors need the directory's virtual list views (directory.Snapshot.List).
+		"pagination": map[string]any{"cursor": s.dir.VirtualListViews(), "index": true, "defaultPaginationMethod": "index",
 			"defaultPageSize": s.cfg.MaxPageSize, "maxPageSize": s.cfg.MaxPageSize},
 
 		"authenticationSchemes": s.describeSchemes(), // auth.go: the configured schemes
 
 		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": s.baseURL(r) + "/ServiceProviderConfig"},
 	})
+	return nil
 }
 
 // passwordMapped reports whether a served resource type maps SCIM's password
@@ -63,23 +64,11 @@ func (s *Server) resourceTypeJSON(r *http.Request, rt *mapping.ResourceType) map
 	}
 }
 
-func (s *Server) resourceTypes(w http.ResponseWriter, r *http.Request) {
-	var list []any
-	for _, rt := range s.served() {
-		list = append(list, s.resourceTypeJSON(r, rt))
-	}
-	writeList(w, list, len(list), 1)
-}
-
-func (s *Server) resourceType(w http.ResponseWriter, r *http.Request) {
-	name := mux.Vars(r)["name"]
-	for _, rt := range s.served() {
-		if strings.EqualFold(rt.Name, name) {
-			writeJSON(w, 200, s.resourceTypeJSON(r, rt))
-			return
-		}
-	}
-	writeError(w, errorf(404, "", "no resource type %q", name))
+// resourceTypes serves /ResourceTypes, and /ResourceTypes/{name} (RFC 7644 §4).
+func (s *Server) resourceTypes(w http.ResponseWriter, r *http.Request) error {
+	return serveDiscovery(w, r, "resource type", "name", s.served(),
+		func(rt *mapping.ResourceType) string { return rt.Name },
+		func(rt *mapping.ResourceType) map[string]any { return s.resourceTypeJSON(r, rt) })
 }
 
 // schemaJSON renders a schema with only the attributes the mapping maps for the
@@ -133,23 +122,33 @@ func extSchemas(rt *mapping.ResourceType) []*mapping.SchemaDef {
 	return out
 }
 
-func (s *Server) schemas(w http.ResponseWriter, r *http.Request) {
-	var list []any
-	for _, sc := range s.servedSchemas() {
-		list = append(list, s.schemaJSON(r, sc))
-	}
-	writeList(w, list, len(list), 1)
+// schemas serves /Schemas, and /Schemas/{id} (RFC 7644 §4).
+func (s *Server) schemas(w http.ResponseWriter, r *http.Request) error {
+	return serveDiscovery(w, r, "schema", "id", s.servedSchemas(),
+		func(sc *mapping.SchemaDef) string { return sc.ID },
+		func(sc *mapping.SchemaDef) map[string]any { return s.schemaJSON(r, sc) })
 }
 
-func (s *Server) schema(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["id"]
-	for _, sc := range s.servedSchemas() {
-		if strings.EqualFold(sc.ID, id) {
-			writeJSON(w, 200, s.schemaJSON(r, sc))
-			return
+// serveDiscovery serves a discovery endpoint: every item as a ListResponse
+// when the route has no {key} variable, else the item whose name is key
+// (compared ignoring case), or 404 naming what is missing.
+func serveDiscovery[T any](w http.ResponseWriter, r *http.Request, what, key string, items []T, name func(T) string, render func(T) map[string]any) error {
+	want, one := mux.Vars(r)[key]
+	var list []any
+	for _, it := range items {
+		switch {
+		case !one:
+			list = append(list, render(it))
+		case strings.EqualFold(name(it), want):
+			writeJSON(w, 200, render(it))
+			return nil
 		}
 	}
-	writeError(w, errorf(404, "", "no schema %q", id))
+	if one {
+		return errorf(404, "", "no %s %q", what, want)
+	}
+	writeList(w, list, len(list), 1)
+	return nil
 }
 
 // writeList sends a ListResponse (RFC 7644 §3.4.2). Resources is [] when empty.

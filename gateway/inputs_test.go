@@ -1,11 +1,15 @@
 package gateway_test
 
-// Input the directory cannot hold or name: refused with a precise SCIM error
-// before anything reaches it.
+// Input: what is malformed, or what the directory cannot hold or name, is
+// refused with a precise SCIM error before anything reaches it; what LDAP
+// gives a meaning (DN and filter special characters) is escaped.
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/scim2ldap/scim2ldap/gateway"
 )
 
 // slapd cuts an assertion value at a NUL: `emails.value co "\u0000"` became
@@ -199,5 +203,120 @@ func TestEmptyMemberIDIsRefused(t *testing.T) {
 	e.MustPatch("/Users/"+mid, patchBody(op("replace", entSchema+":manager", map[string]any{"value": boss})))
 	if r := e.Do("PATCH", "/Users/"+mid, patchBody(op("replace", entSchema+":manager", map[string]any{"value": ""}))); r.Status != 200 || e.entry("(uid=em-m2)").GetAttributeValue("manager") != "" {
 		t.Errorf("PATCH replace with an empty manager: %d %s", r.Status, r.Raw)
+	}
+}
+
+func TestBadInputIsPreciseAndWritesNothing(t *testing.T) {
+	e := newEnv(t)
+	before := e.countPeople()
+	cases := []struct {
+		name     string
+		body     any
+		status   int
+		scimType string
+		detail   string
+	}{
+		{"not JSON", "{bad", 400, "invalidSyntax", "JSON"},
+		{"empty", "", 400, "invalidSyntax", "empty"},
+		{"array", "[]", 400, "invalidSyntax", "JSON"},
+		{"trailing data", `{"userName":"x"} {}`, 400, "invalidSyntax", "after"},
+		{"no userName", user("", map[string]any{"displayName": "x"}), 400, "invalidValue", "userName"},
+		{"userName not a string", map[string]any{"userName": 5}, 400, "invalidValue", "userName"},
+		{"name not an object", map[string]any{"userName": "n1", "name": "x"}, 400, "invalidValue", "name"},
+		{"emails not an array", map[string]any{"userName": "n2", "emails": "a@b"}, 400, "invalidValue", "emails"},
+		{"wrong schema", map[string]any{"schemas": []string{"urn:x"}, "userName": "n3"}, 400, "invalidValue", "schemas"},
+		{"unknown manager", user("n4", map[string]any{entSchema: map[string]any{"manager": map[string]any{"value": "7d3bcbf1-0000-0000-0000-000000000000"}}}), 400, "invalidValue", "manager"},
+		{"manager not a string", user("n5", map[string]any{entSchema: map[string]any{"manager": map[string]any{"value": 12}}}), 400, "invalidValue", "manager"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.Do("POST", "/Users", c.body)
+			wantError(t, r, c.status, c.scimType)
+			if d, _ := r.Body["detail"].(string); !strings.Contains(d, c.detail) {
+				t.Errorf("detail %q should mention %q", d, c.detail)
+			}
+		})
+	}
+	r := e.Do("POST", "/Users", `{"userName":"ct"}`, "Content-Type", "text/plain")
+	wantError(t, r, 415, "invalidSyntax")
+	big := `{"userName":"` + strings.Repeat("x", gateway.MaxBodyBytes) + `"}`
+	wantError(t, e.Do("POST", "/Users", big), 413, "")
+
+	for _, q := range []string{filterQ(`userName eq`), filterQ(`nickName eq "x"`), filterQ(`userName eq "a" or`), "?startIndex=abc", "?count=1.5"} {
+		r := e.Do("GET", "/Users"+q, nil)
+		if r.Status != 400 {
+			t.Errorf("GET %s: %d %s", q, r.Status, r.Raw)
+		}
+	}
+	wantError(t, e.Do("GET", "/Users"+filterQ(`nickName eq "x"`), nil), 400, "invalidFilter")
+	if e.countPeople() != before {
+		t.Errorf("bad input wrote entries: %d → %d", before, e.countPeople())
+	}
+	wantError(t, e.Do("GET", "/Users/not-a-uuid", nil), 404, "")
+	wantError(t, e.Do("PUT", "/Users/00000000-0000-0000-0000-000000000000", user("ghost", nil)), 404, "")
+	r405 := e.Do("DELETE", "/Users", nil)
+	wantError(t, r405, 405, "")
+	if got := r405.Header.Get("Allow"); got != "GET, HEAD, POST" { // RFC 9110 §15.5.6
+		t.Errorf("405 on /Users: Allow %q, want \"GET, HEAD, POST\"", got)
+	}
+	if got := e.Do("POST", "/Users/00000000-0000-0000-0000-000000000000", user("x", nil)).Header.Get("Allow"); got != "GET, HEAD, PUT, PATCH, DELETE" {
+		t.Errorf("405 on /Users/{id}: Allow %q", got)
+	}
+	for _, path := range []string{"/Users/.search", "/Groups/.search", "/.search"} { // RFC 7644 §3.4.3: POST only
+		for _, method := range []string{"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+			r := e.Do(method, path, nil)
+			if method != "HEAD" { // no body (RFC 9110 §9.3.2)
+				wantError(t, r, 405, "")
+			}
+			if r.Status != 405 {
+				t.Errorf("%s %s: status %d", method, path, r.Status)
+			}
+			if got := r.Header.Get("Allow"); got != "POST" {
+				t.Errorf("%s %s: Allow %q, want \"POST\"", method, path, got)
+			}
+		}
+	}
+	wantError(t, e.Do("GET", "/Nope", nil), 404, "")
+}
+
+func TestEscapingOfDNsAndFilters(t *testing.T) {
+	e := newEnv(t)
+	names := []string{`o'malley, jr+x=y;"q"<a>\b#`, `star*(paren)`, ` lead`, `#hash`, `zoë@example.org`}
+	for _, n := range names {
+		r := e.Do("POST", "/Users", user(n, nil))
+		if r.Status != 201 {
+			t.Fatalf("create %q: %d %s", n, r.Status, r.Raw)
+		}
+		l := e.Do("GET", "/Users"+filterQ(fmt.Sprintf(`userName eq %q`, n)), nil)
+		if l.Body["totalResults"] != 1.0 || get(l.Body, "Resources", "0", "userName") != n {
+			t.Errorf("filter for %q: %s", n, l.Raw)
+		}
+	}
+	// A '*' in a value is a literal, never a wildcard.
+	if l := e.Do("GET", "/Users"+filterQ(`userName eq "star*"`), nil); l.Body["totalResults"] != 0.0 {
+		t.Errorf("'*' acted as a wildcard: %s", l.Raw)
+	}
+}
+
+func TestBodyMustBeUTF8(t *testing.T) {
+	e := newEnv(t)
+	wantError(t, e.Do("POST", "/Users", "{\"userName\":\"inv\xff\"}"), 400, "invalidSyntax")
+}
+
+func TestBodyLimitAndRequestID(t *testing.T) {
+	e := newProdEnv(t, openStore(t), gateway.Config{Tokens: []string{rwToken}, MaxBodyBytes: 2048})
+	big := newUser("big")
+	big["title"] = strings.Repeat("x", 4096)
+	r := e.call("POST", "/Users", bearer(rwToken), big)
+	if r.Status != 413 || !strings.Contains(r.Raw, "2048") {
+		t.Errorf("oversized body: %d %s", r.Status, r.Raw)
+	}
+	if r := e.call("GET", "/ServiceProviderConfig", bearer(rwToken), nil); !strings.Contains(r.Raw, `"maxPayloadSize":2048`) {
+		t.Errorf("body limit not advertised: %s", r.Raw)
+	}
+	// A request id that is not sane is replaced.
+	r = e.call("GET", "/Users?count=0", bearer(rwToken), nil, "X-Request-Id", "bad id\twith spaces")
+	if id := r.Header.Get("X-Request-Id"); len(id) != 32 {
+		t.Errorf("request id %q, want a fresh 32-hex one", id)
 	}
 }

@@ -270,50 +270,6 @@ func TestConcurrentPatchesWithoutIfMatchNeverGet412(t *testing.T) {
 	}
 }
 
-// A membership write that resolved a member's id to its DN, then lost the race
-// to a rename of that member (the rename's own upkeep ran before the write),
-// stored a DN that names no entry; the check after the write moves the value
-// to the member's new DN. A member deleted meanwhile loses the value instead.
-func TestMembershipWriteRacedByRenameOrDelete(t *testing.T) {
-	e := newEnv(t)
-	id := e.MustCreate("/Users", user("race.before", nil))
-	e.createGroup("Race Group")
-	groupDN := "cn=Race Group,ou=groups,dc=example,dc=org"
-	oldDN := "uid=race.before,ou=people,dc=example,dc=org"
-	// The race's end state: renamed first, then the late write of the old DN.
-	if err := e.ldap.ModifyDN(ldap.NewModifyDNRequest(oldDN, "uid=race.after", true, "")); err != nil {
-		t.Fatal(err)
-	}
-	late := ldap.NewModifyRequest(groupDN, nil)
-	late.Add("member", []string{oldDN})
-	if err := e.ldap.Modify(late); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.gw.VerifyMembershipWrite(t.Context(), "Group", groupDN, id, oldDN); err != nil {
-		t.Fatal(err)
-	}
-	if m := e.ldapMembers("Race Group"); !slices.Equal(m, []string{"", "uid=race.after,ou=people,dc=example,dc=org"}) && !slices.Equal(m, []string{"uid=race.after,ou=people,dc=example,dc=org"}) {
-		t.Errorf("after the renamed member's check: %q", m)
-	}
-	// Deleted between the lookup and the write.
-	id2 := e.MustCreate("/Users", user("race.deleted", nil))
-	dn2 := "uid=race.deleted,ou=people,dc=example,dc=org"
-	if err := e.ldap.Del(ldap.NewDelRequest(dn2, nil)); err != nil {
-		t.Fatal(err)
-	}
-	late = ldap.NewModifyRequest(groupDN, nil)
-	late.Add("member", []string{dn2})
-	if err := e.ldap.Modify(late); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.gw.VerifyMembershipWrite(t.Context(), "Group", groupDN, id2, dn2); err != nil {
-		t.Fatal(err)
-	}
-	if m := e.ldapMembers("Race Group"); slices.Contains(m, dn2) {
-		t.Errorf("the deleted member's DN stayed: %q", m)
-	}
-}
-
 // A parent the mapping's rule computes but the directory lacks is the
 // client's 400, at once, for a create and for a move (before: 404 "not found"
 // for the create; the move was retried as if the entry had been renamed).
@@ -533,5 +489,51 @@ func TestGroupCannotBeItsOwnMember(t *testing.T) {
 	e.MustPatch("/Groups/"+gid, patchBody(op("remove", "members", self)))
 	if m := e.ldapMembers("Self G"); slices.Contains(m, dn) || len(m) != 2 {
 		t.Errorf("members after removing the self-membership: %q", m)
+	}
+}
+
+func TestConcurrentRenameDoesNotLoseOtherWrites(t *testing.T) {
+	e := newEnv(t)
+	id := e.MustCreate("/Users", user("rv-ren", nil))
+	for round := 0; round < 5; round++ {
+		var wg sync.WaitGroup
+		statuses := make([]int, 2)
+		for i, b := range []map[string]any{
+			patchBody(op("replace", "userName", fmt.Sprintf("rv-ren-%d", round))),
+			patchBody(op("replace", "title", fmt.Sprintf("T%d", round))),
+		} {
+			wg.Add(1)
+			go func(i int, b map[string]any) {
+				defer wg.Done()
+				statuses[i] = e.Do("PATCH", "/Users/"+id, b, "Prefer", "return=minimal").Status
+			}(i, b)
+		}
+		wg.Wait()
+		if statuses[0] != 204 || statuses[1] != 204 {
+			t.Fatalf("round %d: statuses %v, want both 204", round, statuses)
+		}
+		got := e.entry("(entryUUID=" + id + ")")
+		if got.GetAttributeValue("title") != fmt.Sprintf("T%d", round) || got.GetAttributeValue("uid") != fmt.Sprintf("rv-ren-%d", round) {
+			t.Fatalf("round %d: a write was lost: %v", round, got.Attributes)
+		}
+	}
+}
+
+func TestPutWithoutActiveKeepsTheLock(t *testing.T) {
+	e := newEnv(t)
+	id := e.MustCreate("/Users", user("rv-lock", nil))
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", false)))
+	if p := e.Do("PUT", "/Users/"+id, user("rv-lock", map[string]any{"title": "x"})); p.Status != 200 || p.Body["active"] != false {
+		t.Fatalf("PUT without active: %s", p.Raw)
+	}
+	if e.lockTime(peopleDN("rv-lock")) == "" {
+		t.Error("a PUT without active lifted the lock")
+	}
+	e.MustPatch("/Users/"+id, patchBody(map[string]any{"op": "replace", "path": "active", "value": nil}))
+	if e.lockTime(peopleDN("rv-lock")) == "" {
+		t.Error("replace active null lifted the lock")
+	}
+	if p := e.Do("PUT", "/Users/"+id, user("rv-lock", map[string]any{"active": true})); p.Body["active"] != true || e.lockTime(peopleDN("rv-lock")) != "" {
+		t.Errorf("PUT with active true: %s", p.Raw)
 	}
 }

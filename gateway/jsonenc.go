@@ -60,33 +60,9 @@ func writeValue(w *bufio.Writer, v any, scratch []byte) error {
 			w.WriteString(string(x)) // as encoding/json: already validated by the decoder
 		}
 	case []any:
-		if x == nil {
-			w.WriteString("null")
-			return nil
-		}
-		w.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			if err := writeValue(w, e, scratch); err != nil {
-				return err
-			}
-		}
-		w.WriteByte(']')
+		return writeArray(w, x, func(e any) error { return writeValue(w, e, scratch) })
 	case []string:
-		if x == nil {
-			w.WriteString("null")
-			return nil
-		}
-		w.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			writeString(w, e)
-		}
-		w.WriteByte(']')
+		return writeArray(w, x, func(e string) error { writeString(w, e); return nil })
 	case map[string]any:
 		if x == nil {
 			w.WriteString("null")
@@ -179,4 +155,24 @@ func writeString(w *bufio.Writer, s string) {
 	}
 	w.WriteString(s[start:])
 	w.WriteByte('"')
+}
+
+// writeArray writes xs as a JSON array (null when nil, as encoding/json does),
+// each element with each.
+func writeArray[T any](w *bufio.Writer, xs []T, each func(T) error) error {
+	if xs == nil {
+		w.WriteString("null")
+		return nil
+	}
+	w.WriteByte('[')
+	for i, e := range xs {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		if err := each(e); err != nil {
+			return err
+		}
+	}
+	w.WriteByte(']')
+	return nil
 }

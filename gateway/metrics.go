@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/scim2ldap/scim2ldap/ldapstore"
+	"github.com/scim2ldap/scim2ldap/preflight"
 )
 
 // metrics are the gateway's Prometheus series, on a registry of its own (so
@@ -36,6 +38,7 @@ import (
 //	scim2ldap_audit_events_total{operation,resource_type}          counter
 //	scim2ldap_mapping_reloads_total{result}                        counter (SIGHUP; result: ok, rejected)
 //	scim2ldap_credentials_reloads_total{result}                    counter (SIGHUP; result: ok, rejected)
+//	scim2ldap_build_info{version,revision,goversion}               gauge, always 1 (Config.Build)
 //
 // plus the Go runtime and process collectors.
 type metrics struct {
@@ -53,9 +56,27 @@ type metrics struct {
 	audits       *prometheus.CounterVec
 }
 
-func newMetrics(store *ldapstore.Store) *metrics {
+// BuildInfo names a build of the gateway: the labels of scim2ldap_build_info.
+// Empty fields show as "unknown".
+type BuildInfo struct {
+	Version   string // e.g. "v1.2.0", or "dev"
+	Revision  string // VCS revision, e.g. a Git commit hash
+	GoVersion string // e.g. "go1.26.8"
+}
+
+func newMetrics(store *ldapstore.Store, build BuildInfo) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
+	orUnknown := func(s string) string {
+		if s == "" {
+			return "unknown"
+		}
+		return s
+	}
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "scim2ldap_build_info",
+		Help:        "Always 1; the labels name the running build (version, VCS revision, Go version).",
+		ConstLabels: prometheus.Labels{"version": orUnknown(build.Version), "revision": orUnknown(build.Revision), "goversion": orUnknown(build.GoVersion)}},
+		func() float64 { return 1 }))
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_http_requests_total",
 		Help: "HTTP requests by route template, method, status code and client (credential name)."}, []string{"route", "method", "status", "client"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "scim2ldap_http_request_duration_seconds",
@@ -156,7 +177,8 @@ func (s *Server) OpsHandler() http.Handler {
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }
 
 // readyz says whether this replica should get traffic (readiness): 200 when every
-// shared LDAP connection answers a root DSE read within 2 s, 503 with
+// shared LDAP connection answers a root DSE read within 2 s and every base DN
+// of the mapping exists (preflight.MissingBases; the body names a missing one), 503 with
 // Retry-After otherwise, and 503 once draining (SIGTERM) has begun. The
 // reason for a 503 goes to the request log (noteCause). The 200's body names
 // the LDAP server in use ("ok\nldap: ldap://b:389 (2 of 3)\n"): with several
@@ -176,6 +198,24 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		s.metrics.ready.Set(0)
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "directory unavailable\n", http.StatusServiceUnavailable)
+		return
+	}
+	// The mapping's bases must exist: without them every request answers 404
+	// (a search under a missing base) and every create fails.
+	missing, err := preflight.MissingBases(ctx, s.cfg.Store, s.mapping())
+	if err != nil || len(missing) > 0 {
+		msg := "directory unavailable\n"
+		if err == nil {
+			var b strings.Builder
+			for _, mb := range missing {
+				b.WriteString("mapping: " + mb.String() + "\n")
+			}
+			msg, err = b.String(), errors.New(strings.TrimSpace(b.String()))
+		}
+		noteCause(w, err)
+		s.metrics.ready.Set(0)
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, msg, http.StatusServiceUnavailable)
 		return
 	}
 	s.metrics.ready.Set(1)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scim2ldap/scim2ldap/ldapstore"
+	"github.com/scim2ldap/scim2ldap/scimerr"
 )
 
 // ServeHTTP implements http.Handler: it assigns the request id (X-Request-Id,
@@ -28,6 +29,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info := &reqInfo{id: requestID(r), remote: s.clientAddr(r), method: r.Method}
 	w.Header().Set("X-Request-Id", info.id)
 	ctx := context.WithValue(ldapstore.WithOpCounter(r.Context()), infoKey{}, info)
+	// The directory layer logs what the client can't be told (a compensation
+	// that failed) with this logger, so the lines carry the request id.
+	ctx = s.cfg.Log.With().Str("request_id", info.id).Logger().WithContext(ctx)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	if r.Body != nil {
@@ -111,9 +115,9 @@ func badQuery(raw string) *Error {
 	if err == nil {
 		return nil
 	}
-	scimType := "invalidValue"
+	scimType := scimerr.InvalidValue
 	if strings.Contains(strings.ToLower(raw), "filter=") {
-		scimType = "invalidFilter"
+		scimType = scimerr.InvalidFilter
 	}
 	return errorf(400, scimType, "the query string has an unencoded ';' (%v): percent-encode it as %%3B", err)
 }

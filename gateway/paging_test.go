@@ -1,5 +1,8 @@
 package gateway_test
 
+// Paging: startIndex and count (RFC 7644 §3.4.2.4), cursors (RFC 9865), VLV,
+// and directory size limits.
+
 import (
 	"fmt"
 	"net/url"
@@ -359,5 +362,52 @@ func TestFirstPageHoldsAtMostCount(t *testing.T) {
 	slices.Sort(all)
 	if len(all) != n || len(slices.Compact(all)) != n {
 		t.Errorf("pages 1 and 2 of count 5: %v and %v", first, second)
+	}
+}
+
+func TestStartIndexAndCountPaging(t *testing.T) {
+	e := newEnv(t)
+	for i := 0; i < 7; i++ {
+		if r := e.Do("POST", "/Users", user(fmt.Sprintf("pager%d", i), map[string]any{"title": "Pager"})); r.Status != 201 {
+			t.Fatal(r.Raw)
+		}
+	}
+	q := filterQ(`title eq "Pager"`)
+	var ids []string
+	for start := 1; start <= 7; start += 3 {
+		l := e.Do("GET", fmt.Sprintf("/Users%s&startIndex=%d&count=3", q, start), nil)
+		if l.Body["totalResults"] != 7.0 || l.Body["startIndex"] != float64(start) {
+			t.Fatalf("page %d: %s", start, l.Raw)
+		}
+		res := l.Body["Resources"].([]any)
+		if l.Body["itemsPerPage"] != float64(len(res)) || len(res) != min(3, 8-start) {
+			t.Errorf("page at %d has %d items: %s", start, len(res), l.Raw)
+		}
+		for _, r := range res {
+			ids = append(ids, r.(map[string]any)["id"].(string))
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		seen[id] = true
+	}
+	if len(seen) != 7 {
+		t.Errorf("pages returned %d distinct users, want 7", len(seen))
+	}
+	l := e.Do("GET", "/Users"+q+"&startIndex=50", nil)
+	if res, ok := l.Body["Resources"].([]any); !ok || len(res) != 0 || l.Body["totalResults"] != 7.0 {
+		t.Errorf("past the end: %s", l.Raw)
+	}
+	l = e.Do("GET", "/Users"+q+"&count=0", nil)
+	if res, ok := l.Body["Resources"].([]any); !ok || len(res) != 0 || l.Body["totalResults"] != 7.0 {
+		t.Errorf("count=0: %s", l.Raw)
+	}
+	l = e.Do("GET", "/Users"+q+"&startIndex=-4&count=-1", nil)
+	if l.Status != 200 || l.Body["startIndex"] != 1.0 || l.Body["itemsPerPage"] != 0.0 {
+		t.Errorf("negative values: %s", l.Raw)
+	}
+	l = e.Do("GET", "/Users"+filterQ(`userName eq "7d3bcbf1-nobody"`), nil)
+	if res, ok := l.Body["Resources"].([]any); l.Status != 200 || !ok || len(res) != 0 || l.Body["totalResults"] != 0.0 {
+		t.Errorf("no match must be 200 with Resources: [] (Entra's Test Connection): %s", l.Raw)
 	}
 }

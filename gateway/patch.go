@@ -1,20 +1,21 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/go-ldap/ldap/v3"
 	"github.com/gorilla/mux"
 
+	"github.com/scim2ldap/scim2ldap/directory"
 	"github.com/scim2ldap/scim2ldap/filterxlate"
 	"github.com/scim2ldap/scim2ldap/mapping"
+	"github.com/scim2ldap/scim2ldap/scimerr"
 )
 
 const patchOpSchema = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -29,7 +30,7 @@ type patchOp struct {
 }
 
 // parsePatch validates a PatchOp body: schemas, Operations, op names, paths.
-func parsePatch(body map[string]any) ([]patchOp, *Error) {
+func parsePatch(body map[string]any) ([]patchOp, error) {
 	if v, ok := mapping.Lookup(body, "schemas"); ok {
 		list, _ := v.([]any)
 		found := false
@@ -38,36 +39,36 @@ func parsePatch(body map[string]any) ([]patchOp, *Error) {
 			found = found || strings.EqualFold(str, patchOpSchema)
 		}
 		if !found {
-			return nil, errorf(400, "invalidValue", "schemas must be [%q]", patchOpSchema)
+			return nil, errorf(400, scimerr.InvalidValue, "schemas must be [%q]", patchOpSchema)
 		}
 	}
 	raw, _ := mapping.Lookup(body, "Operations")
 	list, ok := raw.([]any)
 	if !ok || len(list) == 0 {
-		return nil, errorf(400, "invalidValue", "Operations must be a non-empty array of operations")
+		return nil, errorf(400, scimerr.InvalidValue, "Operations must be a non-empty array of operations")
 	}
 	ops := make([]patchOp, 0, len(list))
 	for i, item := range list {
 		m, ok := item.(map[string]any)
 		if !ok {
-			return nil, errorf(400, "invalidValue", "Operations[%d] must be an object", i)
+			return nil, errorf(400, scimerr.InvalidValue, "Operations[%d] must be an object", i)
 		}
 		var op patchOp
 		name, _ := mapping.Lookup(m, "op")
 		s, _ := name.(string)
 		op.Op = strings.ToLower(s)
 		if op.Op != "add" && op.Op != "replace" && op.Op != "remove" {
-			return nil, errorf(400, "invalidValue", "Operations[%d].op is %q; want add, replace or remove", i, s)
+			return nil, errorf(400, scimerr.InvalidValue, "Operations[%d].op is %q; want add, replace or remove", i, s)
 		}
 		if p, ok := mapping.Lookup(m, "path"); ok && p != nil {
 			ps, ok := p.(string)
 			if !ok {
-				return nil, errorf(400, "invalidPath", "Operations[%d].path must be a string", i)
+				return nil, errorf(400, scimerr.InvalidPath, "Operations[%d].path must be a string", i)
 			}
 			if strings.TrimSpace(ps) != "" {
 				path, err := filterxlate.ParsePath(ps)
 				if err != nil {
-					return nil, errorf(400, "invalidPath", "Operations[%d].path: %v", i, err)
+					return nil, errorf(400, scimerr.InvalidPath, "Operations[%d].path: %v", i, err)
 				}
 				op.Path = &path
 			}
@@ -75,12 +76,12 @@ func parsePatch(body map[string]any) ([]patchOp, *Error) {
 		op.Value, op.hasV = mapping.Lookup(m, "value")
 		switch {
 		case op.Op == "remove" && op.Path == nil:
-			return nil, errorf(400, "noTarget", "Operations[%d]: remove needs a path", i)
+			return nil, errorf(400, scimerr.NoTarget, "Operations[%d]: remove needs a path", i)
 		case op.Op != "remove" && !op.hasV:
-			return nil, errorf(400, "invalidValue", "Operations[%d]: %s needs a value", i, op.Op)
+			return nil, errorf(400, scimerr.InvalidValue, "Operations[%d]: %s needs a value", i, op.Op)
 		case op.Op != "remove" && op.Path == nil:
 			if _, isObj := op.Value.(map[string]any); !isObj {
-				return nil, errorf(400, "invalidValue", "Operations[%d]: %s without a path needs an object value", i, op.Op)
+				return nil, errorf(400, scimerr.InvalidValue, "Operations[%d]: %s without a path needs an object value", i, op.Op)
 			}
 		}
 		ops = append(ops, op)
@@ -90,135 +91,62 @@ func parsePatch(body map[string]any) ([]patchOp, *Error) {
 
 // patch serves PATCH /{endpoint}/{id} (RFC 7644 §3.5.2). The operations are
 // applied in order to the resource as read, and the result is written as one
-// change (see update); membership operations become value adds and deletes.
-// 200 with the resource (honouring attributes), or 204 with "Prefer: return=minimal".
-func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request) {
-	ctx, _ := withResolved(r.Context())
-	id := mux.Vars(r)["id"]
-	body, perr := readBody(w, r)
-	if perr != nil {
-		writeError(w, perr)
-		return
-	}
-	ops, perr := parsePatch(body)
-	if perr != nil {
-		writeError(w, perr)
-		return
-	}
-	base := h.s.baseURL(r)
-	dn, err := h.update(ctx, id, ifMatch(r), func(e *ldap.Entry) (*change, error) {
-		return h.applyPatch(ctx, e, base, ops)
-	})
+// change (directory.Resources.Update); membership operations become value adds
+// and deletes. 200 with the resource (honouring attributes), or 204 with
+// "Prefer: return=minimal".
+func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(w, r)
 	if err != nil {
-		writeError(w, asSCIMError(err, h.what(id)))
-		return
+		return err
 	}
+	ops, err := parsePatch(body)
+	if err != nil {
+		return err
+	}
+	written, err := h.resources(r).Update(r.Context(), mux.Vars(r)["id"], ifMatch(r), h.patcher(r, ops))
+	if err != nil {
+		return err
+	}
+	h.s.auditUpdate(r.Context(), h.rt, written)
 	if h.onlyMembership(ops) && !r.URL.Query().Has("attributes") {
 		// Membership changes answer 204 (RFC 7644 §3.5.2 allows it; Entra and
 		// Okta expect either): reading back a 50,000-member group to answer one
 		// added member would cost as much as the group is large.
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
-	h.respondAfterWrite(w, r, dn, 200)
+	return h.respondAfterWrite(w, r, written.DN, 200)
 }
 
 // onlyMembership reports whether every operation has a path naming a
 // membership attribute (a group's members).
 func (h *resourceHandler) onlyMembership(ops []patchOp) bool {
 	for _, op := range ops {
-		if op.Path == nil || op.Path.Attr.URN != "" && !strings.EqualFold(op.Path.Attr.URN, h.rt.Schema.ID) {
+		if op.Path == nil {
 			return false
 		}
-		member := false
-		for _, a := range h.rt.Attrs {
-			member = member || a.IsMembership() && strings.EqualFold(a.Def.Name, op.Path.Attr.Name)
-		}
-		if !member {
+		t, err := h.rt.ResolvePath(op.Path.Attr.URN, op.Path.Attr.Name, op.Path.Attr.Sub)
+		if err != nil || h.rt.Membership(t.Def) == nil {
 			return false
 		}
 	}
 	return true
 }
 
-// applyPatch applies ops to the SCIM view of e and returns the resulting change.
-func (h *resourceHandler) applyPatch(ctx context.Context, e *ldap.Entry, base string, ops []patchOp) (*change, error) {
-	refs, err := h.s.refsOf(ctx, h.rt.ReferenceDNs(e, nil))
-	if err != nil {
-		return nil, err
-	}
-	doc := h.rt.FromLDAP(e, refs, base, nil)
-	pd := &patchDoc{rt: h.rt, doc: doc, id: entryID(h.rt, e), members: map[*mapping.AttrMap]*idPlan{}}
-	for _, op := range ops {
-		if err := pd.apply(op); err != nil {
-			return nil, err
-		}
-	}
-	noteIgnored(ctx, pd.ignored)
-	vals, err := h.validValues(ctx, doc)
-	if err != nil {
-		return nil, err
-	}
-	ch, err := h.newChange(doc, vals)
-	if err != nil {
-		return nil, err
-	}
-	for a, ip := range pd.members {
-		plan, err := h.memberDNs(ctx, a, ip)
-		if err != nil {
-			return nil, err
-		}
-		ch.members[a] = plan
-	}
-	return ch, nil
-}
-
-// idPlan is a membership plan in SCIM ids, before the ids are looked up.
-type idPlan struct {
-	steps []idStep
-}
-
-type idStep struct {
-	kind string // add, remove, replace
-	ids  []string
-}
-
-// memberDNs turns an idPlan into a memberPlan with one batched lookup. Unknown
-// ids to add are a 400 naming them; unknown ids to remove are not members anyway.
-func (h *resourceHandler) memberDNs(ctx context.Context, a *mapping.AttrMap, ip *idPlan) (*memberPlan, error) {
-	var all []string
-	for _, s := range ip.steps {
-		all = append(all, s.ids...)
-	}
-	dns := map[string]string{}
-	if len(all) > 0 {
-		var err error
-		if dns, err = h.s.idLookup(ctx)(a.RefTypes, all); err != nil {
-			return nil, err
-		}
-	}
-	plan := &memberPlan{}
-	for _, s := range ip.steps {
-		var list []string
-		for _, id := range s.ids {
-			dn, ok := dns[id]
-			if !ok && s.kind != "remove" {
-				return nil, errorf(400, "invalidValue", "%s: no %s with id %q", a.Def.Name, strings.Join(a.RefTypes, " or "), id)
-			}
-			if ok {
-				list = append(list, dn)
+// patcher is the mutator that applies ops to the resource as read: the
+// resource's new JSON form and its membership changes. What the operations set
+// that the mapping doesn't store is noted for the audit event.
+func (h *resourceHandler) patcher(r *http.Request, ops []patchOp) directory.Mutator {
+	return func(cur *directory.Resource) (*directory.Change, error) {
+		pd := &patchDoc{rt: h.rt, doc: cur.Attributes, id: cur.ID, members: map[*mapping.AttrMap]*directory.MemberChange{}}
+		for _, op := range ops {
+			if err := pd.apply(op); err != nil {
+				return nil, err
 			}
 		}
-		switch s.kind {
-		case "add":
-			plan.addValues(list)
-		case "remove":
-			plan.removeValues(list)
-		default:
-			plan.replaceWith(list)
-		}
+		noteIgnored(r.Context(), pd.ignored)
+		return &directory.Change{Resource: pd.doc, Members: pd.members}, nil
 	}
-	return plan, nil
 }
 
 // patchDoc applies PATCH operations to a resource's JSON form. Every
@@ -230,7 +158,7 @@ type patchDoc struct {
 	rt      *mapping.ResourceType
 	doc     map[string]any
 	id      string // the resource's id
-	members map[*mapping.AttrMap]*idPlan
+	members map[*mapping.AttrMap]*directory.MemberChange
 	ignored []string // attribute paths not stored because the mapping doesn't map them
 }
 
@@ -245,12 +173,8 @@ func (pd *patchDoc) apply(op patchOp) error {
 		return pd.applyPath(op.Op, *op.Path, op.Value)
 	}
 	value := op.Value.(map[string]any)
-	keys := make([]string, 0, len(value))
-	for k := range value {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // one order, hence one answer, for a request with several bad keys
-	for _, k := range keys {
+	// One order, hence one answer, for a request with several bad keys.
+	for _, k := range slices.Sorted(maps.Keys(value)) {
 		v := value[k]
 		switch {
 		case isOneOf(k, "schemas", "meta"):
@@ -259,11 +183,11 @@ func (pd *patchDoc) apply(op patchOp) error {
 			// Compared ignoring case: entryUUID and objectGUID name the same
 			// entry in either case, and a client echoing one means no change.
 			if s, ok := v.(string); !ok || !strings.EqualFold(s, pd.id) {
-				return errorf(400, "mutability", "id is read-only (RFC 7643 §3.1): the value %v is not this resource's id", v)
+				return errorf(400, scimerr.Mutability, "id is read-only (RFC 7643 §3.1): the value %v is not this resource's id", v)
 			}
 			continue
 		}
-		if urn := pd.extensionURN(k); urn != "" {
+		if urn := pd.rt.ExtensionURN(k); urn != "" {
 			if v == nil {
 				continue // Entra sends null for an extension it has nothing for
 			}
@@ -287,16 +211,11 @@ func (pd *patchDoc) applyExtension(op, urn string, v any) error {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return errorf(400, "invalidValue", "the value for %s must be an object of its attributes", urn)
+		return errorf(400, scimerr.InvalidValue, "the value for %s must be an object of its attributes", urn)
 	}
 	// add and replace set the attributes named in the value; others stay
 	// (RFC 7644 §3.5.2.3, as for a complex attribute).
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if err := pd.applyKey(op, urn+":"+k, m[k]); err != nil {
 			return err
 		}
@@ -308,7 +227,7 @@ func (pd *patchDoc) applyExtension(op, urn string, v any) error {
 func (pd *patchDoc) applyKey(op, key string, v any) error {
 	path, err := filterxlate.ParsePath(key)
 	if err != nil {
-		return errorf(400, "invalidPath", "%q does not name an attribute: %v", key, err)
+		return errorf(400, scimerr.InvalidPath, "%q does not name an attribute: %v", key, err)
 	}
 	return pd.applyPath(op, path, v)
 }
@@ -322,33 +241,20 @@ func isOneOf(s string, names ...string) bool {
 	return false
 }
 
-// extensionURN returns the resource type's extension schema URN that k names
-// (ignoring case and colons, for Entra's "…:2.0User" typo), or "".
-func (pd *patchDoc) extensionURN(k string) string {
-	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, ":", "")) }
-	for _, e := range pd.rt.Extensions {
-		if norm(e.Schema.ID) == norm(k) {
-			return e.Schema.ID
-		}
-	}
-	return ""
-}
-
 // target resolves a path to the attribute or sub-attribute it names in the
-// resource type's schemas (mapping.ResourceType.Define: invalidPath when none
-// defines it). Entra's legacy dotted form "urn:…:2.0:User.manager" parses as
-// URN "urn:…:2.0", attribute "User", sub-attribute "manager", and means the
-// extension's manager.
+// resource type's schemas, by the rule filters, sortBy and attributes follow
+// too (mapping.ResourceType.ResolvePath: invalidPath when no schema defines
+// it; Entra's legacy "urn:…:2.0:User.manager" means the extension's manager).
+// After a value filter, the sub-attribute is the one that follows it
+// (emails[type eq "work"].value); ParsePath allows no filter after a
+// sub-attribute, so the path has at most one of the two.
 func (pd *patchDoc) target(p filterxlate.Path) (mapping.Target, error) {
 	a := p.Attr
-	urn, name, sub := a.URN, a.Name, a.Sub
-	if ext := pd.extensionURN(urn + ":" + name); urn != "" && ext != "" && sub != "" {
-		urn, name, sub = ext, sub, ""
-	}
+	sub := a.Sub
 	if p.Sub != "" {
 		sub = p.Sub
 	}
-	return pd.rt.Define(urn, name, sub)
+	return pd.rt.ResolvePath(a.URN, a.Name, sub)
 }
 
 // unstored handles a part of an operation that the mapping doesn't store. What
@@ -359,10 +265,10 @@ func (pd *patchDoc) target(p filterxlate.Path) (mapping.Target, error) {
 // with `unmappedAttributes: refuse` a 400 invalidPath too.
 func (pd *patchDoc) unstored(f mapping.Finding) error {
 	if f.Unknown {
-		return errorf(400, "invalidPath", "%s", f.Detail)
+		return errorf(400, scimerr.InvalidPath, "%s", f.Detail)
 	}
 	if pd.rt.RefuseUnmapped {
-		return errorf(400, "invalidPath", "%s (the mapping has unmappedAttributes: refuse)", f.Detail)
+		return errorf(400, scimerr.InvalidPath, "%s (the mapping has unmappedAttributes: refuse)", f.Detail)
 	}
 	pd.ignored = append(pd.ignored, f.Path)
 	return nil
@@ -372,15 +278,6 @@ func (pd *patchDoc) unstoredAll(fs []mapping.Finding) error {
 	for _, f := range fs {
 		if err := pd.unstored(f); err != nil {
 			return err
-		}
-	}
-	return nil
-}
-
-func (pd *patchDoc) membership(def *mapping.AttrDef) *mapping.AttrMap {
-	for _, a := range pd.rt.Attrs {
-		if a.Def == def && a.IsMembership() {
-			return a
 		}
 	}
 	return nil
@@ -408,13 +305,13 @@ func (pd *patchDoc) container(urn string) map[string]any {
 func (pd *patchDoc) applyPath(op string, p filterxlate.Path, v any) error {
 	// A whole extension as the path: its value is an object of that extension's
 	// attributes; remove clears them all.
-	if urn := pd.extensionURN(p.Attr.URN + ":" + p.Attr.Name); urn != "" && p.Attr.Sub == "" && p.Filter == nil && p.Sub == "" {
+	if urn := pd.rt.ExtensionURN(p.Attr.URN + ":" + p.Attr.Name); urn != "" && p.Attr.Sub == "" && p.Filter == nil && p.Sub == "" {
 		return pd.applyExtension(op, urn, v)
 	}
 	if p.Attr.URN == "" && strings.EqualFold(p.Attr.Name, "schemas") {
 		// Every resource has schemas (RFC 7643 §3), but they follow from the
 		// attributes it holds: the server sets them, as it does meta.
-		return errorf(400, "mutability", "%s: schemas is set by the server from the attributes the resource holds; change those instead", p)
+		return errorf(400, scimerr.Mutability, "%s: schemas is set by the server from the attributes the resource holds; change those instead", p)
 	}
 	t, err := pd.target(p)
 	if err != nil {
@@ -430,19 +327,19 @@ func (pd *patchDoc) applyPath(op string, p filterxlate.Path, v any) error {
 		}
 	}
 	clears := op == "remove" || mapping.IsEmpty(v)
-	if a := pd.membership(def); a != nil {
+	if a := pd.rt.Membership(def); a != nil {
 		if t.Sub != nil {
 			// A member's value, $ref and type are immutable (RFC 7643 §8.7.1;
 			// display, read-only, was refused above): a member is added or
 			// removed, never edited.
-			return errorf(400, "mutability", "%s: a member's %s cannot be changed; add or remove the member", p, t.Sub.Name)
+			return errorf(400, scimerr.Mutability, "%s: a member's %s cannot be changed; add or remove the member", p, t.Sub.Name)
 		}
 		if !clears {
 			if err := pd.unstoredAll(pd.rt.UnstoredValue(t, v)); err != nil {
 				return err
 			}
 		}
-		return pd.applyMembers(op, a, p, v)
+		return pd.memberOp(op, a, p, v)
 	}
 	var slot map[string]any
 	if p.Filter != nil && typeSlotFilter(p.Filter) {
@@ -609,7 +506,7 @@ func (pd *patchDoc) applyMulti(op string, obj map[string]any, def *mapping.AttrD
 			default:
 				nv, ok := canonical(def, v).(map[string]any)
 				if !ok {
-					return errorf(400, "invalidValue", "%s: the value must be an object", def.Name)
+					return errorf(400, scimerr.InvalidValue, "%s: the value must be an object", def.Name)
 				}
 				m = cloneMap(m)
 				for k, x := range nv {
@@ -624,7 +521,7 @@ func (pd *patchDoc) applyMulti(op string, obj map[string]any, def *mapping.AttrD
 			// (emails[type eq "work"].value); any other filter that matches
 			// nothing is RFC 7644 §3.5.2.3's noTarget.
 			if !typeSlotFilter(filter) {
-				return errorf(400, "noTarget", "%s: the value filter %s matches no value", def.Name, filter)
+				return errorf(400, scimerr.NoTarget, "%s: the value filter %s matches no value", def.Name, filter)
 			}
 			el := filterConstants(filter)
 			if sub != "" {
@@ -714,7 +611,7 @@ func checkFilterNames(def *mapping.AttrDef, e filterxlate.Expr) error {
 		return checkFilterNames(def, x.X)
 	case *filterxlate.Compare:
 		if def.Sub(x.Path.Name) == nil {
-			return errorf(400, "invalidPath", "%s has no sub-attribute %q to filter on", def.Name, x.Path.Name)
+			return errorf(400, scimerr.InvalidPath, "%s has no sub-attribute %q to filter on", def.Name, x.Path.Name)
 		}
 	}
 	return nil
@@ -805,24 +702,24 @@ func scalar(v any) string {
 	return fmt.Sprint(v)
 }
 
-// applyMembers records a membership operation: add and remove by value list,
+// memberOp records a membership operation in the change (directory.MemberChange): add and remove by value list,
 // remove by a value filter (members[value eq "…"]), remove of the whole
 // attribute, and replace with exactly the list given ([] empties the group).
-func (pd *patchDoc) applyMembers(op string, a *mapping.AttrMap, p filterxlate.Path, v any) error {
-	ip := pd.members[a]
-	if ip == nil {
-		ip = &idPlan{}
-		pd.members[a] = ip
+func (pd *patchDoc) memberOp(op string, a *mapping.AttrMap, p filterxlate.Path, v any) error {
+	mc := pd.members[a]
+	if mc == nil {
+		mc = &directory.MemberChange{}
+		pd.members[a] = mc
 	}
 	if p.Filter != nil {
 		if op != "remove" {
-			return errorf(400, "invalidPath", "%s with a value filter supports remove only; use %s %s with a value list", a.Def.Name, op, a.Def.Name)
+			return errorf(400, scimerr.InvalidPath, "%s with a value filter supports remove only; use %s %s with a value list", a.Def.Name, op, a.Def.Name)
 		}
 		ids, ok := filterIDs(p.Filter)
 		if !ok {
-			return errorf(400, "invalidFilter", "a %s filter may only select by value, e.g. %s[value eq \"<id>\"]", a.Def.Name, a.Def.Name)
+			return errorf(400, scimerr.InvalidFilter, "a %s filter may only select by value, e.g. %s[value eq \"<id>\"]", a.Def.Name, a.Def.Name)
 		}
-		ip.steps = append(ip.steps, idStep{"remove", ids})
+		mc.Remove(ids...)
 		return nil
 	}
 	ids, err := refIDs(a, v)
@@ -831,9 +728,13 @@ func (pd *patchDoc) applyMembers(op string, a *mapping.AttrMap, p filterxlate.Pa
 	}
 	switch {
 	case op == "remove" && mapping.IsEmpty(v):
-		ip.steps = append(ip.steps, idStep{"replace", nil})
+		mc.Replace()
+	case op == "remove":
+		mc.Remove(ids...)
+	case op == "add":
+		mc.Add(ids...)
 	default:
-		ip.steps = append(ip.steps, idStep{op, ids})
+		mc.Replace(ids...)
 	}
 	return nil
 }
@@ -847,7 +748,7 @@ func refIDs(a *mapping.AttrMap, v any) ([]string, error) {
 		m := el.(map[string]any)
 		id, ok := m["value"].(string)
 		if !ok || id == "" {
-			return nil, errorf(400, "invalidValue", "each %s value needs \"value\": the member's id", a.Def.Name)
+			return nil, errorf(400, scimerr.InvalidValue, "each %s value needs \"value\": the member's id", a.Def.Name)
 		}
 		// These ids bypass mapping.LDAPValues, which checks every other value.
 		if err := mapping.CheckText(a.Key, id); err != nil {

@@ -3,6 +3,8 @@ package gateway
 import (
 	"net/http"
 	"strings"
+
+	"github.com/scim2ldap/scim2ldap/scimerr"
 )
 
 // parseETags parses an If-Match or If-None-Match field value (RFC 7232 §3.1,
@@ -85,17 +87,16 @@ func ifMatch(r *http.Request) []string {
 // would turn the client's conditional write into an unconditional one. The
 // scimType is that of a value "not compatible with the operation" (RFC 7644
 // §3.12), as for malformed query parameters; invalidSyntax is for the body.
-func checkIfMatch(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func checkIfMatch(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		if v, sent := ifMatchValue(r); sent {
 			if _, _, ok := parseETags(v); !ok {
 				if len(v) > 80 {
 					v = v[:80] + "…"
 				}
-				writeError(w, errorf(400, "invalidValue", "If-Match %q is neither \"*\" nor a list of entity-tags such as W/\"…\" (RFC 7232 §3.1); send the ETag (meta.version) as read, or no If-Match for an unconditional write", v))
-				return
+				return errorf(400, scimerr.InvalidValue, "If-Match %q is neither \"*\" nor a list of entity-tags such as W/\"…\" (RFC 7232 §3.1); send the ETag (meta.version) as read, or no If-Match for an unconditional write", v)
 			}
 		}
-		h(w, r)
+		return h(w, r)
 	}
 }

@@ -1,7 +1,10 @@
 // Package gateway is the HTTP side of scim2ldap: SCIM 2.0 protocol (RFC 7644)
-// routes under /scim/v2, bearer-token authentication, discovery generated from the
-// mapping, ListResponse, errors and the request log. It turns each request into
-// mapping conversions and ldapstore operations; it keeps no state of its own.
+// routes under /scim/v2, bearer-token authentication, SCIM JSON bodies, PatchOp
+// parsing, projections, discovery generated from the mapping, ListResponse,
+// errors, the request and audit logs and metrics. Each request becomes
+// operations of the directory layer (package directory), on a snapshot of the
+// mapping taken when the request started; the gateway knows no LDAP and keeps
+// no state of its own.
 package gateway
 
 import (
@@ -18,6 +21,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
 
+	"github.com/scim2ldap/scim2ldap/directory"
 	"github.com/scim2ldap/scim2ldap/ldapstore"
 	"github.com/scim2ldap/scim2ldap/mapping"
 )
@@ -63,6 +67,8 @@ type Config struct {
 	// ServeMetrics adds /metrics (unauthenticated) to this handler; otherwise
 	// serve OpsHandler on a separate address.
 	ServeMetrics bool
+	// Build names the running binary in scim2ldap_build_info (metrics.go).
+	Build BuildInfo
 }
 
 // Server serves SCIM over HTTP.
@@ -72,6 +78,7 @@ type Server struct {
 	auth      atomic.Pointer[authenticator]    // the client credentials in force (ReloadCredentials)
 	dirSchema atomic.Pointer[ldapstore.Schema] // the directory's schema, last read (CheckMapping)
 	learning  atomic.Bool                      // a LearnSchemaWhenReachable loop is running
+	dir       *directory.Directory
 	limiter   *failureLimiter
 	metrics   *metrics
 	audit     zerolog.Logger
@@ -95,10 +102,11 @@ func New(cfg Config) *Server {
 	if cfg.AuthFailureInterval <= 0 {
 		cfg.AuthFailureInterval = 6 * time.Second
 	}
-	s := &Server{cfg: cfg, metrics: newMetrics(cfg.Store), audit: cfg.Log}
+	s := &Server{cfg: cfg, metrics: newMetrics(cfg.Store, cfg.Build), audit: cfg.Log}
 	if cfg.Audit != nil {
 		s.audit = zerolog.New(cfg.Audit).With().Timestamp().Logger()
 	}
+	s.dir = directory.New(cfg.Store, cfg.Log, auditEvents{s})
 	s.auth.Store(newAuthenticator(cfg.Tokens, cfg.Credentials, s.metrics))
 	s.limiter = newFailureLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval)
 	s.SetMapping(cfg.Mapping)
@@ -164,29 +172,29 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	// Routes are registered on the root router with full paths: a PathPrefix
 	// subrouter in gorilla/mux v1.8.1 answers 404 instead of 405 for a wrong
 	// method (gorilla/mux#739).
-	handle := func(path string, h http.HandlerFunc, methods ...string) {
-		route(BasePath+path, s.authenticate(h), methods...)
+	handle := func(path string, h handlerFunc, methods ...string) {
+		route(BasePath+path, s.authenticate(answer(h)), methods...)
 	}
-	handleID := func(endpoint string, h http.HandlerFunc, method string) {
-		routeOn(r.NewRoute().MatcherFunc(resourcePath(BasePath+endpoint+"/")), BasePath+endpoint+"/{id}", s.authenticate(h), method)
+	handleID := func(endpoint string, h handlerFunc, method string) {
+		routeOn(r.NewRoute().MatcherFunc(resourcePath(BasePath+endpoint+"/")), BasePath+endpoint+"/{id}", s.authenticate(answer(h)), method)
 	}
 	handle("/ServiceProviderConfig", noFilter(s.serviceProviderConfig), http.MethodGet)
 	handle("/ResourceTypes", noFilter(s.resourceTypes), http.MethodGet)
-	handle("/ResourceTypes/{name}", noFilter(s.resourceType), http.MethodGet)
+	handle("/ResourceTypes/{name}", noFilter(s.resourceTypes), http.MethodGet)
 	handle("/Schemas", noFilter(s.schemas), http.MethodGet)
-	handle("/Schemas/{id}", noFilter(s.schema), http.MethodGet)
+	handle("/Schemas/{id}", noFilter(s.schemas), http.MethodGet)
 	handle("/.search", s.searchRoot, http.MethodPost) // search.go
-	handle("/Bulk", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, errorf(501, "", "bulk operations are not supported (bulk.supported is false in /ServiceProviderConfig); send the requests one by one"))
+	handle("/Bulk", func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(501, "", "bulk operations are not supported (bulk.supported is false in /ServiceProviderConfig); send the requests one by one")
 	}, http.MethodPost)
 	// RFC 7644 §3.11: a service provider that does not support the /Me alias
 	// SHOULD answer 501 for every operation on it. A 404 would tell the client
 	// it has the wrong base URL.
-	handle("/Me", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, errorf(501, "", "/Me is not supported: clients authenticate with provisioning credentials (bearer tokens), not as a user, so /Me names no resource; use /Users/{id}"))
+	handle("/Me", func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(501, "", "/Me is not supported: clients authenticate with provisioning credentials (bearer tokens), not as a user, so /Me names no resource; use /Users/{id}")
 	}, http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete)
 	for _, rt := range servedOf(m) {
-		h := &resourceHandler{s: s, rt: rt}
+		h := &resourceHandler{s: s, m: m, rt: rt}
 		handle(rt.Endpoint+"/.search", h.search, http.MethodPost) // before {id}: search.go
 		handle(rt.Endpoint, h.list, http.MethodGet)
 		handle(rt.Endpoint, h.create, http.MethodPost)
@@ -215,13 +223,12 @@ func resourcePath(prefix string) mux.MatcherFunc {
 // noFilter refuses a filter on a discovery endpoint with 403: RFC 7644 §4 says
 // query parameters are ignored there and a service provider SHOULD answer a
 // filter with 403, so that clients cannot assume its conditions hold.
-func noFilter(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func noFilter(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Query().Has("filter") {
-			writeError(w, errorf(403, "", "%s does not take a filter (RFC 7644 §4): discovery endpoints return everything they describe", r.URL.Path))
-			return
+			return errorf(403, "", "%s does not take a filter (RFC 7644 §4): discovery endpoints return everything they describe", r.URL.Path)
 		}
-		h(w, r)
+		return h(w, r)
 	}
 }
 

@@ -25,14 +25,25 @@ func (c *AssertionControl) GetControlType() string { return OIDAssertion }
 
 // Encode implements ldap.Control: controlValue is the BER-encoded Filter (RFC 4528 §3).
 func (c *AssertionControl) Encode() *ber.Packet {
-	p := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Control")
-	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, OIDAssertion, "Control Type"))
-	p.AppendChild(ber.NewBoolean(ber.ClassUniversal, ber.TypePrimitive, ber.TagBoolean, true, "Criticality"))
-	val := ber.Encode(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, nil, "Control Value")
-	if f, err := ldap.CompileFilter(c.Filter); err == nil {
-		val.AppendChild(f)
+	f, err := ldap.CompileFilter(c.Filter)
+	if err != nil {
+		f = nil // an empty value: the directory refuses the control, and the write with it
 	}
-	p.AppendChild(val)
+	return criticalControl(OIDAssertion, f)
+}
+
+// criticalControl encodes a control marked critical (RFC 4511 §4.1.11):
+// controlType oid, criticality TRUE, and value's encoding as the controlValue
+// (none when value is nil).
+func criticalControl(oid string, value *ber.Packet) *ber.Packet {
+	p := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Control")
+	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, oid, "Control Type"))
+	p.AppendChild(berTrue(ber.ClassUniversal, ber.TagBoolean, "Criticality"))
+	v := ""
+	if value != nil {
+		v = string(value.Bytes())
+	}
+	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, v, "Control Value"))
 	return p
 }
 
@@ -89,19 +100,13 @@ func (c *MatchedValuesControl) GetControlType() string { return OIDMatchedValues
 // Encode implements ldap.Control: ValuesReturnFilter ::= SEQUENCE OF SimpleFilterItem,
 // whose items are encoded as the corresponding Filter choices (RFC 3876 §2).
 func (c *MatchedValuesControl) Encode() *ber.Packet {
-	p := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Control")
-	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, OIDMatchedValues, "Control Type"))
-	p.AppendChild(ber.NewBoolean(ber.ClassUniversal, ber.TypePrimitive, ber.TagBoolean, true, "Criticality"))
-	val := ber.Encode(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, nil, "Control Value")
 	seq := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "ValuesReturnFilter")
 	for _, item := range c.Items {
 		if f, err := ldap.CompileFilter(item); err == nil {
 			seq.AppendChild(f)
 		}
 	}
-	val.AppendChild(seq)
-	p.AppendChild(val)
-	return p
+	return criticalControl(OIDMatchedValues, seq)
 }
 
 // String implements ldap.Control.

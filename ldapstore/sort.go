@@ -60,9 +60,6 @@ func (c *SortControl) GetControlType() string { return OIDServerSideSort }
 //	    orderingRule    [0] MatchingRuleId OPTIONAL,
 //	    reverseOrder    [1] BOOLEAN DEFAULT FALSE }
 func (c *SortControl) Encode() *ber.Packet {
-	p := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Control")
-	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, OIDServerSideSort, "Control Type"))
-	p.AppendChild(berTrue(ber.ClassUniversal, ber.TagBoolean, "Criticality"))
 	keys := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "SortKeyList")
 	for _, k := range c.Keys {
 		seq := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "SortKey")
@@ -75,8 +72,7 @@ func (c *SortControl) Encode() *ber.Packet {
 		}
 		keys.AppendChild(seq)
 	}
-	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, string(keys.Bytes()), "Control Value"))
-	return p
+	return criticalControl(OIDServerSideSort, keys)
 }
 
 // berTrue is a BOOLEAN TRUE encoded as 0xFF (DER), not go-asn1-ber's 0x01.

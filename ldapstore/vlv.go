@@ -46,9 +46,6 @@ func (c *VLVControl) GetControlType() string { return OIDVLVRequest }
 //
 // contextID is never sent: each request is a fresh list (see SearchVLV).
 func (c *VLVControl) Encode() *ber.Packet {
-	p := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Control")
-	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, OIDVLVRequest, "Control Type"))
-	p.AppendChild(berTrue(ber.ClassUniversal, ber.TagBoolean, "Criticality"))
 	seq := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "VirtualListViewRequest")
 	seq.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(c.Before), "beforeCount"))
 	seq.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(c.After), "afterCount"))
@@ -60,8 +57,7 @@ func (c *VLVControl) Encode() *ber.Packet {
 		off.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(c.ContentCount), "contentCount"))
 		seq.AppendChild(off)
 	}
-	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, string(seq.Bytes()), "Control Value"))
-	return p
+	return criticalControl(OIDVLVRequest, seq)
 }
 
 // String implements ldap.Control.

@@ -10,20 +10,22 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scim2ldap/scim2ldap/scimerr"
 )
 
 // ValueError is a client error in a resource's values (RFC 7644 §3.12): the
-// gateway answers 400 with ScimType ("invalidValue", "mutability"…) and the message,
-// which names the attribute.
+// gateway answers 400 with ScimType (scimerr.InvalidValue, scimerr.Mutability,
+// scimerr.InvalidPath) and the message, which names the attribute.
 type ValueError struct {
-	ScimType string
+	ScimType scimerr.Type
 	Msg      string
 }
 
 func (e *ValueError) Error() string { return e.Msg }
 
 func invalid(format string, args ...any) *ValueError {
-	return &ValueError{ScimType: "invalidValue", Msg: fmt.Sprintf(format, args...)}
+	return &ValueError{ScimType: scimerr.InvalidValue, Msg: fmt.Sprintf(format, args...)}
 }
 
 // Ref is the SCIM side of a DN reference: the id and resource type of the entry.
@@ -589,7 +591,7 @@ func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs map[string]Ref, baseURL str
 	res := map[string]any{"id": id}
 	schemas := []string{rt.Schema.ID}
 	for _, a := range rt.Attrs {
-		if a.Mutability == "writeOnly" || !p.includes(rt, a) {
+		if a.Mutability == MutabilityWriteOnly || !p.includes(rt, a) {
 			continue
 		}
 		raw := e.GetEqualFoldRawAttributeValues(a.LDAP)

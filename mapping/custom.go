@@ -11,7 +11,15 @@ var (
 	aliasRe     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
-var customAttrOptions = []string{"type", "multiValued", "description", "required", "caseExact", "mutability", "returned", "uniqueness", "canonicalValues"}
+// The keys of a custom schema and of its attributes, and the values of the
+// attributes' enumerated characteristics (RFC 7643 §2.2, §2.3, §7).
+var (
+	customSchemaKeys  = []string{"id", "name", "alias", "description", "attributes"}
+	customAttrOptions = []string{"type", "multiValued", "description", "required", "caseExact", "mutability", "returned", "uniqueness", "canonicalValues"}
+	customTypes       = []string{"string", "boolean", "decimal", "integer", "dateTime", "binary", "reference"}
+	returnedValues    = []string{"always", "never", "default", "request"}
+	uniquenessValues  = []Uniqueness{UniquenessNone, UniquenessServer, UniquenessGlobal}
+)
 
 // customSchemas reads the file's own extension schemas (RFC 7643 §3.3, §7):
 //
@@ -28,7 +36,7 @@ func (l *loader) customSchemas(n *node) {
 		return
 	}
 	for _, sn := range n.Values {
-		if !l.fields(sn, "schema", "id", "name", "alias", "description", "attributes") {
+		if !l.fields(sn, "schema", customSchemaKeys...) {
 			continue
 		}
 		sc := &SchemaDef{ID: l.str(sn.get("id"), "schema id"), Name: l.str(sn.get("name"), "schema name"),
@@ -74,7 +82,7 @@ func (l *loader) customSchemas(n *node) {
 			}
 			def := attr(k.Scalar, "string", l.str(v.get("description"), what+".description"))
 			if t := v.get("type"); t != nil {
-				def.Type = l.oneOf(t, what+".type", "string", "boolean", "decimal", "integer", "dateTime", "binary", "reference")
+				def.Type = oneOf(l, t, what+".type", customTypes...)
 			}
 			for key, dst := range map[string]*bool{"multiValued": &def.MultiValued, "required": &def.Required, "caseExact": &def.CaseExact} {
 				if b := v.get(key); b != nil {
@@ -82,13 +90,13 @@ func (l *loader) customSchemas(n *node) {
 				}
 			}
 			if m := v.get("mutability"); m != nil {
-				def.Mutability = l.oneOf(m, what+".mutability", "readWrite", "readOnly", "immutable", "writeOnly")
+				def.Mutability = oneOf(l, m, what+".mutability", mutabilities...)
 			}
 			if r := v.get("returned"); r != nil {
-				def.Returned = l.oneOf(r, what+".returned", "always", "never", "default", "request")
+				def.Returned = oneOf(l, r, what+".returned", returnedValues...)
 			}
 			if u := v.get("uniqueness"); u != nil {
-				def.Uniqueness = l.oneOf(u, what+".uniqueness", "none", "server", "global")
+				def.Uniqueness = oneOf(l, u, what+".uniqueness", uniquenessValues...)
 			}
 			def.CanonicalValues = l.strList(v.get("canonicalValues"), what+".canonicalValues")
 			sc.Attributes = append(sc.Attributes, def)

@@ -11,10 +11,13 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
-// Flavors of directory a mapping can name in directory.flavor.
+// Flavor is the kind of directory a mapping names in directory.flavor.
+type Flavor string
+
+// The values of Flavor.
 const (
-	FlavorOpenLDAP        = "openldap"
-	FlavorActiveDirectory = "activedirectory"
+	FlavorOpenLDAP        Flavor = "openldap" // the default
+	FlavorActiveDirectory Flavor = "activedirectory"
 )
 
 // Dialect is what differs between directory flavors: which operational
@@ -22,7 +25,7 @@ const (
 // searched for, how an entry is searched for by DN, and how sort keys and
 // ordering filters are written.
 type Dialect struct {
-	Flavor   string // FlavorOpenLDAP or FlavorActiveDirectory
+	Flavor   Flavor // FlavorOpenLDAP or FlavorActiveDirectory
 	ID       string // immutable entry id: entryUUID (RFC 4530) or objectGUID (MS-ADA3 §2.44)
 	Version  string // changes on every write: entryCSN, or uSNChanged (MS-ADA3 §2.351)
 	Created  string // createTimestamp (RFC 4512 §3.4), or whenCreated (MS-ADA3 §2.356)

@@ -29,7 +29,7 @@ type DirectorySchema interface {
 // attributes through system auxiliary classes (securityPrincipal's
 // sAMAccountName) that the subschema's MUST/MAY lists don't show [MS-ADTS 3.1.1.2].
 func (m *Mapping) CheckSchema(ds DirectorySchema) Problems {
-	namesOnly := m.Flavor == "activedirectory"
+	namesOnly := m.Flavor == FlavorActiveDirectory
 	var ps Problems
 	add := func(p Pos, format string, args ...any) {
 		ps = append(ps, Problem{File: m.File, Line: p.Line, Col: p.Col, Msg: fmt.Sprintf(format, args...)})
@@ -111,7 +111,7 @@ type SubstringRules interface {
 // serves (the set is swapped atomically). Active Directory takes substrings on
 // its string syntaxes and its subschema names no rules: nothing is learnt there.
 func (m *Mapping) LearnSchema(ds SubstringRules) {
-	if m.Flavor == "activedirectory" {
+	if m.Flavor == FlavorActiveDirectory {
 		return
 	}
 	for _, rt := range m.Types {

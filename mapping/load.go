@@ -150,13 +150,36 @@ func (l *loader) boolean(n *node, what string) bool {
 	return false
 }
 
-func (l *loader) oneOf(n *node, what string, allowed ...string) string {
-	s := l.str(n, what)
+// oneOf returns a scalar's text as a T; a value not in allowed is reported.
+func oneOf[T ~string](l *loader, n *node, what string, allowed ...T) T {
+	s := T(l.str(n, what))
 	if n != nil && s != "" && !slices.Contains(allowed, s) {
-		l.errorf(n, "%s is %q; want one of: %s", what, s, strings.Join(allowed, ", "))
+		names := make([]string, len(allowed))
+		for i, v := range allowed {
+			names[i] = string(v)
+		}
+		l.errorf(n, "%s is %q; want one of: %s", what, s, strings.Join(names, ", "))
 	}
 	return s
 }
+
+// The keys the loader accepts at each level of a mapping file, in the order
+// its "unknown key" message lists them (an attribute's are attrOptionKeys,
+// a custom schema's customSchemaKeys and customAttrOptions), and the values of
+// its enumerated options. mapping.schema.json, the JSON Schema editors check
+// mapping files with, must list the same (jsonschema_test.go holds them
+// together).
+var (
+	mappingKeys      = []string{"directory", "schemas", "resourceTypes", "unmappedAttributes"}
+	directoryKeys    = []string{"flavor"}
+	resourceTypeKeys = []string{"endpoint", "description", "schema", "extensions", "ldap", "attributes"}
+	ldapKeys         = []string{"base", "bases", "scope", "filter", "objectClasses", "rdn", "defaults", "computed", "parent", "onDelete"}
+
+	flavors        = []Flavor{FlavorOpenLDAP, FlavorActiveDirectory}
+	unmappedValues = []string{UnmappedIgnore, UnmappedRefuse}
+	scopes         = []string{"one", "sub"}
+	onDeletes      = []OnDelete{OnDeleteDelete, OnDeleteDeactivate}
+)
 
 var (
 	ldapAttrName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*(;[A-Za-z0-9-]+)*$|^[0-9]+(\.[0-9]+)+$`)
@@ -165,25 +188,25 @@ var (
 )
 
 func (l *loader) mapping(root *node) *Mapping {
-	m := &Mapping{File: l.file, Flavor: "openldap", Dialect: openLDAP, UnmappedAttributes: UnmappedIgnore}
+	m := &Mapping{File: l.file, Flavor: FlavorOpenLDAP, Dialect: openLDAP, UnmappedAttributes: UnmappedIgnore}
 	if root.Kind == nullNode {
 		l.errorf(root, "the mapping file is empty; it needs at least resourceTypes")
 		return m
 	}
-	if !l.fields(root, "the mapping file", "directory", "schemas", "resourceTypes", "unmappedAttributes") {
+	if !l.fields(root, "the mapping file", mappingKeys...) {
 		return m
 	}
 	if u := root.get("unmappedAttributes"); u != nil {
-		if s := l.oneOf(u, "unmappedAttributes", UnmappedIgnore, UnmappedRefuse); s == UnmappedRefuse {
+		if s := oneOf(l, u, "unmappedAttributes", unmappedValues...); s == UnmappedRefuse {
 			m.UnmappedAttributes = s
 		}
 	}
 	if sc := root.get("schemas"); sc != nil {
 		l.customSchemas(sc)
 	}
-	if d := root.get("directory"); d != nil && l.fields(d, "directory", "flavor") {
+	if d := root.get("directory"); d != nil && l.fields(d, "directory", directoryKeys...) {
 		if f := d.get("flavor"); f != nil {
-			m.Flavor = l.oneOf(f, "directory.flavor", FlavorOpenLDAP, FlavorActiveDirectory)
+			m.Flavor = oneOf(l, f, "directory.flavor", flavors...)
 			if m.Flavor == FlavorActiveDirectory {
 				m.Dialect = activeDirectory
 			}
@@ -240,7 +263,7 @@ var builtinTypes = map[string]struct {
 
 func (l *loader) resourceType(key, n *node, d Dialect) *ResourceType {
 	name := key.Scalar
-	if !l.fields(n, "resource type "+name, "endpoint", "description", "schema", "extensions", "ldap", "attributes") {
+	if !l.fields(n, "resource type "+name, resourceTypeKeys...) {
 		return nil
 	}
 	rt := &ResourceType{Name: name, dialect: d, Scope: ldap.ScopeSingleLevel, Pos: posOf(key)}
@@ -355,12 +378,12 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 		l.errorf(key, "resource type %s needs an ldap section (base, objectClasses, rdn)", rt.Name)
 		return
 	}
-	if !l.fields(n, what, "base", "bases", "scope", "filter", "objectClasses", "rdn", "defaults", "computed", "parent", "onDelete") {
+	if !l.fields(n, what, ldapKeys...) {
 		return
 	}
-	rt.OnDelete = "delete"
+	rt.OnDelete = OnDeleteDelete
 	if od := n.get("onDelete"); od != nil {
-		rt.OnDelete = l.oneOf(od, what+".onDelete", "delete", "deactivate")
+		rt.OnDelete = oneOf(l, od, what+".onDelete", onDeletes...)
 	}
 	if p := n.get("parent"); p != nil {
 		rt.Parent = l.expr(p, rt, what+".parent")
@@ -387,7 +410,7 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 	} else if _, err := ldap.ParseDN(rt.Base); err != nil {
 		l.errorf(n.get("base"), "%s.base %q is not a valid DN: %v", what, rt.Base, err)
 	}
-	switch s := l.oneOf(n.get("scope"), what+".scope", "one", "sub"); s {
+	switch s := oneOf(l, n.get("scope"), what+".scope", scopes...); s {
 	case "sub":
 		rt.Scope = ldap.ScopeWholeSubtree
 	}
@@ -441,18 +464,9 @@ func (l *loader) ldapSection(rt *ResourceType, key, n *node) {
 	}
 }
 
-var attrOptions = []string{"ldap", "uniqueness", "caseExact", "mutability", "reference", "trueValue", "falseValue", "trueWhenAbsent", "placeholder", "toLDAP", "toSCIM", "accountState", "ordering", "pwdLastSet"}
-
-// accountStates are ready-made mappings of active (the `accountState` option).
-var accountStates = map[string]struct {
-	ldap, falseValue string
-}{
-	// ppolicy lock (OpenLDAP): a locked account can't bind; any lock time means inactive.
-	"ppolicy": {"pwdAccountLockedTime", "000001010000Z"},
-	// 389 Directory Server and Red Hat DS account lock.
-	"nsAccountLock": {"nsAccountLock", "true"},
-}
-
+// attributes reads a resource type's attributes section: one mapping per
+// SCIM attribute (loader.attribute, load_attr.go), then what spans several of
+// them (checkAttributes).
 func (l *loader) attributes(rt *ResourceType, key, n *node) {
 	if n == nil {
 		l.errorf(key, "resource type %s maps no attributes", rt.Name)
@@ -479,113 +493,10 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 		if v.Kind == scalarNode { // shorthand: `title: title`
 			v = &node{Line: v.Line, Col: v.Col, Kind: mapNode, Keys: []*node{{Scalar: "ldap"}}, Values: []*node{v}}
 		}
-		if !l.fields(v, rt.Name+" attribute "+k.Scalar, attrOptions...) || a == nil {
+		if !l.fields(v, rt.Name+" attribute "+k.Scalar, attrOptionKeys...) || a == nil {
 			continue
 		}
-		bits := false
-		if as := v.get("accountState"); as != nil {
-			name := l.str(as, k.Scalar+".accountState")
-			st, ok := accountStates[name]
-			if !ok && name != adUserAccountControl {
-				l.errorf(as, "accountState is %q; want one of: ppolicy, nsAccountLock, %s", as.Scalar, adUserAccountControl)
-				continue
-			}
-			if !strings.EqualFold(a.Def.Name, "active") || v.get("ldap") != nil {
-				l.errorf(as, "accountState applies to active, instead of ldap: it sets ldap, falseValue and trueWhenAbsent")
-				continue
-			}
-			if name == adUserAccountControl {
-				if !rt.dialect.IsAD() {
-					l.errorf(as, "accountState %s needs directory.flavor: %s", adUserAccountControl, FlavorActiveDirectory)
-					continue
-				}
-				bits = true
-				v = &node{Line: v.Line, Col: v.Col, Kind: mapNode, Keys: []*node{{Scalar: "ldap"}}, Values: []*node{{Scalar: "userAccountControl"}}}
-			} else {
-				v = &node{Line: v.Line, Col: v.Col, Kind: mapNode,
-					Keys:   []*node{{Scalar: "ldap"}, {Scalar: "falseValue"}, {Scalar: "trueWhenAbsent"}},
-					Values: []*node{{Scalar: st.ldap}, {Scalar: st.falseValue}, {Scalar: "true"}}}
-			}
-		}
-		if v.get("ldap") == nil {
-			l.errorf(v, "attribute %s needs ldap: the LDAP attribute that stores it", k.Scalar)
-			continue
-		}
-		if a.LDAP = l.str(v.get("ldap"), k.Scalar+".ldap"); a.LDAP == "" {
-			continue
-		}
-		if !ldapAttrName.MatchString(a.LDAP) {
-			l.errorf(v.get("ldap"), "%q is not a valid LDAP attribute name", a.LDAP)
-		}
-		def := a.Def
-		if a.Sub != nil {
-			def = a.Sub
-		}
-		a.CaseExact, a.Uniqueness, a.Mutability = def.CaseExact, def.Uniqueness, a.Def.Mutability
-		if def.Mutability == "readOnly" || def.Mutability == "immutable" {
-			a.Mutability = def.Mutability
-		}
-		if u := v.get("uniqueness"); u != nil {
-			a.Uniqueness = l.oneOf(u, k.Scalar+".uniqueness", "none", "server")
-		}
-		if c := v.get("caseExact"); c != nil {
-			a.CaseExact = l.boolean(c, k.Scalar+".caseExact")
-		}
-		if mu := v.get("mutability"); mu != nil {
-			a.Mutability = l.oneOf(mu, k.Scalar+".mutability", "readWrite", "readOnly", "immutable", "writeOnly")
-		}
-		a.TrueValue, a.FalseValue = "TRUE", "FALSE"
-		if t := v.get("trueValue"); t != nil {
-			a.TrueValue = l.str(t, k.Scalar+".trueValue")
-		}
-		if f := v.get("falseValue"); f != nil {
-			a.FalseValue = l.str(f, k.Scalar+".falseValue")
-		}
-		if t := v.get("trueWhenAbsent"); t != nil {
-			a.TrueWhenAbsent = l.boolean(t, k.Scalar+".trueWhenAbsent")
-			if a.TrueWhenAbsent && v.get("trueValue") != nil {
-				l.errorf(t, "%s: trueWhenAbsent and trueValue exclude each other", k.Scalar)
-			}
-			if a.TrueWhenAbsent && v.get("falseValue") == nil {
-				l.errorf(t, "%s: trueWhenAbsent needs falseValue, the LDAP value that means false (e.g. 000001010000Z for pwdAccountLockedTime)", k.Scalar)
-			}
-		}
-		if (v.get("trueValue") != nil || v.get("falseValue") != nil || v.get("trueWhenAbsent") != nil) && a.Type() != "boolean" {
-			l.errorf(v, "trueValue/falseValue/trueWhenAbsent apply to boolean attributes; %s is %s", k.Scalar, a.Type())
-		}
-		if a.Type() == "boolean" && (a.FalseValue == "" || (!a.TrueWhenAbsent && a.TrueValue == "") || strings.EqualFold(a.TrueValue, a.FalseValue)) {
-			l.errorf(v, "%s: trueValue and falseValue must be two different, non-empty LDAP values", k.Scalar)
-		}
-		if ph := v.get("placeholder"); ph != nil {
-			val := ""
-			if ph.Kind != nullNode {
-				val = l.str(ph, k.Scalar+".placeholder")
-			}
-			a.Placeholder = &val
-			if !a.Def.MultiValued {
-				l.errorf(ph, "placeholder applies to multi-valued attributes; %s is single-valued", k.Scalar)
-			}
-		}
-		if x := v.get("toLDAP"); x != nil {
-			a.ToLDAP = l.expr(x, rt, k.Scalar+".toLDAP")
-		}
-		if x := v.get("toSCIM"); x != nil {
-			a.ToSCIM = l.expr(x, rt, k.Scalar+".toSCIM")
-		}
-		a.Password = strings.EqualFold(a.Def.Name, "password") && a.SchemaURN == UserSchema
-		if bits {
-			a.FalseBits, a.BaseBits = UACAccountDisable, UACNormalAccount
-		}
-		l.adPassword(rt, a, v)                     // pwdLastSet and unicodePwd (load_ad.go)
-		l.ordering(a, v.get("ordering"), k.Scalar) // sort key rule (ordering.go)
-		if r := v.get("reference"); r != nil {
-			a.RefTypes = l.strList(r, k.Scalar+".reference")
-			if a.Sub == nil || !strings.EqualFold(a.Sub.Name, "value") {
-				l.errorf(r, "reference applies to an attribute whose value is an id (manager, members); %s is not one", k.Scalar)
-			}
-		}
-		if a.Def.Type == "complex" && a.Sub == nil {
-			l.errorf(k, "%s is complex: map its sub-attributes, e.g. %s.%s", k.Scalar, a.Def.Name, a.Def.SubAttributes[0].Name)
+		if v = l.attribute(rt, a, k, v); v == nil {
 			continue
 		}
 		if prev, dup := byLDAP[strings.ToLower(a.LDAP)]; dup && a.Writable() && prev.Writable() {
@@ -596,6 +507,15 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 		}
 		rt.Attrs = append(rt.Attrs, a)
 	}
+	l.checkAttributes(rt, key, n, byLDAP)
+}
+
+// checkAttributes reports what spans a resource type's attributes: the RDN
+// attribute's feed, typed slots beside an untyped mapping, LDAP attributes both
+// mapped and computed or defaulted, templates naming what is not mapped,
+// onDelete: deactivate without active, and required attributes not mapped.
+// byLDAP holds the writable mappings by lower-cased LDAP attribute.
+func (l *loader) checkAttributes(rt *ResourceType, key, n *node, byLDAP map[string]*AttrMap) {
 	if rt.RDN != "" {
 		if rdn := rt.RDNAttr(); rdn == nil && !hasDefault(rt, rt.RDN) && !hasComputed(rt, rt.RDN) {
 			l.errorf(key, "%s: the RDN attribute %s is not mapped from any SCIM attribute", rt.Name, rt.RDN)
@@ -632,7 +552,7 @@ func (l *loader) attributes(rt *ResourceType, key, n *node) {
 			}
 		}
 	}
-	if rt.OnDelete == "deactivate" && rt.attrByPath("active") == nil {
+	if rt.OnDelete == OnDeleteDeactivate && rt.attrByPath("active") == nil {
 		l.errorf(key, "%s: onDelete: deactivate needs active mapped (e.g. active: {accountState: ppolicy})", rt.Name)
 	}
 	for _, def := range rt.Schema.Attributes {
@@ -721,7 +641,7 @@ func (l *loader) attrKey(rt *ResourceType, k *node) *AttrMap {
 			l.errorf(k, "%s has no sub-attribute %q", def.Name, sub)
 			return nil
 		}
-		if a.Sub.Mutability == "readOnly" && def.Mutability != "readOnly" {
+		if a.Sub.Mutability == MutabilityReadOnly && def.Mutability != MutabilityReadOnly {
 			l.errorf(k, "%s.%s is read-only (computed by the gateway); it cannot be mapped", def.Name, a.Sub.Name)
 			return nil
 		}

@@ -21,7 +21,7 @@ import (
 // Mapping is a loaded, validated mapping file.
 type Mapping struct {
 	File    string
-	Flavor  string // "openldap" (default) or "activedirectory" (dialect.go)
+	Flavor  Flavor // FlavorOpenLDAP (default) or FlavorActiveDirectory (dialect.go)
 	Dialect Dialect
 	// UnmappedAttributes is what writes do with attributes a schema of the
 	// resource type defines but the mapping doesn't store: "ignore" (default)
@@ -50,9 +50,9 @@ type ResourceType struct {
 	// Parent, when set, computes the DN under which an entry lives (e.g. an OU per
 	// department); it must be Base or below it. Entries move when it changes.
 	Parent *Expr
-	// OnDelete is "delete" (default) or "deactivate": DELETE then sets active to
-	// false and keeps the entry.
-	OnDelete string
+	// OnDelete is what DELETE does: OnDeleteDelete (default) removes the
+	// entry, OnDeleteDeactivate sets active to false and keeps it.
+	OnDelete OnDelete
 	// RefuseUnmapped is true with the mapping's `unmappedAttributes: refuse`:
 	// writes naming an attribute the type's schemas define but the mapping
 	// doesn't store are refused instead of ignored.
@@ -67,6 +67,15 @@ type ResourceType struct {
 	// co/sw/ew on them.
 	noSubstrings atomic.Pointer[map[string]bool]
 }
+
+// OnDelete is what DELETE does to a resource type's entries (`ldap.onDelete`).
+type OnDelete string
+
+// The values of OnDelete.
+const (
+	OnDeleteDelete     OnDelete = "delete"     // the default: the entry is removed
+	OnDeleteDeactivate OnDelete = "deactivate" // active becomes false; the entry stays
+)
 
 // Extension is a schema extension of a resource type (RFC 7643 §6 schemaExtensions).
 type Extension struct {
@@ -107,13 +116,13 @@ type AttrMap struct {
 	Fixed map[string]string
 	LDAP  string // LDAP attribute description
 
-	CaseExact  bool     // SCIM caseExact; true compares with caseExactMatch in filters
-	Uniqueness string   // none | server: server is checked before create and replace
-	Mutability string   // readWrite | readOnly | immutable | writeOnly
-	RefTypes   []string // for references: the resource types an id may name
-	Pos        Pos      // where the mapping file declares it
-	TrueValue  string   // LDAP value of boolean true (default "TRUE")
-	FalseValue string   // LDAP value of boolean false (default "FALSE")
+	CaseExact  bool       // SCIM caseExact; true compares with caseExactMatch in filters
+	Uniqueness Uniqueness // UniquenessNone or UniquenessServer: server is checked before create and replace
+	Mutability Mutability // readWrite, readOnly, immutable or writeOnly
+	RefTypes   []string   // for references: the resource types an id may name
+	Pos        Pos        // where the mapping file declares it
+	TrueValue  string     // LDAP value of boolean true (default "TRUE")
+	FalseValue string     // LDAP value of boolean false (default "FALSE")
 	// TrueWhenAbsent stores boolean true as the attribute's absence and false as
 	// FalseValue; any value reads as false. It fits lock attributes such as
 	// ppolicy's pwdAccountLockedTime (present = locked = active false).
@@ -157,7 +166,7 @@ func (a *AttrMap) IsMembership() bool {
 }
 
 // Writable reports whether clients may set the attribute.
-func (a *AttrMap) Writable() bool { return a.Mutability != "readOnly" }
+func (a *AttrMap) Writable() bool { return a.Mutability != MutabilityReadOnly }
 
 // ResourceType returns the resource type named name (case-insensitive), or nil.
 func (m *Mapping) ResourceType(name string) *ResourceType {
@@ -335,7 +344,7 @@ func (rt *ResourceType) Advertised(schemaURN string, def *AttrDef) *AttrDef {
 			c := *sd
 			if sd == a.Sub {
 				c.Uniqueness, c.CaseExact = a.Uniqueness, a.CaseExact
-				if a.Mutability == "readOnly" || a.Mutability == "immutable" {
+				if a.Mutability == MutabilityReadOnly || a.Mutability == MutabilityImmutable {
 					c.Mutability = a.Mutability
 				}
 			}

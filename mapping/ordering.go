@@ -26,16 +26,13 @@ type SortKey struct {
 	OrderingRule string
 }
 
-// ordering reads an attribute's `ordering:` option: the name (or OID) of the
-// ordering matching rule sort keys use instead of the one derived from the SCIM
-// type. Hook called from loader.attributes.
-func (l *loader) ordering(a *AttrMap, n *node, key string) {
-	if n == nil {
-		return
-	}
-	a.Ordering = l.str(n, key+".ordering")
-	if a.Ordering != "" && !ldapAttrName.MatchString(a.Ordering) {
-		l.errorf(n, "%s.ordering %q is not a matching rule name or OID (e.g. caseIgnoreOrderingMatch)", key, a.Ordering)
+// orderingOption reads an attribute's `ordering:` option: the name (or OID) of
+// the ordering matching rule sort keys use instead of the one derived from the
+// SCIM type (an attrOptions handler).
+func (l *loader) orderingOption(s *attrSpec, n *node) {
+	s.a.Ordering = l.str(n, s.key+".ordering")
+	if s.a.Ordering != "" && !ldapAttrName.MatchString(s.a.Ordering) {
+		l.errorf(n, "%s.ordering %q is not a matching rule name or OID (e.g. caseIgnoreOrderingMatch)", s.key, s.a.Ordering)
 	}
 }
 
@@ -76,14 +73,16 @@ func filterOrdering(a *AttrMap) string {
 }
 
 // SortKey resolves a SCIM sortBy attribute (RFC 7644 §3.4.2.3; standard attribute
-// notation, §3.10: "userName", "name.familyName", "emails" meaning emails.value,
-// "meta.lastModified", URN-qualified names) to the LDAP attribute and ordering
-// rule to sort on. id sorts by the directory id with UUIDOrderingMatch and
-// meta.created/lastModified by the timestamps with generalizedTimeOrderingMatch;
-// a mapped attribute uses its `ordering:` option, else the rule of its SCIM type.
+// notation, §3.10, as ResolvePath reads it: "userName", "name.familyName",
+// "emails" meaning emails.value, "meta.lastModified", URN-qualified names) to
+// the LDAP attribute and ordering rule to sort on. id sorts by the directory
+// id with UUIDOrderingMatch and meta.created/lastModified by the timestamps
+// with generalizedTimeOrderingMatch; a mapped attribute uses its `ordering:`
+// option, else the rule of its SCIM type.
 //
 // Errors are *ValueError with scimType invalidValue (RFC 7644 has no sort-specific
-// one), naming sortBy: not an attribute path, not mapped, complex without a
+// one), naming sortBy: not an attribute path, no attribute of the resource
+// type's schemas (ResolvePath's message), not mapped, complex without a
 // sub-attribute, stored in several LDAP attributes (phoneNumbers split by
 // type), or of a type with no ordering (boolean, binary, references) unless the
 // mapping sets `ordering:`.
@@ -99,42 +98,28 @@ func (rt *ResourceType) SortKey(sortBy string) (*SortKey, error) {
 		return nil, bad("a [filter] is not allowed here; name the attribute alone")
 	}
 	ap := p.Attr
-	urn := ap.URN
-	if urn != "" && !rt.hasSchema(urn) {
-		return nil, bad("unknown schema %s", urn)
+	t, err := rt.ResolvePath(ap.URN, ap.Name, ap.Sub)
+	if err != nil {
+		return nil, bad("%v", err)
 	}
-	if urn == "" || strings.EqualFold(urn, rt.Schema.ID) {
-		switch {
-		case strings.EqualFold(ap.Name, "id") && ap.Sub == "":
-			return rt.sortKey(sortBy, rt.dialect.ID, rt.dialect.IDOrdering), nil
-		case strings.EqualFold(ap.Name, "meta") && strings.EqualFold(ap.Sub, "created"):
-			return rt.sortKey(sortBy, rt.dialect.Created, GeneralizedTimeOrdering), nil
-		case strings.EqualFold(ap.Name, "meta") && strings.EqualFold(ap.Sub, "lastModified"):
-			return rt.sortKey(sortBy, rt.dialect.Modified, GeneralizedTimeOrdering), nil
-		case strings.EqualFold(ap.Name, "meta"):
-			return nil, bad("only meta.created and meta.lastModified can be sorted on")
-		}
+	if attr, rule := rt.operational(t); attr != "" {
+		return rt.sortKey(sortBy, attr, rule), nil
 	}
-	if urn == "" {
-		urn = rt.schemaOfName(ap.Name)
+	if t.Def == metaDef {
+		return nil, bad("only meta.created and meta.lastModified can be sorted on")
 	}
-	var maps []*AttrMap
-	for _, a := range rt.Attrs {
-		if strings.EqualFold(a.SchemaURN, urn) && strings.EqualFold(a.Def.Name, ap.Name) && a.Mutability != "writeOnly" {
-			maps = append(maps, a)
-		}
-	}
+	maps := rt.read(t)
 	if len(maps) == 0 {
 		return nil, bad("the attribute is not mapped to the directory, so it cannot be sorted on")
 	}
-	def := maps[0].Def
-	sub := ap.Sub
+	def := t.Def
+	sub := ""
 	switch {
-	case def.Type != "complex" && sub != "":
-		return nil, bad("%s has no sub-attribute %q", def.Name, sub)
-	case def.Type == "complex" && sub == "" && def.Sub("value") != nil:
+	case t.Sub != nil:
+		sub = t.Sub.Name
+	case def.Type == "complex" && def.Sub("value") != nil:
 		sub = "value" // RFC 7644 §3.4.2.3: emails sorts by emails.value, manager by manager.value
-	case def.Type == "complex" && sub == "":
+	case def.Type == "complex":
 		return nil, bad("%s is complex; sort by one of its sub-attributes, e.g. %s.%s", def.Name, def.Name, maps[0].Sub.Name)
 	}
 	var hits []*AttrMap

@@ -12,12 +12,15 @@ import (
 // *Projection means the default set (every attribute whose returned
 // characteristic is "always" or "default").
 type Projection struct {
-	attrs, excluded map[string]bool // lower-cased "urn:name" and "urn:name.sub"
+	attrs, excluded map[string]bool // projectionKey: lower-cased "urn:name" and "urn:name.sub"
 }
 
 // Project builds the projection for the given parameter values (comma-separated
-// lists already split). Names may be URN-qualified; unknown names are ignored
-// (they select nothing). Only one of the two lists may be given; attributes wins.
+// lists already split). Names are attribute paths as ResolvePath reads them
+// (URN-qualified or not, Entra ID's legacy forms included), or a whole schema
+// URN ("urn:…:enterprise:2.0:User" selects or drops all of the extension's
+// attributes). Names that resolve to nothing select nothing: a misspelt name
+// does not fail a read. Only one of the two lists may be given; attributes wins.
 func (rt *ResourceType) Project(attributes, excluded []string) *Projection {
 	if len(attributes) == 0 && len(excluded) == 0 {
 		return nil
@@ -35,44 +38,31 @@ func (rt *ResourceType) projectionSet(names []string) map[string]bool {
 	set := map[string]bool{}
 	for _, n := range names {
 		n = strings.TrimSpace(n)
-		if n == "" {
+		if s := rt.schemaByURN(n, true); s != nil { // a whole schema
+			set[strings.ToLower(s.ID)] = true
 			continue
-		}
-		for _, urn := range rt.SchemaURNs() { // a whole extension schema
-			if strings.EqualFold(n, urn) {
-				set[strings.ToLower(urn)] = true
-			}
 		}
 		path, err := filterxlate.ParsePath(n)
 		if err != nil {
 			continue
 		}
-		urn := path.Attr.URN
-		if urn == "" {
-			urn = rt.schemaOfName(path.Attr.Name)
+		t, err := rt.ResolvePath(path.Attr.URN, path.Attr.Name, path.Attr.Sub)
+		if err != nil {
+			continue
 		}
-		key := strings.ToLower(urn + ":" + path.Attr.Name)
-		set[key] = true
-		if path.Attr.Sub != "" {
-			delete(set, key)
-			set[key+"."+strings.ToLower(path.Attr.Sub)] = true
-		}
+		set[projectionKey(t.SchemaURN, t.Def, t.Sub)] = true
 	}
 	return set
 }
 
-// schemaOfName returns the URN of the schema that defines an unqualified name:
-// the core schema first (RFC 7644 §3.10), then the extensions.
-func (rt *ResourceType) schemaOfName(name string) string {
-	if rt.Schema.Attr(name) != nil || strings.EqualFold(name, "externalId") {
-		return rt.Schema.ID
+// projectionKey is the key of a projection's set for an attribute or one of
+// its sub-attributes: the lower-cased "urn:name" or "urn:name.sub".
+func projectionKey(urn string, def, sub *AttrDef) string {
+	key := urn + ":" + def.Name
+	if sub != nil {
+		key += "." + sub.Name
 	}
-	for _, e := range rt.Extensions {
-		if e.Schema.Attr(name) != nil {
-			return e.Schema.ID
-		}
-	}
-	return rt.Schema.ID
+	return strings.ToLower(key)
 }
 
 // includes reports whether the mapped attribute a is in the response.
@@ -89,10 +79,10 @@ func (p *Projection) includes(rt *ResourceType, a *AttrMap) bool {
 	case p == nil:
 		return returned == "default"
 	}
-	top := strings.ToLower(a.SchemaURN + ":" + a.Def.Name)
+	top := projectionKey(a.SchemaURN, a.Def, nil)
 	sub := ""
 	if a.Sub != nil {
-		sub = top + "." + strings.ToLower(a.Sub.Name)
+		sub = projectionKey(a.SchemaURN, a.Def, a.Sub)
 	}
 	if p.attrs != nil {
 		return p.attrs[top] || (sub != "" && p.attrs[sub]) || p.attrs[strings.ToLower(a.SchemaURN)]
@@ -102,7 +92,7 @@ func (p *Projection) includes(rt *ResourceType, a *AttrMap) bool {
 
 // IncludesMeta reports whether meta is in the response.
 func (p *Projection) IncludesMeta(rt *ResourceType) bool {
-	key := strings.ToLower(rt.Schema.ID + ":meta")
+	key := projectionKey(rt.Schema.ID, metaDef, nil)
 	if p == nil {
 		return true
 	}
@@ -119,7 +109,7 @@ func (rt *ResourceType) LDAPAttributes(p *Projection) []string {
 	d := rt.dialect
 	out := []string{d.ID, d.Version, d.Created, d.Modified}
 	for _, a := range rt.Attrs {
-		if a.Mutability != "writeOnly" && p.includes(rt, a) {
+		if a.Mutability != MutabilityWriteOnly && p.includes(rt, a) {
 			out = append(out, rt.valueRange(a))
 		}
 	}

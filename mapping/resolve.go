@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,49 +10,46 @@ import (
 )
 
 // Resolve implements filterxlate.Resolver: it tells the filter translator which
-// LDAP attributes a SCIM attribute path is stored in. id and meta.created /
-// meta.lastModified resolve to the directory's operational attributes.
+// LDAP attributes a SCIM attribute path is stored in. The path names an
+// attribute as ResolvePath says (URN-qualified or not, Entra ID's legacy forms
+// included); id and meta.created / meta.lastModified resolve to the
+// directory's operational attributes. Errors are plain errors naming the path:
+// the translator wraps them in a *filterxlate.Error (invalidFilter), so a
+// *ValueError (invalidPath) must not reach it.
 func (rt *ResourceType) Resolve(p filterxlate.AttrPath) (*filterxlate.Attribute, error) {
-	urn := p.URN
-	if urn != "" && !rt.hasSchema(urn) {
-		return nil, fmt.Errorf("unknown schema %q in attribute %q", urn, p.String())
+	t, err := rt.ResolvePath(p.URN, p.Name, p.Sub)
+	if err != nil {
+		return nil, errors.New(err.Error())
 	}
-	if urn == "" || strings.EqualFold(urn, rt.Schema.ID) {
-		switch {
-		case strings.EqualFold(p.Name, "id") && p.Sub == "":
-			t := &filterxlate.Target{LDAPAttr: rt.dialect.ID, Type: filterxlate.String, NoSubstrings: rt.substringsRefused(rt.dialect.ID)}
+	if attr, _ := rt.operational(t); attr != "" {
+		target := &filterxlate.Target{LDAPAttr: attr, Type: filterxlate.DateTime} // meta.created, meta.lastModified
+		if t.Def == idDef {
+			target = &filterxlate.Target{LDAPAttr: attr, Type: filterxlate.String, NoSubstrings: rt.substringsRefused(attr)}
 			if rt.dialect.GUIDID {
-				t.EqualityValue = rt.dialect.IDFilterValue // objectGUID: escaped bytes, never the string form
+				target.EqualityValue = rt.dialect.IDFilterValue // objectGUID: escaped bytes, never the string form
 			}
-			return &filterxlate.Attribute{Simple: t}, nil
-		case strings.EqualFold(p.Name, "meta") && strings.EqualFold(p.Sub, "created"):
-			return &filterxlate.Attribute{Simple: &filterxlate.Target{LDAPAttr: rt.dialect.Created, Type: filterxlate.DateTime}}, nil
-		case strings.EqualFold(p.Name, "meta") && strings.EqualFold(p.Sub, "lastModified"):
-			return &filterxlate.Attribute{Simple: &filterxlate.Target{LDAPAttr: rt.dialect.Modified, Type: filterxlate.DateTime}}, nil
 		}
+		return &filterxlate.Attribute{Simple: target}, nil
 	}
-	if urn == "" {
-		urn = rt.schemaOfName(p.Name)
-	}
-	var maps []*AttrMap
-	for _, a := range rt.Attrs {
-		if strings.EqualFold(a.SchemaURN, urn) && strings.EqualFold(a.Def.Name, p.Name) && a.Mutability != "writeOnly" {
-			maps = append(maps, a)
-		}
-	}
+	maps := rt.read(t)
 	if len(maps) == 0 {
 		return nil, fmt.Errorf("attribute %q is not mapped to the directory", p.String())
 	}
-	def := maps[0].Def
+	def, sub := t.Def, t.Sub
 	if def.Type != "complex" {
-		if p.Sub != "" {
-			return nil, fmt.Errorf("attribute %q has no sub-attribute %q", def.Name, p.Sub)
-		}
 		return &filterxlate.Attribute{Simple: rt.target(maps[0])}, nil
 	}
-	if !def.MultiValued && p.Sub != "" {
+	if sub == nil && p.Sub != "" {
+		// The legacy form "urn:…:2.0:User.manager" used p.Sub for the name;
+		// the translator would take it for a sub-attribute of the slots.
+		if def.MultiValued {
+			return nil, fmt.Errorf("attribute %q: name a sub-attribute in standard notation, e.g. %s:%s.%s", p.String(), t.SchemaURN, def.Name, maps[0].Sub.Name)
+		}
+		sub = def.Sub("value")
+	}
+	if !def.MultiValued && sub != nil {
 		for _, a := range maps {
-			if strings.EqualFold(a.Sub.Name, p.Sub) {
+			if a.Sub == sub {
 				return &filterxlate.Attribute{Simple: rt.target(a)}, nil
 			}
 		}
@@ -75,15 +73,6 @@ func (rt *ResourceType) Resolve(p filterxlate.AttrPath) (*filterxlate.Attribute,
 		out.Slots = append(out.Slots, *slots[k])
 	}
 	return out, nil
-}
-
-func (rt *ResourceType) hasSchema(urn string) bool {
-	for _, u := range rt.SchemaURNs() {
-		if strings.EqualFold(u, urn) {
-			return true
-		}
-	}
-	return false
 }
 
 func fixedKey(m map[string]string) string {

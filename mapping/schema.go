@@ -9,6 +9,27 @@ const (
 	EnterpriseSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 )
 
+// Mutability is an attribute's mutability characteristic (RFC 7643 §2.2).
+type Mutability string
+
+// The values of Mutability (RFC 7643 §2.2).
+const (
+	MutabilityReadOnly  Mutability = "readOnly"  // clients cannot set it
+	MutabilityReadWrite Mutability = "readWrite" // the default
+	MutabilityImmutable Mutability = "immutable" // set once, when it has no value
+	MutabilityWriteOnly Mutability = "writeOnly" // never returned (password)
+)
+
+// Uniqueness is an attribute's uniqueness characteristic (RFC 7643 §2.2).
+type Uniqueness string
+
+// The values of Uniqueness (RFC 7643 §2.2).
+const (
+	UniquenessNone   Uniqueness = "none"   // the default
+	UniquenessServer Uniqueness = "server" // unique among the service provider's resources (checked before writes)
+	UniquenessGlobal Uniqueness = "global" // unique in the world (custom schemas only; not checked)
+)
+
 // AttrDef is a SCIM attribute definition with its characteristics (RFC 7643 §2.2, §7).
 // Field names and JSON tags are those of the /Schemas representation.
 type AttrDef struct {
@@ -18,9 +39,9 @@ type AttrDef struct {
 	Description     string     `json:"description,omitempty"`
 	Required        bool       `json:"required"`
 	CaseExact       bool       `json:"caseExact"`
-	Mutability      string     `json:"mutability"` // readOnly readWrite immutable writeOnly
-	Returned        string     `json:"returned"`   // always never default request
-	Uniqueness      string     `json:"uniqueness"` // none server global
+	Mutability      Mutability `json:"mutability"`
+	Returned        string     `json:"returned"` // always never default request
+	Uniqueness      Uniqueness `json:"uniqueness"`
 	CanonicalValues []string   `json:"canonicalValues,omitempty"`
 	ReferenceTypes  []string   `json:"referenceTypes,omitempty"`
 	SubAttributes   []*AttrDef `json:"subAttributes,omitempty"`
@@ -51,7 +72,7 @@ func findAttr(list []*AttrDef, name string) *AttrDef {
 
 // attr builds a readWrite, default-returned, non-unique, single-valued attribute.
 func attr(name, typ, desc string, opts ...func(*AttrDef)) *AttrDef {
-	a := &AttrDef{Name: name, Type: typ, Description: desc, Mutability: "readWrite", Returned: "default", Uniqueness: "none"}
+	a := &AttrDef{Name: name, Type: typ, Description: desc, Mutability: MutabilityReadWrite, Returned: "default", Uniqueness: UniquenessNone}
 	for _, o := range opts {
 		o(a)
 	}
@@ -61,10 +82,10 @@ func attr(name, typ, desc string, opts ...func(*AttrDef)) *AttrDef {
 func multi(a *AttrDef)     { a.MultiValued = true }
 func required(a *AttrDef)  { a.Required = true }
 func caseExact(a *AttrDef) { a.CaseExact = true }
-func readOnly(a *AttrDef)  { a.Mutability = "readOnly" }
-func immutable(a *AttrDef) { a.Mutability = "immutable" }
-func writeOnly(a *AttrDef) { a.Mutability = "writeOnly"; a.Returned = "never" }
-func unique(a *AttrDef)    { a.Uniqueness = "server" }
+func readOnly(a *AttrDef)  { a.Mutability = MutabilityReadOnly }
+func immutable(a *AttrDef) { a.Mutability = MutabilityImmutable }
+func writeOnly(a *AttrDef) { a.Mutability = MutabilityWriteOnly; a.Returned = "never" }
+func unique(a *AttrDef)    { a.Uniqueness = UniquenessServer }
 func subs(s ...*AttrDef) func(*AttrDef) {
 	return func(a *AttrDef) { a.SubAttributes = s }
 }

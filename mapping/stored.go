@@ -5,104 +5,21 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/scim2ldap/scim2ldap/scimerr"
 )
 
 // Requests name attributes by path (RFC 7644 §3.10 attribute notation,
-// "urn:…:name.sub"). This file finds what a path names in the schemas a
-// resource type has, whether clients may change it, and whether the mapping
-// stores it: the gateway refuses what no schema defines and what is read-only
+// "urn:…:name.sub"; path.go resolves it to a Target). This file finds whether
+// clients may change what a path names, and whether the mapping stores it: the gateway refuses what no schema defines and what is read-only
 // (RFC 7644 §3.5.2), and ignores or refuses, as the mapping's
 // unmappedAttributes says, what a schema defines but the mapping doesn't store.
-
-// Target is an attribute, or one of its sub-attributes, of a schema the
-// resource type has.
-type Target struct {
-	SchemaURN string   // the defining schema's id
-	Def       *AttrDef // the top-level attribute
-	Sub       *AttrDef // the sub-attribute; nil when the path names all of Def
-}
 
 // Finding is a part of a request that the mapping does not store.
 type Finding struct {
 	Path    string // in attribute notation: "addresses", "name.middleName", `phoneNumbers[type eq "fax"]`
 	Unknown bool   // no schema of the resource type defines it; otherwise a schema does, but nothing maps it
 	Detail  string // a sentence naming Path and saying which of the two it is
-}
-
-// Define resolves the attribute path urn:name.sub (urn and sub may be "")
-// against the schemas the resource type has: its core schema, with the common
-// attributes id, externalId and meta (RFC 7643 §3.1), and its declared
-// extensions. Names compare case-insensitively (RFC 7643 §2.1); a name without
-// URN is looked up in the core schema first, then in the extensions (RFC 7644
-// §3.10); URNs also compare ignoring colons, so Entra ID's
-// "…:enterprise:2.0User" names the enterprise extension. A path that names
-// nothing these schemas define is a *ValueError with scimType invalidPath
-// (RFC 7644 §3.12) that names it.
-func (rt *ResourceType) Define(urn, name, sub string) (Target, error) {
-	path := name
-	if sub != "" {
-		path += "." + sub
-	}
-	if urn != "" {
-		path = urn + ":" + path
-	}
-	schemas := append([]*SchemaDef{rt.Schema}, extSchemas(rt)...)
-	if urn != "" {
-		s := rt.schemaByURN(urn, true)
-		if s == nil {
-			return Target{}, pathError("%s: %s is not a schema of the %s resource type (%s)", path, urn, rt.Name, strings.Join(rt.SchemaURNs(), ", "))
-		}
-		schemas = []*SchemaDef{s}
-	}
-	for _, s := range schemas {
-		def := s.Attr(name)
-		if def == nil && s == rt.Schema {
-			def = commonAttr(name)
-		}
-		if def == nil {
-			continue
-		}
-		t := Target{SchemaURN: s.ID, Def: def}
-		if sub == "" {
-			return t, nil
-		}
-		if def.Type != "complex" {
-			return Target{}, pathError("%s: %s has no sub-attributes", path, def.Name)
-		}
-		if t.Sub = def.Sub(sub); t.Sub == nil {
-			return Target{}, pathError("%s: %s has no sub-attribute %q", path, def.Name, sub)
-		}
-		return t, nil
-	}
-	var ids []string
-	for _, s := range schemas {
-		ids = append(ids, s.ID)
-	}
-	return Target{}, pathError("%s is not an attribute of the %s resource type's schemas (%s)%s", path, rt.Name, strings.Join(ids, ", "), didYouMean(name, schemas[0]))
-}
-
-func pathError(format string, args ...any) *ValueError {
-	return &ValueError{ScimType: "invalidPath", Msg: fmt.Sprintf(format, args...)}
-}
-
-// commonAttr returns the definition of a common attribute (RFC 7643 §3.1), or nil.
-func commonAttr(name string) *AttrDef {
-	return findAttr([]*AttrDef{idDef, externalIDDef, metaDef}, name)
-}
-
-// schemaByURN returns the resource type's extension schema, or with core also
-// its core schema, that urn names ignoring case and colons; nil when none.
-func (rt *ResourceType) schemaByURN(urn string, core bool) *SchemaDef {
-	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, ":", "")) }
-	if core && norm(rt.Schema.ID) == norm(urn) {
-		return rt.Schema
-	}
-	for _, e := range rt.Extensions {
-		if norm(e.Schema.ID) == norm(urn) {
-			return e.Schema
-		}
-	}
-	return nil
 }
 
 // notation is t in attribute notation, URN-qualified for extension attributes.
@@ -123,13 +40,13 @@ func (rt *ResourceType) notation(t Target) string {
 // says mutability: readOnly. Immutable attributes are writable here: whether
 // they already hold a value is the write's check.
 func (rt *ResourceType) CheckWritable(t Target) error {
-	ro := t.Def.Mutability == "readOnly" || (t.Sub != nil && t.Sub.Mutability == "readOnly")
+	ro := t.Def.Mutability == MutabilityReadOnly || (t.Sub != nil && t.Sub.Mutability == MutabilityReadOnly)
 	if !ro {
 		maps := rt.storing(t, nil)
 		ro = len(maps) > 0 && !slices.ContainsFunc(maps, (*AttrMap).Writable)
 	}
 	if ro {
-		return &ValueError{ScimType: "mutability", Msg: fmt.Sprintf("%s is read-only (mutability readOnly, RFC 7643 §2.2): clients cannot change it", rt.notation(t))}
+		return &ValueError{ScimType: scimerr.Mutability, Msg: fmt.Sprintf("%s is read-only (mutability readOnly, RFC 7643 §2.2): clients cannot change it", rt.notation(t))}
 	}
 	return nil
 }
@@ -190,7 +107,7 @@ func (rt *ResourceType) UnstoredSubs(t Target, slot map[string]any, obj map[stri
 }
 
 func (rt *ResourceType) unstoredValue(t Target, v any, out *[]Finding) {
-	if isEmpty(v) || t.Def.Mutability == "readOnly" {
+	if isEmpty(v) || t.Def.Mutability == MutabilityReadOnly {
 		return
 	}
 	maps := rt.storing(t, nil)
@@ -245,7 +162,7 @@ func (rt *ResourceType) unstoredElement(t Target, maps []*AttrMap, el map[string
 	for _, k := range sortedKeys(el) {
 		if sd := t.Def.Sub(k); sd == nil {
 			*out = append(*out, rt.unknown(name+"."+k))
-		} else if !isEmpty(el[k]) && !isQualifier(sd) && sd.Mutability != "readOnly" {
+		} else if !isEmpty(el[k]) && !isQualifier(sd) && sd.Mutability != MutabilityReadOnly {
 			hasValue = true
 		}
 	}
@@ -266,7 +183,7 @@ func (rt *ResourceType) unstoredSubs(t Target, maps []*AttrMap, obj map[string]a
 		switch {
 		case sd == nil:
 			*out = append(*out, rt.unknown(prefix+"."+k))
-		case isEmpty(obj[k]) || sd.Mutability == "readOnly" || (t.Def.MultiValued && isQualifier(sd)):
+		case isEmpty(obj[k]) || sd.Mutability == MutabilityReadOnly || (t.Def.MultiValued && isQualifier(sd)):
 		case !slices.ContainsFunc(maps, func(a *AttrMap) bool { return storesSub(a, sd) }):
 			*out = append(*out, rt.unmapped(prefix+"."+sd.Name, t.SchemaURN))
 		}

@@ -10,7 +10,7 @@ import (
 // Paths resolve in the resource type's schemas only, with Entra ID's spellings;
 // what resolves is writable or not by its schema and mapping, stored or not by
 // the mapping.
-func TestDefineResolvesPathsInTheTypesSchemas(t *testing.T) {
+func TestResolvePathInTheTypesSchemas(t *testing.T) {
 	m, err := Load("../docs/examples/openldap-posix.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func TestDefineResolvesPathsInTheTypesSchemas(t *testing.T) {
 		{"urn:example:nope:2.0:User", "x", "", "", false, false},
 	} {
 		path := strings.Trim(c.urn+":"+c.name+"."+c.sub, ":.")
-		tg, err := u.Define(c.urn, c.name, c.sub)
+		tg, err := u.ResolvePath(c.urn, c.name, c.sub)
 		var ve *ValueError
 		if c.schema == "" {
 			if !errors.As(err, &ve) || ve.ScimType != "invalidPath" || !strings.Contains(ve.Msg, c.name) {
@@ -65,15 +65,15 @@ func TestDefineResolvesPathsInTheTypesSchemas(t *testing.T) {
 			t.Errorf("%s: Stores = %v", path, got)
 		}
 	}
-	tg, _ := u.Define("", "building", "")
+	tg, _ := u.ResolvePath("", "building", "")
 	if f := u.Unmapped("building", tg); f.Unknown || !strings.Contains(f.Detail, "the schema "+acme) {
 		t.Errorf("a custom schema's attribute: %+v", f)
 	}
-	tg, _ = u.Define("", "phoneNumbers", "value")
+	tg, _ = u.ResolvePath("", "phoneNumbers", "value")
 	if u.Stores(tg, map[string]any{"type": "fax"}) || u.Stores(tg, map[string]any{"type": "work"}) {
 		t.Error("the posix mapping stores no phone number")
 	}
-	tg, _ = u.Define("", "emails", "value")
+	tg, _ = u.ResolvePath("", "emails", "value")
 	if !u.Stores(tg, map[string]any{"type": "WORK"}) || u.Stores(tg, map[string]any{"type": "home"}) {
 		t.Error("emails: only the work slot is stored")
 	}
@@ -137,12 +137,12 @@ func TestCheckWritableFollowsTheMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := m.ResourceType("User")
-	title, _ := u.Define("", "title", "")
+	title, _ := u.ResolvePath("", "title", "")
 	var ve *ValueError
 	if err := u.CheckWritable(title); !errors.As(err, &ve) || ve.ScimType != "mutability" {
 		t.Errorf("title: %v", err)
 	}
-	if d, _ := u.Define("", "displayName", ""); u.CheckWritable(d) != nil {
+	if d, _ := u.ResolvePath("", "displayName", ""); u.CheckWritable(d) != nil {
 		t.Error("displayName is writable")
 	}
 }

@@ -19,6 +19,8 @@ const explainUsage = `usage: scim2ldap mapping explain [--mapping FILE] [--type 
   gateway would return. INPUT "-" reads standard input. References can't be resolved offline:
   ids show as <DN of User id …>, DNs as <id of …>. A password shows as a comment: the gateway
   sets it with the Password Modify operation, and the directory stores only its hash.
+  --mapping FILE   the mapping (default $SCIM2LDAP_MAPPING_FILE, then mappings.example.yaml)
+  --type NAME      the resource type INPUT is (default User)
 `
 
 // explainCmd implements `scim2ldap mapping explain`. It uses the same mapping

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/scim2ldap/scim2ldap/gateway"
+	"github.com/scim2ldap/scim2ldap/directory"
 	"github.com/scim2ldap/scim2ldap/mapping"
 )
 
@@ -15,12 +15,13 @@ const filterUsage = `usage: scim2ldap filter [--mapping FILE] [--type User] 'SCI
   prints the LDAP filter the gateway sends for GET /{endpoint}?filter=… (RFC 7644 §3.4.2.2):
   the resource type's own filter AND-ed with the translation. Reference ids (manager.value eq "…")
   are shown as <DN of id …>: the gateway looks them up in the directory; an id that matches
-  nothing makes that comparison false. --mapping defaults to $SCIM2LDAP_MAPPING_FILE, then
-  mappings.example.yaml.
+  nothing makes that comparison false.
+  --mapping FILE   the mapping (default $SCIM2LDAP_MAPPING_FILE, then mappings.example.yaml)
+  --type NAME      the resource type whose endpoint is filtered (default User)
 `
 
 // filterCmd implements `scim2ldap filter`: the LDAP filter for a SCIM filter,
-// built by gateway.ListFilter (the gateway's own code), without a directory.
+// built by directory.ListFilter (the gateway's own code), without a directory.
 // Exit 0 and the filter on stdout; exit 1 and the error on stderr for a bad
 // mapping or filter; exit 2 for bad usage.
 func filterCmd(args []string, stdout, stderr io.Writer) int {
@@ -28,7 +29,7 @@ func filterCmd(args []string, stdout, stderr io.Writer) int {
 	if rt == nil {
 		return code
 	}
-	f, err := gateway.ListFilter(rt, filter, placeholderDNs)
+	f, err := directory.ListFilter(rt, filter, placeholderDNs)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim2ldap filter: %v\n", err)
 		return 1

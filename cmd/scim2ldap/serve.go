@@ -21,6 +21,7 @@ import (
 	"github.com/scim2ldap/scim2ldap/gateway"
 	"github.com/scim2ldap/scim2ldap/ldapstore"
 	"github.com/scim2ldap/scim2ldap/mapping"
+	"github.com/scim2ldap/scim2ldap/preflight"
 )
 
 // serveCtx runs the gateway until ctx ends (SIGTERM/SIGINT), then drains: /readyz
@@ -32,6 +33,7 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 	if lvl, err := zerolog.ParseLevel(cfg.LogLevel); err == nil {
 		log = log.Level(lvl)
 	}
+	build := currentBuild()
 	m, err := mapping.Load(cfg.MappingFile)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -76,7 +78,7 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 		Mapping: m, Store: store, Log: log, Tokens: cfg.BearerTokens, PublicURL: cfg.PublicURL,
 		MaxPageSize: cfg.MaxPageSize, Credentials: creds, RequestTimeout: cfg.RequestTimeout,
 		MaxBodyBytes: cfg.MaxBodyBytes, AuthFailureBurst: cfg.AuthFailureBurst, AuthFailureInterval: cfg.AuthFailureInterval,
-		TrustedProxies: cfg.trustedProxies, Audit: audit, ServeMetrics: cfg.MetricsAddr == "",
+		TrustedProxies: cfg.trustedProxies, Audit: audit, ServeMetrics: cfg.MetricsAddr == "", Build: build,
 	})
 	// The mapping against the directory's own schema, as `mapping check --ldap-url` does.
 	checkCtx, cancelCheck := context.WithTimeout(ctx, cfg.LDAPTimeout)
@@ -90,6 +92,19 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 		fmt.Fprintln(stderr, err)
 		log.Error().Str("file", cfg.MappingFile).Msg("the mapping does not fit the directory's schema; see above (scim2ldap mapping check --ldap-url)")
 		return 1
+	default:
+		// A missing base is not fatal (an admin may be creating it), but every
+		// request would fail: say so now, and /readyz fails until it exists.
+		checkCtx, cancelCheck := context.WithTimeout(ctx, cfg.LDAPTimeout)
+		missing, err := preflight.MissingBases(checkCtx, store, m)
+		cancelCheck()
+		if err != nil {
+			log.Warn().Err(err).Msg("could not check the mapping's base DNs")
+		}
+		for _, mb := range missing {
+			log.Error().Str("file", cfg.MappingFile).Str("dn", mb.DN).Str("resource_type", mb.Type).
+				Msg(mb.String() + ": create it or fix the mapping (scim2ldap doctor shows how); /readyz fails until then")
+		}
 	}
 	for i, t := range cfg.BearerTokens {
 		if len(t) < 16 {
@@ -135,7 +150,7 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 		opsAddr = ol.Addr()
 		go func() { errc <- ops.Serve(ol) }()
 	}
-	log.Info().Str("listen", ln.Addr().String()).Bool("tls", tlsCfg != nil).Bool("mtls", cfg.TLSClientCAFile != "").
+	log.Info().Str("version", build.Version).Str("revision", build.Revision).Str("listen", ln.Addr().String()).Bool("tls", tlsCfg != nil).Bool("mtls", cfg.TLSClientCAFile != "").
 		Str("metrics", cfg.MetricsAddr).Str("base_path", gateway.BasePath).Str("ldap", cfg.LDAPURL).
 		Str("mapping", cfg.MappingFile).Int("tokens", len(cfg.BearerTokens)).Bool("credentials_file", creds != nil).Msg("scim2ldap serving")
 	// SIGHUP reloads the mapping file: a good one applies to the next request, a
@@ -192,12 +207,16 @@ serving:
 	return code
 }
 
-// loadCredentialsFile reads SCIM2LDAP_CREDENTIALS_FILE (nil when unset).
+// loadCredentialsFile reads SCIM2LDAP_CREDENTIALS_FILE (nil when unset) and
+// refuses placeholder secrets in it, at start-up and on SIGHUP alike.
 func loadCredentialsFile(cfg *Config) (*gateway.Credentials, error) {
 	if cfg.CredentialsFile == "" {
 		return nil, nil
 	}
 	creds, err := gateway.LoadCredentials(cfg.CredentialsFile)
+	if err == nil {
+		err = placeholderCredentials(creds)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("SCIM2LDAP_CREDENTIALS_FILE: %w", err)
 	}
@@ -316,6 +335,12 @@ func (c *certReloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 	}
 	return c.cert, nil
 }
+
+const healthcheckUsage = `usage: scim2ldap healthcheck [URL]
+  GETs URL (default: /healthz of the local gateway, on SCIM2LDAP_METRICS_ADDR if set, else
+  SCIM2LDAP_LISTEN_ADDR, https with SCIM2LDAP_TLS_CERT_FILE) and exits 0 on 200, else 1: for
+  container HEALTHCHECKs on images without a shell or curl.
+`
 
 // healthcheck GETs /healthz of the local gateway: for container HEALTHCHECKs on
 // images without a shell. The URL defaults to the ops address

@@ -47,10 +47,9 @@ func TestMain(m *testing.M) {
 }
 
 const (
-	token      = "ad-test-token"
-	userSchema = "urn:ietf:params:scim:schemas:core:2.0:User"
-	entSchema  = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-	grpSchema  = "urn:ietf:params:scim:schemas:core:2.0:Group"
+	token     = "ad-test-token"
+	entSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	grpSchema = "urn:ietf:params:scim:schemas:core:2.0:Group"
 )
 
 // dial opens an LDAPS connection bound as the domain administrator.
@@ -163,7 +162,7 @@ func (e *env) byID(id string) *ldap.Entry {
 }
 
 // canBind reports whether dn (or a UPN) can bind with pw over LDAPS.
-func canBind(t *testing.T, who, pw string) bool {
+func canBind(t testing.TB, who, pw string) bool {
 	c, err := ldap.DialURL(dc.LDAPSURL, ldap.DialWithTLSConfig(tlsConfig()))
 	if err != nil {
 		t.Fatal(err)

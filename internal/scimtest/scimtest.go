@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -198,4 +199,18 @@ func MemberDNs(e *ldap.Entry) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Eventually polls cond (up to 10 s) for what a directory does
+// asynchronously (slapd's refint overlay rewrites references after the rename
+// that calls for it has returned), and fails the test when it never holds.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: still not the case after 10s", what)
 }

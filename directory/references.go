@@ -1,4 +1,4 @@
-package gateway
+package directory
 
 import (
 	"context"
@@ -50,7 +50,7 @@ const maxUpkeepRounds = 4
 
 // keepsReferences reports whether the gateway must maintain reference values
 // itself (every directory but Active Directory; see above).
-func (s *Server) keepsReferences(m *mapping.Mapping) bool { return !m.Dialect.IsAD() }
+func (s *Snapshot) keepsReferences() bool { return !s.m.Dialect.IsAD() }
 
 // referrers finds the entries of the mapping's resource types whose writable
 // reference attributes hold dn. It is one search: under the common ancestor of
@@ -60,13 +60,13 @@ func (s *Server) keepsReferences(m *mapping.Mapping) bool { return !m.Dialect.Is
 // 10,000-member list; entries outside every type's base are left alone.
 // Equality follows the attributes' matching rule (distinguishedNameMatch:
 // case-insensitive). Bases without a common ancestor get a search each.
-func (s *Server) referrers(ctx context.Context, m *mapping.Mapping, dn string) ([]referrer, error) {
+func (s *Snapshot) referrers(ctx context.Context, dn string) ([]referrer, error) {
 	type holder struct {
 		rt    *mapping.ResourceType
 		attrs []*mapping.AttrMap
 	}
 	var holders []holder
-	for _, rt := range m.TypesBySpecificity() {
+	for _, rt := range s.m.TypesBySpecificity() {
 		h := holder{rt: rt}
 		for _, a := range rt.Attrs {
 			if a.IsReference() && a.Writable() {
@@ -97,8 +97,8 @@ func (s *Server) referrers(ctx context.Context, m *mapping.Mapping, dn string) (
 			f = "(|" + strings.Join(filter, "") + ")"
 		}
 		mv := &ldapstore.MatchedValuesControl{Items: items}
-		res, err := s.cfg.Store.Search(ctx, ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, 0, false, f, names, []ldap.Control{mv}))
-		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		res, err := s.d.store.Search(ctx, ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, 0, false, f, names, []ldap.Control{mv}))
+		if isCode(err, ldap.LDAPResultNoSuchObject) {
 			return nil // the base is gone: nothing there refers to anything
 		}
 		if err != nil {
@@ -177,25 +177,16 @@ func commonAncestor(dns []string) (string, bool) {
 	return (&ldap.DN{RDNs: common}).String(), true
 }
 
-// exists reports whether an entry named dn exists (a base-scope search).
-func (s *Server) exists(ctx context.Context, dn string) (bool, error) {
-	_, err := s.cfg.Store.Search(ctx, ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
-	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 // dropDangling removes every reference value naming dn, provided no entry is
 // named dn: after a DELETE, and before a create or rename takes the name.
 // When an entry holds the name (a create that is about to fail with 68, or a
 // delete raced by a re-create), nothing is touched.
-func (s *Server) dropDangling(ctx context.Context, m *mapping.Mapping, dn string) error {
-	if !s.keepsReferences(m) {
+func (s *Snapshot) dropDangling(ctx context.Context, dn string) error {
+	if !s.keepsReferences() {
 		return nil
 	}
 	for round := 0; round < maxUpkeepRounds; round++ {
-		refs, err := s.referrers(ctx, m, dn)
+		refs, err := s.referrers(ctx, dn)
 		if err != nil || len(refs) == 0 {
 			return err
 		}
@@ -215,12 +206,12 @@ func (s *Server) dropDangling(ctx context.Context, m *mapping.Mapping, dn string
 // rename or move. A case-only rename is a rename too: values in the old
 // letter case are rewritten (distinguishedNameMatch finds them, and a value
 // already written exactly as newDN is left alone).
-func (s *Server) moveReferences(ctx context.Context, m *mapping.Mapping, oldDN, newDN string) error {
-	if !s.keepsReferences(m) || oldDN == newDN {
+func (s *Snapshot) moveReferences(ctx context.Context, oldDN, newDN string) error {
+	if !s.keepsReferences() || oldDN == newDN {
 		return nil
 	}
 	for round := 0; round < maxUpkeepRounds; round++ {
-		refs, err := s.referrers(ctx, m, oldDN)
+		refs, err := s.referrers(ctx, oldDN)
 		if err != nil {
 			return err
 		}
@@ -261,7 +252,7 @@ func (s *Server) moveReferences(ctx context.Context, m *mapping.Mapping, oldDN, 
 // objectClassViolation: groupOfNames MUST have a member). A value another
 // writer removed or added meanwhile (16, 20) only means the next round of the
 // caller finds less; it is not an error.
-func (s *Server) rewrite(ctx context.Context, refs []referrer, newDN string) error {
+func (s *Snapshot) rewrite(ctx context.Context, refs []referrer, newDN string) error {
 	for _, r := range refs {
 		mod := ldap.NewModifyRequest(r.dn, []ldap.Control{ldapstore.PermissiveModify()})
 		var placeholders []*mapping.AttrMap
@@ -273,33 +264,31 @@ func (s *Server) rewrite(ctx context.Context, refs []referrer, newDN string) err
 				placeholders = append(placeholders, a)
 			}
 		}
-		err := s.cfg.Store.Modify(ctx, mod)
-		if ldap.IsErrorWithCode(err, ldap.LDAPResultObjectClassViolation) && len(placeholders) > 0 {
+		err := s.d.store.Modify(ctx, mod)
+		if isCode(err, ldap.LDAPResultObjectClassViolation) && len(placeholders) > 0 {
 			for _, a := range placeholders {
 				mod.Add(a.LDAP, []string{*a.Placeholder})
 			}
-			err = s.cfg.Store.Modify(ctx, mod)
+			err = s.d.store.Modify(ctx, mod)
 		}
-		if ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists, ldap.LDAPResultNoSuchObject) {
+		if isCode(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists, ldap.LDAPResultNoSuchObject) {
 			continue // someone else got there first; the next round looks again
 		}
 		if err != nil {
 			return err
 		}
-		s.auditUpkeep(ctx, r, newDN)
+		s.reported(ctx, r, newDN)
 	}
 	return nil
 }
 
-// auditUpkeep records a reference rewrite in the audit log: another entry
-// (a group, a report) changed because of this request. Event
-// "scim.reference": dn is the entry changed, attributes its attributes
-// changed, old_value the DN its values named, new_value the DN they name now
-// ("" when removed).
-func (s *Server) auditUpkeep(ctx context.Context, r referrer, newDN string) {
-	info := infoOf(ctx)
-	if info == nil {
-		info = &reqInfo{}
+// reported tells the Directory's Events of a reference rewrite: another entry
+// (a group, a report) changed because of this request: r.dn is the entry
+// changed, its attributes the ones changed, the DN its values named before and
+// newDN the one they name now ("" when removed).
+func (s *Snapshot) reported(ctx context.Context, r referrer, newDN string) {
+	if s.d.events == nil {
+		return
 	}
 	var attrs []string
 	old := ""
@@ -308,38 +297,24 @@ func (s *Server) auditUpkeep(ctx context.Context, r referrer, newDN string) {
 		old = vals[0]
 	}
 	slices.Sort(attrs)
-	ev := s.audit.Info().Str("log", "audit").Str("event", "scim.reference").Str("request_id", info.id).
-		Str("remote", info.remote).Str("dn", r.dn).Strs("attributes", attrs).Str("old_value", old).Str("new_value", newDN)
+	c := ReferenceChange{DN: r.dn, Attributes: attrs, OldValue: old, NewValue: newDN}
 	if r.rt != nil {
-		ev = ev.Str("resource_type", r.rt.Name)
+		c.ResourceType = r.rt.Name
 	}
-	if info.identity != nil {
-		ev = ev.Str("client", info.identity.Name)
-	}
-	ev.Msg("reference")
+	s.d.events.ReferenceChanged(ctx, c)
 }
 
 // resolvedRefs records, during one write, which DN each referenced id was
-// resolved to (idLookup records into the request's recorder, see
-// withResolved), so that the write can be verified afterwards (verifyWritten).
+// resolved to (idLookup records into the write's recorder), so that the write can be verified afterwards (verifyWritten).
 type resolvedRefs struct {
 	mu     sync.Mutex
 	byType map[string][]string // ref types (comma-joined) → ids, as looked up
 	dns    map[string]string   // id → the DN it was resolved to
 }
 
-type resolvedKey struct{}
-
-// withResolved returns a context whose id lookups are recorded in the
-// returned recorder.
-func withResolved(ctx context.Context) (context.Context, *resolvedRefs) {
-	rr := &resolvedRefs{byType: map[string][]string{}, dns: map[string]string{}}
-	return context.WithValue(ctx, resolvedKey{}, rr), rr
-}
-
-func resolvedOf(ctx context.Context) *resolvedRefs {
-	rr, _ := ctx.Value(resolvedKey{}).(*resolvedRefs)
-	return rr
+// newResolved returns an empty recorder.
+func newResolved() *resolvedRefs {
+	return &resolvedRefs{byType: map[string][]string{}, dns: map[string]string{}}
 }
 
 func (rr *resolvedRefs) record(refTypes []string, found map[string]string) {
@@ -361,11 +336,11 @@ func (rr *resolvedRefs) record(refTypes []string, found map[string]string) {
 // vanished (deleted: removed). Only holder's values are touched: the name may
 // already belong to someone else. It costs one search per referenced type and
 // batch of ids.
-func (s *Server) verifyWritten(ctx context.Context, m *mapping.Mapping, rr *resolvedRefs, holder string, written map[string]*mapping.AttrMap) error {
-	if rr == nil || len(written) == 0 || !s.keepsReferences(m) {
+func (s *Snapshot) verifyWritten(ctx context.Context, rr *resolvedRefs, holder string, written map[string]*mapping.AttrMap) error {
+	if rr == nil || len(written) == 0 || !s.keepsReferences() {
 		return nil
 	}
-	lookup := s.idLookup(context.WithValue(ctx, resolvedKey{}, nil)) // not recorded again
+	lookup := s.idLookup(ctx, nil) // not recorded again
 	for key, ids := range rr.byType {
 		var check []string
 		for _, id := range ids {
@@ -398,13 +373,9 @@ func (s *Server) verifyWritten(ctx context.Context, m *mapping.Mapping, rr *reso
 // upkeepFailed logs a reference upkeep that could not finish after the
 // directory accepted the write itself; the write's answer stands, and the
 // next create or rename onto the name removes what is left (dropDangling).
-func (s *Server) upkeepFailed(ctx context.Context, what, dn string, err error) {
+func (s *Snapshot) upkeepFailed(ctx context.Context, what, dn string, err error) {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return
 	}
-	id := ""
-	if info := infoOf(ctx); info != nil {
-		id = info.id
-	}
-	s.cfg.Log.Error().Err(err).Str("request_id", id).Str("dn", dn).Msg("reference upkeep after " + what + " did not finish; values naming this DN may remain until the name is taken again")
+	s.d.logger(ctx).Error().Err(err).Str("dn", dn).Msg("reference upkeep after " + what + " did not finish; values naming this DN may remain until the name is taken again")
 }

@@ -1,4 +1,4 @@
-package gateway
+package directory
 
 import (
 	"context"
@@ -12,24 +12,18 @@ import (
 
 	"github.com/scim2ldap/scim2ldap/ldapstore"
 	"github.com/scim2ldap/scim2ldap/mapping"
+	"github.com/scim2ldap/scim2ldap/scimerr"
 )
 
 // What differs between directory flavors on the write path (mapping.Dialect
-// has the rest): how writes are guarded and how passwords are set.
-
-// assertions reports whether the directory honours the assertion control (RFC
-// 4528), as slapd does. AD and Samba do not (a critical one is refused with 12
-// unavailableCriticalExtension), so writes there are guarded by values instead
-// (casChange).
-func (s *Server) assertions() bool {
-	return s.cfg.Store != nil && s.cfg.Store.Supports(ldapstore.OIDAssertion)
-}
+// has the rest): how writes are guarded, how passwords are set, and how Active
+// Directory accounts are created.
 
 // guard returns the controls that make a write apply only while the entry
 // still has version: the assertion control on (<version attribute>=version),
 // or none where the directory has no assertion control.
-func (s *Server) guard(rt *mapping.ResourceType, versions ...string) []ldap.Control {
-	if !s.assertions() || len(versions) == 0 {
+func (d *Directory) guard(rt *mapping.ResourceType, versions ...string) []ldap.Control {
+	if !d.Assertions() || len(versions) == 0 {
 		return nil
 	}
 	f := "(" + rt.Dialect().Version + "=" + ldap.EscapeFilter(versions[0]) + ")"
@@ -49,11 +43,11 @@ func (s *Server) guard(rt *mapping.ResourceType, versions ...string) []ldap.Cont
 // values read, then add the new ones, in the same atomic modify, so the
 // directory refuses the write (16 noSuchAttribute, 20 attributeOrValueExists)
 // when someone changed the attribute meanwhile; see casConflict.
-func (s *Server) casChange(mod *ldap.ModifyRequest, attr string, cur, next []string) {
+func (d *Directory) casChange(mod *ldap.ModifyRequest, attr string, cur, next []string) {
 	switch {
-	case s.assertions() && len(next) == 0:
+	case d.Assertions() && len(next) == 0:
 		mod.Delete(attr, nil)
-	case s.assertions():
+	case d.Assertions():
 		mod.Replace(attr, next)
 	default:
 		if len(cur) > 0 {
@@ -66,11 +60,12 @@ func (s *Server) casChange(mod *ldap.ModifyRequest, attr string, cur, next []str
 }
 
 // casConflict turns the directory's answer to a value-guarded modify whose
-// values changed meanwhile into 122 assertionFailed, which update retries on
-// the fresh entry (or answers 412 with If-Match).
-func (s *Server) casConflict(err error) error {
-	if !s.assertions() && ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists) {
-		return &ldap.Error{ResultCode: ldap.LDAPResultAssertionFailed, Err: err}
+// values changed meanwhile (16 noSuchAttribute, 20 attributeOrValueExists)
+// into what a failed assertion is, Precondition, which update retries on the
+// fresh entry (or answers with If-Match) as it does 122 assertionFailed.
+func (d *Directory) casConflict(err error, what string) error {
+	if !d.Assertions() && isCode(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists) {
+		return &Error{Kind: Precondition, Detail: what + " was modified by someone else (version mismatch); read it again and retry", Err: err}
 	}
 	return err
 }
@@ -78,9 +73,9 @@ func (s *Server) casConflict(err error) error {
 // checkPasswordTransport refuses, before anything is written, a password that
 // would travel unencrypted: Active Directory takes unicodePwd only over LDAPS or
 // StartTLS (400 invalidValue otherwise, naming the fix).
-func (h *resourceHandler) checkPasswordTransport() error {
-	if h.rt.Dialect().IsAD() && !h.store().Encrypted() {
-		return errorf(400, "invalidValue", "password: Active Directory accepts passwords only over an encrypted connection, and the gateway's is plain LDAP; configure an ldaps:// URL or SCIM2LDAP_LDAP_STARTTLS=true")
+func (r *Resources) checkPasswordTransport() error {
+	if r.rt.Dialect().IsAD() && !r.store.Encrypted() {
+		return invalid(scimerr.InvalidValue, "password: Active Directory accepts passwords only over an encrypted connection, and the gateway's is plain LDAP; configure an ldaps:// URL or SCIM2LDAP_LDAP_STARTTLS=true")
 	}
 	return nil
 }
@@ -90,20 +85,20 @@ func (h *resourceHandler) checkPasswordTransport() error {
 // over an encrypted connection; elsewhere the Password Modify extended
 // operation (RFC 3062), so the directory hashes it. The password is never
 // logged, and the error never holds it (scrubPassword).
-func (h *resourceHandler) setPassword(ctx context.Context, dn, password string) error {
-	if !h.rt.Dialect().IsAD() {
-		return scrubPassword(h.store().SetPassword(ctx, dn, password), password)
+func (r *Resources) setPassword(ctx context.Context, dn, password string) error {
+	if !r.rt.Dialect().IsAD() {
+		return scrubPassword(r.store.SetPassword(ctx, dn, password), password)
 	}
-	if err := h.checkPasswordTransport(); err != nil {
+	if err := r.checkPasswordTransport(); err != nil {
 		return err
 	}
 	pwdLastSet := ""
-	for _, a := range h.rt.Attrs {
+	for _, a := range r.rt.Attrs {
 		if a.Password {
 			pwdLastSet = a.PwdLastSet
 		}
 	}
-	return scrubPassword(h.store().SetUnicodePwd(ctx, dn, password, pwdLastSet), password)
+	return scrubPassword(r.store.SetUnicodePwd(ctx, dn, password, pwdLastSet), password)
 }
 
 // scrubPassword returns err with the password replaced in its text, keeping
@@ -154,7 +149,7 @@ func randomPassword() (string, error) {
 // A resource without active is created disabled. Passwords need an encrypted
 // connection (checked before step 1). A failed step 2 or 3 deletes the entry
 // again, so a retry starts clean. It returns the new entry's DN.
-func (h *resourceHandler) createAccount(ctx context.Context, vals map[string][]string, parent string, bits *mapping.AttrMap, password string, hasPassword bool) (string, error) {
+func (r *Resources) createAccount(ctx context.Context, vals map[string][]string, parent string, bits *mapping.AttrMap, password string, hasPassword bool) (string, error) {
 	enable := false
 	if v := vals[bits.LDAP]; len(v) == 1 {
 		n, err := strconv.ParseInt(v[0], 10, 64)
@@ -170,27 +165,27 @@ func (h *resourceHandler) createAccount(ctx context.Context, vals map[string][]s
 		password, hasPassword = pw, true
 	}
 	if hasPassword {
-		if err := h.checkPasswordTransport(); err != nil {
+		if err := r.checkPasswordTransport(); err != nil {
 			return "", err
 		}
 	}
-	add := h.rt.AddRequest(vals, parent)
-	if err := h.store().Add(ctx, add); err != nil {
+	add := r.rt.AddRequest(vals, parent)
+	if err := r.store.Add(ctx, add); err != nil {
 		return "", err
 	}
 	undo := func(err error) (string, error) {
-		_ = h.store().Delete(ctx, ldap.NewDelRequest(add.DN, nil))
+		_ = r.store.Delete(ctx, ldap.NewDelRequest(add.DN, nil))
 		return "", err
 	}
 	if hasPassword {
-		if err := h.setPassword(ctx, add.DN, password); err != nil {
-			return undo(asSCIMError(err, "the password"))
+		if err := r.setPassword(ctx, add.DN, password); err != nil {
+			return undo(classify(err, "the password"))
 		}
 	}
 	if enable {
 		mod := ldap.NewModifyRequest(add.DN, nil)
 		mod.Replace(bits.LDAP, []string{enabled})
-		if err := h.store().Modify(ctx, mod); err != nil {
+		if err := r.store.Modify(ctx, mod); err != nil {
 			return undo(err)
 		}
 	}

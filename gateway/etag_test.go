@@ -1,6 +1,8 @@
 package gateway_test
 
-// Preconditions (RFC 7644 §3.14, RFC 7232 §3): If-Match and If-None-Match.
+// ETags and preconditions (RFC 7644 §3.14, RFC 7232 §3): If-Match and
+// If-None-Match end to end; the header parsing itself is in
+// etag_internal_test.go.
 
 import (
 	"bytes"
@@ -87,4 +89,37 @@ func rawDo(t *testing.T, e *env, method, path string, body any, hdr map[string][
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	return response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+}
+
+func TestIfMatchGuardsPutAndDelete(t *testing.T) {
+	e := newEnv(t)
+	c := e.Do("POST", "/Users", user("etag@example.org", nil))
+	id, etag := c.Body["id"].(string), c.Header.Get("ETag")
+	p := e.Do("PUT", "/Users/"+id, user("etag@example.org", map[string]any{"title": "v2"}), "If-Match", etag)
+	if p.Status != 200 || p.Header.Get("ETag") == etag {
+		t.Fatalf("PUT with the current ETag: %d %s", p.Status, p.Raw)
+	}
+	wantError(t, e.Do("PUT", "/Users/"+id, user("etag@example.org", map[string]any{"title": "v3"}), "If-Match", etag), 412, "")
+	if e.entry("(uid=etag@example.org)").GetAttributeValue("title") != "v2" {
+		t.Error("a stale If-Match wrote")
+	}
+	wantError(t, e.Do("DELETE", "/Users/"+id, nil, "If-Match", etag), 412, "")
+	if d := e.Do("DELETE", "/Users/"+id, nil, "If-Match", p.Header.Get("ETag")); d.Status != 204 {
+		t.Errorf("delete with the current ETag: %d %s", d.Status, d.Raw)
+	}
+}
+
+func TestIfNoneMatchAndETagLists(t *testing.T) {
+	e := newEnv(t)
+	c := e.Do("POST", "/Users", user("rv-etag", nil))
+	id, etag := c.Body["id"].(string), c.Header.Get("ETag")
+	if g := e.Do("GET", "/Users/"+id, nil, "If-None-Match", etag); g.Status != 304 || g.Raw != "" || g.Header.Get("ETag") != etag {
+		t.Errorf("If-None-Match with the current ETag: %d %q", g.Status, g.Raw)
+	}
+	if g := e.Do("GET", "/Users/"+id, nil, "If-None-Match", `W/"old"`); g.Status != 200 {
+		t.Errorf("If-None-Match with another ETag: %d", g.Status)
+	}
+	if p := e.Do("PUT", "/Users/"+id, user("rv-etag", map[string]any{"title": "x"}), "If-Match", `"nope", `+etag); p.Status != 200 {
+		t.Errorf("If-Match list holding the current ETag: %d %s", p.Status, p.Raw)
+	}
 }

@@ -1,17 +1,17 @@
-package gateway
+package directory
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/scim2ldap/scim2ldap/ldapstore"
 	"github.com/scim2ldap/scim2ldap/mapping"
+	"github.com/scim2ldap/scim2ldap/scimerr"
 )
 
 // Paging at directory scale. When the directory offers virtual
@@ -19,7 +19,7 @@ import (
 // a page of a list of one resource type costs one directory search whatever its
 // position: the directory sorts the matches and returns only the window, with
 // their number (totalResults). Without VLV the gateway walks the paged results
-// to the window (search.go, walk), which costs more the further the window lies.
+// to the window (list.go, walk), which costs more the further the window lies.
 //
 // Cursor pagination (RFC 9865) rides on the same searches: the list is ordered
 // by the directory id (entryUUID with UUIDOrderingMatch), and a cursor names the
@@ -27,13 +27,6 @@ import (
 // starts at the first entry whose id is greater, found by value, so a walk stays
 // correct while entries are added or deleted: an entry present for the whole
 // walk is returned exactly once, a deleted one never after its deletion.
-
-// vlvSupported reports whether lists may use VLV: the directory lists both the
-// VLV and the sort control in its root DSE.
-func (s *Server) vlvSupported() bool {
-	st := s.cfg.Store
-	return st != nil && st.Supports(ldapstore.OIDVLVRequest) && st.Supports(ldapstore.OIDServerSideSort)
-}
 
 // idSort orders rt's entries by their directory id, the order of unsorted VLV
 // lists and of cursor walks.
@@ -47,9 +40,8 @@ func idSort(rt *mapping.ResourceType) *ldapstore.SortControl {
 // IdP's "userName eq" lookup needs, and no sort slot of the directory's unless
 // sortBy asks for one); any other page is one VLV search, sorted by sortBy
 // (then id) or by id.
-func (ts typeSearch) vlvWindow(r *http.Request, attrs []string, startIndex, count int) ([]*ldap.Entry, int, error) {
-	ctx := r.Context()
-	rt, store := ts.h.rt, ts.h.store()
+func (ts typeSearch) vlvWindow(ctx context.Context, attrs []string, startIndex, count int) ([]*ldap.Entry, int, error) {
+	rt, store := ts.r.rt, ts.r.store
 	req := ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false, ts.filter, attrs, nil)
 	if startIndex == 1 && count > 0 {
 		if first, all, err := ts.firstPage(ctx, req, count); all || err != nil {
@@ -65,7 +57,7 @@ func (ts typeSearch) vlvWindow(r *http.Request, attrs []string, startIndex, coun
 		req.Attributes = []string{"1.1"} // only counting
 	}
 	res, err := store.SearchVLV(ctx, req, sort, vlv)
-	if err != nil && ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) && count > 0 && res != nil && len(res.Entries) > 0 {
+	if err != nil && isCode(err, ldap.LDAPResultSizeLimitExceeded) && count > 0 && res != nil && len(res.Entries) > 0 {
 		// The directory's own size limit is below the window (a service account
 		// limited to 500 entries per search): serve the entries that came, fewer
 		// than count as RFC 7644 §3.4.2.4 allows (the client's next startIndex
@@ -73,7 +65,7 @@ func (ts typeSearch) vlvWindow(r *http.Request, attrs []string, startIndex, coun
 		n, cerr := ts.vlvCount(ctx, req, sort)
 		return res.Entries[:min(len(res.Entries), count)], n, cerr
 	}
-	if err != nil && ldap.IsErrorWithCode(err, ldap.LDAPResultVirtualListViewErrorOrControlError) && startIndex > 1 {
+	if err != nil && isCode(err, ldap.LDAPResultVirtualListViewErrorOrControlError) && startIndex > 1 {
 		n, err := ts.vlvCount(ctx, req, sort) // past the end: an empty page, with the number of matches
 		return nil, n, err
 	}
@@ -91,7 +83,7 @@ func (ts typeSearch) vlvWindow(r *http.Request, attrs []string, startIndex, coun
 func (ts typeSearch) vlvCount(ctx context.Context, req *ldap.SearchRequest, sort *ldapstore.SortControl) (int, error) {
 	r := *req
 	r.Attributes = []string{"1.1"}
-	res, err := ts.h.store().SearchVLV(ctx, &r, sort, &ldapstore.VLVControl{Offset: 1})
+	res, err := ts.r.store.SearchVLV(ctx, &r, sort, &ldapstore.VLVControl{Offset: 1})
 	if err != nil {
 		return 0, err
 	}
@@ -107,7 +99,7 @@ func (ts typeSearch) vlvCount(ctx context.Context, req *ldap.SearchRequest, sort
 // for paged searches may be higher, and SearchPages waits out a busy sort
 // slot) until count+1 entries came or the matches ended.
 func (ts typeSearch) firstPage(ctx context.Context, req *ldap.SearchRequest, count int) (entries []*ldap.Entry, all bool, err error) {
-	store := ts.h.store()
+	store := ts.r.store
 	if ts.sort == nil {
 		probe := *req
 		probe.SizeLimit = count + 1
@@ -115,7 +107,7 @@ func (ts typeSearch) firstPage(ctx context.Context, req *ldap.SearchRequest, cou
 		if err == nil {
 			return res.Entries, len(res.Entries) <= count, nil
 		}
-		if !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		if !isCode(err, ldap.LDAPResultSizeLimitExceeded) {
 			return nil, false, err
 		}
 	}
@@ -127,7 +119,7 @@ func (ts typeSearch) firstPage(ctx context.Context, req *ldap.SearchRequest, cou
 		entries = append(entries, page...)
 		return len(entries) <= count
 	})
-	if ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+	if isCode(err, ldap.LDAPResultSizeLimitExceeded) {
 		return nil, false, nil // the limit bounds paged searches too: more matches than it allows, for the VLV page
 	}
 	if err != nil {
@@ -165,8 +157,8 @@ func encodeCursor(c cursorState) string {
 // anything this gateway did not issue for this list (RFC 9865 §2.1). Cursors
 // never expire (they name an id, not server state), so expiredCursor is never
 // the answer.
-func decodeCursor(s string, rt *mapping.ResourceType, filter string) (*cursorState, *Error) {
-	bad := errorf(400, "invalidCursor", "cursor %q is not a cursor this service issued for this list; start again with cursor= (empty)", truncate(s, 80))
+func decodeCursor(s string, rt *mapping.ResourceType, filter string) (*cursorState, error) {
+	bad := invalid(scimerr.InvalidCursor, "cursor %q is not a cursor this service issued for this list; start again with cursor= (empty)", truncate(s, 80))
 	if s == "" {
 		return &cursorState{}, nil
 	}
@@ -212,9 +204,8 @@ func truncate(s string, n int) string {
 // after the cursor's id (or before it, for a previousCursor), the number of
 // matches, and the cursors of the neighbouring pages ("" when there is none).
 // One VLV search by value, sorted by id.
-func (ts typeSearch) cursorPage(r *http.Request, attrs []string, cur *cursorState, count int) (page []*ldap.Entry, total int, next, prev string, err error) {
-	ctx := r.Context()
-	rt, store := ts.h.rt, ts.h.store()
+func (ts typeSearch) cursorPage(ctx context.Context, attrs []string, cur *cursorState, count int) (page []*ldap.Entry, total int, next, prev string, err error) {
+	rt, store := ts.r.rt, ts.r.store
 	idAttr := rt.Dialect().ID
 	req := ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false, ts.filter, attrs, nil)
 	if count == 0 {
@@ -266,63 +257,34 @@ func (ts typeSearch) cursorPage(r *http.Request, attrs []string, cur *cursorStat
 	return es, total, next, prev, nil
 }
 
-// writeCursorList sends a ListResponse of a cursor walk (RFC 9865 §2.2):
-// nextCursor and previousCursor only when there is such a page; no startIndex.
-func writeCursorList(w http.ResponseWriter, resources []any, total int, next, prev string) {
-	if resources == nil {
-		resources = []any{}
-	}
-	body := map[string]any{
-		"schemas":      []string{listSchema},
-		"totalResults": total,
-		"itemsPerPage": len(resources),
-		"Resources":    resources,
-	}
-	if next != "" {
-		body["nextCursor"] = next
-	}
-	if prev != "" {
-		body["previousCursor"] = prev
-	}
-	writeJSON(w, 200, body)
-}
-
-// serveCursor serves a list request with a cursor parameter (RFC 9865): one
-// resource type, ordered by id (sortBy is a 400: a cursor walk has one order),
-// on a directory with VLV.
-func (s *Server) serveCursor(w http.ResponseWriter, r *http.Request, searches []typeSearch, p *listParams) {
+// cursorList serves a list request with a cursor (RFC 9865): one resource
+// type, ordered by id (sortBy is a 400: a cursor walk has one order), on a
+// directory with VLV.
+func (s *Snapshot) cursorList(ctx context.Context, searches []typeSearch, q *Query) (*Page, error) {
 	switch {
-	case !s.vlvSupported():
-		writeError(w, errorf(400, "invalidValue", "cursor: this directory offers no virtual list views (LDAP control %s), so the gateway cannot page by cursor (ServiceProviderConfig pagination.cursor is false); use startIndex", ldapstore.OIDVLVRequest))
-		return
+	case !s.d.VirtualListViews():
+		return nil, invalid(scimerr.InvalidValue, "cursor: this directory offers no virtual list views (LDAP control %s), so the gateway cannot page by cursor (ServiceProviderConfig pagination.cursor is false); use startIndex", ldapstore.OIDVLVRequest)
 	case len(searches) != 1:
-		writeError(w, errorf(400, "invalidValue", "cursor: a cursor walks one resource type; search one endpoint, e.g. POST /Users/.search"))
-		return
-	case p.SortBy != "":
-		writeError(w, errorf(400, "invalidValue", "cursor: a cursor walk is ordered by id; sortBy needs startIndex paging"))
-		return
-	case p.StartIndexSet:
-		writeError(w, errorf(400, "invalidValue", "cursor and startIndex cannot be used together (RFC 9865)"))
-		return
+		return nil, invalid(scimerr.InvalidValue, "cursor: a cursor walks one resource type; search one endpoint, e.g. POST /Users/.search")
+	case q.SortBy != "":
+		return nil, invalid(scimerr.InvalidValue, "cursor: a cursor walk is ordered by id; sortBy needs startIndex paging")
+	case q.StartIndexSet:
+		return nil, invalid(scimerr.InvalidValue, "cursor and startIndex cannot be used together (RFC 9865)")
 	}
 	ts := searches[0]
-	rt := ts.h.rt
-	cur, cerr := decodeCursor(*p.Cursor, rt, p.Filter)
-	if cerr != nil {
-		writeError(w, cerr)
-		return
-	}
-	cur.T, cur.F = rt.Name, listDigest(rt, p.Filter)
-	proj := rt.Project(p.Attributes, p.ExcludedAttributes)
-	entries, total, next, prev, err := ts.cursorPage(r, rt.LDAPAttributes(proj), cur, p.Count)
+	rt := ts.r.rt
+	cur, err := decodeCursor(*q.Cursor, rt, q.Filter)
 	if err != nil {
-		writeError(w, s.listError(err, ts, p))
-		return
+		return nil, err
 	}
-	list, err := ts.h.render(r.Context(), r, entries, proj)
+	cur.T, cur.F = rt.Name, listDigest(rt, q.Filter)
+	entries, total, next, prev, err := ts.cursorPage(ctx, rt.LDAPAttributes(ts.proj), cur, q.Count)
 	if err != nil {
-		writeError(w, asSCIMError(err, rt.Name))
-		return
+		return nil, ts.listError(err, q)
 	}
-	writeCursorList(w, list, total, next, prev)
+	list, err := ts.r.render(ctx, entries, ts.proj)
+	if err != nil {
+		return nil, err
+	}
+	return &Page{Resources: list, Total: total, Next: next, Prev: prev}, nil
 }

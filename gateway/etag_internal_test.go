@@ -45,3 +45,25 @@ func TestParseETags(t *testing.T) {
 		}
 	}
 }
+
+// The field values of RFC 7232's examples: §2.3 (ETag), §3.1 (If-Match), §3.2
+// (If-None-Match).
+func TestParseETagsRFC7232Examples(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		tags []string
+		star bool
+	}{
+		{`"xyzzy"`, []string{"xyzzy"}, false},
+		{`W/"xyzzy"`, []string{"xyzzy"}, false},
+		{`""`, []string{""}, false},
+		{`"xyzzy", "r2d2xxxx", "c3piozzzz"`, []string{"xyzzy", "r2d2xxxx", "c3piozzzz"}, false},
+		{`W/"xyzzy", W/"r2d2xxxx", W/"c3piozzzz"`, []string{"xyzzy", "r2d2xxxx", "c3piozzzz"}, false},
+		{`*`, nil, true},
+	} {
+		tags, star, ok := parseETags(tt.in)
+		if !ok || star != tt.star || !slices.Equal(tags, tt.tags) {
+			t.Errorf("parseETags(%q) = %q, %v, %v; want %q, %v, true", tt.in, tags, star, ok, tt.tags, tt.star)
+		}
+	}
+}

@@ -1,4 +1,4 @@
-package gateway
+package directory
 
 import (
 	"context"
@@ -12,9 +12,14 @@ import (
 // refBatch bounds the number of values in one OR filter.
 const refBatch = 200
 
+// pageSize is the LDAP paged-results page size (RFC 2696) for walks over many
+// entries; it bounds the memory of one request.
+const pageSize = 500
+
 // idLookup returns a function that maps SCIM ids of the given resource types to
-// DNs with one search per type and batch (never one lookup per id).
-func (s *Server) idLookup(ctx context.Context) mapping.IDLookup {
+// DNs with one search per type and batch (never one lookup per id). When rr is
+// not nil, every id found is recorded in it (see verifyWritten).
+func (s *Snapshot) idLookup(ctx context.Context, rr *resolvedRefs) mapping.IDLookup {
 	return func(refTypes []string, ids []string) (map[string]string, error) {
 		out := map[string]string{}
 		byLower := map[string][]string{}
@@ -22,7 +27,7 @@ func (s *Server) idLookup(ctx context.Context) mapping.IDLookup {
 			byLower[strings.ToLower(id)] = append(byLower[strings.ToLower(id)], id)
 		}
 		for _, name := range refTypes {
-			rt := s.mapping().ResourceType(name)
+			rt := s.m.ResourceType(name)
 			if rt == nil || len(out) == len(ids) {
 				continue // unknown type, or every id found already
 			}
@@ -36,7 +41,7 @@ func (s *Server) idLookup(ctx context.Context) mapping.IDLookup {
 				return nil, err
 			}
 		}
-		if rr := resolvedOf(ctx); rr != nil {
+		if rr != nil {
 			rr.record(refTypes, out)
 		}
 		return out, nil
@@ -47,7 +52,7 @@ func (s *Server) idLookup(ctx context.Context) mapping.IDLookup {
 // resource type whose base holds a DN is asked in turn (types may share a base,
 // e.g. users and groups in one AD OU) with one (|(entryDN=…)…) search
 // ((|(distinguishedName=…)…) on AD) per type and batch, for the DNs not found yet.
-func (s *Server) refsOf(ctx context.Context, dns []string) (map[string]mapping.Ref, error) {
+func (s *Snapshot) refsOf(ctx context.Context, dns []string) (map[string]mapping.Ref, error) {
 	out := map[string]mapping.Ref{}
 	if len(dns) == 0 {
 		return out, nil
@@ -59,7 +64,7 @@ func (s *Server) refsOf(ctx context.Context, dns []string) (map[string]mapping.R
 	for _, dn := range dns {
 		pending[mapping.RefKey(dn)] = dn
 	}
-	for _, rt := range s.mapping().TypesBySpecificity() {
+	for _, rt := range s.m.TypesBySpecificity() {
 		var list []string
 		for key, dn := range pending {
 			if rt.Holds(key) {
@@ -88,11 +93,11 @@ func (s *Server) refsOf(ctx context.Context, dns []string) (map[string]mapping.R
 // groups from memberOf): one paged, indexed (memberOf=<ownerDN>) search per such
 // type instead of OR filters of thousands of DNs. Members of other types are
 // resolved by DN. It reports false when no type has a back-link.
-func (s *Server) refsByBacklink(ctx context.Context, owner *mapping.ResourceType, ownerDN string, dns []string, out map[string]mapping.Ref) (bool, error) {
+func (s *Snapshot) refsByBacklink(ctx context.Context, owner *mapping.ResourceType, ownerDN string, dns []string, out map[string]mapping.Ref) (bool, error) {
 	var rest []string
 	used := false
 	byType := map[*mapping.ResourceType]string{}
-	for _, rt := range s.mapping().Types {
+	for _, rt := range s.m.Types {
 		if bl := rt.Backlink(owner); bl != "" {
 			byType[rt] = bl
 		}
@@ -104,7 +109,7 @@ func (s *Server) refsByBacklink(ctx context.Context, owner *mapping.ResourceType
 		d := rt.Dialect()
 		req := ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false,
 			"(&"+rt.Filter+"("+bl+"="+ldap.EscapeFilter(ownerDN)+"))", []string{d.ID}, nil)
-		err := s.cfg.Store.SearchPages(ctx, req, pageSize, func(page []*ldap.Entry) bool {
+		err := s.d.store.SearchPages(ctx, req, pageSize, func(page []*ldap.Entry) bool {
 			for _, e := range page {
 				out[mapping.RefKey(e.DN)] = mapping.Ref{ID: d.EntryID(e), Type: rt.Name, Endpoint: rt.Endpoint}
 			}
@@ -131,7 +136,7 @@ func (s *Server) refsByBacklink(ctx context.Context, owner *mapping.ResourceType
 // builds for one of values (ok false: the value matches nothing), refBatch
 // values per search, calling fn for each entry found. Each value matches at
 // most one entry, so a batch stays far below AD's 1,000-entry page limit.
-func (s *Server) searchBatches(ctx context.Context, rt *mapping.ResourceType, clause func(string) (string, bool), values, attrs []string, fn func(*ldap.Entry)) error {
+func (s *Snapshot) searchBatches(ctx context.Context, rt *mapping.ResourceType, clause func(string) (string, bool), values, attrs []string, fn func(*ldap.Entry)) error {
 	for start := 0; start < len(values); start += refBatch {
 		var b strings.Builder
 		n := 0
@@ -146,9 +151,9 @@ func (s *Server) searchBatches(ctx context.Context, rt *mapping.ResourceType, cl
 		if n == 0 {
 			continue
 		}
-		res, err := s.cfg.Store.Search(ctx, ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false, b.String(), attrs, nil))
+		res, err := s.d.store.Search(ctx, ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false, b.String(), attrs, nil))
 		if err != nil {
-			if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidAttributeSyntax) {
+			if isCode(err, ldap.LDAPResultInvalidAttributeSyntax) {
 				continue // an id that is no UUID matches nothing
 			}
 			return err

@@ -1,0 +1,134 @@
+package directory
+
+import (
+	"context"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scim2ldap/scim2ldap/mapping"
+)
+
+// Resource is a resource as read: its SCIM id, the DN of its entry, its
+// version (the directory attribute mapping.Dialect.Version names: entryCSN,
+// uSNChanged; "" when the entry has none) and its SCIM form (RFC 7643 JSON as
+// map[string]any, holding what the projection asked for).
+type Resource struct {
+	ID, DN, Version string
+	Attributes      map[string]any
+}
+
+// Get reads the resource with the given id, rendered with projection p (nil:
+// every attribute returned by default). Errors: ErrNotFound, or as classify.
+func (r *Resources) Get(ctx context.Context, id string, p *mapping.Projection) (*Resource, error) {
+	e, err := r.findByID(ctx, id, r.rt.LDAPAttributes(p), nil)
+	if err != nil {
+		return nil, classify(err, r.what(id))
+	}
+	return r.resource(ctx, e, p)
+}
+
+// GetDN reads the resource whose entry is dn (after a write returned it).
+func (r *Resources) GetDN(ctx context.Context, dn string, p *mapping.Projection) (*Resource, error) {
+	e, err := r.readDN(ctx, dn, r.rt.LDAPAttributes(p))
+	if err != nil {
+		return nil, classify(err, r.rt.Name)
+	}
+	return r.resource(ctx, e, p)
+}
+
+// resource renders one entry.
+func (r *Resources) resource(ctx context.Context, e *ldap.Entry, p *mapping.Projection) (*Resource, error) {
+	list, err := r.render(ctx, []*ldap.Entry{e}, p)
+	if err != nil {
+		return nil, err
+	}
+	return &Resource{ID: r.rt.Dialect().EntryID(e), DN: e.DN, Version: e.GetEqualFoldAttributeValue(r.rt.Dialect().Version), Attributes: list[0]}, nil
+}
+
+// findByID reads the entry whose directory id is id (ErrNotFound when there is
+// none). The id is searched for with the dialect's equality filter (on AD the
+// GUID's escaped bytes); ranged attribute values are read completely.
+func (r *Resources) findByID(ctx context.Context, id string, attrs []string, controls []ldap.Control) (*ldap.Entry, error) {
+	idFilter, ok := r.rt.Dialect().IDFilter(id)
+	if !ok {
+		return nil, notFound(r.what(id))
+	}
+	filter := "(&" + r.rt.Filter + idFilter + ")"
+	res, err := r.store.Search(ctx, ldap.NewSearchRequest(r.rt.Base, r.rt.Scope, ldap.NeverDerefAliases, 2, 0, false, filter, attrs, controls))
+	if err != nil {
+		if isCode(err, ldap.LDAPResultInvalidAttributeSyntax, ldap.LDAPResultNoSuchObject) {
+			return nil, notFound(r.what(id))
+		}
+		return nil, err
+	}
+	if len(res.Entries) == 0 {
+		return nil, notFound(r.what(id))
+	}
+	if err := r.store.CompleteRanges(ctx, res.Entries[:1]); err != nil {
+		return nil, err
+	}
+	return res.Entries[0], nil
+}
+
+// readDN reads an entry by DN with a base-scope search.
+func (r *Resources) readDN(ctx context.Context, dn string, attrs []string) (*ldap.Entry, error) {
+	res, err := r.store.Search(ctx, ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", attrs, nil))
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Entries) == 0 {
+		return nil, notFound(r.rt.Name)
+	}
+	if err := r.store.CompleteRanges(ctx, res.Entries[:1]); err != nil {
+		return nil, err
+	}
+	return res.Entries[0], nil
+}
+
+// exists reports whether an entry named dn exists (a base-scope search).
+func (s *Snapshot) exists(ctx context.Context, dn string) (bool, error) {
+	_, err := s.d.store.Search(ctx, ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+	if isCode(err, ldap.LDAPResultNoSuchObject) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// render turns entries into SCIM resources, resolving every DN reference of the
+// whole batch with one search per referenced resource type and batch of DNs; a
+// long member list is resolved through its back-link instead (see refsByBacklink).
+// meta is left out when p excludes it.
+func (r *Resources) render(ctx context.Context, entries []*ldap.Entry, p *mapping.Projection) ([]map[string]any, error) {
+	if err := r.store.CompleteRanges(ctx, entries); err != nil { // AD: member;range=… (no-op when read already)
+		return nil, classify(err, r.rt.Name)
+	}
+	var dns []string
+	refs := map[string]mapping.Ref{}
+	for _, e := range entries {
+		own := r.rt.ReferenceDNs(e, p)
+		if len(own) > refBatch {
+			if done, err := r.s.refsByBacklink(ctx, r.rt, e.DN, own, refs); err != nil {
+				return nil, classify(err, r.rt.Name)
+			} else if done {
+				continue
+			}
+		}
+		dns = append(dns, own...)
+	}
+	more, err := r.s.refsOf(ctx, dns)
+	if err != nil {
+		return nil, classify(err, r.rt.Name)
+	}
+	for k, v := range more {
+		refs[k] = v
+	}
+	out := make([]map[string]any, len(entries))
+	for i, e := range entries {
+		res := r.rt.FromLDAP(e, refs, r.s.base, p)
+		if !p.IncludesMeta(r.rt) {
+			delete(res, "meta")
+		}
+		out[i] = res
+	}
+	return out, nil
+}
