@@ -18,12 +18,12 @@ test: deps
 test-ad:
 	bash -o pipefail -c '$(GO) test -count=1 -v ./gateway/adtest/ 2>&1 | grep -Ev "^=== (RUN|PAUSE|CONT)"'
 
-## cluster: the failover test (internal/clustertest) at length: 3 slapd providers in multi-provider
+## cluster: the failover test (internal/clustertest) at length: slapd providers in multi-provider
 ## replication, 2 gateways, 16 clients, the preferred provider killed and restarted twice (docs/operations.md);
-## LOAD=duration (default 2m), PROVIDERS=n (default 3). `make test` runs it with 2 providers and 8 s of load.
+## LOAD=duration (default 2m), PROVIDERS=n (default 2; 3 diverges on slapd 2.5.13, see docs/operations.md). `make test` runs it with 2 providers and 8 s of load.
 cluster: deps
 	bash -o pipefail -c '$(GO) test -count=1 -run "^TestFailoverUnderLoad$$" -timeout 30m -v ./internal/clustertest/ \
-	  -cluster.providers=$${PROVIDERS:-3} -cluster.load=$${LOAD:-2m} 2>&1 | grep -Ev "^=== (RUN|PAUSE|CONT)"'
+	  -cluster.providers=$${PROVIDERS:-2} -cluster.load=$${LOAD:-2m} 2>&1 | grep -Ev "^=== (RUN|PAUSE|CONT)"'
 
 ## unit: tests that need no directory
 unit:

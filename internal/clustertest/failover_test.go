@@ -33,7 +33,7 @@ import (
 )
 
 var (
-	providers = flag.Int("cluster.providers", 2, "slapd providers in the cluster (2 or 3)")
+	providers = flag.Int("cluster.providers", 2, "slapd providers in the cluster (3 makes slapd 2.5.13 diverge: docs/operations.md)")
 	load      = flag.Duration("cluster.load", 8*time.Second, "how long the clients write, about: the preferred provider is killed after a fifth of it, restarted a fifth later, killed again a fifth after both gateways are back on it, restarted a fifth later, and the load goes on for a last fifth")
 	clients   = flag.Int("cluster.clients", 16, "concurrent IdP-like clients")
 )
@@ -184,6 +184,7 @@ func TestFailoverUnderLoad(t *testing.T) {
 		cl.check(t, dumps, groups, &st)
 	}
 	divergent := divergence(dumps, "entrycsn")
+	logDivergence(t, dumps, 5)
 	csnOnly := divergence(dumps, "") - divergent
 	memberOfBad := 0
 	for _, d := range dumps {
@@ -657,4 +658,43 @@ func (d *dump) memberOfMismatches() int {
 		}
 	}
 	return n
+}
+
+// logDivergence logs up to most entries that differ between providers, each
+// provider's version of it.
+func logDivergence(t *testing.T, dumps []*dump, most int) {
+	ids := map[string]bool{}
+	for _, d := range dumps {
+		for id := range d.users {
+			ids[id] = true
+		}
+		for id := range d.groups {
+			ids[id] = true
+		}
+	}
+	n := 0
+	for id := range ids {
+		var versions []string
+		for _, d := range dumps {
+			e := d.users[id]
+			if e == nil {
+				e = d.groups[id]
+			}
+			if g := e["member"]; len(g) > 0 {
+				e = maps.Clone(e)
+				e["member"] = []string{fmt.Sprintf("%d values", len(g))}
+			}
+			versions = append(versions, fmt.Sprint(e))
+		}
+		if slices.Equal(versions, slices.Repeat(versions[:1], len(versions))) {
+			continue
+		}
+		t.Logf("diverging entry %s:", id)
+		for i, v := range versions {
+			t.Logf("  provider %d: %s", i+1, v)
+		}
+		if n++; n == most {
+			return
+		}
+	}
 }
