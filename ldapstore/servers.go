@@ -50,8 +50,9 @@ import (
 // 2.5.13 and back-mdb: after a SIGKILL, the value stayed at the last checkpoint
 // while the database held the later writes).
 //
-// Directories without entryCSN (Active Directory): the earlier server must have
-// answered every check for Config.FailbackDelay, a time meant to exceed the
+// Directories without entryCSN (Active Directory): if the store wrote anything
+// meanwhile, the earlier server must have answered every check for
+// Config.FailbackDelay, a time meant to exceed the
 // directory's replication latency (a domain controller notifies its first
 // intra-site partner 15 s after a change by default, each further one 3 s later:
 // Microsoft KB 214678).
