@@ -78,10 +78,16 @@ type server struct {
 
 // SplitURLs splits an ordered list of LDAP URLs separated by spaces and/or
 // commas ("ldap://a:389 ldap://b:389", "ldap://a:389,ldap://b:389") and checks
-// each, naming the one at fault. One URL is a list of one. Commas never appear
-// in an ldap:// URL's scheme and host:port (RFC 4516), and a URL with a DN or
-// other parts after the host is refused, so the split is unambiguous.
+// each, naming the one at fault. One URL is a list of one, accepted as it
+// always was (an ldap:// or ldaps:// URL with a host, whatever follows it, a
+// DN with its commas included); in a list of several, each URL is scheme and
+// host:port only, so that commas separate.
 func SplitURLs(list string) ([]string, error) {
+	if one := strings.TrimSpace(list); !strings.ContainsAny(one, " \t\n") {
+		if u, err := url.Parse(one); err == nil && (u.Scheme == "ldap" || u.Scheme == "ldaps") && u.Host != "" && !strings.Contains(u.Host, ",") {
+			return []string{one}, nil
+		}
+	}
 	var urls []string
 	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
 		u, err := url.Parse(f)

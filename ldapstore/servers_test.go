@@ -22,7 +22,10 @@ func TestSplitURLs(t *testing.T) {
 		{"http://a:389", nil, false},
 		{"ldap://a:389 b:389", nil, false},
 		{"ldap:///dc=example,dc=org", nil, false},
-		{"ldap://a:389/dc=example,dc=org", nil, false},
+		// One URL works as it always did, a DN after the host included.
+		{"ldap://a:389/dc=example,dc=org", []string{"ldap://a:389/dc=example,dc=org"}, true},
+		{"ldap://a,ldap://b", []string{"ldap://a", "ldap://b"}, true},
+		{"ldap://a:389/dc=example,dc=org ldap://b:389", nil, false},
 	}
 	for _, c := range cases {
 		got, err := SplitURLs(c.in)

@@ -22,7 +22,7 @@ func TestLDAPURLList(t *testing.T) {
 			t.Errorf("%q: kept as %q", ok, c.LDAPURL)
 		}
 	}
-	for _, bad := range []string{"ldap://a:389 http://b:389", "ldap://a:389;ldap://b:389", ","} {
+	for _, bad := range []string{"ldap://a:389 http://b:389", "ldaps://a:636 ldap:///dc=example", ","} {
 		t.Setenv("SCIM2LDAP_LDAP_URL", bad)
 		if _, err := loadConfig(); err == nil || !strings.Contains(err.Error(), "SCIM2LDAP_LDAP_URL") {
 			t.Errorf("%q: %v, want an error naming SCIM2LDAP_LDAP_URL", bad, err)
