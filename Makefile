@@ -23,7 +23,7 @@ test-ad:
 ## LOAD=duration (default 2m), PROVIDERS=n (default 2; 3 diverges on slapd 2.5.13, see docs/operations.md). `make test` runs it with 2 providers and 8 s of load.
 cluster: deps
 	bash -o pipefail -c '$(GO) test -count=1 -run "^TestFailoverUnderLoad$$" -timeout 30m -v ./internal/clustertest/ \
-	  -cluster.providers=$${PROVIDERS:-2} -cluster.load=$${LOAD:-2m} 2>&1 | grep -Ev "^=== (RUN|PAUSE|CONT)"'
+	  -cluster.strict -cluster.providers=$${PROVIDERS:-2} -cluster.load=$${LOAD:-2m} 2>&1 | grep -Ev "^=== (RUN|PAUSE|CONT)"'
 
 ## unit: tests that need no directory
 unit:
