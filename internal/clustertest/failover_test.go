@@ -36,7 +36,7 @@ var (
 	providers = flag.Int("cluster.providers", 2, "slapd providers in the cluster (3 makes slapd 2.5.13 diverge: docs/operations.md)")
 	load      = flag.Duration("cluster.load", 8*time.Second, "how long the clients write, about: the preferred provider is killed after a fifth of it, restarted a fifth later, killed again a fifth after both gateways are back on it, restarted a fifth later, and the load goes on for a last fifth")
 	clients   = flag.Int("cluster.clients", 16, "concurrent IdP-like clients")
-	strict    = flag.Bool("cluster.strict", false, "fail when the providers diverge (replication dropped a change), not only when a write is lost on every provider")
+	strict    = flag.Bool("cluster.strict", false, "fail when an acknowledged value is on some providers only (replication dropped it), not only when it is on none")
 )
 
 const token = "cluster-test-token-0123456789"
@@ -53,12 +53,14 @@ const token = "cluster-test-token-0123456789"
 // acknowledged is uncertain and left out (counted). A 4xx applied nothing.
 //
 // No acknowledged write lost means: once replication has settled after the
-// last restart, every provider holds every acknowledged create (same id,
-// userName), every certain attribute's last acknowledged value, and every
-// certain membership as last acknowledged; and the providers hold the same
-// entries (divergence 0). Replication is asynchronous, so a write acknowledged
-// by a provider that dies before sending it on is missing elsewhere until that
-// provider returns: the check runs after the returns.
+// last restart, every acknowledged create (same id, userName), every certain
+// attribute's last acknowledged value and every certain membership as last
+// acknowledged is held by a provider (else an error: the gateway lost it) and
+// by every provider (else the directory's replication dropped it: an error
+// with -cluster.strict, a logged finding without). Replication is
+// asynchronous, so a write acknowledged by a provider that dies before sending
+// it on is missing elsewhere until that provider returns: the check runs after
+// the returns. Entries that differ between providers otherwise are logged.
 //
 // Read-your-writes: each create is read back at once through the proxy (so
 // through the other gateway every other time); it must be found whenever both
@@ -228,10 +230,13 @@ func TestFailoverUnderLoad(t *testing.T) {
 	// fault (the gateways write to one provider at a time), seen with slapd
 	// 2.5.13 under CPU contention: an error with -cluster.strict (make
 	// cluster), a finding otherwise.
-	if diverged := st.partial > 0 || divergent > 0 || memberOfBad > 0; diverged && *strict {
-		t.Errorf("the providers diverge: %d acknowledged values held by only some, %d entries differ, %d memberOf mismatches", st.partial, divergent, memberOfBad)
-	} else if diverged {
-		t.Logf("FINDING: the providers diverge (replication dropped changes): %d acknowledged values held by only some, %d entries differ, %d memberOf mismatches; -cluster.strict makes this an error", st.partial, divergent, memberOfBad)
+	if divergent > 0 {
+		t.Logf("FINDING: %d entries differ between providers after replication settled (the directory's replication dropped changes; acknowledged or not, see the entries above)", divergent)
+	}
+	if bad := st.partial > 0 || memberOfBad > 0; bad && *strict {
+		t.Errorf("the providers diverge on acknowledged values: %d held by only some, %d memberOf mismatches", st.partial, memberOfBad)
+	} else if bad {
+		t.Logf("FINDING: the providers diverge on acknowledged values: %d held by only some, %d memberOf mismatches; -cluster.strict makes this an error", st.partial, memberOfBad)
 	}
 	if st.creates == 0 || st.attrWrites == 0 || st.memberWrites == 0 {
 		t.Errorf("too little was acknowledged to prove anything: %+v", st)
