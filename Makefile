@@ -60,7 +60,7 @@ check:
 
 ## check-deploy: deploy/kubernetes (kustomize), the Helm chart, the Prometheus rules and Grafana dashboard,
 ## the Dockerfiles' base images (scripts/check-deploy.sh; helm, kustomize and promtool built from their Go
-## modules at pinned versions, once: ~8 min on 2 cores, then seconds). CI runs it.
+## modules at pinned versions, once: ~15 min on 2 cores, then ~3 s). CI runs it.
 check-deploy:
 	bash scripts/check-deploy.sh
 
