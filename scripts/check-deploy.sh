@@ -108,13 +108,14 @@ for name in "${!cases[@]}"; do
 done
 grep -q "kind: PrometheusRule" <("$helm" template t "$CHART" "${PW[@]}" --set prometheusRule.enabled=true 2>/dev/null) &&
   ok "helm template: prometheusRule.enabled renders the alert rules" || bad "helm template: no PrometheusRule"
-# Refused: no credentials, a placeholder password, TLS without its Secret.
-for args in "" "--set credentials.ldapBindPassword=CHANGE-ME-password" "${PW[*]} --set tls.existingSecret="; do
+# Refused: no credentials, a placeholder password, TLS without its Secret, a misspelt key (values.schema.json).
+for args in "" "--set credentials.ldapBindPassword=CHANGE-ME-password" "${PW[*]} --set tls.existingSecret=" \
+  "${PW[*]} --set directory.bindDn=cn=x"; do
   # shellcheck disable=SC2086
   if "$helm" template t "$CHART" $args >/dev/null 2>"$T/err"; then
     bad "helm template ${args:-(no values)}: rendered, want a refusal"
   else
-    ok "helm template ${args:-(no values)}: refused: $(grep -o 'execution error.*' "$T/err" | sed 's/.*: //' | head -1)"
+    ok "helm template ${args:-(no values)}: refused: $(grep -v 'level=INFO' "$T/err" | grep -o "execution error.*\|additional properties.*" | sed 's/.*): //' | head -1)"
   fi
 done
 
