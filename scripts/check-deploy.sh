@@ -20,7 +20,7 @@ KUSTOMIZE=sigs.k8s.io/kustomize/kustomize/v5@v5.8.1
 PROMTOOL=github.com/prometheus/prometheus/cmd/promtool@v0.316.0
 
 command -v jq >/dev/null || { echo "check-deploy: needs jq (apt-get install jq)" >&2; exit 1; }
-TOOLS=${SCIM2LDAP_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/scim2ldap-tools}
+TOOLS=${SCIM2LDAP_TOOLS:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/scim2ldap-tools}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fails=0
