@@ -1,7 +1,7 @@
 # scim2ldap — see README.md.
 GO ?= go
 
-.PHONY: dev test test-ad cluster unit soak soak-ad bench perf build deps check vet
+.PHONY: dev test test-ad cluster unit soak soak-ad bench perf build deps check vet check-deploy readme-session
 
 ## dev: quick start — private slapd + the gateway with a fresh token (Ctrl-C stops both)
 dev:
@@ -65,3 +65,13 @@ deps:
 
 check:
 	$(GO) run ./cmd/scim2ldap mapping check mappings.example.yaml
+
+## check-deploy: deploy/kubernetes (kustomize), the Helm chart, the Prometheus rules and Grafana dashboard,
+## the Dockerfiles' base images (scripts/check-deploy.sh; helm, kustomize and promtool built from their Go
+## modules at pinned versions, once: ~15 min on 2 cores, then ~3 s). CI runs it.
+check-deploy:
+	bash scripts/check-deploy.sh
+
+## readme-session: README's "A first session" block, run against `make dev` (needs curl and jq). CI runs it.
+readme-session:
+	bash scripts/readme-session.sh

@@ -1,7 +1,7 @@
 # A demo OpenLDAP (Debian's slapd 2.5) configured exactly as `make dev` and the tests
 # configure it (scripts/slapd-up.sh: dc=example,dc=org, memberof, refint, ppolicy).
 # For docker/compose.yaml; not a production directory.
-FROM debian:bookworm-slim
+FROM docker.io/library/debian:12.12-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       slapd ldap-utils openssl ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY scripts/slapd-up.sh scripts/slapd-down.sh /opt/slapd/

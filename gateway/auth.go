@@ -8,10 +8,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +40,7 @@ type Identity struct {
 	Kind    string // "token", "basic", "jwt" or "mtls"
 	Subject string // JWT "sub" or the certificate subject; "" for tokens and Basic
 	scope   Scope
+	refused string // set: authenticated but granted no scope (a JWT none of whose claims maps to one); the 403's detail
 }
 
 // authFailure is a 401 with what the client may be told.
@@ -222,9 +225,10 @@ func (a *authenticator) fromJWT(ctx context.Context, raw string) (*Identity, *au
 		return nil, &authFailure{"unknown_key", "token signed with an unknown key"}
 	}
 	var claims jwt.Claims
+	var all map[string]any // every claim, for claimScopes
 	verified := false
 	for _, k := range keys {
-		if err := tok.Claims(k.Key, &claims); err == nil {
+		if err := tok.Claims(k.Key, &claims, &all); err == nil {
 			verified = true
 			break
 		}
@@ -246,7 +250,45 @@ func (a *authenticator) fromJWT(ctx context.Context, raw string) (*Identity, *au
 	case err != nil:
 		return nil, &authFailure{"invalid", "invalid token claims"}
 	}
-	return &Identity{Name: is.cfg.Name, Kind: "jwt", Subject: claims.Subject, scope: is.cfg.Scope}, nil
+	id := &Identity{Name: is.cfg.Name, Kind: "jwt", Subject: claims.Subject, scope: is.cfg.Scope}
+	if len(is.cfg.ClaimScopes) > 0 {
+		sc, ok := claimScope(is.cfg.ClaimScopes, all)
+		id.scope = sc
+		if !ok {
+			id.refused = fmt.Sprintf("token of issuer %q grants no scope here: none of its claims holds a value that claimScopes maps", is.cfg.Name)
+		}
+	}
+	return id, nil
+}
+
+// claimScope is the scope of the first entry whose claim holds its value; ok is
+// false when none does.
+func claimScope(entries []ClaimScope, claims map[string]any) (sc Scope, ok bool) {
+	for _, c := range entries {
+		if claimHolds(claims[c.Claim], c.Value) {
+			return c.Scope, true
+		}
+	}
+	return Scope{}, false
+}
+
+// claimHolds reports whether a claim holds want: a string claim holds its
+// space-separated values (the OAuth "scope" claim, RFC 8693 §4.2, and Microsoft
+// Entra ID's "scp"), an array claim its string elements ("roles", "groups",
+// RFC 9068 §2.2.3.1, Entra ID's app roles, Okta's "scp"). Values are compared
+// exactly, case and all.
+func claimHolds(v any, want string) bool {
+	switch v := v.(type) {
+	case string:
+		return slices.Contains(strings.Fields(v), want)
+	case []any:
+		for _, e := range v {
+			if s, ok := e.(string); ok && s == want {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func containsAlg(list []jose.SignatureAlgorithm, alg string) bool {
@@ -262,6 +304,11 @@ func containsAlg(list []jose.SignatureAlgorithm, alg string) bool {
 // refresh, and again when a token names a key id it does not hold (key
 // rotation), at most once per minRefresh. When a read fails, the keys already
 // held stay in use.
+//
+// The read runs without the lock, one at a time: while it runs, a login whose
+// key is already held verifies with it at once (a stale set keeps serving until
+// the new one arrives), and only a login that needs the new set (the first one,
+// or one naming an unknown key id) waits for it, no longer than its request.
 type jwks struct {
 	url                 string
 	name                string
@@ -269,31 +316,73 @@ type jwks struct {
 	refresh, minRefresh time.Duration
 	metrics             *metrics
 
-	mu      sync.Mutex
-	keys    []jose.JSONWebKey
-	fetched time.Time // last successful read
-	tried   time.Time // last attempt
+	mu       sync.Mutex
+	keys     []jose.JSONWebKey
+	fetched  time.Time     // last successful read
+	tried    time.Time     // last attempt started
+	inflight chan struct{} // closed when the running read ends; nil when none runs
 }
 
 // lookup returns the signing keys for kid (all signing keys when kid is empty).
 // The error is set only when no key set could ever be read.
 func (k *jwks) lookup(ctx context.Context, kid string) ([]jose.JSONWebKey, error) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	now := time.Now()
 	stale := k.fetched.IsZero() || now.Sub(k.fetched) >= k.refresh
-	if stale && (k.tried.IsZero() || now.Sub(k.tried) >= k.minRefresh || k.fetched.IsZero()) {
-		k.fetch(ctx)
+	if stale && (k.fetched.IsZero() || now.Sub(k.tried) >= k.minRefresh) {
+		done := k.start(ctx)
+		if k.fetched.IsZero() { // nothing to verify with yet
+			k.wait(ctx, done)
+		}
 	}
 	found := k.find(kid)
-	if len(found) == 0 && kid != "" && now.Sub(k.tried) >= k.minRefresh {
-		k.fetch(ctx)
-		found = k.find(kid)
+	if len(found) == 0 && kid != "" {
+		// An unknown key id: wait for the read under way, or start one.
+		if k.inflight != nil || now.Sub(k.tried) >= k.minRefresh {
+			k.wait(ctx, k.start(ctx))
+			found = k.find(kid)
+		}
 	}
-	if k.fetched.IsZero() {
+	ok := !k.fetched.IsZero()
+	k.mu.Unlock()
+	if !ok {
 		return nil, errors.New("JWKS unavailable")
 	}
 	return found, nil
+}
+
+// start starts a read unless one runs, and returns the channel its end closes.
+// Called with k.mu held.
+func (k *jwks) start(ctx context.Context) chan struct{} {
+	if k.inflight != nil {
+		return k.inflight
+	}
+	done := make(chan struct{})
+	k.inflight, k.tried = done, time.Now()
+	// The read outlives the request that started it: others may be waiting.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	go func() {
+		defer cancel()
+		keys, err := k.fetch(ctx)
+		k.mu.Lock()
+		if err == nil {
+			k.keys, k.fetched = keys, time.Now()
+		}
+		k.inflight = nil
+		close(done)
+		k.mu.Unlock()
+	}()
+	return done
+}
+
+// wait releases k.mu until done is closed or ctx ends, then takes it again.
+func (k *jwks) wait(ctx context.Context, done chan struct{}) {
+	k.mu.Unlock()
+	defer k.mu.Lock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 func (k *jwks) find(kid string) []jose.JSONWebKey {
@@ -306,39 +395,40 @@ func (k *jwks) find(kid string) []jose.JSONWebKey {
 	return out
 }
 
-func (k *jwks) fetch(ctx context.Context) {
-	k.tried = time.Now()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	result := "ok"
-	defer func() { k.metrics.jwksRefresh(k.name, result) }()
+// fetch reads the key set (without k.mu) and returns its valid public keys.
+func (k *jwks) fetch(ctx context.Context) (keys []jose.JSONWebKey, err error) {
+	defer func() {
+		result := "ok"
+		if err != nil {
+			result = "error"
+		}
+		k.metrics.jwksRefresh(k.name, result)
+	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
 	if err != nil {
-		result = "error"
-		return
+		return nil, err
 	}
 	res, err := k.client.Do(req)
 	if err != nil {
-		result = "error"
-		return
+		return nil, err
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		result = "error"
-		return
+		return nil, fmt.Errorf("JWKS %s: HTTP %d", k.url, res.StatusCode)
 	}
 	var set jose.JSONWebKeySet
-	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&set); err != nil || len(set.Keys) == 0 {
-		result = "error"
-		return
+	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&set); err != nil {
+		return nil, err
 	}
-	var keys []jose.JSONWebKey
+	if len(set.Keys) == 0 {
+		return nil, fmt.Errorf("JWKS %s: no keys", k.url)
+	}
 	for _, key := range set.Keys {
 		if key.Valid() && key.IsPublic() {
 			keys = append(keys, key)
 		}
 	}
-	k.keys, k.fetched = keys, time.Now()
+	return keys, nil
 }
 
 // failureLimiter counts failed authentications per client address (a token
@@ -511,7 +601,8 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request, f *authFailur
 	}
 }
 
-// authorize checks id's scope against the request: writes (POST, PUT, PATCH,
+// authorize checks id's scope against the request: a credential granted no
+// scope may do nothing (not even discovery); writes (POST, PUT, PATCH,
 // DELETE, except POST …/.search) need read-write; a credential limited to
 // resource types may only reach those types' endpoints and discovery (not the
 // root /.search, which spans every type).
@@ -519,6 +610,9 @@ func (s *Server) authorize(id *Identity, r *http.Request) *Error {
 	rel := strings.TrimPrefix(r.URL.Path, BasePath)
 	search := strings.HasSuffix(rel, "/.search")
 	write := !search && (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodDelete)
+	if id.refused != "" {
+		return errorf(403, "", "%s", id.refused) // RFC 6750 §3.1 insufficient_scope
+	}
 	if write && !id.scope.CanWrite() {
 		return errorf(403, "", "credential %q is read-only", id.Name)
 	}

@@ -39,7 +39,16 @@ import (
 //	    clockSkew: 60s               # leeway on exp/nbf/iat (default 60s)
 //	    jwksRefresh: 1h              # re-read the JWKS this often (default 1h)
 //	    jwksMinRefresh: 10s          # an unknown "kid" re-reads it at most this often (default 10s)
-//	    scope: read-write
+//	    scope: read-write            # what every valid token gets; or, instead, claimScopes:
+//	  - name: entra-app-roles
+//	    issuer: https://sts.windows.net/<tenant>/
+//	    audiences: [api://scim2ldap]
+//	    jwksURL: https://login.microsoftonline.com/<tenant>/discovery/v2.0/keys
+//	    claimScopes:                 # the first entry whose claim holds its value gives the scope;
+//	      - claim: roles             # a token matching none is refused (403); no issuer-wide scope then
+//	        value: SCIM.ReadWrite    # exact; a string claim (scp) holds its space-separated values,
+//	        scope: read-write        # an array claim (roles) its elements
+//	      - {claim: roles, value: SCIM.Read, scope: read-only, resourceTypes: [User]}
 //	clientCertificates:              # mTLS (needs SCIM2LDAP_TLS_CLIENT_CA_FILE)
 //	  - name: hr-feed
 //	    subject: hr-feed.example.org # the verified certificate's CN or one of its DNS/URI SANs
@@ -92,7 +101,18 @@ type JWTIssuer struct {
 	ClockSkew      string   `yaml:"clockSkew"`
 	JWKSRefresh    string   `yaml:"jwksRefresh"`
 	JWKSMinRefresh string   `yaml:"jwksMinRefresh"`
-	Scope          `yaml:",inline"`
+	// ClaimScopes, when set, take the scope from the token's claims instead of
+	// Scope: the first entry whose claim holds its value (see claimHolds).
+	ClaimScopes []ClaimScope `yaml:"claimScopes"`
+	Scope       `yaml:",inline"`
+}
+
+// ClaimScope grants Scope to a JWT whose claim Claim holds Value (e.g. Entra
+// ID's app role SCIM.ReadWrite in "roles", or an OAuth scope in "scp").
+type ClaimScope struct {
+	Claim string `yaml:"claim"`
+	Value string `yaml:"value"`
+	Scope `yaml:",inline"`
 }
 
 // durations parses ClockSkew (default 60s), JWKSRefresh (default 1h) and
@@ -206,6 +226,7 @@ func (c *Credentials) Check(m *mapping.Mapping) error {
 	}
 	var errs []error
 	names := map[string]bool{}
+	var checkScope func(where, name string, sc Scope)
 	check := func(kind string, i int, name string, sc Scope) {
 		where := fmt.Sprintf("%s[%d]", kind, i)
 		switch {
@@ -215,6 +236,9 @@ func (c *Credentials) Check(m *mapping.Mapping) error {
 			errs = append(errs, fmt.Errorf("%s: name %q is used twice", where, name))
 		}
 		names[name] = true
+		checkScope(where, name, sc)
+	}
+	checkScope = func(where, name string, sc Scope) {
 		if sc.Scope != "" && sc.Scope != "read-only" && sc.Scope != "read-write" {
 			errs = append(errs, fmt.Errorf("%s %q: scope must be read-only or read-write, not %q", where, name, sc.Scope))
 		}
@@ -258,6 +282,17 @@ func (c *Credentials) Check(m *mapping.Mapping) error {
 		}
 		if _, _, _, err := j.durations(); err != nil {
 			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: %w", i, j.Name, err))
+		}
+		if len(j.ClaimScopes) > 0 && (j.Scope.Scope != "" || len(j.ResourceTypes) > 0) {
+			// Two sources of scope would leave open which one a token without the claim gets.
+			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: set scope/resourceTypes or claimScopes, not both (with claimScopes a token matching no entry is refused)", i, j.Name))
+		}
+		for ci, c := range j.ClaimScopes {
+			where := fmt.Sprintf("jwtIssuers[%d].claimScopes[%d]", i, ci)
+			if c.Claim == "" || c.Value == "" {
+				errs = append(errs, fmt.Errorf("%s %q: claim and value are required (e.g. claim: roles, value: SCIM.ReadWrite)", where, j.Name))
+			}
+			checkScope(where, j.Name, c.Scope)
 		}
 	}
 	for i, cc := range c.ClientCertificates {

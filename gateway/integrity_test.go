@@ -298,7 +298,7 @@ func serviceAccountStore(t *testing.T, own *slapdtest.Server, cfg *ldap.Conn) *l
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	if err := admin.Bind(own.BindDN, own.Password); err != nil {
+	if err := admin.Bind(own.RootDN, own.RootPW); err != nil {
 		t.Fatal(err)
 	}
 	const svc, svcPW = "cn=scim-svc,dc=example,dc=org", "Svc-Password-1"
@@ -341,7 +341,7 @@ func TestRefusedPasswordNeverLiftsTheLock(t *testing.T) {
 	store := serviceAccountStore(t, own, cfg)
 	e := newEnvFrom(t, gateway.Config{Mapping: passwordMapping(t), Store: store})
 	e.ldap.Close()
-	if e.ldap, _ = ldap.DialURL(own.URL); e.ldap == nil || e.ldap.Bind(own.BindDN, own.Password) != nil {
+	if e.ldap, _ = ldap.DialURL(own.URL); e.ldap == nil || e.ldap.Bind(own.RootDN, own.RootPW) != nil {
 		t.Fatal("cannot bind to the private slapd")
 	}
 	id := e.MustCreate("/Users", user("pw.refused", map[string]any{"password": "Long-enough-pass-1", "active": false}))

@@ -153,7 +153,7 @@ func newEnvFrom(t *testing.T, cfg gateway.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Bind(slapd.BindDN, slapd.Password); err != nil {
+	if err := c.Bind(slapd.RootDN, slapd.RootPW); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })

@@ -97,7 +97,7 @@ func loadFixture() error {
 		return err
 	}
 	defer c.Close()
-	if err := c.Bind(slapd.BindDN, slapd.Password); err != nil {
+	if err := c.Bind(slapd.RootDN, slapd.RootPW); err != nil {
 		return err
 	}
 	ou := ldap.NewAddRequest(fxBase, nil)

@@ -27,7 +27,7 @@ func adminConn(t testing.TB) *ldap.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if err := c.Bind(slapd.BindDN, slapd.Password); err != nil {
+	if err := c.Bind(slapd.RootDN, slapd.RootPW); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -37,7 +37,7 @@ func adminConn(t testing.TB) *ldap.Conn {
 // end of the test.
 func adminStore(t testing.TB, conns int) *ldapstore.Store {
 	t.Helper()
-	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: conns})
+	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.RootDN, BindPassword: slapd.RootPW, Conns: conns})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func adminConn(t *testing.T, s *slapdtest.Server) *ldap.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Bind(s.BindDN, s.Password); err != nil {
+	if err := c.Bind(s.RootDN, s.RootPW); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
@@ -105,7 +105,7 @@ func TestDevLayoutPasses(t *testing.T) {
 	for _, withConfig := range []bool{false, true} {
 		opts := options(slapd, m, slapd.BindDN, slapd.Password)
 		if withConfig {
-			opts.ConfigBindDN, opts.ConfigBindPassword = "cn=admin,cn=config", slapd.Password
+			opts.ConfigBindDN, opts.ConfigBindPassword = "cn=admin,cn=config", slapd.RootPW
 		}
 		rep := preflight.Run(context.Background(), opts)
 		if !rep.OK {
@@ -199,7 +199,7 @@ func TestReadOnlyAccountNamed(t *testing.T) {
 	// With cn=config readable, slapd's default size limit (500, the frontend's
 	// olcSizeLimit) is named with the olcLimits rule that lifts it.
 	opts := options(slapd, m, readerDN, "reader-Secret-1")
-	opts.ConfigBindDN, opts.ConfigBindPassword = "cn=admin,cn=config", slapd.Password
+	opts.ConfigBindDN, opts.ConfigBindPassword = "cn=admin,cn=config", slapd.RootPW
 	rep = preflight.Run(context.Background(), opts)
 	if f := find(rep, "limits.size", preflight.Warning); len(f) != 1 || !strings.Contains(f[0].Message, "size limit is 500 (olcSizeLimit of olcDatabase={-1}frontend,cn=config)") ||
 		!strings.Contains(f[0].Fix, `olcLimits: dn.exact="`+readerDN+`" size.soft=1000 size.hard=1000 size.pr=unlimited`) {
@@ -242,7 +242,7 @@ func TestMissingMemberOfOverlayNamed(t *testing.T) {
 	for _, withConfig := range []bool{false, true} {
 		opts := options(s, m, s.BindDN, s.Password)
 		if withConfig {
-			opts.ConfigBindDN, opts.ConfigBindPassword = "cn=admin,cn=config", s.Password
+			opts.ConfigBindDN, opts.ConfigBindPassword = "cn=admin,cn=config", s.RootPW
 		}
 		rep := preflight.Run(context.Background(), opts)
 		f := find(rep, "overlay.memberof", preflight.Error)

@@ -54,7 +54,7 @@ func TestMissingBaseNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.Bind(slapd.BindDN, slapd.Password)
+	c.Bind(slapd.RootDN, slapd.RootPW)
 	add := ldap.NewAddRequest("ou=staff,dc=example,dc=org", nil)
 	add.Attribute("objectClass", []string{"organizationalUnit"})
 	add.Attribute("ou", []string{"staff"})

@@ -2,10 +2,8 @@ package slapdtest
 
 import (
 	"fmt"
-	"net/url"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -22,10 +20,7 @@ func (s *Server) Halt() error {
 
 // Resume restarts a halted slapd and waits until it answers a bind (up to 10 s).
 func (s *Server) Resume() error {
-	sock := "ldapi://" + url.PathEscape(filepath.Join(s.Dir, "ldapi"))
-	sock = strings.ReplaceAll(sock, "/", "%2F")
-	sock = strings.Replace(sock, "ldapi:%2F%2F", "ldapi://", 1)
-	urls := s.URL + "/ " + s.LDAPSURL + "/ " + sock
+	urls := s.URL + "/ " + s.LDAPSURL + "/ " + s.ldapiURL()
 	slapd, err := exec.LookPath("slapd")
 	if err != nil {
 		slapd = "/usr/sbin/slapd"

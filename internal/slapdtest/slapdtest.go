@@ -6,6 +6,11 @@
 // quick start exercise one directory layout. No LDAP mocks anywhere. StartWith
 // builds the same layout with fewer overlays (Options), e.g. without refint and
 // memberof, to see what the gateway itself keeps consistent.
+//
+// BindDN is the gateway's least-privilege service account, as docs/directory.md
+// sets it up (it writes below ou=people and ou=groups and nothing else): a test
+// binds the gateway as it, so what passes here passes with those rights. RootDN
+// is for setting a test up beyond them (other branches, ou=policies).
 package slapdtest
 
 import (
@@ -26,8 +31,10 @@ type Server struct {
 	URL      string // ldap://127.0.0.1:PORT (StartTLS available)
 	LDAPSURL string // ldaps://127.0.0.1:PORT
 	BaseDN   string // dc=example,dc=org
-	BindDN   string // cn=admin,dc=example,dc=org
+	BindDN   string // cn=scim2ldap,ou=services,dc=example,dc=org: the gateway's service account
 	Password string
+	RootDN   string // cn=admin,dc=example,dc=org: the rootDN (no access control), for test set-up only
+	RootPW   string
 	CAFile   string // PEM of the server's self-signed certificate
 }
 
@@ -69,7 +76,8 @@ func StartWith(opts Options) (*Server, error) {
 		}
 		env := parseEnv(filepath.Join(dir, "env"))
 		return &Server{Dir: dir, URL: env["LDAP_URL"], LDAPSURL: env["LDAPS_URL"], BaseDN: env["LDAP_BASE"],
-			BindDN: env["LDAP_BIND_DN"], Password: env["LDAP_BIND_PW"], CAFile: env["LDAPTLS_CACERT"]}, nil
+			BindDN: env["LDAP_BIND_DN"], Password: env["LDAP_BIND_PW"], RootDN: env["LDAP_ROOT_DN"], RootPW: env["LDAP_ROOT_PW"],
+			CAFile: env["LDAPTLS_CACERT"]}, nil
 	}
 	os.RemoveAll(dir)
 	return nil, lastErr
