@@ -627,7 +627,7 @@ func read(p *slapdtest.Server) (*dump, error) {
 		return nil, err
 	}
 	defer c.Close()
-	if err := c.Bind(p.BindDN, p.Password); err != nil {
+	if err := c.Bind(p.RootDN, p.RootPW); err != nil {
 		return nil, err
 	}
 	d := &dump{}

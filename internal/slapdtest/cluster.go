@@ -24,11 +24,12 @@ import (
 // its own, and one olcSyncrepl per peer in delta-syncrepl mode
 // (syncdata=accesslog, refreshAndPersist, retry every second), with
 // olcMultiProvider TRUE: the OpenLDAP 2.5 Administrator's Guide, "N-Way
-// Multi-Provider" and "Delta-syncrepl replication". Delta-syncrepl sends each
-// write's modifications rather than whole entries, so two writes to different
-// attributes of one entry, made on two providers before they saw each other's,
-// are both kept; plain syncrepl would keep the entry with the later entryCSN
-// whole and drop the other write.
+// Multi-Provider" and "Delta-syncrepl replication". Each consumer binds as its
+// peer's rootDN: replication must read every attribute, passwords included.
+// Delta-syncrepl sends each write's own modifications rather than whole
+// entries, so two writes to different attributes of one entry, made on two
+// providers before they saw each other's, can both be kept; plain syncrepl
+// sends the entry whole.
 type Cluster struct {
 	Providers []*Server
 }
@@ -145,7 +146,7 @@ olcAccessLogPurge: 24:00 01+00:00
 
 dn: olcDatabase={1}mdb,cn=config
 changetype: modify
-`, i+1, s.BindDN, filepath.Join(s.Dir, "accesslog"))
+`, i+1, s.RootDN, filepath.Join(s.Dir, "accesslog"))
 	for j, p := range ps {
 		if j == i {
 			continue
@@ -153,7 +154,7 @@ changetype: modify
 		fmt.Fprintf(&b, "add: olcSyncrepl\nolcSyncrepl: rid=%03d provider=%s bindmethod=simple binddn=%q credentials=%s"+
 			" searchbase=%q type=refreshAndPersist retry=\"1 +\" timeout=3 network-timeout=3"+
 			" logbase=\"cn=accesslog\" logfilter=\"(&(objectClass=auditWriteObject)(reqResult=0))\" syncdata=accesslog\n-\n",
-			j+1, p.URL, p.BindDN, p.Password, p.BaseDN)
+			j+1, p.URL, p.RootDN, p.RootPW, p.BaseDN)
 	}
 	b.WriteString("replace: olcMultiProvider\nolcMultiProvider: TRUE\n")
 	return b.String()
@@ -238,7 +239,7 @@ func (c *Cluster) waitEverywhere(dn string, exists bool, timeout time.Duration) 
 	deadline := time.Now().Add(timeout)
 	for i, s := range c.Providers {
 		for {
-			err := exec.Command("ldapsearch", "-x", "-LLL", "-H", s.URL, "-D", s.BindDN, "-w", s.Password, "-b", dn, "-s", "base", "1.1").Run()
+			err := exec.Command("ldapsearch", "-x", "-LLL", "-H", s.URL, "-D", s.RootDN, "-w", s.RootPW, "-b", dn, "-s", "base", "1.1").Run()
 			var ee *exec.ExitError
 			found := err == nil
 			if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 32) {
