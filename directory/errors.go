@@ -120,6 +120,13 @@ func classify(err error, what string) error {
 	if le := findCode(err, ldap.LDAPResultStrongAuthRequired, ldap.LDAPResultConfidentialityRequired); le != nil {
 		return ldapCodes[le.ResultCode].answer(le, what, err)
 	}
+	// The store's own "can't reach the directory" may wrap the answer to a
+	// redial's bind (e.g. 53 for a disabled service account): the directory
+	// is unavailable, whatever the bind's code says.
+	var ue *ldapstore.UnavailableError
+	if errors.As(err, &ue) {
+		return &Error{Kind: Unavailable, Detail: unavailable, Err: err}
+	}
 	var le *ldap.Error
 	if errors.As(err, &le) {
 		if c, ok := ldapCodes[le.ResultCode]; ok {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/scim2ldap/scim2ldap/ldapstore"
 	"github.com/scim2ldap/scim2ldap/mapping"
 	"github.com/scim2ldap/scim2ldap/scimerr"
 )
@@ -17,9 +18,9 @@ import (
 // errors are built as go-ldap and ldapstore build them.
 func TestLDAPCodeAnswers(t *testing.T) {
 	answer := func(code uint16, diag string) error { return &ldap.Error{ResultCode: code, Err: errors.New(diag)} }
-	// ldapstore.slotConn: a failed redial (dial, StartTLS, bind) is a network error.
+	// ldapstore: a failed redial (dial, StartTLS, bind) is an UnavailableError.
 	redial := func(inner error) error {
-		return &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: fmt.Errorf("LDAP bind as %q: %w", "cn=gateway,dc=example,dc=org", inner)}
+		return &ldapstore.UnavailableError{Err: fmt.Errorf("LDAP bind as %q: %w", "cn=gateway,dc=example,dc=org", inner)}
 	}
 	cases := []struct {
 		err      error
@@ -68,6 +69,9 @@ func TestLDAPCodeAnswers(t *testing.T) {
 		{answer(ldap.ErrorNetwork, "connection closed"), Unavailable, "", "retry later"},
 		{&ldap.Error{ResultCode: ldap.ErrorNetwork, Err: context.DeadlineExceeded}, Unavailable, "", "retry later"},
 		{redial(answer(49, "")), Unavailable, "", "retry later"},
+		{redial(answer(53, "account disabled")), Unavailable, "", "retry later"},
+		{redial(answer(32, "")), Unavailable, "", "retry later"},
+		{&ldapstore.UnavailableError{Err: context.DeadlineExceeded}, Unavailable, "", "retry later"},
 		{redial(answer(13, "confidentiality required")), Upstream, "", "SCIM2LDAP_LDAP_STARTTLS"},
 		{errors.New("something else"), Internal, "", "internal error"},
 	}

@@ -43,8 +43,12 @@ func ResultLabel(err error) string {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return "deadline"
 	}
+	var ue *UnavailableError
+	if errors.As(err, &ue) {
+		return "network"
+	}
 	var le *ldap.Error
-	if errors.As(err, &le) && le.ResultCode != ldap.ErrorNetwork && le.ResultCode < ldap.ErrorNetwork {
+	if errors.As(err, &le) && le.ResultCode < ldap.ErrorNetwork {
 		return strconv.Itoa(int(le.ResultCode))
 	}
 	if IsUnavailable(err) {
@@ -89,7 +93,7 @@ func (s *Store) run(ctx context.Context, name string, c *ldap.Conn, op func(*lda
 		select {
 		case err = <-done:
 		case <-ctx.Done():
-			err = &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: fmt.Errorf("LDAP %s abandoned at the request's deadline: %w", name, ctx.Err())}
+			err = &UnavailableError{Err: fmt.Errorf("LDAP %s abandoned at the request's deadline: %w", name, ctx.Err())}
 		}
 	}
 	s.observe(name, err, time.Since(start))

@@ -272,7 +272,7 @@ func (s *Store) slotConn(ctx context.Context, srv *server, sl *slot) (*ldap.Conn
 			case <-ch:
 				continue
 			case <-ctx.Done():
-				return nil, &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: fmt.Errorf("directory unavailable (reconnecting): %w", ctx.Err())}
+				return nil, &UnavailableError{Err: fmt.Errorf("reconnecting: %w", ctx.Err())}
 			}
 		}
 		if sl.conn != nil {
@@ -281,7 +281,7 @@ func (s *Store) slotConn(ctx context.Context, srv *server, sl *slot) (*ldap.Conn
 		}
 		if !sl.lastErr.IsZero() && time.Since(sl.lastErr) < sl.backoff {
 			sl.mu.Unlock()
-			return nil, &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: errors.New("directory unavailable (reconnecting)")}
+			return nil, &UnavailableError{Err: errors.New("reconnecting")}
 		}
 		ch := make(chan struct{})
 		sl.dialing = ch
@@ -298,7 +298,7 @@ func (s *Store) slotConn(ctx context.Context, srv *server, sl *slot) (*ldap.Conn
 			sl.backoff = min(max(2*sl.backoff, 100*time.Millisecond), 5*time.Second)
 			sl.mu.Unlock()
 			s.observe("connect", err, time.Since(start))
-			return nil, &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: err}
+			return nil, &UnavailableError{Err: err}
 		}
 		sl.conn, sl.lastErr, sl.backoff = c, time.Time{}, 0
 		sl.mu.Unlock()
@@ -338,7 +338,7 @@ func (s *Store) doOp(ctx context.Context, name string, idempotent bool, op func(
 	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: err}
+			return &UnavailableError{Err: err}
 		}
 		c, err := s.connCtx(ctx)
 		if err != nil {
@@ -478,7 +478,7 @@ func (s *Store) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSi
 			if len(cookie) > 0 {
 				release(cookie)
 			}
-			return &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: err}
+			return &UnavailableError{Err: err}
 		}
 		countOp(ctx)
 		var res *ldap.SearchResult
@@ -534,6 +534,19 @@ func (s *Store) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSi
 	}
 }
 
+// UnavailableError is the store's own answer when it cannot get an operation
+// to the directory: no connection could be (re)established, the link died, or
+// the request's deadline passed before the operation could be sent or
+// finished. Err is why (a dial or bind failure, context.DeadlineExceeded…);
+// IsUnavailable reports it, as it does the directory's own "try later"
+// answers.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string { return "directory unavailable: " + e.Err.Error() }
+
+// Unwrap returns why.
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
 // IsUnavailable reports whether err means the directory could not be reached, the
 // link died, or the server is busy (network errors, 51 busy, 52 unavailable, time
 // limits): the client may retry later (SCIM 503 with Retry-After).
@@ -541,7 +554,8 @@ func IsUnavailable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if ldap.IsErrorAnyOf(err, ldap.ErrorNetwork, ldap.LDAPResultBusy, ldap.LDAPResultUnavailable,
+	var ue *UnavailableError
+	if errors.As(err, &ue) || ldap.IsErrorAnyOf(err, ldap.ErrorNetwork, ldap.LDAPResultBusy, ldap.LDAPResultUnavailable,
 		ldap.LDAPResultTimeout, ldap.LDAPResultTimeLimitExceeded, ldap.LDAPResultServerDown, ldap.LDAPResultConnectError) {
 		return true
 	}

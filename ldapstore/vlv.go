@@ -121,14 +121,14 @@ func (s *Store) SearchVLV(ctx context.Context, req *ldap.SearchRequest, sort *So
 	case s.vlvSlots <- struct{}{}:
 		defer func() { <-s.vlvSlots }()
 	case <-ctx.Done():
-		return nil, &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: fmt.Errorf("waiting for a VLV connection: %w", ctx.Err())}
+		return nil, &UnavailableError{Err: fmt.Errorf("waiting for a VLV connection: %w", ctx.Err())}
 	}
 	start := time.Now()
 	countOp(ctx)
 	c, err := s.dialCtx(ctx)
 	s.observe("connect", err, time.Since(start))
 	if err != nil {
-		return nil, &ldap.Error{ResultCode: ldap.ErrorNetwork, Err: err}
+		return nil, &UnavailableError{Err: err}
 	}
 	defer c.Close()
 	r := *req
