@@ -320,3 +320,25 @@ func TestBodyLimitAndRequestID(t *testing.T) {
 		t.Errorf("request id %q, want a fresh 32-hex one", id)
 	}
 }
+
+// A body that names an attribute by its path ("urn:…:User:employeeNumber")
+// instead of holding it in its schema's object (RFC 7643 §3) is refused with
+// 400 invalidSyntax, naming the form to use, on POST and PUT alike: ignoring
+// the key would drop the value, and a PUT would clear the stored one.
+func TestPathKeysInABodyAreRefused(t *testing.T) {
+	e := newEnv(t)
+	id := e.MustCreate("/Users", user("path.keys", map[string]any{entSchema: map[string]any{"employeeNumber": "556"}}))
+	before := e.entry("(uid=path.keys)")
+	for _, key := range []string{entSchema + ":employeeNumber", "urn:ietf:params:scim:schemas:extension:enterprise:2.0User:employeeNumber"} {
+		body := user("path.keys", map[string]any{key: "557"})
+		wantError(t, e.Do("PUT", "/Users/"+id, body), 400, "invalidSyntax", entSchema)
+		wantError(t, e.Do("POST", "/Users", user("path.keys2", map[string]any{key: "557"})), 400, "invalidSyntax", "employeeNumber")
+	}
+	after := e.entry("(uid=path.keys)")
+	if after.GetAttributeValue("employeeNumber") != "556" || after.GetAttributeValue("entryCSN") != before.GetAttributeValue("entryCSN") {
+		t.Errorf("a refused PUT changed the entry: employeeNumber %q", after.GetAttributeValue("employeeNumber"))
+	}
+	if e.entry("(uid=path.keys2)") != nil {
+		t.Error("a refused POST created the entry")
+	}
+}

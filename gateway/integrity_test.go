@@ -537,3 +537,18 @@ func TestPutWithoutActiveKeepsTheLock(t *testing.T) {
 		t.Errorf("PUT with active true: %s", p.Raw)
 	}
 }
+
+// A PATCH that removes the password, or sets it to "", is refused (400
+// invalidValue): it used to answer 200 and leave the password as it was, so
+// the client believed a credential gone that still binds.
+func TestPasswordCannotBeRemoved(t *testing.T) {
+	e := newEnvWith(t, passwordMapping(t))
+	id := e.MustCreate("/Users", user("pw.remove", map[string]any{"password": "Secret-111"}))
+	dn := "uid=pw.remove,ou=people,dc=example,dc=org"
+	for _, o := range []map[string]any{op("remove", "password", nil), op("replace", "password", "")} {
+		wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(o)), 400, "invalidValue", "password")
+	}
+	if !e.canBind(dn, "Secret-111") {
+		t.Error("the password changed")
+	}
+}

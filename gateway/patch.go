@@ -283,6 +283,17 @@ func (pd *patchDoc) unstoredAll(fs []mapping.Finding) error {
 	return nil
 }
 
+// isPassword reports whether def is the attribute the mapping stores as the
+// password (mapping.AttrMap.Password).
+func (pd *patchDoc) isPassword(def *mapping.AttrDef) bool {
+	for _, a := range pd.rt.Attrs {
+		if a.Password && a.Def == def {
+			return true
+		}
+	}
+	return false
+}
+
 // container returns the object that holds urn's attributes, creating an
 // extension object on demand.
 func (pd *patchDoc) container(urn string) map[string]any {
@@ -327,6 +338,12 @@ func (pd *patchDoc) applyPath(op string, p filterxlate.Path, v any) error {
 		}
 	}
 	clears := op == "remove" || mapping.IsEmpty(v)
+	if clears && pd.isPassword(def) {
+		// Removing the attribute would end every password login through the
+		// back door, and answering 200 while keeping it would tell the client
+		// it is gone: neither, a precise refusal.
+		return errorf(400, scimerr.InvalidValue, "%s: a password cannot be removed or set to empty; set a new one (to stop the account from signing in, set active to false)", p)
+	}
 	if a := pd.rt.Membership(def); a != nil {
 		if t.Sub != nil {
 			// A member's value, $ref and type are immutable (RFC 7643 §8.7.1;

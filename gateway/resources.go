@@ -150,6 +150,9 @@ func (h *resourceHandler) readResource(w http.ResponseWriter, r *http.Request) (
 	}
 	var ignored, details []string
 	for _, f := range h.rt.Unstored(body) {
+		if f.Misplaced {
+			return nil, errorf(400, scimerr.InvalidSyntax, "%s", f.Detail)
+		}
 		ignored, details = append(ignored, f.Path), append(details, f.Detail)
 	}
 	if h.rt.RefuseUnmapped && len(details) > 0 {

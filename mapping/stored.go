@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/scim2ldap/scim2ldap/filterxlate"
 	"github.com/scim2ldap/scim2ldap/scimerr"
 )
 
@@ -19,7 +20,13 @@ import (
 type Finding struct {
 	Path    string // in attribute notation: "addresses", "name.middleName", `phoneNumbers[type eq "fax"]`
 	Unknown bool   // no schema of the resource type defines it; otherwise a schema does, but nothing maps it
-	Detail  string // a sentence naming Path and saying which of the two it is
+	// Misplaced: the key is an attribute path ("urn:…:User:employeeNumber",
+	// "name.givenName") that names an attribute of the resource type's schemas,
+	// where a resource's JSON has the attribute itself, in its schema's object
+	// (RFC 7643 §3). Ignoring it would drop a value the client means to write
+	// (and a PUT would clear the attribute), so it is always refused.
+	Misplaced bool
+	Detail    string // a sentence naming Path and saying which of the two it is
 }
 
 // notation is t in attribute notation, URN-qualified for extension attributes.
@@ -226,13 +233,35 @@ func (rt *ResourceType) Unstored(res map[string]any) []Finding {
 			def = commonAttr(k)
 		}
 		if def == nil {
-			out = append(out, rt.unknown(k))
+			out = append(out, rt.keyFinding(k))
 			continue
 		}
 		rt.unstoredValue(Target{SchemaURN: rt.Schema.ID, Def: def}, v, &out)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
+}
+
+// keyFinding is the Finding for a resource's top-level key k that names no
+// attribute of the core schema: Misplaced when k is an attribute path that
+// ResolvePath resolves (a URN-qualified or dotted name), else unknown.
+func (rt *ResourceType) keyFinding(k string) Finding {
+	p, err := filterxlate.ParsePath(k)
+	if err != nil || p.Filter != nil || p.Sub != "" {
+		return rt.unknown(k)
+	}
+	t, err := rt.ResolvePath(p.Attr.URN, p.Attr.Name, p.Attr.Sub)
+	if err != nil {
+		return rt.unknown(k)
+	}
+	where := fmt.Sprintf("{%q: …}", t.Def.Name)
+	if t.Sub != nil {
+		where = fmt.Sprintf("{%q: {%q: …}}", t.Def.Name, t.Sub.Name)
+	}
+	if t.SchemaURN != rt.Schema.ID {
+		where = fmt.Sprintf("{%q: %s}", t.SchemaURN, where)
+	}
+	return Finding{Path: k, Misplaced: true, Detail: fmt.Sprintf("%q is an attribute path, not a key of a resource (RFC 7643 §3): send the value as %s", k, where)}
 }
 
 // Unmapped is the Finding for path, which names t (defined, not stored).

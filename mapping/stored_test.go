@@ -146,3 +146,33 @@ func TestCheckWritableFollowsTheMapping(t *testing.T) {
 		t.Error("displayName is writable")
 	}
 }
+
+// A top-level key that is an attribute path naming a mapped attribute
+// (URN-qualified, Entra's legacy forms, dotted) is Misplaced, never ignored:
+// a PUT would otherwise clear the attribute the client meant to set. A key
+// that names nothing stays unknown (ignored or refused by the mapping's
+// unmappedAttributes).
+func TestPathKeysInAResourceAreMisplaced(t *testing.T) {
+	m, err := Load("../mappings.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := m.ResourceType("User")
+	const ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	for key, want := range map[string]string{
+		ent + ":employeeNumber": `{"` + ent + `": {"employeeNumber": …}}`,
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0User:employeeNumber": `{"` + ent + `": {"employeeNumber": …}}`,
+		ent + ".manager": `{"` + ent + `": {"manager": …}}`,
+		"urn:ietf:params:scim:schemas:core:2.0:User:title": `{"title": …}`,
+		"name.givenName": `{"name": {"givenName": …}}`,
+	} {
+		fs := rt.Unstored(map[string]any{"userName": "u", key: "v"})
+		if len(fs) != 1 || !fs[0].Misplaced || !strings.Contains(fs[0].Detail, want) {
+			t.Errorf("%s: %+v, want one Misplaced finding naming %s", key, fs, want)
+		}
+	}
+	fs := rt.Unstored(map[string]any{"userName": "u", "totallyUnknown": "x"})
+	if len(fs) != 1 || fs[0].Misplaced || !fs[0].Unknown {
+		t.Errorf("unknown key: %+v", fs)
+	}
+}
