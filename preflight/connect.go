@@ -57,26 +57,53 @@ const certWarning = 30 * 24 * time.Hour
 // in clear. Verification itself is the bind's business (connectFinding):
 // here the chain is read without verifying, to report expiry even of a
 // certificate that no longer verifies.
+//
+// Of a list of servers (SCIM2LDAP_LDAP_URL "ldaps://a ldaps://b"), every one
+// is checked: after a failover the gateway binds and sends passwords to the
+// next, so a plain ldap:// server anywhere in the list is a warning, and so is
+// a server of the list that does not answer (the gateway would fail over).
 func (r *run) checkTLS(ctx context.Context) {
 	cfg := r.opts.LDAP
-	raw := cfg.URL
-	if urls, err := ldapstore.SplitURLs(cfg.URL); err == nil {
-		raw = urls[0] // of a list of servers, the preferred one
+	urls, err := ldapstore.SplitURLs(cfg.URL)
+	if err != nil {
+		urls = []string{cfg.URL}
+	}
+	for i, raw := range urls {
+		subject := raw
+		if len(urls) > 1 {
+			subject = fmt.Sprintf("%s (server %d of %d)", raw, i+1, len(urls))
+		}
+		r.checkServerTLS(ctx, raw, subject, len(urls) > 1)
+	}
+}
+
+// checkServerTLS is checkTLS for one server of the list, named subject; inList
+// says whether it is one of several (then it is also checked to answer).
+func (r *run) checkServerTLS(ctx context.Context, raw, subject string, inList bool) {
+	cfg := r.opts.LDAP
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "ldaps" && !cfg.StartTLS) {
-		r.add(Finding{Check: "tls.certificate", Severity: Warning, Subject: cfg.URL,
+		r.add(Finding{Check: "tls.certificate", Severity: Warning, Subject: subject,
 			Message: "the connection to the directory is not encrypted: the bind password and every password SCIM clients set travel in clear",
 			Fix:     "use an ldaps:// URL in SCIM2LDAP_LDAP_URL, or set SCIM2LDAP_LDAP_STARTTLS=true (with SCIM2LDAP_LDAP_CA_FILE for a private CA)"})
+		if inList && err == nil {
+			if c, derr := ldap.DialURL(raw, ldap.DialWithDialer(&net.Dialer{Timeout: timeout})); derr != nil {
+				r.add(Finding{Check: "connect", Severity: Warning, Subject: subject,
+					Message: fmt.Sprintf("this server of the list does not answer (%v): the gateway fails over to the next one", derr),
+					Fix:     "start it, or remove it from SCIM2LDAP_LDAP_URL"})
+			} else {
+				c.Close()
+			}
+		}
 		return
 	}
 	host := u.Hostname()
 	insecure := &tls.Config{InsecureSkipVerify: true, ServerName: host} // #nosec: only reads the chain's dates
 	var state tls.ConnectionState
-	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
 	if u.Scheme == "ldaps" {
 		port := u.Port()
 		if port == "" {
@@ -102,12 +129,16 @@ func (r *run) checkTLS(ctx context.Context) {
 		}
 	}
 	if err != nil || len(state.PeerCertificates) == 0 {
-		r.add(Finding{Check: "tls.certificate", Severity: Skipped, Subject: cfg.URL, Message: fmt.Sprintf("could not read the directory's certificate: %v", err)})
+		severity := Skipped
+		if inList {
+			severity = Warning // a server of the list that doesn't answer: the gateway fails over
+		}
+		r.add(Finding{Check: "tls.certificate", Severity: severity, Subject: subject, Message: fmt.Sprintf("could not read the directory's certificate: %v", err)})
 		return
 	}
 	leaf := state.PeerCertificates[0]
 	left := leaf.NotAfter.Sub(r.opts.Now)
-	subject := leaf.Subject.String()
+	subject += ": " + leaf.Subject.String()
 	switch {
 	case left <= 0:
 		r.add(Finding{Check: "tls.certificate", Severity: Error, Subject: subject,

@@ -263,3 +263,22 @@ func TestMissingMemberOfOverlayNamed(t *testing.T) {
 		t.Errorf("wrong config password:\n%s", rep.Text(true))
 	}
 }
+
+// Of a list of servers every one is checked: a plain ldap:// server anywhere
+// in the list is named (after a failover, passwords go to it), and so is one
+// that does not answer, with its place in the list; neither blocks serving.
+func TestEveryServerOfAListChecked(t *testing.T) {
+	m := exampleMapping(t, nil)
+	opts := options(slapd, m, slapd.BindDN, slapd.Password)
+	opts.LDAP.URL = slapd.URL + " ldap://127.0.0.1:1"
+	rep := preflight.Run(context.Background(), opts)
+	if !rep.OK {
+		t.Errorf("a list with a server down should not block serving:\n%s", errorsOf(rep))
+	}
+	if w := find(rep, "tls.certificate", preflight.Warning); len(w) != 2 || !strings.Contains(w[1].Subject, "server 2 of 2") {
+		t.Errorf("want each plain server named: %+v", w)
+	}
+	if w := find(rep, "connect", preflight.Warning); len(w) != 1 || !strings.Contains(w[0].Subject, "127.0.0.1:1 (server 2 of 2)") {
+		t.Errorf("want the server that does not answer named: %+v", w)
+	}
+}
