@@ -123,6 +123,14 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 				Timeout: timeout},
 			ConfigBindDN: *f.configBindDN, ConfigBindPassword: configPassword})
 	}
+	// A mistyped variable (SCIM2LDAP_LDAP_BINDDN) would otherwise show only as
+	// its effect (an anonymous bind, bases that seem missing): name it first.
+	var typos []preflight.Finding
+	for _, w := range configWarnings(nil, os.Environ()) {
+		typos = append(typos, preflight.Finding{Check: "config", Severity: preflight.Warning, Subject: "environment", Message: w,
+			Fix: "rename the variable as scim2ldap serve --help lists it"})
+	}
+	rep.Findings = append(typos, rep.Findings...)
 	if *f.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -64,3 +64,14 @@ func TestDoctorExitCodes(t *testing.T) {
 		t.Error("the password is in the output")
 	}
 }
+
+// doctor names a mistyped variable with the nearest setting, as serve does,
+// before what it causes (an anonymous bind).
+func TestDoctorNamesMistypedVariables(t *testing.T) {
+	setenv(t, map[string]string{"LDAP_URL": slapd.URL, "LDAP_BINDDN": slapd.BindDN, "LDAP_BIND_PASSWORD": slapd.Password})
+	var out, errOut bytes.Buffer
+	run([]string{"doctor", "--mapping", "../../mappings.example.yaml"}, &out, &errOut)
+	if !strings.Contains(out.String(), `SCIM2LDAP_LDAP_BINDDN is not a setting of scim2ldap and is ignored (did you mean "SCIM2LDAP_LDAP_BIND_DN"?)`) {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
