@@ -55,9 +55,8 @@ type Directory struct {
 
 // New returns the resource layer over store. log receives what a request can't
 // report to its client (a compensation that failed, reference upkeep left
-// unfinished); a logger in the request's context (zerolog.Ctx), when there is
-// one, is used instead, so that its fields (a request id) come along. events
-// may be nil.
+// unfinished); each event carries the request's context (zerolog.Event.Ctx),
+// so a hook of log can add the request's fields (its id). events may be nil.
 func New(store *ldapstore.Store, log zerolog.Logger, events Events) *Directory {
 	return &Directory{store: store, log: log, events: events}
 }
@@ -121,19 +120,11 @@ func (d *Directory) VirtualListViews() bool {
 	return d.Sorts() && d.store.Supports(ldapstore.OIDVLVRequest)
 }
 
-// logger is the request's logger (zerolog.Ctx), or the directory's.
-func (d *Directory) logger(ctx context.Context) *zerolog.Logger {
-	if l := zerolog.Ctx(ctx); l.GetLevel() != zerolog.Disabled {
-		return l
-	}
-	return &d.log
-}
-
 // stepFailed logs a compensation or follow-up step that could not be done:
 // the state it leaves is named, so an operator can repair it.
 func (d *Directory) stepFailed(ctx context.Context, step, dn string, err error) {
 	if err == nil {
 		return
 	}
-	d.logger(ctx).Error().Err(err).Str("dn", dn).Str("step", step).Msg("a step of a multi-operation write failed; the entry may be left between the request's states until the request is retried")
+	d.log.Error().Ctx(ctx).Err(err).Str("dn", dn).Str("step", step).Msg("a step of a multi-operation write failed; the entry may be left between the request's states until the request is retried")
 }

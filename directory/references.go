@@ -377,5 +377,5 @@ func (s *Snapshot) upkeepFailed(ctx context.Context, what, dn string, err error)
 	if err == nil || errors.Is(err, context.Canceled) {
 		return
 	}
-	s.d.logger(ctx).Error().Err(err).Str("dn", dn).Msg("reference upkeep after " + what + " did not finish; values naming this DN may remain until the name is taken again")
+	s.d.log.Error().Ctx(ctx).Err(err).Str("dn", dn).Msg("reference upkeep after " + what + " did not finish; values naming this DN may remain until the name is taken again")
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/scim2ldap/scim2ldap/ldapstore"
 	"github.com/scim2ldap/scim2ldap/scimerr"
 )
@@ -29,9 +31,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info := &reqInfo{id: requestID(r), remote: s.clientAddr(r), method: r.Method}
 	w.Header().Set("X-Request-Id", info.id)
 	ctx := context.WithValue(ldapstore.WithOpCounter(r.Context()), infoKey{}, info)
-	// The directory layer logs what the client can't be told (a compensation
-	// that failed) with this logger, so the lines carry the request id.
-	ctx = s.cfg.Log.With().Str("request_id", info.id).Logger().WithContext(ctx)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	if r.Body != nil {
@@ -84,6 +83,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.router().ServeHTTP(rec, r.WithContext(ctx))
+}
+
+// requestIDHook adds the request id to the log events of the directory layer,
+// which log with the request's context (zerolog.Event.Ctx): a failed
+// compensation's line can be matched to its request line without a logger
+// per request.
+type requestIDHook struct{}
+
+func (requestIDHook) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
+	if info := infoOf(e.GetCtx()); info != nil {
+		e.Str("request_id", info.id)
+	}
 }
 
 // noteCause records why the response is an error, for ServeHTTP's log line

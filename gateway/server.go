@@ -106,7 +106,7 @@ func New(cfg Config) *Server {
 	if cfg.Audit != nil {
 		s.audit = zerolog.New(cfg.Audit).With().Timestamp().Logger()
 	}
-	s.dir = directory.New(cfg.Store, cfg.Log, auditEvents{s})
+	s.dir = directory.New(cfg.Store, cfg.Log.Hook(requestIDHook{}), auditEvents{s})
 	s.auth.Store(newAuthenticator(cfg.Tokens, cfg.Credentials, s.metrics))
 	s.limiter = newFailureLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval)
 	s.SetMapping(cfg.Mapping)
