@@ -582,10 +582,11 @@ func RefKey(dn string) string {
 }
 
 // FromLDAP builds the SCIM representation of an entry (RFC 7643 §3): schemas, id,
-// externalId, meta and every mapped attribute the projection includes. refs maps
-// RefKey(DN) to the referenced resource; baseURL is the absolute SCIM base
+// externalId, meta and every mapped attribute the projection includes. refs
+// holds the resources the entry's DNs name (a DN it lacks is dangling, or the
+// empty placeholder member, and not shown); baseURL is the absolute SCIM base
 // ("https://host/scim/v2") for meta.location and $ref.
-func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs map[string]Ref, baseURL string, p *Projection) map[string]any {
+func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs *Refs, baseURL string, p *Projection) map[string]any {
 	d := rt.dialect
 	id := d.EntryID(e)
 	res := map[string]any{"id": id}
@@ -601,11 +602,9 @@ func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs map[string]Ref, baseURL str
 		}
 		for _, r := range raw {
 			if a.IsReference() {
-				ref, ok := refs[RefKey(string(r))]
-				if !ok {
-					continue // dangling, or the empty placeholder member
+				if o := refs.object(string(r), baseURL, a); o != nil {
+					vals = append(vals, o)
 				}
-				vals = append(vals, refObject(ref, baseURL, a))
 				continue
 			}
 			v := fromLDAP(a, r)
@@ -769,5 +768,59 @@ func refObject(ref Ref, baseURL string, a *AttrMap) map[string]any {
 	if a.Def.Sub("type") != nil && len(a.RefTypes) > 1 {
 		o["type"] = ref.Type
 	}
+	return o
+}
+
+// Refs are the resources the DN values of a batch of entries name, for
+// FromLDAP: Resolved maps RefKey(DN) to the resource (a DN absent from it is
+// dangling and not shown). A list page of users in the same few hundred groups
+// names each group DN once per user; built by NewSharedRefs, Refs normalises
+// and renders each reference object once for the whole batch, so the objects are shared between the resources rendered:
+// callers must not modify them.
+type Refs struct {
+	Resolved map[string]Ref
+	objects  map[refSlot]map[string]any
+}
+
+// refSlot is one rendered reference object: the same DN renders differently in
+// attributes that show type and in those that don't.
+type refSlot struct {
+	dn string
+	a  *AttrMap
+}
+
+// NewRefs returns Refs over resolved (RefKey → resource) whose objects belong
+// to the resource rendered (a PATCH may change them).
+func NewRefs(resolved map[string]Ref) *Refs { return &Refs{Resolved: resolved} }
+
+// NewSharedRefs is NewRefs for read-only renders: each reference object is
+// built once and shared.
+func NewSharedRefs(resolved map[string]Ref) *Refs {
+	return &Refs{Resolved: resolved, objects: map[refSlot]map[string]any{}}
+}
+
+// object is the SCIM object of the reference dn in attribute a, nil when dn
+// names no resolved resource. Shared objects are built once per (DN, a),
+// unless a fixes sub-attributes (FromLDAP adds them to the object).
+func (r *Refs) object(dn, baseURL string, a *AttrMap) map[string]any {
+	if r == nil {
+		return nil
+	}
+	if r.objects == nil || len(a.Fixed) > 0 {
+		ref, ok := r.Resolved[RefKey(dn)]
+		if !ok {
+			return nil
+		}
+		return refObject(ref, baseURL, a)
+	}
+	slot := refSlot{dn, a}
+	if o, done := r.objects[slot]; done {
+		return o
+	}
+	var o map[string]any
+	if ref, found := r.Resolved[RefKey(dn)]; found {
+		o = refObject(ref, baseURL, a)
+	}
+	r.objects[slot] = o // nil too: a dangling DN is looked up once
 	return o
 }
