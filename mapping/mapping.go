@@ -119,10 +119,13 @@ type AttrMap struct {
 	CaseExact  bool       // SCIM caseExact; true compares with caseExactMatch in filters
 	Uniqueness Uniqueness // UniquenessNone or UniquenessServer: server is checked before create and replace
 	Mutability Mutability // readWrite, readOnly, immutable or writeOnly
-	RefTypes   []string   // for references: the resource types an id may name
-	Pos        Pos        // where the mapping file declares it
-	TrueValue  string     // LDAP value of boolean true (default "TRUE")
-	FalseValue string     // LDAP value of boolean false (default "FALSE")
+	// Returned is the RFC 7643 §7 returned characteristic in force: the
+	// schema's, or "request" where the mapping narrows a "default" one.
+	Returned   string
+	RefTypes   []string // for references: the resource types an id may name
+	Pos        Pos      // where the mapping file declares it
+	TrueValue  string   // LDAP value of boolean true (default "TRUE")
+	FalseValue string   // LDAP value of boolean false (default "FALSE")
 	// TrueWhenAbsent stores boolean true as the attribute's absence and false as
 	// FalseValue; any value reads as false. It fits lock attributes such as
 	// ppolicy's pwdAccountLockedTime (present = locked = active false).
@@ -311,7 +314,7 @@ func (rt *ResourceType) DN(rdnValue, parent string) string {
 // Advertised returns the definition of a top-level attribute as /Schemas shows it
 // for this resource type: nil when nothing of it is mapped, otherwise a copy with
 // only the mapped sub-attributes and the characteristics the mapping set
-// (uniqueness, caseExact, mutability; RFC 7643 §7).
+// (uniqueness, caseExact, mutability, returned; RFC 7643 §7).
 func (rt *ResourceType) Advertised(schemaURN string, def *AttrDef) *AttrDef {
 	maps := rt.MappedAttrs(schemaURN, def)
 	if len(maps) == 0 {
@@ -321,8 +324,11 @@ func (rt *ResourceType) Advertised(schemaURN string, def *AttrDef) *AttrDef {
 	out.SubAttributes = nil
 	if def.Type != "complex" {
 		a := maps[0]
-		out.Uniqueness, out.CaseExact, out.Mutability = a.Uniqueness, a.CaseExact, a.Mutability
+		out.Uniqueness, out.CaseExact, out.Mutability, out.Returned = a.Uniqueness, a.CaseExact, a.Mutability, a.Returned
 		return &out
+	}
+	if !slices.ContainsFunc(maps, func(a *AttrMap) bool { return a.Returned != "request" }) {
+		out.Returned = "request" // every mapped part waits to be asked for
 	}
 	seen := map[*AttrDef]bool{}
 	for _, a := range maps {
