@@ -46,6 +46,9 @@ type Config struct {
 	PublicURL string
 	// MaxPageSize caps `count` (default 1000).
 	MaxPageSize int
+	// ListMemory bounds, in bytes, the memory the list pages being served hold
+	// at once (directory.ListMemory); 0: unbounded.
+	ListMemory int64
 
 	// Production settings (auth.go, metrics.go, audit.go, middleware.go).
 
@@ -106,7 +109,7 @@ func New(cfg Config) *Server {
 	if cfg.Audit != nil {
 		s.audit = zerolog.New(cfg.Audit).With().Timestamp().Logger()
 	}
-	s.dir = directory.New(cfg.Store, cfg.Log.Hook(requestIDHook{}), auditEvents{s})
+	s.dir = directory.New(cfg.Store, cfg.Log.Hook(requestIDHook{}), auditEvents{s}, directory.ListMemory(cfg.ListMemory))
 	s.auth.Store(newAuthenticator(cfg.Tokens, cfg.Credentials, s.metrics))
 	s.limiter = newFailureLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval)
 	s.SetMapping(cfg.Mapping)

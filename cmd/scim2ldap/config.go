@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -59,6 +61,7 @@ type Config struct {
 	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"then, time in-flight requests get to finish"`
 	MaxBodyBytes      int64         `envconfig:"MAX_BODY_BYTES" default:"1048576" desc:"largest request body in bytes (larger: 413); at least 1024"`
 	MaxPageSize       int           `envconfig:"MAX_PAGE_SIZE" default:"1000" desc:"largest count a list request gets"`
+	ListMemoryBytes   int64         `envconfig:"LIST_MEMORY_BYTES" desc:"bytes the list pages being served may hold at once (beyond: they wait, then 503); default a quarter of the Go memory limit"`
 
 	// Observability.
 	MetricsAddr string `envconfig:"METRICS_ADDR" desc:"separate address for /metrics, /healthz, /readyz; empty: on LISTEN_ADDR"`
@@ -91,6 +94,19 @@ func (c *Config) readTokens() ([]string, error) {
 		}
 	}
 	return tokens, nil
+}
+
+// listMemory is SCIM2LDAP_LIST_MEMORY_BYTES, by default a quarter of the Go
+// memory limit in force (see setMemoryLimit): the rest is the gateway's own
+// working set, the other requests' and the collector's headroom.
+func (c *Config) listMemory() int64 {
+	if c.ListMemoryBytes > 0 {
+		return c.ListMemoryBytes
+	}
+	if limit := debug.SetMemoryLimit(-1); limit < math.MaxInt64 {
+		return limit / 4
+	}
+	return 0
 }
 
 // envPrefix is the prefix of every variable Config reads.
@@ -176,6 +192,9 @@ func exampleFor(t string) string {
 func (c *Config) check() []error {
 	var errs []error
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.ListMemoryBytes < 0 {
+		fail("SCIM2LDAP_LIST_MEMORY_BYTES is %d; want a number of bytes, or 0 for a quarter of the Go memory limit", c.ListMemoryBytes)
+	}
 	if c.LDAPURL == "" {
 		fail("SCIM2LDAP_LDAP_URL is required (e.g. ldap://127.0.0.1:389)")
 	} else if _, err := ldapstore.SplitURLs(c.LDAPURL); err != nil {

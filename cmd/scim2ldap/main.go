@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	memlimit "github.com/KimMachineGun/automemlimit/memlimit"
+
 	"github.com/kelseyhightower/envconfig"
 	"github.com/rs/zerolog"
 )
@@ -144,8 +146,25 @@ func wantsHelp(args []string) bool {
 	return slices.ContainsFunc(args[:end], func(a string) bool { return a == "-h" || a == "-help" || a == "--help" })
 }
 
-// defaultMemoryLimit is the soft heap limit when GOMEMLIMIT is not set (64 MiB).
-const defaultMemoryLimit = 64 << 20
+// setMemoryLimit sets Go's soft heap limit unless GOMEMLIMIT is set: 90% of
+// the memory limit of the process's cgroup (a container's limit; cgroup v1 or
+// v2, read by automemlimit), or fallbackMemoryLimit where there is none. Below
+// the working set a soft limit makes the collector run without end instead of
+// bounding anything, so the memory of large list pages is bounded by design
+// (SCIM2LDAP_LIST_MEMORY_BYTES, a quarter of this limit) and the limit only
+// keeps the heap from growing GOGC-fold past it (docs/performance.md).
+func setMemoryLimit() int64 {
+	limit, err := memlimit.Set(memlimit.WithRatio(1), memlimit.WithProvider(
+		memlimit.ApplyFallback(memlimit.ApplyRatio(memlimit.FromCgroup, 0.9), memlimit.Limit(fallbackMemoryLimit))))
+	if err != nil { // an unreadable cgroup file: the fallback
+		debug.SetMemoryLimit(fallbackMemoryLimit)
+		return fallbackMemoryLimit
+	}
+	return limit
+}
+
+// fallbackMemoryLimit is the soft heap limit outside a memory-limited cgroup.
+const fallbackMemoryLimit = 96 << 20
 
 // defaultGCPercent is GOGC when the variable is not set. The live heap of a
 // serving gateway is a few MB, so with Go's default (100) the collector ran
@@ -175,7 +194,8 @@ func serveUsage() string {
 		panic(err) // the struct is ours: a bad tag is a programming error
 	}
 	b.WriteString(`
-  Also read: GOMEMLIMIT (default 64MiB here) and GOGC (default 400 here), the Go runtime's own.
+  Also read: GOMEMLIMIT (default here: 90% of the container's memory limit, or 96MiB without one) and
+  GOGC (default 400 here), the Go runtime's own.
 `)
 	return b.String()
 }
@@ -198,12 +218,7 @@ func serve(args []string, _, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// A soft limit on the heap: near it the garbage collector works harder
-	// instead of letting a big response (a 50,000-member group) double the heap
-	// (docs/performance.md). GOMEMLIMIT overrides it, e.g. GOMEMLIMIT=200MiB.
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
-	}
+	setMemoryLimit()
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
 	}
