@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +41,13 @@ import (
 //	scim2ldap_credentials_reloads_total{result}                    counter (SIGHUP; result: ok, rejected)
 //	scim2ldap_build_info{version,revision,goversion}               gauge, always 1 (Config.Build)
 //
-// plus the Go runtime and process collectors.
+// plus the Go runtime and process collectors, the runtime's with the CPU
+// classes of runtime/metrics: go_cpu_classes_gc_total_cpu_seconds_total over
+// go_cpu_classes_total_cpu_seconds_total minus go_cpu_classes_idle_cpu_seconds_total
+// is the share of the process's CPU the garbage collector took.
+// gcCPU selects the garbage collector's, the idle and the total CPU time from runtime/metrics.
+var gcCPU = regexp.MustCompile(`^/cpu/classes/(gc/total|idle|total):cpu-seconds$`)
+
 type metrics struct {
 	reloads      *prometheus.CounterVec
 	credReloads  *prometheus.CounterVec
@@ -98,7 +105,8 @@ func newMetrics(store *ldapstore.Store, build BuildInfo) *metrics {
 	m.credReloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_credentials_reloads_total",
 		Help: `Client credential reloads (SIGHUP, with SCIM2LDAP_BEARER_TOKENS_FILE or SCIM2LDAP_CREDENTIALS_FILE) by result: "ok", or "rejected" (the old credentials stay).`}, []string{"result"})
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.ldapOps, m.ldapDuration, m.ready, m.authFailures, m.jwks, m.audits, m.reloads, m.credReloads,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: gcCPU})),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
 	if store != nil {
