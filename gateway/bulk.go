@@ -61,6 +61,7 @@ type bulkOp struct {
 	method, path, bulkID, version string
 	data                          map[string]any // nil for DELETE
 	rt                            *mapping.ResourceType
+	pathRef                       string // the bulkId the path names ("/Users/bulkId:qwerty"), or ""
 	refusal                       *Error // set: refused before running, with this error
 }
 
@@ -164,6 +165,11 @@ func parseBulkOp(raw any, served []*mapping.ResourceType) *bulkOp {
 	}
 	var endpoints []string
 	id := ""
+	defer func() {
+		if ref, ok := strings.CutPrefix(id, bulkRefPrefix); ok && op.refusal == nil {
+			op.pathRef = ref
+		}
+	}()
 	for _, rt := range served {
 		endpoints = append(endpoints, rt.Endpoint)
 		if op.path == rt.Endpoint {
@@ -197,6 +203,16 @@ func parseBulkOp(raw any, served []*mapping.ResourceType) *bulkOp {
 		op.data = data
 	}
 	return op
+}
+
+// refs returns the bulkIds the operation references: in its path, then in
+// its data.
+func (op *bulkOp) refs() []string {
+	var refs []string
+	if op.pathRef != "" {
+		refs = append(refs, op.pathRef)
+	}
+	return bulkRefs(any(op.data), refs)
 }
 
 // bulkRun is one Bulk request being run.
@@ -243,8 +259,7 @@ func (s *Server) newBulkRun(r *http.Request, list []any, failOnErrors int) *bulk
 	for _, op := range b.ops {
 		in := planInput{ok: op.refusal == nil, post: op.method == http.MethodPost}
 		if in.ok {
-			in.refs = bulkRefs(op.path, nil)
-			in.refs = bulkRefs(any(op.data), in.refs)
+			in.refs = op.refs()
 			for _, ref := range in.refs {
 				if _, ok := defined[ref]; !ok {
 					op.refusal = errorf(400, scimerr.InvalidValue, "%s%s names no POST of this request: a bulkId reference names the bulkId of a POST in the same Bulk request (RFC 7644 §3.7.2)", bulkRefPrefix, ref)
@@ -372,13 +387,18 @@ func (b *bulkRun) send(ctx context.Context, i int, method, path string, data map
 	b.mu.Lock()
 	ids := b.ids
 	var missing, why string
-	for _, ref := range bulkRefs(path, bulkRefs(any(data), nil)) {
+	refs := bulkRefs(any(data), nil)
+	resolvedPath := path
+	if op := b.ops[i]; op.pathRef != "" {
+		refs = append([]string{op.pathRef}, refs...)
+		resolvedPath = op.rt.Endpoint + "/" + ids[op.pathRef]
+	}
+	for _, ref := range refs {
 		if _, ok := ids[ref]; !ok {
 			missing, why = ref, b.failures[ref]
 			break
 		}
 	}
-	resolvedPath := resolveRefs(path, ids).(string)
 	var body any
 	if data != nil {
 		body = resolveRefs(data, ids)
