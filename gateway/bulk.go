@@ -174,7 +174,7 @@ func parseBulkOp(raw any, served []*mapping.ResourceType) *bulkOp {
 		endpoints = append(endpoints, rt.Endpoint)
 		if op.path == rt.Endpoint {
 			op.rt = rt
-		} else if rest, ok := strings.CutPrefix(op.path, rt.Endpoint+"/"); ok && rest != "" && rest != ".search" && !strings.ContainsAny(rest, "/?#") {
+		} else if rest, ok := strings.CutPrefix(op.path, rt.Endpoint+"/"); ok && rest != "" && rest != ".search" && rest != "." && rest != ".." && !strings.ContainsAny(rest, "/?#") {
 			op.rt, id = rt, rest
 		}
 	}
@@ -327,13 +327,17 @@ func (b *bulkRun) run(ctx context.Context) {
 			return // the remaining operations are not run, nor listed (§3.7.3)
 		}
 		if ctx.Err() != nil {
+			notRun := 0
 			for _, later := range batches[n:] {
 				for _, st := range later {
 					if b.results[st.op] == nil {
+						notRun++
 						b.fail(st.op, errorf(503, "", "not run: the Bulk request's deadline (%s) passed first; send this operation again", b.s.cfg.RequestTimeout))
 					}
 				}
 			}
+			b.s.cfg.Log.Warn().Err(ctx.Err()).Int("not_run", notRun).Str("request_id", b.info.id).
+				Msg("bulk request: the deadline (SCIM2LDAP_REQUEST_TIMEOUT) passed before every operation ran")
 			return
 		}
 		if len(batch) == 1 {
@@ -499,9 +503,9 @@ func (b *bulkRun) fail(i int, e *Error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	op := b.ops[i]
-	res := map[string]any{"method": op.method, "status": strconv.Itoa(e.Status), "response": errorBody(e)}
-	if op.method == "" {
-		res["method"] = "-"
+	res := map[string]any{"status": strconv.Itoa(e.Status), "response": errorBody(e)}
+	if op.method != "" {
+		res["method"] = op.method // as sent, even when it is no method Bulk takes
 	}
 	if op.bulkID != "" {
 		res["bulkId"] = op.bulkID

@@ -347,6 +347,7 @@ func TestBulkMalformed(t *testing.T) {
 		bulkOp("PUT", "/Users/abc", "", nil),
 		map[string]any{"method": 5, "path": "/Users"},
 		bulkOp("POST", "/Users/.search", "s", map[string]any{}),
+		bulkOp("DELETE", "/Users/..", "", nil),
 		bulkOp("POST", "/Users", "twice", newUser("bulk-twice-1")),
 		bulkOp("POST", "/Users", "twice", newUser("bulk-twice-2")),
 		bulkOp("POST", "/Users", "fine", newUser("bulk-malformed-fine"))))
@@ -358,8 +359,9 @@ func TestBulkMalformed(t *testing.T) {
 	wantOpError(t, res[5], "400", "invalidSyntax", "data is required")
 	wantOpError(t, res[6], "400", "invalidSyntax", "method must be a string")
 	wantOpError(t, res[7], "400", "invalidValue", "/Users/.search")
-	wantStatuses(t, res[8:], "201", "400", "201")
-	wantOpError(t, res[9], "400", "invalidValue", "not unique", "operation 9")
+	wantOpError(t, res[8], "400", "invalidValue", "/Users/..")
+	wantStatuses(t, res[9:], "201", "400", "201")
+	wantOpError(t, res[10], "400", "invalidValue", "not unique", "operation 10")
 
 	for _, c := range []struct {
 		body     any

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -258,7 +259,7 @@ func bulkRefs(v any, seen []string) []string {
 			seen = bulkRefs(e, seen)
 		}
 	case map[string]any:
-		for _, k := range sortedKeys(x) { // a stable order of appearance
+		for _, k := range slices.Sorted(maps.Keys(x)) { // a stable order of appearance
 			seen = bulkRefs(x[k], seen)
 		}
 	}
@@ -339,7 +340,7 @@ func stripCycle(res map[string]any, refs []string, rt *mapping.ResourceType) (cr
 	}
 	created = make(map[string]any, len(res))
 	var exts []string
-	for _, k := range sortedKeys(res) {
+	for _, k := range slices.Sorted(maps.Keys(res)) {
 		if rt.ExtensionURN(k) != "" && isObject(res[k]) {
 			exts = append(exts, k)
 			continue
@@ -351,7 +352,7 @@ func stripCycle(res map[string]any, refs []string, rt *mapping.ResourceType) (cr
 	for _, urn := range exts {
 		obj := res[urn].(map[string]any)
 		out := make(map[string]any, len(obj))
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			if v, ok := split(k, obj[k], urn+":"); ok {
 				out[k] = v
 			}
@@ -365,12 +366,3 @@ func stripCycle(res map[string]any, refs []string, rt *mapping.ResourceType) (cr
 }
 
 func isObject(v any) bool { _, ok := v.(map[string]any); return ok }
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
