@@ -531,3 +531,20 @@ func (e *env) searchPeople(filter string) []*ldap.Entry {
 	}
 	return res.Entries
 }
+
+// Past the request's deadline, operations are not started: each is listed as
+// 503 saying so, and nothing is written.
+func TestBulkDeadline(t *testing.T) {
+	e := newEnvFrom(t, gateway.Config{Mapping: exampleMapping(t), Store: openStore(t), RequestTimeout: time.Nanosecond})
+	res := sendBulk(t, e.Client, bulkBody(0,
+		bulkOp("POST", "/Users", "a", newUser("bulk-late-a")),
+		bulkOp("POST", "/Users", "b", newUser("bulk-late-b"))))
+	wantStatuses(t, res, "503", "503")
+	wantOpError(t, res[0], "503", "", "not run", "deadline")
+	if n := len(e.searchPeople("(uid=bulk-late-*)")); n != 0 {
+		t.Errorf("%d operations ran after the deadline", n)
+	}
+	if !strings.Contains(e.logBuf.String(), "not_run") {
+		t.Errorf("the operations not run are not logged: %s", e.logBuf.String())
+	}
+}
