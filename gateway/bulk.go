@@ -247,10 +247,10 @@ func (s *Server) newBulkRun(r *http.Request, list []any, failOnErrors int) *bulk
 	defined := map[string]int{}
 	for i, raw := range list {
 		op := parseBulkOp(raw, served)
-		if op.refusal == nil && op.method == http.MethodPost {
-			if j, dup := defined[op.bulkID]; dup {
+		if op.method == http.MethodPost && op.bulkID != "" { // a malformed POST defines its bulkId too: its referrers learn it failed
+			if j, dup := defined[op.bulkID]; dup && op.refusal == nil {
 				op.refusal = errorf(400, scimerr.InvalidValue, "bulkId %q is not unique in the request: operation %d defines it already", op.bulkID, j+1)
-			} else {
+			} else if !dup {
 				defined[op.bulkID] = i
 			}
 		}
@@ -273,6 +273,14 @@ func (s *Server) newBulkRun(r *http.Request, list []any, failOnErrors int) *bulk
 			in.claims, in.alone = bulkClaims(op.rt, op.data)
 		}
 		b.plan = append(b.plan, in)
+	}
+	// A refused POST creates nothing, whenever its step comes: its referrers
+	// are told so even if they run first (the plan orders by valid
+	// operations only).
+	for i, op := range b.ops {
+		if j, ok := defined[op.bulkID]; ok && j == i && op.refusal != nil {
+			b.failures[op.bulkID] = fmt.Sprintf("the POST with bulkId %q was refused (status %d)", op.bulkID, op.refusal.Status)
+		}
 	}
 	return b
 }
@@ -509,7 +517,7 @@ func (b *bulkRun) fail(i int, e *Error) {
 	}
 	if op.bulkID != "" {
 		res["bulkId"] = op.bulkID
-		if op.method == http.MethodPost {
+		if _, taken := b.failures[op.bulkID]; op.method == http.MethodPost && !taken && b.ids[op.bulkID] == "" {
 			b.failures[op.bulkID] = fmt.Sprintf("the POST with bulkId %q failed (status %d)", op.bulkID, e.Status)
 		}
 	}

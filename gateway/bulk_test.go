@@ -321,7 +321,9 @@ func TestBulkUnresolvedReferences(t *testing.T) {
 		bulkOp("PATCH", "/Users/bulkId:nope", "", patchBody(op("replace", "title", "x"))),
 		bulkOp("POST", "/Users", "u", newUser("bulk-ref-dup")),
 		bulkOp("POST", "/Groups", "g2", group("bulk-ref-failed", "bulkId:u")),
-		bulkOp("POST", "/Groups", "g3", group("bulk-ref-fine"))))
+		bulkOp("POST", "/Groups", "g3", group("bulk-ref-fine")),
+		bulkOp("POST", "/Groups", "g4", group("bulk-ref-refused", "bulkId:m")), // before the malformed POST it names
+		bulkOp("POST", "/Users", "m", nil)))
 	wantOpError(t, res[0], "400", "invalidValue", "bulkId:nope", "names no POST")
 	wantOpError(t, res[1], "400", "invalidValue", "bulkId:nope")
 	wantOpError(t, res[2], "409", "uniqueness")
@@ -329,7 +331,9 @@ func TestBulkUnresolvedReferences(t *testing.T) {
 	if res[4].Status != "201" {
 		t.Errorf("an independent operation failed: %+v", res[4])
 	}
-	if e.groupEntry("bulk-ref-nothing") != nil || e.groupEntry("bulk-ref-failed") != nil {
+	wantOpError(t, res[5], "409", "invalidValue", "bulkId:m", "refused (status 400)")
+	wantOpError(t, res[6], "400", "invalidSyntax", "data is required")
+	if e.groupEntry("bulk-ref-nothing") != nil || e.groupEntry("bulk-ref-failed") != nil || e.groupEntry("bulk-ref-refused") != nil {
 		t.Error("a group with an unresolved reference was created")
 	}
 }
