@@ -8,11 +8,13 @@ package gateway_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+	"pgregory.net/rapid"
 
 	"github.com/scim2ldap/scim2ldap/gateway"
 	"github.com/scim2ldap/scim2ldap/internal/scimtest"
@@ -551,4 +553,99 @@ func TestBulkDeadline(t *testing.T) {
 	if !strings.Contains(e.logBuf.String(), "not_run") {
 		t.Errorf("the operations not run are not logged: %s", e.logBuf.String())
 	}
+}
+
+// Whatever the order of a request's operations and however their bulkIds
+// reference each other (forward, backward, in cycles: managers and groups
+// naming each other), every reference ends up naming the id of the resource
+// its bulkId created (RFC 7644 §3.7.1–3.7.2).
+func TestBulkReferencesAnyOrder(t *testing.T) {
+	e := newEnv(t)
+	run := 0
+	rapid.Check(t, func(rt *rapid.T) {
+		run++
+		nu := rapid.IntRange(1, 4).Draw(rt, "users")
+		ng := rapid.IntRange(1, 3).Draw(rt, "groups")
+		type plan struct {
+			bulkID  string
+			manager string   // users: the bulkId of the manager, or ""
+			members []string // groups: bulkIds of members (users and groups)
+		}
+		var plans []plan
+		var all []string
+		for i := range nu {
+			all = append(all, fmt.Sprint("u", i))
+		}
+		for i := range ng {
+			all = append(all, fmt.Sprint("g", i))
+		}
+		for _, id := range all {
+			p := plan{bulkID: id}
+			others := slices.DeleteFunc(slices.Clone(all), func(s string) bool { return s == id })
+			if id[0] == 'u' {
+				var users []string
+				for _, o := range others {
+					if o[0] == 'u' {
+						users = append(users, o)
+					}
+				}
+				if len(users) > 0 && rapid.Bool().Draw(rt, "has manager") {
+					p.manager = rapid.SampledFrom(users).Draw(rt, "manager")
+				}
+			} else if len(others) > 0 {
+				for _, o := range others {
+					if rapid.Bool().Draw(rt, "member "+o) {
+						p.members = append(p.members, o)
+					}
+				}
+			}
+			plans = append(plans, p)
+		}
+		order := rapid.Permutation(plans).Draw(rt, "order")
+		var ops []map[string]any
+		for _, p := range order {
+			name := fmt.Sprintf("bulk-any-%d-%s", run, p.bulkID)
+			if p.bulkID[0] == 'u' {
+				u := newUser(name)
+				if p.manager != "" {
+					u["schemas"] = []string{userSchema, entSchema}
+					u[entSchema] = map[string]any{"manager": map[string]any{"value": "bulkId:" + p.manager}}
+				}
+				ops = append(ops, bulkOp("POST", "/Users", p.bulkID, u))
+				continue
+			}
+			var members []string
+			for _, m := range p.members {
+				members = append(members, "bulkId:"+m)
+			}
+			ops = append(ops, bulkOp("POST", "/Groups", p.bulkID, group(name, members...)))
+		}
+		res := sendBulk(t, e.Client, bulkBody(0, ops...))
+		ids := map[string]string{}
+		for _, r := range res {
+			if r.Status != "201" {
+				rt.Fatalf("%+v", r)
+			}
+			ids[r.BulkID] = idOf(r.Location)
+		}
+		for _, p := range order {
+			if p.bulkID[0] == 'u' {
+				got := e.Do("GET", "/Users/"+ids[p.bulkID], nil)
+				if m := str(get(got.Body, entSchema, "manager", "value")); m != ids[p.manager] {
+					rt.Fatalf("%s's manager %q, want %q (%s)", p.bulkID, m, ids[p.manager], p.manager)
+				}
+				continue
+			}
+			var want []string
+			for _, m := range p.members {
+				want = append(want, ids[m])
+			}
+			got := memberIDs(e.Do("GET", "/Groups/"+ids[p.bulkID], nil).Body)
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				rt.Fatalf("%s's members %v, want %v", p.bulkID, got, want)
+			}
+		}
+	})
 }
