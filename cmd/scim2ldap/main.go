@@ -2,6 +2,7 @@
 //
 //	scim2ldap serve                      run the gateway (configured from SCIM2LDAP_* variables)
 //	scim2ldap doctor [flags]             pre-flight check of a live directory against a mapping
+//	scim2ldap reconcile [flags]          report what the directory holds that no IdP manages or SCIM can't show
 //	scim2ldap mapping check FILE...      validate mapping files; problems as file:line:col: message
 //	scim2ldap mapping explain INPUT      a SCIM resource as the LDIF it becomes, or back
 //	scim2ldap filter [--mapping FILE] [--type User] 'FILTER'   the LDAP filter a SCIM filter becomes
@@ -37,6 +38,9 @@ Usage:
   scim2ldap doctor [flags]           pre-flight check of a live directory against the mapping: bases,
                                      the bind account's rights, overlays, indexes, limits, TLS; each
                                      finding with its fix; exit 0 when nothing blocks serving, else 1
+  scim2ldap reconcile [flags]        read-only report over the directory through the mapping: unmanaged
+                                     entries, dangling references, unrenderable entries, duplicates, lock
+                                     mismatches; --json, --csv, --fix-dangling; exit 0 clean, 1 findings
   scim2ldap healthcheck [URL]        GET /healthz of the local gateway (default: from
                                      SCIM2LDAP_METRICS_ADDR or SCIM2LDAP_LISTEN_ADDR); exit 0 if 200
   scim2ldap mapping check [--ldap-url URL ...] FILE...
@@ -67,6 +71,7 @@ var commands = map[string]command{
 	"mapping check":   {checkUsage, mappingCheck},
 	"mapping explain": {explainUsage, explainCmd},
 	"filter":          {filterUsage, filterCmd},
+	"reconcile":       {reconcileUsage, reconcileCmd},
 	"version":         {versionUsage, func(_ []string, stdout, _ io.Writer) int { return printVersion(stdout) }},
 }
 
