@@ -153,11 +153,14 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	audit := zerolog.Nop()
 	if *f.fix {
-		dest, closeAudit, err := openAudit(envOr("SCIM2LDAP_AUDIT_LOG", "stderr"))
+		dest, closeAudit, err := openAudit(os.Getenv("SCIM2LDAP_AUDIT_LOG"))
 		if err != nil {
 			return fail("SCIM2LDAP_AUDIT_LOG: %v", err)
 		}
 		defer closeAudit()
+		if dest == nil || dest == os.Stderr {
+			dest = stderr
+		}
 		audit = zerolog.New(dest).With().Timestamp().Logger()
 	}
 	gatewayDN := *f.gatewayDN
