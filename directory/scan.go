@@ -84,21 +84,29 @@ func (s *Snapshot) Exists(ctx context.Context, dn string) (bool, error) {
 	return ok, nil
 }
 
-// Holders returns the DNs of the resource type's entries whose LDAP attribute
-// attr holds value, by the attribute's own equality rule (uid is
-// caseIgnoreMatch: "Alice" holds "alice"), at most limit of them: the search
-// the uniqueness check of writes makes (checkUnique), for one value.
-func (r *Resources) Holders(ctx context.Context, attr, value string, limit int) ([]string, error) {
+// Holder is an entry that holds a value (see Holders): its DN, SCIM id and
+// the values of the attribute searched.
+type Holder struct {
+	DN, ID string
+	Values []string
+}
+
+// Holders returns the resource type's entries whose LDAP attribute attr
+// holds value, by the attribute's own equality rule (uid is caseIgnoreMatch:
+// "Alice" holds "alice"), at most limit of them: the search the uniqueness
+// check of writes makes (checkUnique), for one value.
+func (r *Resources) Holders(ctx context.Context, attr, value string, limit int) ([]Holder, error) {
 	filter := "(&" + r.rt.Filter + "(" + attr + "=" + ldap.EscapeFilter(value) + "))"
-	res, err := r.store.Search(ctx, ldap.NewSearchRequest(r.rt.Base, r.rt.Scope, ldap.NeverDerefAliases, limit, 0, false, filter, []string{"1.1"}, nil))
+	d := r.rt.Dialect()
+	res, err := r.store.Search(ctx, ldap.NewSearchRequest(r.rt.Base, r.rt.Scope, ldap.NeverDerefAliases, limit, 0, false, filter, []string{d.ID, attr}, nil))
 	if err != nil && !(isCode(err, ldap.LDAPResultSizeLimitExceeded) && res != nil) {
 		return nil, classify(err, r.rt.Name)
 	}
-	var dns []string
+	var out []Holder
 	for _, e := range res.Entries {
-		dns = append(dns, e.DN)
+		out = append(out, Holder{DN: e.DN, ID: d.EntryID(e), Values: e.GetEqualFoldAttributeValues(attr)})
 	}
-	return dns, nil
+	return out, nil
 }
 
 // KeepsReferences reports whether the gateway keeps member and manager values

@@ -459,17 +459,34 @@ func (t *typeRun) duplicates(ctx context.Context, e *ldap.Entry) []Finding {
 				continue // another value with the same hash, or one the directory tells apart
 			}
 			t.reported[a][h] = true
-			for _, dn := range holders {
-				others := slices.DeleteFunc(slices.Clone(holders), func(o string) bool { return o == dn })
+			for _, hd := range holders {
+				var others []string
+				for _, o := range holders {
+					if o.DN != hd.DN {
+						others = append(others, o.DN)
+					}
+				}
 				detail := fmt.Sprintf("%d %s entries hold this %s (uniqueness: server); the others: %s", len(holders), t.rt.Name, a.Key, strings.Join(others, "; "))
 				if len(holders) >= duplicateHolders {
 					detail = fmt.Sprintf("%d or more %s entries hold this %s (uniqueness: server)", len(holders), t.rt.Name, a.Key)
 				}
-				out = append(out, Finding{Kind: Duplicate, ResourceType: t.rt.Name, DN: dn, Attribute: a.Key, LDAP: a.LDAP, Value: v, Detail: detail})
+				out = append(out, Finding{Kind: Duplicate, ResourceType: t.rt.Name, DN: hd.DN, ID: hd.ID, Attribute: a.Key, LDAP: a.LDAP, Value: t.own(hd.Values, v), Detail: detail})
 			}
 		}
 	}
 	return out
+}
+
+// own returns the value of vals that is v in folded form (the holder's own
+// spelling of a duplicate), or v.
+func (t *typeRun) own(vals []string, v string) string {
+	k := t.key(v)
+	for _, x := range vals {
+		if t.key(x) == k {
+			return x
+		}
+	}
+	return v
 }
 
 // key is the form of v whose hash finds candidate duplicates: Unicode NFKC,

@@ -75,10 +75,10 @@ func (r result) of(k reconcile.Kind) []reconcile.Finding {
 	return out
 }
 
-// has reports whether a finding of kind k names dn (and value, when not "").
+// has reports whether a finding of kind k names dn (and value exactly, when not "").
 func (r result) has(k reconcile.Kind, dn, value string) bool {
 	for _, f := range r.of(k) {
-		if strings.EqualFold(f.DN, dn) && (value == "" || strings.EqualFold(f.Value, value)) {
+		if strings.EqualFold(f.DN, dn) && (value == "" || f.Value == value) {
 			return true
 		}
 	}
