@@ -227,6 +227,20 @@ func (s *Schema) SubstringRule(name string) (rule string, published bool) {
 // HasObjectClass reports whether the directory defines the object class.
 func (s *Schema) HasObjectClass(name string) bool { return s.classes[strings.ToLower(name)] != nil }
 
+// Superclasses returns the object class and every class it derives from
+// (its SUP chain, RFC 4512 §4.1.1), lower-cased; only the class itself when
+// the schema does not define it.
+func (s *Schema) Superclasses(class string) []string {
+	out := []string{strings.ToLower(class)}
+	s.collect(class, func(oc *objectClass) []string {
+		for _, sup := range oc.sup {
+			out = append(out, strings.ToLower(sup))
+		}
+		return nil
+	})
+	return out
+}
+
 // Must returns the attributes the object class and its superclasses require.
 func (s *Schema) Must(class string) []string {
 	return s.collect(class, func(oc *objectClass) []string { return oc.must })

@@ -63,6 +63,9 @@ func (t *tableWriter) Finding(f Finding) error {
 	}
 	t.rows++
 	attr := f.Attribute
+	if i := strings.LastIndexByte(attr, ':'); strings.HasPrefix(attr, "urn:") && i >= 0 {
+		attr = attr[i+1:] // an extension's attribute by its name; JSON and CSV keep the whole key
+	}
 	if f.LDAP != "" && !strings.EqualFold(f.LDAP, f.Attribute) {
 		attr += " (" + f.LDAP + ")"
 	}

@@ -20,7 +20,10 @@
 //     rule compares them;
 //   - lock mismatches: accounts whose lock state in the directory (ppolicy's
 //     pwdAccountLockedTime; Active Directory's ACCOUNTDISABLE, lockout and
-//     accountExpires) disagrees with the active attribute SCIM shows.
+//     accountExpires) disagrees with the active attribute SCIM shows;
+//   - missing object classes: entries without an object class the mapping
+//     gives new entries (e.g. extensibleObject), on which the gateway's writes
+//     of the attributes only that class allows are refused.
 //
 // It reads only, unless Options.FixDangling: then each dangling DN is removed
 // from every value naming it with the gateway's own reference upkeep
@@ -52,16 +55,17 @@ type Kind string
 
 // The kinds of findings.
 const (
-	Unmanaged         Kind = "unmanaged"          // no IdP manages the entry
-	Dangling          Kind = "dangling"           // a reference value naming no entry
-	UnmappedReference Kind = "unmapped-reference" // a reference value naming an entry of no resource type
-	Unrenderable      Kind = "unrenderable"       // something of the entry SCIM cannot show
-	Duplicate         Kind = "duplicate"          // a uniqueness: server value held by several entries
-	LockMismatch      Kind = "lock-mismatch"      // the lock state disagrees with active
+	Unmanaged         Kind = "unmanaged"            // no IdP manages the entry
+	Dangling          Kind = "dangling"             // a reference value naming no entry
+	UnmappedReference Kind = "unmapped-reference"   // a reference value naming an entry of no resource type
+	Unrenderable      Kind = "unrenderable"         // something of the entry SCIM cannot show
+	Duplicate         Kind = "duplicate"            // a uniqueness: server value held by several entries
+	LockMismatch      Kind = "lock-mismatch"        // the lock state disagrees with active
+	MissingClass      Kind = "missing-object-class" // an object class of the mapping's the entry lacks
 )
 
 // Kinds are every Kind, in report order.
-var Kinds = []Kind{Unmanaged, Dangling, UnmappedReference, Unrenderable, Duplicate, LockMismatch}
+var Kinds = []Kind{Unmanaged, Dangling, UnmappedReference, Unrenderable, Duplicate, LockMismatch, MissingClass}
 
 // Finding is one problem of one entry. Attribute is the mapped attribute's
 // key in the mapping file ("userName", "members"), LDAP its LDAP attribute,
@@ -150,6 +154,7 @@ type run struct {
 	snap     *directory.Snapshot
 	sum      *Summary
 	skip     map[string]bool
+	schema   *ldapstore.Schema
 	hasLock  bool            // OpenLDAP: the schema defines pwdAccountLockedTime
 	exists   map[string]bool // RefKey → whether an entry has that name (bounded cache)
 	dangling []string        // DNs found dangling, in order found
@@ -178,13 +183,12 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	events := &removals{r: r}
 	r.snap = directory.New(opts.Store, opts.Log, events).Snapshot(opts.Mapping, "")
 	m := opts.Mapping
-	if !m.Dialect.IsAD() {
-		schema, err := opts.Store.ReadSchema(ctx)
-		if err != nil {
-			return nil, err
-		}
-		r.hasLock = schema.HasAttribute("pwdAccountLockedTime")
+	schema, err := opts.Store.ReadSchema(ctx)
+	if err != nil {
+		return nil, err
 	}
+	r.schema = schema
+	r.hasLock = !m.Dialect.IsAD() && schema.HasAttribute("pwdAccountLockedTime")
 	r.notes()
 	var pending []Finding // findings of dangling values, held back until fixed or not
 	for _, rt := range m.Types {
@@ -322,7 +326,7 @@ func (r *run) newTypeRun(rt *mapping.ResourceType) *typeRun {
 
 // extra is what the walk reads besides the mapped attributes.
 func (t *typeRun) extra() []string {
-	var out []string
+	out := []string{"objectClass"}
 	if !t.rt.Dialect().IsAD() {
 		out = append(out, "creatorsName", "modifiersName")
 		if t.r.hasLock {
@@ -360,9 +364,32 @@ func (t *typeRun) check(ctx context.Context, e *ldap.Entry, refs map[string]mapp
 	if !t.r.skipped(string(Duplicate)) {
 		out = append(out, t.duplicates(ctx, e)...)
 	}
+	if !t.r.skipped(string(MissingClass)) {
+		for _, c := range t.missingClasses(e) {
+			add(MissingClass, nil, c, fmt.Sprintf("the mapping gives new %s entries the object class %s, and this entry lacks it: the directory refuses the gateway's writes of attributes only %s allows (objectClassViolation) until it is added", t.rt.Name, c, c))
+		}
+	}
 	if !t.r.skipped(string(LockMismatch)) && t.active != nil {
 		if detail := t.lockMismatch(e, res); detail != "" {
-			add(LockMismatch, t.active, "", detail)
+			add(LockMismatch, t.active, e.GetEqualFoldAttributeValue("pwdAccountLockedTime"), detail)
+		}
+	}
+	return out
+}
+
+// missingClasses returns the object classes of the mapping's list for new
+// entries that e has neither itself nor through a subclass ("top" aside).
+func (t *typeRun) missingClasses(e *ldap.Entry) []string {
+	have := map[string]bool{}
+	for _, c := range e.GetEqualFoldAttributeValues("objectClass") {
+		for _, s := range t.r.schema.Superclasses(c) {
+			have[s] = true
+		}
+	}
+	var out []string
+	for _, c := range t.rt.ObjectClasses {
+		if !have[strings.ToLower(c)] && !strings.EqualFold(c, "top") {
+			out = append(out, c)
 		}
 	}
 	return out

@@ -195,7 +195,7 @@ func TestReconcileFindsWhatWasPlanted(t *testing.T) {
 	eng := "cn=eng," + groups
 	ghost, gone := "uid=ghost,"+people, "uid=gone,"+people
 	legacy, noUID, again := "uid=legacy,"+people, "cn=No Uid,"+people, "cn=Alice Again,"+people
-	// Unmanaged: an entry another tool made, without externalId.
+	// Unmanaged: an entry another tool made, without externalId (nor extensibleObject, which allows uniqueIdentifier).
 	add(t, root, legacy, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"legacy"}, "cn": {"Legacy"}, "sn": {"Legacy"}})
 	// Dangling: a member and a manager naming nothing; unmapped: a member naming an entry of no type.
 	modify(t, root, eng, func(m *ldap.ModifyRequest) { m.Add("member", []string{ghost, slapd.BindDN}) })
@@ -221,7 +221,8 @@ func TestReconcileFindsWhatWasPlanted(t *testing.T) {
 		{reconcile.Unrenderable, bob, "Robert Test"},
 		{reconcile.Duplicate, alice, "alice"},
 		{reconcile.Duplicate, again, "ALICE"},
-		{reconcile.LockMismatch, alice, ""},
+		{reconcile.LockMismatch, alice, "20260101000000Z"},
+		{reconcile.MissingClass, legacy, "extensibleObject"},
 	} {
 		if !got.has(want.kind, want.dn, want.value) {
 			t.Errorf("no %s finding for %s %s", want.kind, want.dn, want.value)

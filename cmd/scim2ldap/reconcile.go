@@ -31,6 +31,8 @@ const reconcileUsage = `usage: scim2ldap reconcile [flags]
     duplicate           values of uniqueness: server attributes held by several entries
     lock-mismatch       accounts whose lock state (ppolicy pwdAccountLockedTime; AD ACCOUNTDISABLE,
                         lockout, accountExpires) disagrees with active
+    missing-object-class  entries without an object class the mapping gives new entries (e.g.
+                        extensibleObject): the gateway's writes of what only it allows are refused
   Output: a table (default), --json or --csv, on stdout. Exit 0 when clean, 1 with findings (with
   --fix-dangling: findings other than the dangling values it removed), 2 on bad usage, a mapping
   that does not load, or a directory that cannot be read. Defaults come from the gateway's own
@@ -119,7 +121,7 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 			known = known || s == string(k)
 		}
 		if !known {
-			return fail("--skip %q: not a check; one of unmanaged, external-id, writer, dangling, unmapped-reference, unrenderable, duplicate, lock-mismatch", s)
+			return fail("--skip %q: not a check; one of unmanaged, external-id, writer, dangling, unmapped-reference, unrenderable, duplicate, lock-mismatch, missing-object-class", s)
 		}
 		skip = append(skip, s)
 	}
