@@ -4,10 +4,11 @@
 // by page, through the gateway's own code (package directory's paged walk and
 // reference resolution, package mapping's rendering), and finds
 //
-//   - unmanaged entries: no externalId (RFC 7643 §3.1: set by the provisioning
-//     client), or, where the directory records who wrote an entry (OpenLDAP's
-//     creatorsName and modifiersName, RFC 4512 §3.4), neither created nor last
-//     modified by the gateway's bind identity;
+//   - unmanaged entries: no sign that an identity provider manages them: no
+//     externalId (RFC 7643 §3.1: set by the provisioning client) and, where
+//     the directory records who wrote an entry (OpenLDAP's creatorsName and
+//     modifiersName, RFC 4512 §3.4), neither created nor last modified by the
+//     gateway's bind identity;
 //   - dangling references: member and manager values naming no entry, a grant
 //     waiting for the next entry created with that name;
 //   - unmapped references: values naming an entry of no resource type, which
@@ -395,18 +396,28 @@ func (t *typeRun) missingClasses(e *ldap.Entry) []string {
 	return out
 }
 
-// unmanaged returns why no IdP seems to manage the entry (none: managed).
+// unmanaged returns why no IdP seems to manage the entry; none when any
+// sign of an IdP is there (an externalId, or the gateway's bind DN as
+// creatorsName or modifiersName), or when the entry offers no sign to look at.
+// Any one sign is enough: slapd's memberof overlay rewrites a user's memberOf
+// as its own identity (olcMemberOfDN, by default the rootDN) when the gateway
+// changes a group, so modifiersName alone moves away from the gateway in
+// normal operation.
 func (t *typeRun) unmanaged(e *ldap.Entry, res map[string]any) []string {
 	var reasons []string
 	if t.externalID != nil && !t.r.skipped("external-id") {
-		if v, _ := res["externalId"].(string); v == "" {
-			reasons = append(reasons, "no externalId ("+t.externalID.LDAP+"): no identity provider has claimed it")
+		if v, _ := res["externalId"].(string); v != "" {
+			return nil
 		}
+		reasons = append(reasons, "no externalId ("+t.externalID.LDAP+"): no identity provider has claimed it")
 	}
 	gw := t.r.opts.GatewayDN
 	if gw != "" && !t.rt.Dialect().IsAD() && !t.r.skipped("writer") {
 		creator, modifier := e.GetEqualFoldAttributeValue("creatorsName"), e.GetEqualFoldAttributeValue("modifiersName")
-		if creator != "" && !sameDN(creator, gw) && !sameDN(modifier, gw) {
+		if sameDN(creator, gw) || sameDN(modifier, gw) {
+			return nil
+		}
+		if creator != "" {
 			reasons = append(reasons, fmt.Sprintf("neither created nor last modified by the gateway's %s (creatorsName %s, modifiersName %s)", gw, creator, modifier))
 		}
 	}

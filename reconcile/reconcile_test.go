@@ -237,6 +237,9 @@ func TestReconcileFindsWhatWasPlanted(t *testing.T) {
 			t.Errorf("a gateway-written entry is unmanaged: %+v", f)
 		}
 	}
+	if got.has(reconcile.Unmanaged, noUID, "") {
+		t.Errorf("an entry with an externalId is unmanaged: %s", got)
+	}
 	for _, f := range got.of(reconcile.Unrenderable) {
 		if f.DN == noUID && f.Attribute != "userName" {
 			t.Errorf("unrenderable %+v", f)

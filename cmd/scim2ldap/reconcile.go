@@ -20,8 +20,9 @@ import (
 const reconcileUsage = `usage: scim2ldap reconcile [flags]
   a read-only report over the directory, through the mapping: every entry of every resource type,
   page by page, as the gateway reads it. It finds
-    unmanaged           entries no identity provider manages: no externalId, or (OpenLDAP) neither
-                        created nor last modified by the gateway's bind DN (creatorsName, modifiersName)
+    unmanaged           entries with no sign of an identity provider: no externalId and (OpenLDAP)
+                        neither created nor last modified by the gateway's bind DN (creatorsName,
+                        modifiersName)
     dangling            member and manager values that name no entry (the next entry created with
                         that name inherits the grant)
     unmapped-reference  member and manager values naming an entry of no resource type (SCIM clients
