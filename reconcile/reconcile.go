@@ -267,7 +267,7 @@ func (r *run) notes() {
 	if !r.skipped(string(Unmanaged)) && !r.skipped("writer") {
 		switch {
 		case m.Dialect.IsAD():
-			add("writer: Active Directory records no creatorsName or modifiersName; the owner in an object's nTSecurityDescriptor names its creator only when that was no administrator (MS-ADTS §6.1.3), and msDS-ReplAttributeMetaData names the originating domain controller, not the account; so who wrote an entry is not checked there, only its externalId")
+			add("writer: Active Directory records no creatorsName or modifiersName; the owner in an object's nTSecurityDescriptor is set once, at creation, to the creator's account unless that is a member of the built-in Administrators group (then the group owns it), and msDS-ReplAttributeMetaData names the originating domain controller, not the account; so who wrote an entry is not checked there, only its externalId")
 		case r.opts.GatewayDN == "":
 			add("writer: no gateway bind DN (--gateway-dn or SCIM2LDAP_LDAP_BIND_DN) to compare creatorsName and modifiersName with")
 		}
