@@ -36,6 +36,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,8 +71,9 @@ var Kinds = []Kind{Unmanaged, Dangling, UnmappedReference, Unrenderable, Duplica
 
 // Finding is one problem of one entry. Attribute is the mapped attribute's
 // key in the mapping file ("userName", "members"), LDAP its LDAP attribute,
-// Value the value concerned (a DN for references; "" when none). Fixed is
-// true for a dangling value that FixDangling removed.
+// Value the value concerned (a DN for references; "" when none). The
+// Detail of a dangling value that FixDangling removed ends with "; removed
+// (--fix-dangling)".
 type Finding struct {
 	Kind         Kind   `json:"kind"`
 	ResourceType string `json:"resourceType"`
@@ -255,13 +257,7 @@ func (r *run) skipped(check string) bool { return r.skip[check] }
 func (r *run) notes() {
 	m := r.opts.Mapping
 	add := func(s string) { r.sum.NotChecked = append(r.sum.NotChecked, s) }
-	for _, s := range slices.Sorted(func(yield func(string) bool) {
-		for k := range r.skip {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, s := range slices.Sorted(maps.Keys(r.skip)) {
 		add(s + ": skipped (--skip)")
 	}
 	if !r.skipped(string(Unmanaged)) && !r.skipped("writer") {
@@ -456,7 +452,7 @@ func (t *typeRun) references(ctx context.Context, e *ldap.Entry, refs map[string
 			switch {
 			case !held && !t.r.skipped(string(Dangling)):
 				add(Dangling, a, v, "no entry has this name: the next entry created with it inherits this "+a.LDAP+" value")
-				if !t.r.seenDang[key] {
+				if t.r.opts.FixDangling && !t.r.seenDang[key] {
 					t.r.seenDang[key] = true
 					t.r.dangling = append(t.r.dangling, v)
 				}
