@@ -527,7 +527,8 @@ func fromLDAP(a *AttrMap, raw []byte) (v any, ok bool) {
 			n, err := strconv.ParseInt(s, 10, 64) // userAccountControl is a signed 32-bit integer
 			return err == nil && uint32(n)&a.FalseBits == 0, err == nil
 		}
-		return strings.EqualFold(s, a.TrueValue), strings.EqualFold(s, a.TrueValue) || strings.EqualFold(s, a.FalseValue)
+		isTrue := strings.EqualFold(s, a.TrueValue)
+		return isTrue, isTrue || strings.EqualFold(s, a.FalseValue)
 	case "integer":
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return n, true
