@@ -10,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-ldap/ldap/v3"
+
 	"github.com/scim2ldap/scim2ldap/internal/scimtest"
+	"github.com/scim2ldap/scim2ldap/internal/slapdtest"
 	"github.com/scim2ldap/scim2ldap/mapping/draft"
 )
 
@@ -99,7 +102,7 @@ func TestMappingInitServesTheFirstSession(t *testing.T) {
 		}
 	})
 	t.Run("UserGroupSequence", func(t *testing.T) {
-		scimtest.UserGroupSequence(t, &scimtest.Client{T: t, BaseURL: base, Token: token}, "init-slapd")
+		scimtest.UserGroupSequence(t, &scimtest.Client{T: t, BaseURL: base, Token: token}, "init-slapd", true)
 	})
 }
 
@@ -175,4 +178,88 @@ func TestMappingInitHelpDescribesEveryFlag(t *testing.T) {
 			t.Errorf("mapping init --help does not describe %s%s", dash, f.Name)
 		}
 	})
+}
+
+// On a directory that already has users and groups (a migration), mapping init
+// finds them where they are: users in an OU per department under ou=staff
+// (scope sub), groupOfUniqueNames groups in ou=teams; externalId is left
+// unmapped because the existing users lack extensibleObject. The draft passes
+// mapping check --ldap-url, and a gateway serving it finds an existing user,
+// renders an existing group's members, and runs the user and group sequence.
+func TestMappingInitOnAPopulatedDirectory(t *testing.T) {
+	s, err := slapdtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	c, err := ldap.DialURL(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Bind(s.RootDN, s.RootPW); err != nil {
+		t.Fatal(err)
+	}
+	add := func(dn string, attrs map[string][]string) {
+		t.Helper()
+		r := ldap.NewAddRequest(dn, nil)
+		for k, v := range attrs {
+			r.Attribute(k, v)
+		}
+		if err := c.Add(r); err != nil {
+			t.Fatalf("add %s: %v", dn, err)
+		}
+	}
+	ou := func(dn string) {
+		v, _, _ := strings.Cut(strings.TrimPrefix(dn, "ou="), ",")
+		add(dn, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {v}})
+	}
+	ou("ou=staff," + s.BaseDN)
+	ou("ou=eng,ou=staff," + s.BaseDN)
+	ou("ou=sales,ou=staff," + s.BaseDN)
+	ou("ou=teams," + s.BaseDN)
+	person := func(uid, parent string) string {
+		dn := "uid=" + uid + "," + parent + "," + s.BaseDN
+		add(dn, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {uid}, "cn": {uid}, "sn": {uid}, "mail": {uid + "@example.org"}})
+		return dn
+	}
+	carol := person("carol", "ou=eng,ou=staff")
+	person("dave", "ou=eng,ou=staff")
+	person("erin", "ou=sales,ou=staff")
+	person("frank", "ou=sales,ou=staff")
+	add("cn=admins,ou=teams,"+s.BaseDN, map[string][]string{"objectClass": {"groupOfUniqueNames"}, "cn": {"admins"}, "uniqueMember": {carol}})
+	add("cn=ops,ou=teams,"+s.BaseDN, map[string][]string{"objectClass": {"groupOfUniqueNames"}, "cn": {"ops"}, "uniqueMember": {carol}})
+
+	t.Setenv("SCIM2LDAP_LDAP_URL", s.URL)
+	t.Setenv("SCIM2LDAP_LDAP_BIND_DN", s.RootDN)
+	t.Setenv("SCIM2LDAP_LDAP_BIND_PASSWORD", s.RootPW)
+	file, _ := drafted(t)
+	data, _ := os.ReadFile(file)
+	for _, want := range []string{"base: ou=staff,dc=example,dc=org\n      scope: sub", "4 of the users found are here or in containers below",
+		"base: ou=teams,dc=example,dc=org\n      scope: one", "filter: (objectClass=groupOfUniqueNames)",
+		`{ldap: uniqueMember, reference: [User, Group], placeholder: ""}`, "objectClasses: [inetOrgPerson]\n",
+		"# externalId:                    {ldap: uniqueIdentifier}", "# groups:                        {ldap: memberOf, reference: Group}"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the draft lacks %q:\n%s", want, data)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"mapping", "check", "--ldap-url", s.URL, file}, &out, &errOut); code != 0 {
+		t.Fatalf("mapping check --ldap-url: exit %d: %s%s", code, out.String(), errOut.String())
+	}
+	const token = "mapping-init-test-token"
+	base, _ := startServe(t, map[string]string{"BEARER_TOKENS": token, "MAPPING_FILE": file,
+		"LDAP_URL": s.URL, "LDAP_BIND_DN": s.RootDN, "LDAP_BIND_PASSWORD": s.RootPW})
+	cl := &scimtest.Client{T: t, BaseURL: base, Token: token}
+	r := cl.Do("GET", "/Users"+scimtest.FilterQ(`userName eq "erin"`), nil)
+	if r.Status != 200 || scimtest.Get(r.Body, "Resources", "0", "emails", "0", "value") != "erin@example.org" {
+		t.Fatalf("an existing user in a sub-OU: %d %s", r.Status, r.Raw)
+	}
+	r = cl.Do("GET", "/Users"+scimtest.FilterQ(`userName eq "carol"`), nil)
+	carolID, _ := scimtest.Get(r.Body, "Resources", "0", "id").(string)
+	r = cl.Do("GET", "/Groups"+scimtest.FilterQ(`displayName eq "admins"`), nil)
+	if carolID == "" || scimtest.Get(r.Body, "Resources", "0", "members", "0", "value") != carolID {
+		t.Fatalf("an existing groupOfUniqueNames' member: %s", r.Raw)
+	}
+	scimtest.UserGroupSequence(t, cl, "init-populated", false)
 }

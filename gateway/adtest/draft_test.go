@@ -80,7 +80,7 @@ func TestMappingInitDraftServes(t *testing.T) {
 	}
 	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
-	scimtest.UserGroupSequence(t, &scimtest.Client{T: t, BaseURL: srv.URL + "/scim/v2", Token: token}, "init-ad")
+	scimtest.UserGroupSequence(t, &scimtest.Client{T: t, BaseURL: srv.URL + "/scim/v2", Token: token}, "init-ad", true)
 	if t.Failed() {
 		t.Log(logs.String())
 	}

@@ -238,12 +238,22 @@ func (d *drafter) userType() *resType {
 			"hashed by the directory, never returned or logged."}})
 		mapped["userpassword"] = true
 	}
-	if d.has("memberOf") {
-		c := "Read-only: the groups a user is in, from the memberOf overlay (scim2ldap doctor checks it)."
-		if d.ad() {
-			c = "Read-only: the groups a user is in (AD's own memberOf)."
-		}
-		add(line{key: "groups", value: "{ldap: memberOf, reference: Group}", comment: []string{c}}, "memberOf")
+	switch {
+	case !d.has("memberOf"):
+	case d.ad():
+		add(line{key: "groups", value: "{ldap: memberOf, reference: Group}", comment: []string{
+			"Read-only: the groups a user is in (AD's own memberOf)."}}, "memberOf")
+	case f.GroupClass == "groupOfUniqueNames":
+		// slapd's memberof overlay keeps memberOf for groupOfNames' member unless
+		// told otherwise (slapo-memberof(5): olcMemberOfGroupOC, olcMemberOfMemberAD).
+		rt.attrs = append(rt.attrs, line{key: "groups", value: "{ldap: memberOf, reference: Group}", commented: true, comment: []string{
+			"Read-only: the groups a user is in, from the memberOf overlay, which by default follows",
+			"groupOfNames' member only: set olcMemberOfGroupOC: groupOfUniqueNames and",
+			"olcMemberOfMemberAD: uniqueMember on it (slapo-memberof(5)), then uncomment."}})
+		mapped["memberof"] = true
+	default:
+		add(line{key: "groups", value: "{ldap: memberOf, reference: Group}", comment: []string{
+			"Read-only: the groups a user is in, from the memberOf overlay (scim2ldap doctor checks it)."}}, "memberOf")
 	}
 	if !d.ad() {
 		d.defaults(rt)

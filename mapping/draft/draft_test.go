@@ -252,3 +252,37 @@ func TestIdPTable(t *testing.T) {
 		t.Error("an unknown IdP was accepted")
 	}
 }
+
+// Choose: the deepest container holding ≥ 80 % of the entries, scope sub
+// when some sit below it, the rest named as Others.
+func TestChoose(t *testing.T) {
+	const base = "dc=example,dc=org"
+	for _, c := range []struct {
+		name   string
+		counts map[string]int
+		dn     string
+		scope  string
+		count  int
+		others int
+	}{
+		{"one container", map[string]int{"ou=people,dc=example,dc=org": 40}, "ou=people,dc=example,dc=org", "one", 40, 0},
+		{"a stray service account elsewhere", map[string]int{"ou=people,dc=example,dc=org": 40, "ou=services,dc=example,dc=org": 1},
+			"ou=people,dc=example,dc=org", "one", 40, 1},
+		{"an OU per department", map[string]int{"ou=eng,ou=staff,dc=example,dc=org": 3, "ou=sales,ou=staff,dc=example,dc=org": 2},
+			"ou=staff,dc=example,dc=org", "sub", 5, 0},
+		{"spread over the whole tree", map[string]int{"ou=a,dc=example,dc=org": 5, "ou=b,dc=example,dc=org": 5},
+			"dc=example,dc=org", "sub", 10, 0},
+		{"directly in the naming context", map[string]int{"dc=example,dc=org": 4}, "dc=example,dc=org", "one", 4, 0},
+		{"AD: Users over a few OUs", map[string]int{"CN=Users,DC=example,DC=test": 90, "OU=Sales,DC=example,DC=test": 10},
+			"CN=Users,DC=example,DC=test", "one", 90, 1},
+	} {
+		b := base
+		if strings.Contains(c.dn, "DC=test") {
+			b = "DC=example,DC=test"
+		}
+		got := Choose(b, c.counts, "users")
+		if got.DN != c.dn || got.Scope != c.scope || got.Count != c.count || len(got.Others) != c.others || got.How == "" {
+			t.Errorf("%s: %+v, want %s scope %s count %d, %d others", c.name, got, c.dn, c.scope, c.count, c.others)
+		}
+	}
+}

@@ -153,10 +153,11 @@ func count(ctx context.Context, store *ldapstore.Store, base, filter string, see
 	return out, nil
 }
 
-// pick chooses the container with the most entries; with none, the first of
-// names (RDNs tried one level below base, then anywhere below it) that exists;
-// with none of those either, base itself with scope sub.
-func pick(ctx context.Context, store *ldapstore.Store, base string, counts map[string]int, names []string, kind string) (Container, error) {
+// Choose picks the container of entries counted by parent DN (counts): the
+// deepest container whose subtree holds at least 80 % of them, with scope sub
+// when some are in containers below it; the containers it leaves out are
+// Others. kind ("users") words How.
+func Choose(base string, counts map[string]int, kind string) Container {
 	var all []Counted
 	for dn, n := range counts {
 		all = append(all, Counted{DN: dn, Count: n})
@@ -164,21 +165,57 @@ func pick(ctx context.Context, store *ldapstore.Store, base string, counts map[s
 	sort.Slice(all, func(i, j int) bool {
 		return all[i].Count > all[j].Count || (all[i].Count == all[j].Count && len(all[i].DN) < len(all[j].DN))
 	})
-	if len(all) > 0 {
-		c := Container{DN: all[0].DN, Scope: "one", Count: all[0].Count}
-		for _, o := range all[1:] {
-			if isBelow(o.DN, c.DN) {
-				c.Scope = "sub"
-				c.Count += o.Count
-			} else {
-				c.Others = append(c.Others, o)
+	// The deepest container whose subtree holds most (≥ 80 %) of the entries,
+	// its own or those of containers below it (ou=staff over ou=eng,ou=staff
+	// and ou=sales,ou=staff; ou=people over one stray entry elsewhere);
+	// never above the naming context.
+	under := map[string]int{}
+	spell := map[string]string{}
+	total := 0
+	for _, c := range all {
+		total += c.Count
+		for p := c.DN; p != "" && !isBelow(base, p); p = ParentDN(p) {
+			under[strings.ToLower(p)] += c.Count
+			spell[strings.ToLower(p)] = p
+			if strings.EqualFold(p, base) {
+				break
 			}
 		}
-		c.How = fmt.Sprintf("%d of the %s found are here", c.Count, kind)
-		if c.Scope == "sub" {
-			c.How = fmt.Sprintf("%d of the %s found are here or in containers below", c.Count, kind)
+	}
+	best := ""
+	for k, n := range under {
+		if 5*n < 4*total {
+			continue
 		}
-		return c, nil
+		if best == "" || depth(k) > depth(best) || (depth(k) == depth(best) && (n > under[best] || n == under[best] && k < best)) {
+			best = k
+		}
+	}
+	if best == "" { // not reached: the naming context holds them all
+		best, spell[strings.ToLower(base)] = strings.ToLower(base), base
+	}
+	c := Container{DN: spell[best], Scope: "one", Count: under[best]}
+	for _, o := range all {
+		switch {
+		case isBelow(o.DN, c.DN):
+			c.Scope = "sub"
+		case !strings.EqualFold(o.DN, c.DN):
+			c.Others = append(c.Others, o)
+		}
+	}
+	c.How = fmt.Sprintf("%d of the %s found are here", c.Count, kind)
+	if c.Scope == "sub" {
+		c.How = fmt.Sprintf("%d of the %s found are here or in containers below", c.Count, kind)
+	}
+	return c
+}
+
+// pick chooses the container of the counted entries (Choose); with none, the
+// first of names (RDNs tried one level below base, then anywhere below it)
+// that exists; with none of those either, base itself with scope sub.
+func pick(ctx context.Context, store *ldapstore.Store, base string, counts map[string]int, names []string, kind string) (Container, error) {
+	if len(counts) > 0 {
+		return Choose(base, counts, kind), nil
 	}
 	for _, scope := range []int{ldap.ScopeSingleLevel, ldap.ScopeWholeSubtree} {
 		for _, rdn := range names {
@@ -209,6 +246,15 @@ func ParentDN(dn string) string {
 		}
 	}
 	return ""
+}
+
+// depth is the number of RDNs of dn.
+func depth(dn string) int {
+	n := 0
+	for ; dn != ""; dn = ParentDN(dn) {
+		n++
+	}
+	return n
 }
 
 // isBelow reports whether dn is a descendant of base (case-insensitively, as
