@@ -58,46 +58,43 @@ type wellKnown struct {
 // the inetOrgPerson ones (RFC 2798, RFC 4519) as mappings.example.yaml maps
 // them, the AD ones as mappings.ad.example.yaml does ([MS-ADA1..3] names).
 var (
-	ldapUser = []wellKnown{
+	// sharedUser are the attributes both kinds of directory name alike.
+	sharedUser = []wellKnown{
+		{ldap: "displayName", path: "displayName"},
+		{ldap: "title", path: "title"},
+		{ldap: "preferredLanguage", path: "preferredLanguage"},
+		{ldap: "mail", path: `emails[type eq "work"].value`},
+		{ldap: "telephoneNumber", path: `phoneNumbers[type eq "work"].value`},
+		{ldap: "mobile", path: `phoneNumbers[type eq "mobile"].value`},
+		{ldap: "homePhone", path: `phoneNumbers[type eq "home"].value`},
+		{ldap: "facsimileTelephoneNumber", path: `phoneNumbers[type eq "fax"].value`},
+		{ldap: "pager", path: `phoneNumbers[type eq "pager"].value`},
+	}
+	manager  = wellKnown{ldap: "manager", path: Enterprise + ":manager", opts: "reference: User"}
+	ldapUser = slices.Concat([]wellKnown{
 		{ldap: "uid", path: "userName", opts: "uniqueness: server"},
 		{ldap: "uniqueIdentifier", path: "externalId"},
 		{ldap: "cn", path: "name.formatted"},
 		{ldap: "sn", path: "name.familyName"},
 		{ldap: "givenName", path: "name.givenName"},
-		{ldap: "displayName", path: "displayName"},
-		{ldap: "title", path: "title"},
+	}, sharedUser, []wellKnown{
 		{ldap: "employeeType", path: "userType"},
-		{ldap: "preferredLanguage", path: "preferredLanguage"},
-		{ldap: "mail", path: `emails[type eq "work"].value`},
-		{ldap: "telephoneNumber", path: `phoneNumbers[type eq "work"].value`},
-		{ldap: "mobile", path: `phoneNumbers[type eq "mobile"].value`},
-		{ldap: "homePhone", path: `phoneNumbers[type eq "home"].value`},
-		{ldap: "facsimileTelephoneNumber", path: `phoneNumbers[type eq "fax"].value`},
-		{ldap: "pager", path: `phoneNumbers[type eq "pager"].value`},
 		{ldap: "employeeNumber", path: Enterprise + ":employeeNumber"},
 		{ldap: "departmentNumber", path: Enterprise + ":department"},
 		{ldap: "o", path: Enterprise + ":organization"},
-		{ldap: "manager", path: Enterprise + ":manager", opts: "reference: User"},
-	}
-	adUser = []wellKnown{
+		manager,
+	})
+	adUser = slices.Concat([]wellKnown{
 		{ldap: "sAMAccountName", path: "userName", opts: "uniqueness: server",
 			comment: "The pre-Windows 2000 logon name: at most 20 characters, none of \" / \\ [ ] : ; | = , + * ? < >\n(a 400 names the problem before anything is written)."},
 		{ldap: "givenName", path: "name.givenName"},
 		{ldap: "sn", path: "name.familyName"},
-		{ldap: "displayName", path: "displayName"},
-		{ldap: "title", path: "title"},
-		{ldap: "preferredLanguage", path: "preferredLanguage"},
-		{ldap: "mail", path: `emails[type eq "work"].value`},
-		{ldap: "telephoneNumber", path: `phoneNumbers[type eq "work"].value`},
-		{ldap: "mobile", path: `phoneNumbers[type eq "mobile"].value`},
-		{ldap: "homePhone", path: `phoneNumbers[type eq "home"].value`},
-		{ldap: "facsimileTelephoneNumber", path: `phoneNumbers[type eq "fax"].value`},
-		{ldap: "pager", path: `phoneNumbers[type eq "pager"].value`},
+	}, sharedUser, []wellKnown{
 		{ldap: "employeeID", path: Enterprise + ":employeeNumber"},
 		{ldap: "department", path: Enterprise + ":department"},
 		{ldap: "company", path: Enterprise + ":organization"},
-		{ldap: "manager", path: Enterprise + ":manager", opts: "reference: User"},
-	}
+		manager,
+	})
 )
 
 // WellKnownPath is the RFC 7643 attribute path a well-known LDAP attribute of
