@@ -57,6 +57,10 @@ func TestMappingInitDraftServes(t *testing.T) {
 	if !strings.Contains(res.IdPTable, "userPrincipalName (matching attribute)") || !strings.Contains(res.IdPTable, "→ userName [sAMAccountName]") {
 		t.Errorf("the Entra table:\n%s", res.IdPTable)
 	}
+	// --map-all: every allowed attribute of user and group mapped (hundreds on AD) still loads and checks.
+	if _, err := draft.Draft(facts, draft.Options{MapAll: true}); err != nil {
+		t.Errorf("--map-all: %v", err)
+	}
 	// What `mapping check --ldap-url` checks: the file, the schema, the bases.
 	m, problems := mapping.ParseAll(filepath.Join(t.TempDir(), "ad-draft.yaml"), res.YAML)
 	if len(problems) > 0 {

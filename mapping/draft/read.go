@@ -76,7 +76,9 @@ func Read(ctx context.Context, store *ldapstore.Store, url string) (*Facts, erro
 	f.Base = dse.DefaultNamingContext
 	if f.Base == "" {
 		for _, nc := range dse.NamingContexts {
-			if !strings.EqualFold(nc, "cn=config") && !strings.EqualFold(nc, "cn=accesslog") {
+			// Not the configuration, log and monitoring databases (slapd's cn=config,
+			// cn=accesslog, cn=monitor; 389 DS's o=NetscapeRoot, cn=changelog).
+			if !containsFold([]string{"cn=config", "cn=accesslog", "cn=monitor", "cn=changelog", "cn=schema", "o=netscaperoot"}, nc) {
 				f.Base = nc
 				break
 			}

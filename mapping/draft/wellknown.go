@@ -146,6 +146,7 @@ var idpSource = map[string]map[string]string{
 		Enterprise + ":department":             "department",
 		Enterprise + ":organization":           "companyName",
 		Enterprise + ":manager":                "manager",
+		"password":                             "(none: Entra ID does not provision passwords; nothing to map)",
 		"Group displayName":                    "displayName (matching attribute)",
 		"Group members":                        "members",
 	},
