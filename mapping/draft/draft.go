@@ -191,12 +191,18 @@ func (d *drafter) userType() *resType {
 			// extensibleObject. The gateway never changes an existing entry's object
 			// classes, so on a directory whose users lack it, writing externalId to
 			// them would fail: leave it unmapped there (IdPs then keep their own).
-			users := f.Users.Count
-			if !d.f.Schema.HasObjectClass("extensibleObject") || (users > 0 && f.ExtensibleUsers < users) {
+			why := ""
+			switch {
+			case !d.f.Schema.HasObjectClass("extensibleObject"):
+				why = "which the directory's schema lacks."
+			case f.ExtensibleUsers < f.CountedUsers:
+				why = fmt.Sprintf("which %d of the %d existing users lack (the gateway never adds object classes to an entry).",
+					f.CountedUsers-f.ExtensibleUsers, f.CountedUsers)
+			}
+			if why != "" {
 				rt.attrs = append(rt.attrs, line{key: w.path, value: "{ldap: uniqueIdentifier}", commented: true, comment: []string{
-					"externalId is left unmapped: uniqueIdentifier needs extensibleObject, which the existing",
-					"users lack (the gateway never adds object classes to an entry). Map it to an attribute",
-					"inetOrgPerson allows, or add extensibleObject to every user first."}})
+					"externalId is left unmapped: uniqueIdentifier needs extensibleObject, " + why,
+					"Map it to an attribute inetOrgPerson allows, or add extensibleObject to every user first."}})
 				continue
 			}
 			rt.classes = append(rt.classes, "extensibleObject")

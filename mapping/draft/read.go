@@ -28,9 +28,10 @@ type Facts struct {
 	// GroupClass is the group object class the directory uses most:
 	// groupOfNames or groupOfUniqueNames (RFC 4519 §3.5, §3.6), group on AD.
 	GroupClass string
-	// PosixUsers, ExtensibleUsers count the users found that also have the
-	// posixAccount (RFC 2307) or extensibleObject (RFC 4512 §4.3) object class.
-	PosixUsers, ExtensibleUsers int
+	// CountedUsers counts the users found anywhere under Base; PosixUsers and
+	// ExtensibleUsers those of them that also have the posixAccount (RFC 2307)
+	// or extensibleObject (RFC 4512 §4.3) object class.
+	CountedUsers, PosixUsers, ExtensibleUsers int
 }
 
 // Container is where entries of one kind live.
@@ -94,6 +95,7 @@ func Read(ctx context.Context, store *ldapstore.Store, url string) (*Facts, erro
 		groupFilter = "(&(objectClass=group)(!(isCriticalSystemObject=TRUE)))"
 	}
 	users, err := count(ctx, store, f.Base, userFilter, func(e *ldap.Entry) {
+		f.CountedUsers++
 		ocs := e.GetEqualFoldAttributeValues("objectClass")
 		if containsFold(ocs, "posixAccount") {
 			f.PosixUsers++
