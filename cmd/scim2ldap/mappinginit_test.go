@@ -71,6 +71,11 @@ func TestMappingInitServesTheFirstSession(t *testing.T) {
 		t.Fatalf("mapping check --ldap-url: exit %d: %s%s", code, out.String(), errOut.String())
 	}
 
+	// doctor finds nothing that blocks serving it (overlays, rights, indexes).
+	out.Reset()
+	if code := run([]string{"doctor", "--mapping", file}, &out, &errOut); code != 0 {
+		t.Errorf("doctor --mapping DRAFT: exit %d:\n%s%s", code, out.String(), errOut.String())
+	}
 	const token = "mapping-init-test-token"
 	base, logs := startServe(t, map[string]string{"BEARER_TOKENS": token, "MAPPING_FILE": file})
 	t.Run("ReadmeFirstSession", func(t *testing.T) {
