@@ -1,10 +1,13 @@
 package draft
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/goccy/go-yaml"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"pgregory.net/rapid"
 
 	"github.com/scim2ldap/scim2ldap/ldapstore"
@@ -180,8 +183,13 @@ func testFacts() *Facts {
 }
 
 // Draft from a schema alone (Draft itself loads and checks what it writes):
-// what each directory's facts change.
+// what each directory's facts change. Each draft also passes the published
+// JSON Schema (mapping.schema.json) its first line names for editors.
 func TestDraftChoices(t *testing.T) {
+	sch, err := jsonschema.NewCompiler().Compile("../../mapping.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name      string
 		change    func(*Facts)
@@ -222,6 +230,18 @@ func TestDraftChoices(t *testing.T) {
 				t.Fatal(err)
 			}
 			y := string(res.YAML)
+			var doc any
+			if err := yaml.Unmarshal(res.YAML, &doc); err != nil {
+				t.Fatal(err)
+			}
+			js, _ := json.Marshal(doc)
+			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
+			if err == nil {
+				err = sch.Validate(inst)
+			}
+			if err != nil {
+				t.Errorf("mapping.schema.json refuses the draft: %v\n%s", err, y)
+			}
 			for _, w := range c.want {
 				if !strings.Contains(y, w) {
 					t.Errorf("the draft lacks %q:\n%s", w, y)
