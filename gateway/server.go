@@ -69,6 +69,12 @@ type Config struct {
 	ServeMetrics bool
 	// Build names the running binary in scim2ldap_build_info (metrics.go).
 	Build BuildInfo
+	// BulkMaxOperations and BulkMaxPayloadSize (bytes) bound a POST /Bulk
+	// request (RFC 7644 §3.7.4; bulk.go); defaults DefaultBulkMaxOperations
+	// and DefaultBulkMaxPayloadSize. The payload limit replaces MaxBodyBytes
+	// for /Bulk only.
+	BulkMaxOperations  int
+	BulkMaxPayloadSize int64
 }
 
 // Server serves SCIM over HTTP.
@@ -95,6 +101,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = MaxBodyBytes
+	}
+	if cfg.BulkMaxOperations <= 0 {
+		cfg.BulkMaxOperations = DefaultBulkMaxOperations
+	}
+	if cfg.BulkMaxPayloadSize <= 0 {
+		cfg.BulkMaxPayloadSize = DefaultBulkMaxPayloadSize
 	}
 	if cfg.AuthFailureBurst == 0 {
 		cfg.AuthFailureBurst = 10
@@ -184,9 +196,7 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	handle("/Schemas", noFilter(s.schemas), http.MethodGet)
 	handle("/Schemas/{id}", noFilter(s.schemas), http.MethodGet)
 	handle("/.search", s.searchRoot, http.MethodPost) // search.go
-	handle("/Bulk", func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(501, "", "bulk operations are not supported (bulk.supported is false in /ServiceProviderConfig); send the requests one by one")
-	}, http.MethodPost)
+	handle("/Bulk", s.bulk, http.MethodPost)          // bulk.go
 	// RFC 7644 §3.11: a service provider that does not support the /Me alias
 	// SHOULD answer 501 for every operation on it. A 404 would tell the client
 	// it has the wrong base URL.

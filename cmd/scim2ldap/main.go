@@ -5,6 +5,7 @@
 //	scim2ldap reconcile [flags]          report what the directory holds that no IdP manages or SCIM can't show
 //	scim2ldap mapping check FILE...      validate mapping files; problems as file:line:col: message
 //	scim2ldap mapping explain INPUT      a SCIM resource as the LDIF it becomes, or back
+//	scim2ldap mapping init --ldap-url URL  draft a mapping from the live directory
 //	scim2ldap filter [--mapping FILE] [--type User] 'FILTER'   the LDAP filter a SCIM filter becomes
 //	scim2ldap healthcheck [URL]          GET /healthz of the local gateway
 //	scim2ldap version                    (or --version) version, VCS revision, Go version
@@ -49,6 +50,9 @@ Usage:
                                      and its base DNs
   scim2ldap mapping explain [--mapping FILE] [--type User] INPUT
                                      dry run: a SCIM resource (JSON) as the LDIF entry it becomes, or LDIF as SCIM
+  scim2ldap mapping init --ldap-url URL [--idp entra|okta] [-o FILE]
+                                     draft a mapping from the live directory's schema and entries, and
+                                     the attribute table to configure in the IdP
   scim2ldap filter [--mapping FILE] [--type User] 'SCIM FILTER'
                                      print the LDAP filter the gateway sends for it (offline)
   scim2ldap version                  (or --version) the version, VCS revision and Go version
@@ -70,6 +74,7 @@ var commands = map[string]command{
 	"healthcheck":     {healthcheckUsage, healthcheck},
 	"mapping check":   {checkUsage, mappingCheck},
 	"mapping explain": {explainUsage, explainCmd},
+	"mapping init":    {initUsage, mappingInit},
 	"filter":          {filterUsage, filterCmd},
 	"reconcile":       {reconcileUsage, reconcileCmd},
 	"version":         {versionUsage, func(_ []string, stdout, _ io.Writer) int { return printVersion(stdout) }},
@@ -77,6 +82,7 @@ var commands = map[string]command{
 
 const mappingUsage = `usage: scim2ldap mapping check [--ldap-url URL ...] FILE...
        scim2ldap mapping explain [--mapping FILE] [--type User] INPUT
+       scim2ldap mapping init --ldap-url URL [--idp entra|okta] [-o FILE]
   scim2ldap mapping COMMAND --help describes each.
 `
 
@@ -117,7 +123,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	name, rest := args[0], args[1:]
 	if name == "mapping" {
-		if len(rest) == 0 || (rest[0] != "check" && rest[0] != "explain") {
+		if len(rest) == 0 || (rest[0] != "check" && rest[0] != "explain" && rest[0] != "init") {
 			if wantsHelp(rest) {
 				fmt.Fprint(stdout, mappingUsage)
 				return 0

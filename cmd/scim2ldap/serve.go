@@ -78,6 +78,7 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 		Mapping: m, Store: store, Log: log, Tokens: cfg.BearerTokens, PublicURL: cfg.PublicURL,
 		MaxPageSize: cfg.MaxPageSize, Credentials: creds, RequestTimeout: cfg.RequestTimeout,
 		MaxBodyBytes: cfg.MaxBodyBytes, AuthFailureBurst: cfg.AuthFailureBurst, AuthFailureInterval: cfg.AuthFailureInterval,
+		BulkMaxOperations: cfg.BulkMaxOperations, BulkMaxPayloadSize: cfg.BulkMaxPayloadSize,
 		TrustedProxies: cfg.trustedProxies, Audit: audit, ServeMetrics: cfg.MetricsAddr == "", Build: build,
 	})
 	// The mapping against the directory's own schema, as `mapping check --ldap-url` does.
