@@ -272,7 +272,7 @@ func (r *run) notes() {
 		add("dangling: none can exist on Active Directory, whose domain controller removes member and manager values of deleted objects itself (linked attributes, MS-ADTS §3.1.1.6); values naming entries outside the mapping are still reported (unmapped-reference)")
 	}
 	if !r.skipped(string(LockMismatch)) && !m.Dialect.IsAD() && !r.hasLock {
-		add("lock-mismatch: the directory's schema has no pwdAccountLockedTime (slapd's ppolicy overlay is not loaded): no lock state to compare active with")
+		add("lock-mismatch: the directory's schema has no pwdAccountLockedTime (slapd's ppolicy overlay): no other lock state to compare active with")
 	}
 	for _, rt := range m.Types {
 		if !r.skipped(string(Unmanaged)) && !r.skipped("external-id") && attrNamed(rt, "externalId") == nil {
