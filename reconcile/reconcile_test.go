@@ -197,6 +197,18 @@ func TestReconcileFindsWhatWasPlanted(t *testing.T) {
 	legacy, noUID, again := "uid=legacy,"+people, "cn=No Uid,"+people, "cn=Alice Again,"+people
 	// Unmanaged: an entry another tool made, without externalId (nor extensibleObject, which allows uniqueIdentifier).
 	add(t, root, legacy, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"legacy"}, "cn": {"Legacy"}, "sn": {"Legacy"}})
+	// Managed: another tool made it without externalId, and the gateway has written it since.
+	claimed := "uid=claimed," + people
+	add(t, root, claimed, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"claimed"}, "cn": {"Claimed"}, "sn": {"Claimed"}})
+	svc, err := ldap.DialURL(slapd.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	if err := svc.Bind(slapd.BindDN, slapd.Password); err != nil {
+		t.Fatal(err)
+	}
+	modify(t, svc, claimed, func(m *ldap.ModifyRequest) { m.Replace("title", []string{"Claimed by the gateway"}) })
 	// Dangling: a member and a manager naming nothing; unmapped: a member naming an entry of no type.
 	modify(t, root, eng, func(m *ldap.ModifyRequest) { m.Add("member", []string{ghost, slapd.BindDN}) })
 	modify(t, root, carol, func(m *ldap.ModifyRequest) { m.Add("manager", []string{gone}) })
@@ -237,8 +249,8 @@ func TestReconcileFindsWhatWasPlanted(t *testing.T) {
 			t.Errorf("a gateway-written entry is unmanaged: %+v", f)
 		}
 	}
-	if got.has(reconcile.Unmanaged, noUID, "") {
-		t.Errorf("an entry with an externalId is unmanaged: %s", got)
+	if got.has(reconcile.Unmanaged, noUID, "") || got.has(reconcile.Unmanaged, claimed, "") {
+		t.Errorf("an entry with an externalId, or last modified by the gateway, is unmanaged: %s", got)
 	}
 	for _, f := range got.of(reconcile.Unrenderable) {
 		if f.DN == noUID && f.Attribute != "userName" {
@@ -267,7 +279,7 @@ func TestReconcileFindsWhatWasPlanted(t *testing.T) {
 	}
 
 	// Undo the other plants: clean again.
-	for _, dn := range []string{legacy, noUID, again} {
+	for _, dn := range []string{legacy, noUID, again, claimed} {
 		if err := root.Del(ldap.NewDelRequest(dn, nil)); err != nil {
 			t.Fatal(err)
 		}
