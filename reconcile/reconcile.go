@@ -268,7 +268,7 @@ func (r *run) notes() {
 			add("writer: no gateway bind DN (--gateway-dn or SCIM2LDAP_LDAP_BIND_DN) to compare creatorsName and modifiersName with")
 		}
 	}
-	if !r.skipped(string(Dangling)) && m.Dialect.IsAD() {
+	if !r.skipped(string(Dangling)) && !r.snap.KeepsReferences() {
 		add("dangling: none can exist on Active Directory, whose domain controller removes member and manager values of deleted objects itself (linked attributes, MS-ADTS §3.1.1.6); values naming entries outside the mapping are still reported (unmapped-reference)")
 	}
 	if !r.skipped(string(LockMismatch)) && !m.Dialect.IsAD() && !r.hasLock {
