@@ -512,35 +512,42 @@ func ParseGeneralizedTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("not a generalizedTime: %q", s)
 }
 
-// fromLDAP decodes one LDAP value into its SCIM JSON form.
-func fromLDAP(a *AttrMap, raw []byte) any {
+// fromLDAP decodes one LDAP value into its SCIM JSON form; ok is false when
+// the value is not in the syntax a.Type() reads (an integer attribute holding
+// "n/a", a boolean that is neither TrueValue nor FalseValue), and the value is
+// then passed on as the string it is (or, for a boolean, read as false).
+func fromLDAP(a *AttrMap, raw []byte) (v any, ok bool) {
 	s := string(raw)
 	switch a.Type() {
 	case "boolean":
 		if a.TrueWhenAbsent {
-			return false // any value: e.g. a lock time
+			return false, true // any value: e.g. a lock time
 		}
 		if a.FalseBits != 0 {
 			n, err := strconv.ParseInt(s, 10, 64) // userAccountControl is a signed 32-bit integer
-			return err == nil && uint32(n)&a.FalseBits == 0
+			return err == nil && uint32(n)&a.FalseBits == 0, err == nil
 		}
-		return strings.EqualFold(s, a.TrueValue)
+		isTrue := strings.EqualFold(s, a.TrueValue)
+		return isTrue, isTrue || strings.EqualFold(s, a.FalseValue)
 	case "integer":
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return n
+			return n, true
 		}
+		return s, false
 	case "decimal":
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return f
+			return f, true
 		}
+		return s, false
 	case "dateTime":
 		if t, err := ParseGeneralizedTime(s); err == nil {
-			return t.Format(time.RFC3339)
+			return t.Format(time.RFC3339), true
 		}
+		return s, false
 	case "binary":
-		return base64.StdEncoding.EncodeToString(raw)
+		return base64.StdEncoding.EncodeToString(raw), true
 	}
-	return s
+	return s, true
 }
 
 // ReferenceDNs returns the DNs an entry refers to through mapped references
@@ -585,10 +592,41 @@ func RefKey(dn string) string {
 // externalId, meta and every mapped attribute the projection includes. refs
 // holds the resources the entry's DNs name (a DN it lacks is dangling, or the
 // empty placeholder member, and not shown); baseURL is the absolute SCIM base
-// ("https://host/scim/v2") for meta.location and $ref.
+// ("https://host/scim/v2") for meta.location and $ref. What the entry holds
+// that SCIM cannot show is left out silently (RenderChecked names it).
 func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs *Refs, baseURL string, p *Projection) map[string]any {
+	return rt.fromEntry(e, refs, baseURL, p, nil)
+}
+
+// RenderProblem is something of an entry that FromLDAP cannot show as SCIM:
+// the mapped attribute (its key in the mapping file, e.g. "userName", and its
+// LDAP attribute), the LDAP value concerned ("" when none) and why.
+type RenderProblem struct {
+	Attr, LDAP, Value, Reason string
+}
+
+// RenderChecked is FromLDAP with every attribute (no projection) that also
+// reports what the rendering leaves out or cannot convert: a required
+// attribute (RFC 7643 §2.2 "required", e.g. userName) with no value, a value
+// not in the syntax of the attribute's SCIM type (RFC 7643 §2.3), a value the
+// mapping's toSCIM expression refuses, values beyond the first of a
+// single-valued SCIM attribute, and an entry without the id attribute.
+// Reference values that name no resource of refs are not reported here: they
+// are left out as FromLDAP leaves them out (dangling, or naming an entry of no
+// resource type), and a caller that knows which tells them apart.
+func (rt *ResourceType) RenderChecked(e *ldap.Entry, refs map[string]Ref, baseURL string) (map[string]any, []RenderProblem) {
+	var problems []RenderProblem
+	res := rt.fromEntry(e, NewRefs(refs), baseURL, nil, func(p RenderProblem) { problems = append(problems, p) })
+	return res, problems
+}
+
+// fromEntry is FromLDAP; report, when not nil, hears of each RenderProblem.
+func (rt *ResourceType) fromEntry(e *ldap.Entry, refs *Refs, baseURL string, p *Projection, report func(RenderProblem)) map[string]any {
 	d := rt.dialect
 	id := d.EntryID(e)
+	if id == "" && report != nil {
+		report(RenderProblem{Attr: "id", LDAP: d.ID, Reason: "the entry has no " + d.ID + ", the SCIM id"})
+	}
 	res := map[string]any{"id": id}
 	schemas := []string{rt.Schema.ID}
 	for _, a := range rt.Attrs {
@@ -607,15 +645,29 @@ func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs *Refs, baseURL string, p *P
 				}
 				continue
 			}
-			v := fromLDAP(a, r)
+			v, ok := fromLDAP(a, r)
+			if !ok && report != nil {
+				report(RenderProblem{Attr: a.Key, LDAP: a.LDAP, Value: string(r), Reason: "not a SCIM " + a.Type() + " value"})
+			}
 			if a.ToSCIM != nil {
 				out, err := a.ToSCIM.Eval(map[string]any{"value": v})
 				if err != nil {
+					if report != nil {
+						report(RenderProblem{Attr: a.Key, LDAP: a.LDAP, Value: string(r), Reason: "the mapping's toSCIM expression refuses it: " + err.Error()})
+					}
 					continue // a value the transform can't take is not shown
 				}
 				v = out
 			}
 			vals = append(vals, v)
+		}
+		if report != nil && len(vals) == 0 && a.Required() {
+			report(RenderProblem{Attr: a.Key, LDAP: a.LDAP, Reason: "required, and the entry has no value"})
+		}
+		if report != nil && len(vals) > 1 && !a.Def.MultiValued {
+			for _, extra := range raw[1:] {
+				report(RenderProblem{Attr: a.Key, LDAP: a.LDAP, Value: string(extra), Reason: fmt.Sprintf("%s is single-valued in SCIM and the entry has %d values: only the first is shown", a.Key, len(raw))})
+			}
 		}
 		if len(vals) == 0 {
 			continue
@@ -693,8 +745,7 @@ func (rt *ResourceType) WriteValues(res map[string]any, lookup IDLookup) (map[st
 		return nil, err
 	}
 	for _, a := range rt.Attrs {
-		required := (a.Sub == nil && a.Def.Required) || (a.Sub != nil && a.Def.Required && a.Sub.Required)
-		if a.Writable() && !a.Password && required && len(vals[a.LDAP]) == 0 {
+		if a.Required() && len(vals[a.LDAP]) == 0 {
 			return nil, invalid("%s is required", a.Key)
 		}
 	}

@@ -168,6 +168,14 @@ func (a *AttrMap) IsMembership() bool {
 	return a.IsReference() && a.Def.MultiValued && a.Writable()
 }
 
+// Required reports whether every resource must have a value for a (RFC 7643
+// §2.2 "required": userName, a Group's displayName): a required attribute, or
+// a required sub-attribute of one, that clients write.
+func (a *AttrMap) Required() bool {
+	required := (a.Sub == nil && a.Def.Required) || (a.Sub != nil && a.Def.Required && a.Sub.Required)
+	return required && a.Writable() && !a.Password
+}
+
 // Writable reports whether clients may set the attribute.
 func (a *AttrMap) Writable() bool { return a.Mutability != MutabilityReadOnly }
 

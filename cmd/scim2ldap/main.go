@@ -2,8 +2,10 @@
 //
 //	scim2ldap serve                      run the gateway (configured from SCIM2LDAP_* variables)
 //	scim2ldap doctor [flags]             pre-flight check of a live directory against a mapping
+//	scim2ldap reconcile [flags]          report what the directory holds that no IdP manages or SCIM can't show
 //	scim2ldap mapping check FILE...      validate mapping files; problems as file:line:col: message
 //	scim2ldap mapping explain INPUT      a SCIM resource as the LDIF it becomes, or back
+//	scim2ldap mapping init --ldap-url URL  draft a mapping from the live directory
 //	scim2ldap filter [--mapping FILE] [--type User] 'FILTER'   the LDAP filter a SCIM filter becomes
 //	scim2ldap healthcheck [URL]          GET /healthz of the local gateway
 //	scim2ldap version                    (or --version) version, VCS revision, Go version
@@ -39,6 +41,9 @@ Usage:
   scim2ldap doctor [flags]           pre-flight check of a live directory against the mapping: bases,
                                      the bind account's rights, overlays, indexes, limits, TLS; each
                                      finding with its fix; exit 0 when nothing blocks serving, else 1
+  scim2ldap reconcile [flags]        read-only report over the directory through the mapping: unmanaged
+                                     entries, dangling references, unrenderable entries, duplicates, lock
+                                     mismatches; --json, --csv, --fix-dangling; exit 0 clean, 1 findings
   scim2ldap healthcheck [URL]        GET /healthz of the local gateway (default: from
                                      SCIM2LDAP_METRICS_ADDR or SCIM2LDAP_LISTEN_ADDR); exit 0 if 200
   scim2ldap mapping check [--ldap-url URL ...] FILE...
@@ -47,6 +52,9 @@ Usage:
                                      and its base DNs
   scim2ldap mapping explain [--mapping FILE] [--type User] INPUT
                                      dry run: a SCIM resource (JSON) as the LDIF entry it becomes, or LDIF as SCIM
+  scim2ldap mapping init --ldap-url URL [--idp entra|okta] [-o FILE]
+                                     draft a mapping from the live directory's schema and entries, and
+                                     the attribute table to configure in the IdP
   scim2ldap filter [--mapping FILE] [--type User] 'SCIM FILTER'
                                      print the LDAP filter the gateway sends for it (offline)
   scim2ldap version                  (or --version) the version, VCS revision and Go version
@@ -68,12 +76,15 @@ var commands = map[string]command{
 	"healthcheck":     {healthcheckUsage, healthcheck},
 	"mapping check":   {checkUsage, mappingCheck},
 	"mapping explain": {explainUsage, explainCmd},
+	"mapping init":    {initUsage, mappingInit},
 	"filter":          {filterUsage, filterCmd},
+	"reconcile":       {reconcileUsage, reconcileCmd},
 	"version":         {versionUsage, func(_ []string, stdout, _ io.Writer) int { return printVersion(stdout) }},
 }
 
 const mappingUsage = `usage: scim2ldap mapping check [--ldap-url URL ...] FILE...
        scim2ldap mapping explain [--mapping FILE] [--type User] INPUT
+       scim2ldap mapping init --ldap-url URL [--idp entra|okta] [-o FILE]
   scim2ldap mapping COMMAND --help describes each.
 `
 
@@ -114,7 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	name, rest := args[0], args[1:]
 	if name == "mapping" {
-		if len(rest) == 0 || (rest[0] != "check" && rest[0] != "explain") {
+		if len(rest) == 0 || (rest[0] != "check" && rest[0] != "explain" && rest[0] != "init") {
 			if wantsHelp(rest) {
 				fmt.Fprint(stdout, mappingUsage)
 				return 0
