@@ -125,20 +125,26 @@ func (s *Store) SearchVLV(ctx context.Context, req *ldap.SearchRequest, sort *So
 	}
 	start := time.Now()
 	countOp(ctx)
-	c, err := s.dialCtx(ctx)
+	c, err := s.dialWire(ctx)
 	s.observe("connect", err, time.Since(start))
 	if err != nil {
 		return nil, &UnavailableError{Err: err}
 	}
-	defer c.Close()
+	defer c.close()
 	r := *req
 	r.Controls = append(append([]ldap.Control(nil), req.Controls...), sort, vlv)
 	var res *ldap.SearchResult
+	got := make(chan *ldap.SearchResult, 1) // empty when run abandoned the search at ctx's end
 	countOp(ctx)
-	err = s.run(ctx, "search", c, func(c *ldap.Conn) (err error) {
-		res, err = c.Search(&r)
+	err = s.run(ctx, "search", nil, func(*ldap.Conn) error { // the search runs on c, not on a go-ldap connection
+		res, err := c.search(&r, opTimeout(ctx, s.cfg.Timeout))
+		got <- res
 		return err
 	})
+	select {
+	case res = <-got:
+	default:
+	}
 	out := &VLVResult{}
 	if res != nil {
 		out.Entries = res.Entries
