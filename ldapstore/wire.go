@@ -127,7 +127,7 @@ type wireMessage struct {
 // wireResult is an LDAPResult's components (RFC 4511 §4.1.9); the referral,
 // serverSaslCreds and extended response fields that may follow are skipped.
 type wireResult struct {
-	code                 uint16
+	code                  uint16
 	matchedDN, diagnostic string
 }
 

@@ -288,28 +288,32 @@ func malformedMessages() map[string][]byte {
 	good := envelope(1, entryOp("dc=x", testAttr{"cn", []string{"a"}}))
 	with := func(i int, b byte) []byte { m := slices.Clone(good); m[i] = b; return m }
 	return map[string][]byte{
-		"empty":                      {},
-		"not a SEQUENCE":             with(0, 0x31),
-		"indefinite length":          {0x30, 0x80, 0x02, 0x01, 0x01, 0x64, 0x80, 0, 0, 0, 0},
-		"length 0xff":                {0x30, 0xff},
-		"nine length octets":         {0x30, 0x89, 0, 0, 0, 0, 0, 0, 0, 0, 3, 2, 1, 1},
-		"trailing octet":             append(slices.Clone(good), 0),
-		"length overruns":            with(1, good[1]+1),
-		"messageID not an INTEGER":   with(2, 0x04),
-		"messageID negative":         envelopeRaw([]byte{0x02, 0x01, 0xff}, entryOp("dc=x").Bytes()),
-		"messageID of 9 octets":      envelopeRaw([]byte{0x02, 0x09, 0, 0, 0, 0, 0, 0, 0, 0, 1}, entryOp("dc=x").Bytes()),
-		"empty messageID":            envelopeRaw([]byte{0x02, 0x00}, entryOp("dc=x").Bytes()),
-		"no protocolOp":              envelopeRaw([]byte{0x02, 0x01, 0x01}),
-		"primitive entry":            envelopeRaw([]byte{0x02, 0x01, 0x01}, []byte{0x44, 0x00}),
-		"high tag number":            envelopeRaw([]byte{0x02, 0x01, 0x01}, []byte{0x7f, 0x81, 0x00, 0x00}),
-		"DN not an OCTET STRING":     with(7, 0x80),
-		"value not an OCTET STRING":  with(len(good)-3, 0x80),
-		"vals not a SET":             with(len(good)-5, 0x30),
-		"attributes not a SEQUENCE":  with(13, 0x31),
-		"entry without attributes":   envelope(1, func() *ber.Packet { p := entryOp("dc=x"); p.Children = p.Children[:1]; return rebuild(p) }()),
-		"result without diagnostic":  envelope(1, func() *ber.Packet { p := resultOp(opSearchDone, 0, "", ""); p.Children = p.Children[:2]; return rebuild(p) }()),
-		"result code negative":       envelope(1, resultOp(opSearchDone, -1, "", "")),
-		"result code above 65535":    envelope(1, resultOp(opSearchDone, 65536, "", "")),
+		"empty":                     {},
+		"not a SEQUENCE":            with(0, 0x31),
+		"indefinite length":         {0x30, 0x80, 0x02, 0x01, 0x01, 0x64, 0x80, 0, 0, 0, 0},
+		"length 0xff":               {0x30, 0xff},
+		"nine length octets":        {0x30, 0x89, 0, 0, 0, 0, 0, 0, 0, 0, 3, 2, 1, 1},
+		"trailing octet":            append(slices.Clone(good), 0),
+		"length overruns":           with(1, good[1]+1),
+		"messageID not an INTEGER":  with(2, 0x04),
+		"messageID negative":        envelopeRaw([]byte{0x02, 0x01, 0xff}, entryOp("dc=x").Bytes()),
+		"messageID of 9 octets":     envelopeRaw([]byte{0x02, 0x09, 0, 0, 0, 0, 0, 0, 0, 0, 1}, entryOp("dc=x").Bytes()),
+		"empty messageID":           envelopeRaw([]byte{0x02, 0x00}, entryOp("dc=x").Bytes()),
+		"no protocolOp":             envelopeRaw([]byte{0x02, 0x01, 0x01}),
+		"primitive entry":           envelopeRaw([]byte{0x02, 0x01, 0x01}, []byte{0x44, 0x00}),
+		"high tag number":           envelopeRaw([]byte{0x02, 0x01, 0x01}, []byte{0x7f, 0x81, 0x00, 0x00}),
+		"DN not an OCTET STRING":    with(7, 0x80),
+		"value not an OCTET STRING": with(len(good)-3, 0x80),
+		"vals not a SET":            with(len(good)-5, 0x30),
+		"attributes not a SEQUENCE": with(13, 0x31),
+		"entry without attributes":  envelope(1, func() *ber.Packet { p := entryOp("dc=x"); p.Children = p.Children[:1]; return rebuild(p) }()),
+		"result without diagnostic": envelope(1, func() *ber.Packet {
+			p := resultOp(opSearchDone, 0, "", "")
+			p.Children = p.Children[:2]
+			return rebuild(p)
+		}()),
+		"result code negative":    envelope(1, resultOp(opSearchDone, -1, "", "")),
+		"result code above 65535": envelope(1, resultOp(opSearchDone, 65536, "", "")),
 		"result code an OCTET STRING": envelope(1, func() *ber.Packet {
 			p := resultOp(opSearchDone, 0, "", "")
 			p.Children[0] = ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "0", "")
