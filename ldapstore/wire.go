@@ -150,9 +150,11 @@ func (r wireResult) err() error {
 // An entry's DN, attribute descriptions and Values are substrings of one
 // string copy of msg, its ByteValues subslices of msg capped at their length
 // (an append copies): msg must not change afterwards. Every element is bounds
-// checked; anything malformed or truncated is an error wrapping errMalformed.
-// Elements after the ones RFC 4511 defines (in an LDAPMessage, an entry, a
-// PartialAttribute) are skipped, as go-ldap skips them.
+// checked; anything malformed or truncated is an error wrapping errMalformed,
+// and so is an element after the ones RFC 4511 defines in an LDAPMessage, a
+// SearchResultEntry or a PartialAttribute (these SEQUENCEs have no extension
+// marker; go-ldap skips such elements). Inside a protocolOp other than those
+// named, nothing is read.
 func decodeMessage(msg []byte) (m wireMessage, err error) {
 	d := berReader{b: msg}
 	id, start, end, err := d.next(0, len(msg))
@@ -204,17 +206,11 @@ func decodeMessage(msg []byte) (m wireMessage, err error) {
 	if err != nil {
 		return m, err
 	}
-	if id == idControls {
-		if m.controls, err = decodeControls(msg[ctlStart:ce]); err != nil {
-			return m, err
-		}
+	if id != idControls || ce != end {
+		return m, malformed("more than messageID, protocolOp and controls")
 	}
-	for off := ce; off < end; off = ce { // skip what follows, well-formed
-		if _, _, ce, err = d.next(off, end); err != nil {
-			return m, err
-		}
-	}
-	return m, nil
+	m.controls, err = decodeControls(msg[ctlStart:ce])
+	return m, err
 }
 
 // decodeControls decodes a Controls element (RFC 4511 §4.1.11) with
@@ -329,8 +325,8 @@ func (d *berReader) entry(cs, ce int) (*ldap.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if id != idSequence {
-		return nil, malformed("attributes have identifier 0x%02x, want a SEQUENCE", id)
+	if id != idSequence || ae != ce {
+		return nil, malformed("attributes have identifier 0x%02x, want a SEQUENCE ending the entry", id)
 	}
 	nAttrs, nVals, err := d.attributes(as, ae, nil)
 	if err != nil {
@@ -375,8 +371,8 @@ func (d *berReader) attributes(as, ae int, f *entryFill) (nAttrs, nVals int, err
 		if err != nil {
 			return 0, 0, err
 		}
-		if id != idSet {
-			return 0, 0, malformed("values of %q have identifier 0x%02x, want a SET", name, id)
+		if id != idSet || ve != pe {
+			return 0, 0, malformed("values of %q have identifier 0x%02x, want a SET ending the attribute", name, id)
 		}
 		first := nVals
 		for v := vs; v < ve; {

@@ -319,8 +319,12 @@ func malformedMessages() map[string][]byte {
 			p.Children[0] = ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "0", "")
 			return rebuild(p)
 		}()),
-		"controls not a Control":  envelope(1, resultOp(opSearchDone, 0, "", ""), ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "x", "")),
-		"trailing element broken": append(envelopeRaw([]byte{0x02, 0x01, 0x01}, resultOp(opSearchDone, 0, "", "").Bytes(), []byte{0x04, 0x05, 'a'})),
+		"controls not a Control":      envelope(1, resultOp(opSearchDone, 0, "", ""), ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "x", "")),
+		"element after vals":          envelopeRaw([]byte{0x02, 0x01, 0x01}, []byte{0x64, 0x0e, 0x04, 0x00, 0x30, 0x0a, 0x30, 0x08, 0x04, 0x01, 'a', 0x31, 0x00, 0x04, 0x01, 'b'}),
+		"element after attributes":    envelopeRaw([]byte{0x02, 0x01, 0x01}, []byte{0x64, 0x06, 0x04, 0x00, 0x30, 0x00, 0x04, 0x00}),
+		"element after controls":      envelopeRaw([]byte{0x02, 0x01, 0x01}, resultOp(opSearchDone, 0, "", "").Bytes(), []byte{0xa0, 0x00, 0x04, 0x00}),
+		"element instead of controls": envelopeRaw([]byte{0x02, 0x01, 0x01}, resultOp(opSearchDone, 0, "", "").Bytes(), []byte{0x04, 0x00}),
+		"trailing element broken":     envelopeRaw([]byte{0x02, 0x01, 0x01}, resultOp(opSearchDone, 0, "", "").Bytes(), []byte{0x04, 0x05, 'a'}),
 	}
 }
 
