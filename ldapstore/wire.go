@@ -52,7 +52,8 @@ func malformed(format string, args ...any) error {
 // (decodeMessage's results point into it; it is never reused). The message
 // must be a SEQUENCE of definite length (RFC 4511 §5.1: LDAP uses the
 // definite form only), short or long form, at most ber.MaxPacketLengthBytes
-// content octets (go-asn1-ber's bound, 2^31-1 by default; 0: none). Errors:
+// content octets (go-asn1-ber's bound, 2^31-1 by default) and at most
+// 2^31-1 whatever it says. Errors:
 // io.EOF when r ends before the first octet, io.ErrUnexpectedEOF within the
 // message, errMalformed for a header that is not one of an LDAPMessage.
 func readMessage(r *bufio.Reader) ([]byte, error) {
@@ -88,8 +89,12 @@ func readMessage(r *bufio.Reader) ([]byte, error) {
 		}
 		n += k
 	}
-	if limit := ber.MaxPacketLengthBytes; limit > 0 && length > uint64(limit) || length > math.MaxInt32 {
-		return nil, malformed("length %d greater than maximum %d", length, ber.MaxPacketLengthBytes)
+	limit := uint64(math.MaxInt32)
+	if ber.MaxPacketLengthBytes > 0 {
+		limit = min(limit, uint64(ber.MaxPacketLengthBytes))
+	}
+	if length > limit {
+		return nil, malformed("length %d greater than maximum %d", length, limit)
 	}
 	// A large message grows as its octets arrive, so a bogus length costs no
 	// more memory than the octets actually sent.

@@ -34,11 +34,19 @@ const oidStartTLS = "1.3.6.1.4.1.1466.20037"
 // (Config.StartTLS) and binds (Config.BindDN), all within the configured
 // timeout or less when ctx's deadline comes sooner, as dialServer does for
 // go-ldap's connections (and with its error messages; the password is never
-// in one).
+// in one). A failure that ctx's end caused wraps ctx.Err() too, so metrics
+// count it as "deadline" (ResultLabel), not as the directory's fault.
 func (s *Store) dialWire(ctx context.Context) (*wireConn, error) {
+	c, err := s.dialWireTimed(ctx)
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("%w (%w)", err, ctx.Err()) // the request's deadline or cancellation cut it short
+	}
+	return c, err
+}
+
+func (s *Store) dialWireTimed(parent context.Context) (*wireConn, error) {
 	srv := s.cur()
-	limit := opTimeout(ctx, s.cfg.Timeout)
-	ctx, cancel := context.WithTimeout(ctx, limit)
+	ctx, cancel := context.WithTimeout(parent, opTimeout(parent, s.cfg.Timeout))
 	defer cancel()
 	u, err := url.Parse(srv.url) // SplitURLs checked it
 	if err != nil {
@@ -62,6 +70,7 @@ func (s *Store) dialWire(ctx context.Context) (*wireConn, error) {
 	}
 	dl, _ := ctx.Deadline()
 	_ = nc.SetDeadline(dl)
+	defer context.AfterFunc(parent, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })() // a cancelled request ends the wait at once
 	c := &wireConn{conn: nc, r: bufio.NewReaderSize(nc, 32<<10)}
 	if s.cfg.StartTLS {
 		if err := c.startTLS(ctx, srv.tlsCfg); err != nil {

@@ -189,7 +189,7 @@ func TestSearchVLVBindFailure(t *testing.T) {
 
 // TestSearchVLVDirectoryGone: with the directory gone, SearchVLV fails at
 // once with an unavailable error that the metrics count as "network"; with
-// the directory hung, it fails at the request's deadline.
+// the directory hung, it fails at the request's deadline, counted as "deadline".
 func TestSearchVLVDirectoryGone(t *testing.T) {
 	req := ldap.NewSearchRequest(slapd.BaseDN, ldap.ScopeSingleLevel, 0, 0, 0, false, "(objectClass=*)", []string{"1.1"}, nil)
 	byCN := ldapstore.NewSortControl(ldapstore.SortKey{Attr: "cn", OrderingRule: "caseIgnoreOrderingMatch"})
@@ -227,10 +227,23 @@ func TestSearchVLVDirectoryGone(t *testing.T) {
 	go func() { _, err := hung.SearchVLV(ctx, req, byCN, &ldapstore.VLVControl{Offset: 1}); done <- err }()
 	select {
 	case err := <-done:
-		if !ldapstore.IsUnavailable(err) {
-			t.Errorf("directory hung: %v, want an unavailable error", err)
+		if !ldapstore.IsUnavailable(err) || !errors.Is(err, context.DeadlineExceeded) || ldapstore.ResultLabel(err) != "deadline" {
+			t.Errorf("directory hung: %v (%s), want an unavailable error at the deadline", err, ldapstore.ResultLabel(err))
 		}
 	case <-time.After(10 * time.Second): // far beyond the 300 ms deadline, far below the 30 s timeout
 		t.Fatal("SearchVLV ignored the caller's deadline")
+	}
+	// A request without a deadline whose client went away.
+	cctx, ccancel := context.WithCancel(context.Background())
+	go func() { _, err := hung.SearchVLV(cctx, req, byCN, &ldapstore.VLVControl{Offset: 1}); done <- err }()
+	time.Sleep(100 * time.Millisecond)
+	ccancel()
+	select {
+	case err := <-done:
+		if !ldapstore.IsUnavailable(err) || !errors.Is(err, context.Canceled) {
+			t.Errorf("request cancelled: %v, want an unavailable error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("SearchVLV ignored the request's cancellation")
 	}
 }
