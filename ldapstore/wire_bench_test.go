@@ -46,12 +46,15 @@ func benchResponse() []byte {
 //
 //   - packets/go-asn1-ber: go-asn1-ber's ReadPacket of each message and the
 //     entry go-ldap builds from the packet tree (its unpackAttributes, copied);
+//
 //   - packets/wire: readMessage and decodeMessage;
+//
 //   - conn/go-ldap: a go-ldap Conn.Search whose answer comes from a pipe
 //     (go-ldap's reader goroutine, message channels and decoding);
+//
 //   - conn/wire: wireConn.search reading the same pipe.
 //
-//	go test -run '^$' -bench 'Decode' -benchmem ./ldapstore/
+//     go test -run '^$' -bench 'Decode' -benchmem ./ldapstore/
 func BenchmarkDecode(b *testing.B) {
 	resp := benchResponse()
 	b.Run("packets/go-asn1-ber", func(b *testing.B) {

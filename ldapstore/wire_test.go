@@ -25,19 +25,9 @@ type testAttr struct {
 	vals []string
 }
 
-// envelope wraps op (and controls, if any) in an LDAPMessage of id.
-func envelope(id int64, op *ber.Packet, controls ...*ber.Packet) []byte {
-	msg := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "LDAPMessage")
-	msg.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, id, "messageID"))
-	msg.AppendChild(op)
-	if len(controls) > 0 {
-		ctls := ber.Encode(ber.ClassContext, ber.TypeConstructed, 0, nil, "Controls")
-		for _, c := range controls {
-			ctls.AppendChild(c)
-		}
-		msg.AppendChild(ctls)
-	}
-	return msg.Bytes()
+// envelope wraps op and controls in an LDAPMessage of id, as the client does.
+func envelope(id int64, op *ber.Packet, controls ...ldap.Control) []byte {
+	return encodeMessage(id, op, controls)
 }
 
 func entryOp(dn string, attrs ...testAttr) *ber.Packet {
@@ -75,19 +65,19 @@ func referenceOp(uris ...string) *ber.Packet {
 }
 
 // vlvResponseControl is a VirtualListViewResponse control (draft-ietf-ldapext-ldapv3-vlv-09 §6.2).
-func vlvResponseControl(target, count, code int64) *ber.Packet {
+func vlvResponseControl(target, count, code int64) ldap.Control {
 	v := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "VirtualListViewResponse")
 	v.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, target, "targetPosition"))
 	v.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, count, "contentCount"))
 	v.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, code, "virtualListViewResult"))
-	return ldap.NewControlString(OIDVLVResponse, false, string(v.Bytes())).Encode()
+	return ldap.NewControlString(OIDVLVResponse, false, string(v.Bytes()))
 }
 
 // sortResultControl is a SortResult control (RFC 2891 §1.2).
-func sortResultControl(code int64) *ber.Packet {
+func sortResultControl(code int64) ldap.Control {
 	v := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "SortResult")
 	v.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, code, "sortResult"))
-	return ldap.NewControlString(ldap.ControlTypeServerSideSortingResult, false, string(v.Bytes())).Encode()
+	return ldap.NewControlString(ldap.ControlTypeServerSideSortingResult, false, string(v.Bytes()))
 }
 
 // goLDAPSearch runs a search on a go-ldap connection whose server side answers
@@ -319,7 +309,7 @@ func malformedMessages() map[string][]byte {
 			p.Children[0] = ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "0", "")
 			return rebuild(p)
 		}()),
-		"controls not a Control":      envelope(1, resultOp(opSearchDone, 0, "", ""), ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "x", "")),
+		"controls not a Control":      envelopeRaw([]byte{0x02, 0x01, 0x01}, resultOp(opSearchDone, 0, "", "").Bytes(), []byte{0xa0, 0x03, 0x04, 0x01, 'x'}),
 		"element after vals":          envelopeRaw([]byte{0x02, 0x01, 0x01}, []byte{0x64, 0x0e, 0x04, 0x00, 0x30, 0x0a, 0x30, 0x08, 0x04, 0x01, 'a', 0x31, 0x00, 0x04, 0x01, 'b'}),
 		"element after attributes":    envelopeRaw([]byte{0x02, 0x01, 0x01}, []byte{0x64, 0x06, 0x04, 0x00, 0x30, 0x00, 0x04, 0x00}),
 		"element after controls":      envelopeRaw([]byte{0x02, 0x01, 0x01}, resultOp(opSearchDone, 0, "", "").Bytes(), []byte{0xa0, 0x00, 0x04, 0x00}),
