@@ -144,7 +144,7 @@ func (s *Store) SearchVLV(ctx context.Context, req *ldap.SearchRequest, sort *So
 	got := make(chan *ldap.SearchResult, 1) // empty when run abandoned the search at ctx's end
 	countOp(ctx)
 	err = s.run(ctx, "search", nil, func(*ldap.Conn) error { // the search runs on c, not on a go-ldap connection
-		res, err := c.search(&r, opTimeout(ctx, s.cfg.Timeout))
+		res, err := c.search(&r, s.cfg.Timeout) // ctx's end, when sooner, is run's to report
 		got <- res
 		return err
 	})

@@ -38,10 +38,17 @@ const oidStartTLS = "1.3.6.1.4.1.1466.20037"
 // count it as "deadline" (ResultLabel), not as the directory's fault.
 func (s *Store) dialWire(ctx context.Context) (*wireConn, error) {
 	c, err := s.dialWireTimed(ctx)
-	if err != nil && ctx.Err() != nil {
-		return nil, fmt.Errorf("%w (%w)", err, ctx.Err()) // the request's deadline or cancellation cut it short
+	if err == nil {
+		return c, nil
 	}
-	return c, err
+	cause := ctx.Err()
+	if dl, ok := ctx.Deadline(); ok && cause == nil && !time.Now().Before(dl) {
+		cause = context.DeadlineExceeded // the connection's deadline, which is ctx's, fired before ctx's timer
+	}
+	if cause != nil {
+		return nil, fmt.Errorf("%w (%w)", err, cause) // the request's deadline or cancellation cut it short
+	}
+	return nil, err
 }
 
 func (s *Store) dialWireTimed(parent context.Context) (*wireConn, error) {
