@@ -211,9 +211,6 @@ func (s *Store) Close() {
 	}
 }
 
-// dialCtx dials the server in use (see dialServer).
-func (s *Store) dialCtx(ctx context.Context) (*ldap.Conn, error) { return s.dialServer(ctx, s.cur()) }
-
 // dialServer dials, upgrades and binds a connection to srv within the
 // configured timeout, or less when ctx's deadline comes sooner.
 func (s *Store) dialServer(ctx context.Context, srv *server) (*ldap.Conn, error) {
