@@ -638,12 +638,16 @@ func (rt *ResourceType) fromEntry(e *ldap.Entry, refs *Refs, baseURL string, p *
 		if len(raw) == 0 && a.TrueWhenAbsent {
 			vals = []any{true}
 		}
-		for _, r := range raw {
-			if a.IsReference() {
-				if o := refs.object(string(r), baseURL, a); o != nil {
+		if a.IsReference() { // DNs, read as the strings go-ldap keeps (no copy per value)
+			for _, dn := range e.GetEqualFoldAttributeValues(a.LDAP) {
+				if o := refs.object(dn, baseURL, a); o != nil {
 					vals = append(vals, o)
 				}
-				continue
+			}
+		}
+		for _, r := range raw {
+			if a.IsReference() {
+				break // above
 			}
 			v, ok := fromLDAP(a, r)
 			if !ok && report != nil {
