@@ -28,9 +28,10 @@ import (
 //
 // The plan answers as the directory would where that costs one read: an add
 // whose DN is taken is 68 entryAlreadyExists, an add or move under a parent
-// that doesn't exist is 32 noSuchObject (RFC 4511 §4.7, §4.9). Other refusals
-// a directory makes (schema, access control, password quality) are not
-// known to a plan.
+// that doesn't exist is 32 noSuchObject (RFC 4511 §4.7, §4.9), and a write
+// whose assertion control (RFC 4528: the version an If-Match names) the entry
+// doesn't satisfy is 122 assertionFailed. Other refusals a directory makes
+// (schema, access control, password quality) are not known to a plan.
 
 // PasswordMarker stands for a password's value in a plan: the value itself is
 // never recorded.
@@ -164,6 +165,56 @@ func (s *Store) planExists(ctx context.Context, dn string) (bool, error) {
 	return err == nil, err
 }
 
+// planAssert answers 122 assertionFailed, as the directory would, when a
+// write to dn carries an assertion control (RFC 4528) that the entry doesn't
+// satisfy: a base search of the entry with the assertion as its filter, at
+// the DN the entry has in the directory (the plan changes no version, so the
+// entry as read is what the assertion is about). An entry the plan added has
+// nothing to assert against: it passes.
+func (s *Store) planAssert(ctx context.Context, p *Plan, dn string, controls []ldap.Control) error {
+	for _, c := range controls {
+		a, ok := c.(*AssertionControl)
+		if !ok {
+			continue
+		}
+		p.mu.Lock()
+		origin := dn
+		if st := p.state(dn, false); st != nil {
+			origin = st.origin
+		}
+		p.mu.Unlock()
+		if origin == "" {
+			continue
+		}
+		res, err := s.Search(WithPlan(ctx, nil), ldap.NewSearchRequest(origin, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, a.Filter, []string{"1.1"}, nil))
+		if err != nil {
+			return err
+		}
+		if len(res.Entries) == 0 {
+			return ldap.NewError(ldap.LDAPResultAssertionFailed, errPlanned("the assertion control's filter does not match the entry"))
+		}
+	}
+	return nil
+}
+
+// planModify records a modify whose assertion, if any, holds.
+func (s *Store) planModify(ctx context.Context, p *Plan, req *ldap.ModifyRequest) error {
+	if err := s.planAssert(ctx, p, req.DN, req.Controls); err != nil {
+		return err
+	}
+	p.modify(req, "")
+	return nil
+}
+
+// planDelete records a delete whose assertion, if any, holds.
+func (s *Store) planDelete(ctx context.Context, p *Plan, req *ldap.DelRequest) error {
+	if err := s.planAssert(ctx, p, req.DN, req.Controls); err != nil {
+		return err
+	}
+	p.delete(req)
+	return nil
+}
+
 // modify records a modify; comment, when not empty, precedes it in the LDIF.
 func (p *Plan) modify(req *ldap.ModifyRequest, comment string) {
 	kept := *req // the caller may reuse its request
@@ -185,6 +236,9 @@ func (p *Plan) delete(req *ldap.DelRequest) {
 // planModifyDN records a modrdn: the entry's state moves to its new DN, its
 // RDN values change as RFC 4511 §4.9 says, and the old DN names nothing.
 func (s *Store) planModifyDN(ctx context.Context, p *Plan, req *ldap.ModifyDNRequest) error {
+	if err := s.planAssert(ctx, p, req.DN, req.Controls); err != nil {
+		return err
+	}
 	newDN := renamedDN(req)
 	if dnKey(newDN) != dnKey(req.DN) { // a case-only rename keeps its own name
 		parent := ""

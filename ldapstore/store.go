@@ -406,8 +406,7 @@ func (s *Store) Add(ctx context.Context, req *ldap.AddRequest) error {
 // Modify modifies an entry (with a Plan in ctx: records it).
 func (s *Store) Modify(ctx context.Context, req *ldap.ModifyRequest) error {
 	if p := PlanOf(ctx); p != nil {
-		p.modify(req, "")
-		return nil
+		return s.planModify(ctx, p, req)
 	}
 	err := s.doOp(ctx, "modify", false, func(c *ldap.Conn) error { return c.Modify(req) })
 	if err == nil {
@@ -461,8 +460,7 @@ func (s *Store) SetPassword(ctx context.Context, dn, password string) error {
 // Delete deletes an entry (with a Plan in ctx: records it).
 func (s *Store) Delete(ctx context.Context, req *ldap.DelRequest) error {
 	if p := PlanOf(ctx); p != nil {
-		p.delete(req)
-		return nil
+		return s.planDelete(ctx, p, req)
 	}
 	err := s.doOp(ctx, "delete", false, func(c *ldap.Conn) error { return c.Del(req) })
 	if err == nil {
