@@ -37,7 +37,9 @@ func (s *Server) plans(m *mapping.Mapping, next http.Handler) http.Handler {
 			return
 		}
 		w.Header().Set(PlannedHeader, "true")
-		next.ServeHTTP(w, r.WithContext(ldapstore.WithPlan(r.Context(), directory.NewPlan(m))))
+		plan := directory.NewPlan(m)
+		plan.Schema = s.dirSchema.Load() // the directory's MUST attributes (nil until it was read)
+		next.ServeHTTP(w, r.WithContext(ldapstore.WithPlan(r.Context(), plan)))
 	})
 }
 

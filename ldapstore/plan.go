@@ -44,6 +44,12 @@ type Plan struct {
 	// an entry added at dn (its id: entryUUID, objectGUID), so that the entry
 	// read back renders with an id. It must not be changed once the plan is in use.
 	Assigned func(dn string) []*ldap.EntryAttribute
+	// Schema, when set, lets the plan refuse, as the directory does with 65
+	// objectClassViolation (RFC 4512 §2.4.1), an add without an attribute its
+	// object classes require and a modify that removes one (the last member of
+	// a groupOfNames), so the caller's answer to that (a placeholder member) is
+	// planned too. Nil: not checked.
+	Schema *Schema
 
 	mu      sync.Mutex
 	records []planRecord             // the changes, in the order sent, not yet drained
@@ -115,6 +121,15 @@ func (p *Plan) record(r planRecord) { p.records = append(p.records, r) }
 func (s *Store) planAdd(ctx context.Context, p *Plan, req *ldap.AddRequest) error {
 	if err := s.planCheckTarget(ctx, req.DN, parentOf(req.DN)); err != nil {
 		return err
+	}
+	if p.Schema != nil {
+		e := &ldap.Entry{DN: req.DN}
+		for _, a := range req.Attributes {
+			e.Attributes = append(e.Attributes, ldap.NewEntryAttribute(a.Type, a.Vals))
+		}
+		if err := p.Schema.planMissingMust(e, nil); err != nil {
+			return err
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -197,12 +212,53 @@ func (s *Store) planAssert(ctx context.Context, p *Plan, dn string, controls []l
 	return nil
 }
 
-// planModify records a modify whose assertion, if any, holds.
+// planModify records a modify whose assertion, if any, holds and which
+// leaves the entry every attribute its object classes require (with Schema).
 func (s *Store) planModify(ctx context.Context, p *Plan, req *ldap.ModifyRequest) error {
 	if err := s.planAssert(ctx, p, req.DN, req.Controls); err != nil {
 		return err
 	}
+	if p.Schema != nil {
+		attrs := []string{"objectClass"}
+		for _, c := range req.Changes {
+			attrs = append(attrs, c.Modification.Type)
+		}
+		res, err := s.Search(ctx, ldap.NewSearchRequest(req.DN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", attrs, nil))
+		if err != nil {
+			return err
+		}
+		if len(res.Entries) == 1 {
+			e := res.Entries[0]
+			for _, c := range req.Changes {
+				applyChange(e, c)
+			}
+			if err := p.Schema.planMissingMust(e, req.Changes); err != nil {
+				return err
+			}
+		}
+	}
 	p.modify(req, "")
+	return nil
+}
+
+// planMissingMust is 65 objectClassViolation when e lacks an attribute one of
+// its object classes requires; with changes, only the attributes they touch
+// are looked at (the entry's others are the directory's business).
+func (sc *Schema) planMissingMust(e *ldap.Entry, changes []ldap.Change) error {
+	for _, class := range e.GetEqualFoldAttributeValues("objectClass") {
+		for _, must := range sc.Must(class) {
+			if strings.EqualFold(must, "objectClass") || len(e.GetEqualFoldAttributeValues(must)) > 0 {
+				continue
+			}
+			touched := changes == nil
+			for _, c := range changes {
+				touched = touched || strings.EqualFold(c.Modification.Type, must)
+			}
+			if touched {
+				return ldap.NewError(ldap.LDAPResultObjectClassViolation, errPlanned("object class "+class+" requires attribute "+must))
+			}
+		}
+	}
 	return nil
 }
 
