@@ -45,10 +45,11 @@ type Plan struct {
 	// read back renders with an id. It must not be changed once the plan is in use.
 	Assigned func(dn string) []*ldap.EntryAttribute
 	// Schema, when set, lets the plan refuse, as the directory does with 65
-	// objectClassViolation (RFC 4512 §2.4.1), an add without an attribute its
-	// object classes require and a modify that removes one (the last member of
-	// a groupOfNames), so the caller's answer to that (a placeholder member) is
-	// planned too. Nil: not checked.
+	// objectClassViolation (RFC 4512 §2.4.1), a modify that removes an
+	// attribute the entry's object classes require (the last member of a
+	// groupOfNames), so the caller's answer to that (a placeholder member) is
+	// planned too. Nil: not checked. Adds are not checked: a directory fills
+	// in required attributes of its own (AD: objectCategory, instanceType…).
 	Schema *Schema
 
 	mu      sync.Mutex
@@ -121,15 +122,6 @@ func (p *Plan) record(r planRecord) { p.records = append(p.records, r) }
 func (s *Store) planAdd(ctx context.Context, p *Plan, req *ldap.AddRequest) error {
 	if err := s.planCheckTarget(ctx, req.DN, parentOf(req.DN)); err != nil {
 		return err
-	}
-	if p.Schema != nil {
-		e := &ldap.Entry{DN: req.DN}
-		for _, a := range req.Attributes {
-			e.Attributes = append(e.Attributes, ldap.NewEntryAttribute(a.Type, a.Vals))
-		}
-		if err := p.Schema.planMissingMust(e, nil); err != nil {
-			return err
-		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -242,15 +234,15 @@ func (s *Store) planModify(ctx context.Context, p *Plan, req *ldap.ModifyRequest
 }
 
 // planMissingMust is 65 objectClassViolation when e lacks an attribute one of
-// its object classes requires; with changes, only the attributes they touch
-// are looked at (the entry's others are the directory's business).
+// its object classes requires among those changes touch (the entry's others
+// are the directory's business).
 func (sc *Schema) planMissingMust(e *ldap.Entry, changes []ldap.Change) error {
 	for _, class := range e.GetEqualFoldAttributeValues("objectClass") {
 		for _, must := range sc.Must(class) {
 			if strings.EqualFold(must, "objectClass") || len(e.GetEqualFoldAttributeValues(must)) > 0 {
 				continue
 			}
-			touched := changes == nil
+			touched := false
 			for _, c := range changes {
 				touched = touched || strings.EqualFold(c.Modification.Type, must)
 			}
@@ -433,14 +425,20 @@ func containsFold(list []string, v string) bool {
 
 // requested keeps the attributes a search asked for (RFC 4511 §4.5.1.8: none
 // or "*" is every user attribute; "1.1" none; "+" every operational one, which
-// a planned entry has only as read or as assigned).
+// a planned entry has only as read or as assigned). Options are ignored
+// ("memberOf;range=0-1499" asks for memberOf, which CompleteRanges names so).
 func requested(attrs []*ldap.EntryAttribute, want []string) []*ldap.EntryAttribute {
-	if len(want) == 0 || containsFold(want, "*") {
+	if len(want) == 0 || containsFold(want, "*") || containsFold(want, "+") {
 		return attrs
+	}
+	var names []string
+	for _, w := range want {
+		name, _, _ := strings.Cut(w, ";")
+		names = append(names, name)
 	}
 	var out []*ldap.EntryAttribute
 	for _, a := range attrs {
-		if containsFold(want, a.Name) || containsFold(want, "+") {
+		if containsFold(names, a.Name) {
 			out = append(out, a)
 		}
 	}
