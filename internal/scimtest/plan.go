@@ -183,9 +183,36 @@ func (s *PlanShadow) compare(what string, p *http.Response, praw []byte, a *http
 			}
 		}
 	}
-	if !reflect.DeepEqual(pb, ab) {
+	if !reflect.DeepEqual(unordered(pb), unordered(ab)) {
 		t.Errorf("%s: planned answer differs from the real one:\nplanned %s\nreal    %s", what, praw, araw)
 	}
+}
+
+// unordered returns v with the elements of every array sorted (by their JSON
+// form): the values of a multi-valued attribute have no order, in SCIM (RFC
+// 7643 §2.4) as in LDAP (RFC 4511 §4.1.7), and a directory returns them in an
+// order of its own.
+func unordered(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, el := range x {
+			out[k] = unordered(el)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, el := range x {
+			out[i] = unordered(el)
+		}
+		slices.SortFunc(out, func(a, b any) int {
+			ja, _ := json.Marshal(a)
+			jb, _ := json.Marshal(b)
+			return bytes.Compare(ja, jb)
+		})
+		return out
+	}
+	return v
 }
 
 // compareAudit requires the planned write's audit events to be planned, its
