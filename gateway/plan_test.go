@@ -1,13 +1,11 @@
 package gateway_test
 
 // Plan mode: writes computed, answered and audited as LDIF, and never sent.
-// The IdP scenarios run against a real gateway while every write they send is
-// first sent, as it is, by a plan-mode credential to the same gateway: the
-// directory must be unchanged by it, byte for byte, and its answer must be
-// the real write's, but for what the directory assigns.
+// TestIdPScenarios (idp_test.go) plans every write of the IdP scenarios before
+// it is made; these tests hold the rest: scopes, gateway-wide plan mode, the
+// id of a planned create, passwords.
 
 import (
-	"net/http"
 	"sort"
 	"strings"
 	"testing"
@@ -51,26 +49,6 @@ func planEnv(t *testing.T, scope string) (*env, *scimtest.AuditLog) {
 		{Name: "planner", Token: planToken, Scope: gateway.Scope{Scope: scope, Plan: true}}}}
 	return newEnvFrom(t, gateway.Config{Mapping: exampleMapping(t), Store: openStore(t), Credentials: creds,
 		Audit: zerolog.SyncWriter(audit)}), audit
-}
-
-// TestPlanModeShadowsIdPScenarios runs every IdP scenario (Entra ID and Okta,
-// users and groups) with each write first planned: the plan leaves the
-// directory byte for byte as it was, answers what the real write answers, and
-// audits the same change as LDIF.
-func TestPlanModeShadowsIdPScenarios(t *testing.T) {
-	for _, sc := range scimtest.Scenarios {
-		t.Run(sc.Name, func(t *testing.T) {
-			e, audit := planEnv(t, "read-write")
-			sh := &scimtest.PlanShadow{T: t, PlanAuth: "Bearer " + planToken, Events: audit.Events,
-				Dump: func(t testing.TB) string { return dumpTree(t, e.ldap) }}
-			e.Client.HTTP = &http.Client{Transport: sh}
-			sc.Run(t, e.Client, openLDAP{e})
-			if sh.Writes < 5 || sh.Creates == 0 {
-				t.Fatalf("the scenario sent %d writes, %d creates: the shadow saw too little", sh.Writes, sh.Creates)
-			}
-			t.Logf("%d writes planned and compared, %d of them creates", sh.Writes, sh.Creates)
-		})
-	}
 }
 
 // TestPlanModeRefusesReadOnly: plan mode is no way around a scope.

@@ -1,7 +1,7 @@
 package adtest
 
-// Plan mode on Active Directory: the IdP scenarios with every write first
-// planned (internal/scimtest.PlanShadow), as the slapd suite runs them.
+// Plan mode on Active Directory: TestIdPScenariosAD plans every write of the
+// IdP scenarios before it is made (internal/scimtest.PlanShadow).
 
 import (
 	"net/http"
@@ -40,33 +40,39 @@ func dumpOU(t testing.TB, c *ldap.Conn) string {
 	return strings.Join(lines, "\n")
 }
 
-// TestPlanModeShadowsIdPScenariosAD: every write of every IdP scenario,
-// planned first, leaves the DC's entries as they were and answers what the
-// real write answers (but for what the DC assigns); passwords (unicodePwd)
-// never reach the audit log.
-func TestPlanModeShadowsIdPScenariosAD(t *testing.T) {
-	for _, sc := range scimtest.Scenarios {
-		t.Run(sc.Name, func(t *testing.T) {
-			audit := &scimtest.AuditLog{}
-			creds := &gateway.Credentials{Tokens: []gateway.TokenCredential{
-				{Name: "planner", Token: planToken, Scope: gateway.Scope{Scope: "read-write", Plan: true}}}}
-			e := newEnvFrom(t, "", gateway.Config{Credentials: creds, Audit: zerolog.SyncWriter(audit)})
-			sh := &scimtest.PlanShadow{T: t, PlanAuth: "Bearer " + planToken, Events: audit.Events,
-				Dump: func(t testing.TB) string { return dumpOU(t, e.ldap) },
-				// The domain's password policy (MS-ADTS §3.1.1.3.1.5.1): the Okta
-				// scenario's too-short password.
-				Unknowable: []string{"0000052D"}}
-			e.Client.HTTP = &http.Client{Transport: sh}
-			sc.Run(t, e.Client, activeDirectory{e})
-			if sh.Writes < 5 || sh.Creates == 0 {
-				t.Fatalf("the scenario sent %d writes, %d creates: the shadow saw too little", sh.Writes, sh.Creates)
-			}
-			for _, pw := range []string{"Entra-Passw0rd-1", "1mz050nq-Okta", "N3w-Okta-Passw0rd"} {
-				if strings.Contains(audit.String(), pw) {
-					t.Errorf("the password %q reached the audit log", pw)
-				}
-			}
-			t.Logf("%d writes planned and compared, %d of them creates", sh.Writes, sh.Creates)
-		})
+// adShadow is a scenario's plan shadow and the audit log it reads.
+type adShadow struct {
+	*scimtest.PlanShadow
+	audit *scimtest.AuditLog
+}
+
+// planShadowEnv is newEnv with a plan-mode credential whose requests shadow
+// every write of e.Client (see TestIdPScenariosAD).
+func planShadowEnv(t *testing.T) (*env, adShadow) {
+	audit := &scimtest.AuditLog{}
+	creds := &gateway.Credentials{Tokens: []gateway.TokenCredential{
+		{Name: "planner", Token: planToken, Scope: gateway.Scope{Scope: "read-write", Plan: true}}}}
+	e := newEnvFrom(t, "", gateway.Config{Credentials: creds, Audit: zerolog.SyncWriter(audit)})
+	sh := &scimtest.PlanShadow{T: t, PlanAuth: "Bearer " + planToken, Events: audit.Events,
+		Dump: func(t testing.TB) string { return dumpOU(t, e.ldap) },
+		// The domain's password policy (MS-ADTS §3.1.1.3.1.5.1): the Okta
+		// scenario's too-short password.
+		Unknowable: []string{"0000052D"}}
+	e.Client.HTTP = &http.Client{Transport: sh}
+	return e, adShadow{sh, audit}
+}
+
+// Done checks what the whole scenario's plans left: enough writes shadowed,
+// and no password of the scenarios in the audit log (unicodePwd included).
+func (s adShadow) Done() {
+	t := s.T
+	if s.Writes < 5 || s.Creates == 0 {
+		t.Fatalf("the scenario sent %d writes, %d creates: the plan shadow saw too little", s.Writes, s.Creates)
 	}
+	for _, pw := range []string{"Entra-Passw0rd-1", "1mz050nq-Okta", "N3w-Okta-Passw0rd"} {
+		if strings.Contains(s.audit.String(), pw) {
+			t.Errorf("the password %q reached the audit log", pw)
+		}
+	}
+	t.Logf("%d writes planned and compared, %d of them creates", s.Writes, s.Creates)
 }
