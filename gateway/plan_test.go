@@ -6,7 +6,6 @@ package gateway_test
 // id of a planned create, passwords.
 
 import (
-	"sort"
 	"strings"
 	"testing"
 
@@ -20,25 +19,10 @@ import (
 const planToken = "plan-token-0123456789"
 
 // dumpTree is every entry under dc=example,dc=org with every user and
-// operational attribute (entryCSN, modifyTimestamp, contextCSN… included),
-// as sorted text: two dumps are equal only when nothing was written.
+// operational attribute (entryCSN, modifyTimestamp, contextCSN… included):
+// two dumps are equal only when nothing was written.
 func dumpTree(t testing.TB, c *ldap.Conn) string {
-	t.Helper()
-	res, err := c.Search(ldap.NewSearchRequest("dc=example,dc=org", ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=*)", []string{"*", "+"}, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for _, e := range res.Entries {
-		for _, a := range e.Attributes {
-			for _, v := range a.Values {
-				lines = append(lines, e.DN+"\t"+a.Name+"\t"+v)
-			}
-		}
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
+	return scimtest.DumpTree(t, c, "dc=example,dc=org", "*", "+")
 }
 
 // planEnv is a gateway on slapd whose credential planToken has plan: true,

@@ -5,7 +5,6 @@ package adtest
 
 import (
 	"net/http"
-	"sort"
 	"strings"
 	"testing"
 
@@ -20,24 +19,9 @@ const planToken = "ad-plan-token-0123456789"
 
 // dumpOU is every entry under the OU the AD mapping writes, with every
 // attribute "*" returns and the version and timestamp every write changes
-// (uSNChanged, whenChanged, replPropertyMetaData), as sorted text.
+// (uSNChanged, whenChanged, replPropertyMetaData).
 func dumpOU(t testing.TB, c *ldap.Conn) string {
-	t.Helper()
-	res, err := c.Search(ldap.NewSearchRequest(ou, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=*)", []string{"*", "uSNChanged", "whenChanged", "replPropertyMetaData", "memberOf"}, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for _, e := range res.Entries {
-		for _, a := range e.Attributes {
-			for _, v := range a.ByteValues {
-				lines = append(lines, e.DN+"\t"+a.Name+"\t"+string(v))
-			}
-		}
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
+	return scimtest.DumpTree(t, c, ou, "*", "uSNChanged", "whenChanged", "replPropertyMetaData", "memberOf")
 }
 
 // adShadow is a scenario's plan shadow and the audit log it reads.

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
 // PlannedHeader is the header plan mode marks its answers with.
@@ -38,6 +40,28 @@ type PlanShadow struct {
 	Unknowable []string
 	// Writes and Creates count the writes shadowed, and the creates among them.
 	Writes, Creates int
+}
+
+// DumpTree is every entry under base with the attributes attrs asks for, as
+// sorted text (one line per value: DN, attribute, value): two dumps are equal
+// only when nothing under base changed.
+func DumpTree(t testing.TB, c *ldap.Conn, base string, attrs ...string) string {
+	t.Helper()
+	res, err := c.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", attrs, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, e := range res.Entries {
+		for _, a := range e.Attributes {
+			for _, v := range a.ByteValues {
+				lines = append(lines, e.DN+"\t"+a.Name+"\t"+string(v))
+			}
+		}
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
 }
 
 // StableDump waits until the directory's asynchronous work on the writes
