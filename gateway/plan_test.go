@@ -97,6 +97,9 @@ func TestPlanModeGatewayWide(t *testing.T) {
 		t.Errorf("plan mode changed the directory:\n%s", scimtest.DiffLines(before, after))
 	}
 
+	if !strings.Contains(e.logBuf.String(), `"planned":true`) {
+		t.Error("the request log does not mark planned writes")
+	}
 	evs := audit.Events(t)
 	var ldifs []string
 	for _, ev := range evs {
