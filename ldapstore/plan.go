@@ -30,8 +30,10 @@ import (
 // whose DN is taken is 68 entryAlreadyExists, an add or move under a parent
 // that doesn't exist is 32 noSuchObject (RFC 4511 §4.7, §4.9), and a write
 // whose assertion control (RFC 4528: the version an If-Match names) the entry
-// doesn't satisfy is 122 assertionFailed. Other refusals a directory makes
-// (schema, access control, password quality) are not known to a plan.
+// doesn't satisfy is 122 assertionFailed; with Plan.Schema, a modify that
+// removes a required attribute is 65 objectClassViolation. Other refusals a
+// directory makes (other schema rules, access control, password quality) are
+// not known to a plan.
 
 // PasswordMarker stands for a password's value in a plan: the value itself is
 // never recorded.
@@ -117,7 +119,7 @@ func (p *Plan) state(dn string, create bool) *plannedEntry {
 
 func (p *Plan) record(r planRecord) { p.records = append(p.records, r) }
 
-// add records an add after checking what the directory would refuse at once:
+// planAdd records an add after checking what the directory would refuse at once:
 // the DN taken (68) or its parent missing (32).
 func (s *Store) planAdd(ctx context.Context, p *Plan, req *ldap.AddRequest) error {
 	if err := s.planCheckTarget(ctx, req.DN, parentOf(req.DN)); err != nil {
@@ -289,11 +291,7 @@ func (s *Store) planModifyDN(ctx context.Context, p *Plan, req *ldap.ModifyDNReq
 	}
 	newDN := renamedDN(req)
 	if dnKey(newDN) != dnKey(req.DN) { // a case-only rename keeps its own name
-		parent := ""
-		if req.NewSuperior != "" {
-			parent = req.NewSuperior
-		}
-		if err := s.planCheckTarget(ctx, newDN, parent); err != nil {
+		if err := s.planCheckTarget(ctx, newDN, req.NewSuperior); err != nil { // "": the parent stays
 			return err
 		}
 	}
