@@ -287,9 +287,9 @@ func (c *Credentials) Check(m *mapping.Mapping) error {
 		if _, _, _, err := j.durations(); err != nil {
 			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: %w", i, j.Name, err))
 		}
-		if len(j.ClaimScopes) > 0 && (j.Scope.Scope != "" || len(j.ResourceTypes) > 0) {
+		if len(j.ClaimScopes) > 0 && (j.Scope.Scope != "" || len(j.ResourceTypes) > 0 || j.Plan) {
 			// Two sources of scope would leave open which one a token without the claim gets.
-			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: set scope/resourceTypes or claimScopes, not both (with claimScopes a token matching no entry is refused)", i, j.Name))
+			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: set scope/resourceTypes/plan or claimScopes, not both (with claimScopes a token matching no entry is refused; plan: true goes on a claimScopes entry)", i, j.Name))
 		}
 		for ci, c := range j.ClaimScopes {
 			where := fmt.Sprintf("jwtIssuers[%d].claimScopes[%d]", i, ci)
