@@ -18,7 +18,7 @@ import (
 //   - the id of a planned create. The directory assigns ids (entryUUID,
 //     objectGUID), so a plan cannot know the one it would get; the entry gets
 //     PlannedID(dn) instead, a version-5 UUID (RFC 9562 §5.5) of its DN, which
-//     no directory assigns (slapd's entryUUID is version 1, AD's objectGUID
+//     neither directory assigns (slapd's entryUUID is version 1, AD's objectGUID
 //     version 4). The same create planned again gets the same id. Looking it up
 //     later finds nothing (404, saying why: notFound);
 //   - reference upkeep runs one round: the rounds after the first exist for
@@ -53,7 +53,7 @@ func PlannedID(dn string) string {
 }
 
 // isPlannedID reports whether id has the form of a PlannedID (a version-5
-// UUID), which no directory assigns.
+// UUID), which neither slapd nor AD assigns.
 func isPlannedID(id string) bool {
 	u, err := uuid.Parse(id)
 	return err == nil && u.Version() == 5 && u.Variant() == uuid.RFC4122
