@@ -278,13 +278,16 @@ func (s *Snapshot) cursorList(ctx context.Context, searches []typeSearch, q *Que
 		return nil, err
 	}
 	cur.T, cur.F = rt.Name, listDigest(rt, q.Filter)
-	entries, total, next, prev, err := ts.cursorPage(ctx, rt.LDAPAttributes(ts.proj), cur, q.Count)
-	if err != nil {
-		return nil, ts.listError(err, q)
-	}
-	list, err := ts.r.render(ctx, entries, ts.proj)
+	var total int
+	var next, prev string
+	list, lease, err := ts.readPage(ctx, q.Count, func(attrs []string) (entries []*ldap.Entry, err error) {
+		if entries, total, next, prev, err = ts.cursorPage(ctx, attrs, cur, q.Count); err != nil {
+			err = ts.listError(err, q)
+		}
+		return entries, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &Page{Resources: list, Total: total, Next: next, Prev: prev}, nil
+	return &Page{Resources: list, Total: total, Next: next, Prev: prev, leases: []*Lease{lease}}, nil
 }

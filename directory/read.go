@@ -112,7 +112,10 @@ func (r *Resources) render(ctx context.Context, entries []*ldap.Entry, p *mappin
 	if err := r.store.CompleteRanges(ctx, entries); err != nil { // AD: member;range=… (no-op when read already)
 		return nil, classify(err, r.rt.Name)
 	}
+	// A page of users in the same groups names each group once per user: each
+	// distinct DN is resolved, and its reference object rendered, once.
 	var dns []string
+	seen := map[string]bool{}
 	refs := map[string]mapping.Ref{}
 	for _, e := range entries {
 		own := r.rt.ReferenceDNs(e, p)
@@ -123,7 +126,12 @@ func (r *Resources) render(ctx context.Context, entries []*ldap.Entry, p *mappin
 				continue
 			}
 		}
-		dns = append(dns, own...)
+		for _, dn := range own {
+			if !seen[dn] {
+				seen[dn] = true
+				dns = append(dns, dn)
+			}
+		}
 	}
 	more, err := r.s.refsOf(ctx, dns)
 	if err != nil {
@@ -132,9 +140,10 @@ func (r *Resources) render(ctx context.Context, entries []*ldap.Entry, p *mappin
 	for k, v := range more {
 		refs[k] = v
 	}
+	shared := mapping.NewSharedRefs(refs)
 	out := make([]map[string]any, len(entries))
 	for i, e := range entries {
-		res := r.rt.FromLDAP(e, refs, r.s.base, p)
+		res := r.rt.FromLDAP(e, shared, r.s.base, p)
 		if !p.IncludesMeta(r.rt) {
 			delete(res, "meta")
 		}

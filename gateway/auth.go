@@ -562,7 +562,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeError(w, errorf(429, "", "too many failed authentications from %s; retry later", addr))
 			return
 		}
-		id, fail := s.auth.Load().identify(r)
+		id, fail := bulkIdentity(r.Context()), (*authFailure)(nil) // an operation of a Bulk request: authenticated with it (bulk.go)
+		if id == nil {
+			id, fail = s.auth.Load().identify(r)
+		}
 		if fail != nil {
 			s.limiter.fail(addr)
 			s.metrics.authFailure(fail.reason)
@@ -603,12 +606,15 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request, f *authFailur
 
 // authorize checks id's scope against the request: a credential granted no
 // scope may do nothing (not even discovery); writes (POST, PUT, PATCH,
-// DELETE, except POST …/.search) need read-write; a credential limited to
+// DELETE, except POST …/.search and POST /Bulk, whose operations are each
+// authorized) need read-write; a credential limited to
 // resource types may only reach those types' endpoints and discovery (not the
 // root /.search, which spans every type).
 func (s *Server) authorize(id *Identity, r *http.Request) *Error {
 	rel := strings.TrimPrefix(r.URL.Path, BasePath)
-	write := isWrite(r)
+	// POST /Bulk writes nothing itself: each of its operations is authorized
+	// as the request it stands for (bulk.go).
+	write := isWrite(r) && rel != "/Bulk"
 	if id.refused != "" {
 		return errorf(403, "", "%s", id.refused) // RFC 6750 §3.1 insufficient_scope
 	}

@@ -68,7 +68,8 @@ func writeValue(w *bufio.Writer, v any, scratch []byte) error {
 			w.WriteString("null")
 			return nil
 		}
-		keys := make([]string, 0, len(x))
+		var small [8]string // most objects (references, names, emails) have a few keys
+		keys := small[:0]
 		for k := range x {
 			keys = append(keys, k)
 		}

@@ -46,6 +46,9 @@ type Config struct {
 	PublicURL string
 	// MaxPageSize caps `count` (default 1000).
 	MaxPageSize int
+	// ListMemory bounds, in bytes, the memory the list pages being served hold
+	// at once (directory.ListMemory); 0: unbounded.
+	ListMemory int64
 
 	// Production settings (auth.go, metrics.go, audit.go, middleware.go).
 
@@ -69,6 +72,12 @@ type Config struct {
 	ServeMetrics bool
 	// Build names the running binary in scim2ldap_build_info (metrics.go).
 	Build BuildInfo
+	// BulkMaxOperations and BulkMaxPayloadSize (bytes) bound a POST /Bulk
+	// request (RFC 7644 §3.7.4; bulk.go); defaults DefaultBulkMaxOperations
+	// and DefaultBulkMaxPayloadSize. The payload limit replaces MaxBodyBytes
+	// for /Bulk only.
+	BulkMaxOperations  int
+	BulkMaxPayloadSize int64
 	// Plan puts every request in plan mode (SCIM2LDAP_MODE=plan): writes are
 	// computed and not sent (plan.go). False: only credentials with plan: true.
 	Plan bool
@@ -99,6 +108,12 @@ func New(cfg Config) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = MaxBodyBytes
 	}
+	if cfg.BulkMaxOperations <= 0 {
+		cfg.BulkMaxOperations = DefaultBulkMaxOperations
+	}
+	if cfg.BulkMaxPayloadSize <= 0 {
+		cfg.BulkMaxPayloadSize = DefaultBulkMaxPayloadSize
+	}
 	if cfg.AuthFailureBurst == 0 {
 		cfg.AuthFailureBurst = 10
 	}
@@ -109,7 +124,7 @@ func New(cfg Config) *Server {
 	if cfg.Audit != nil {
 		s.audit = zerolog.New(cfg.Audit).With().Timestamp().Logger()
 	}
-	s.dir = directory.New(cfg.Store, cfg.Log.Hook(requestIDHook{}), auditEvents{s})
+	s.dir = directory.New(cfg.Store, cfg.Log.Hook(requestIDHook{}), auditEvents{s}, directory.ListMemory(cfg.ListMemory))
 	s.auth.Store(newAuthenticator(cfg.Tokens, cfg.Credentials, s.metrics))
 	s.limiter = newFailureLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval)
 	s.SetMapping(cfg.Mapping)
@@ -187,9 +202,7 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	handle("/Schemas", noFilter(s.schemas), http.MethodGet)
 	handle("/Schemas/{id}", noFilter(s.schemas), http.MethodGet)
 	handle("/.search", s.searchRoot, http.MethodPost) // search.go
-	handle("/Bulk", func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(501, "", "bulk operations are not supported (bulk.supported is false in /ServiceProviderConfig); send the requests one by one")
-	}, http.MethodPost)
+	handle("/Bulk", s.bulk, http.MethodPost)          // bulk.go
 	// RFC 7644 §3.11: a service provider that does not support the /Me alias
 	// SHOULD answer 501 for every operation on it. A 404 would tell the client
 	// it has the wrong base URL.

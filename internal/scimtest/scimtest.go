@@ -92,7 +92,7 @@ func (c *Client) Do(method, path string, body any, hdr ...string) Response {
 			t.Errorf("%s %s: Content-Type %q", method, path, ct)
 		}
 	}
-	// 503 (directory down) and 501 (/Me, /Bulk: not supported) are answers the
+	// 503 (directory down) and 501 (/Me: not supported) are answers the
 	// gateway means; any other 5xx is a bug.
 	if out.Status >= 500 && out.Status != http.StatusServiceUnavailable && out.Status != http.StatusNotImplemented {
 		t.Errorf("%s %s: %d %s", method, path, out.Status, raw)

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/scim2ldap/scim2ldap/ldapstore"
+	"github.com/scim2ldap/scim2ldap/mapping/draft"
+)
+
+const initUsage = `usage: scim2ldap mapping init --ldap-url URL [--idp entra|okta] [-o FILE] [flags]
+  drafts a mapping file from the live directory: reads the root DSE and the schema (cn=Subschema),
+  detects the flavor (OpenLDAP, Active Directory / Samba AD, 389 DS), finds the user and group
+  containers and object classes, maps the well-known LDAP attributes to their SCIM paths, and
+  offers the other attributes the object classes allow as a generated extension schema typed from
+  their LDAP syntaxes. The draft is commented YAML that passes mapping check --ldap-url against
+  the same directory; read it before you serve it. Read-only. Defaults come from the gateway's
+  own SCIM2LDAP_* variables; the bind password only from them or a file.
+  --ldap-url URL               (default $SCIM2LDAP_LDAP_URL)
+  --bind-dn DN                 (default $SCIM2LDAP_LDAP_BIND_DN)
+  --bind-password-file FILE    (default $SCIM2LDAP_LDAP_BIND_PASSWORD_FILE, else $SCIM2LDAP_LDAP_BIND_PASSWORD)
+  --ca-file FILE               (default $SCIM2LDAP_LDAP_CA_FILE)
+  --starttls                   StartTLS on an ldap:// URL (default $SCIM2LDAP_LDAP_STARTTLS)
+  --idp entra|okta             also print, on stderr, the attribute mappings to configure in the IdP
+  -o FILE                      write the draft to FILE (refused when it exists) instead of stdout
+  --map-all                    map every attribute of the generated extension schemas instead of
+                               writing their lines commented out
+`
+
+// initFlags are mapping init's flags (initUsage describes each).
+type initFlags struct {
+	fs                                    *flag.FlagSet
+	url, bindDN, pwFile, caFile, idp, out *string
+	startTLS, mapAll                      *bool
+}
+
+func newInitFlags() initFlags {
+	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	startTLS, _ := strconv.ParseBool(os.Getenv("SCIM2LDAP_LDAP_STARTTLS"))
+	return initFlags{fs: fs,
+		url:      fs.String("ldap-url", os.Getenv("SCIM2LDAP_LDAP_URL"), ""),
+		bindDN:   fs.String("bind-dn", os.Getenv("SCIM2LDAP_LDAP_BIND_DN"), ""),
+		pwFile:   fs.String("bind-password-file", os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD_FILE"), ""),
+		caFile:   fs.String("ca-file", os.Getenv("SCIM2LDAP_LDAP_CA_FILE"), ""),
+		startTLS: fs.Bool("starttls", startTLS, ""),
+		idp:      fs.String("idp", "", ""),
+		out:      fs.String("o", "", ""),
+		mapAll:   fs.Bool("map-all", false, ""),
+	}
+}
+
+// mappingInit implements `scim2ldap mapping init`: draft.Read, then
+// draft.Draft, the YAML on stdout (or -o FILE) and the IdP's table on stderr.
+// Exit 0 with a draft, 1 when the directory cannot be read, 2 for bad usage.
+func mappingInit(args []string, stdout, stderr io.Writer) int {
+	f := newInitFlags()
+	if err := f.fs.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "scim2ldap mapping init: %v\n%s", err, initUsage)
+		return 2
+	}
+	if f.fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "scim2ldap mapping init: unexpected argument %q\n%s", f.fs.Arg(0), initUsage)
+		return 2
+	}
+	if *f.url == "" {
+		fmt.Fprintf(stderr, "scim2ldap mapping init: give --ldap-url or set SCIM2LDAP_LDAP_URL (e.g. ldaps://ldap.example.org)\n")
+		return 2
+	}
+	if *f.idp != "" && *f.idp != "entra" && *f.idp != "okta" {
+		fmt.Fprintf(stderr, "scim2ldap mapping init: --idp %q: entra or okta\n", *f.idp)
+		return 2
+	}
+	password, err := secret(*f.pwFile, os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD"))
+	if err != nil {
+		fmt.Fprintf(stderr, "scim2ldap mapping init: bind %v\n", err)
+		return 2
+	}
+	timeout, err := time.ParseDuration(envOr("SCIM2LDAP_LDAP_TIMEOUT", "10s"))
+	if err != nil || timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	store, err := ldapstore.Open(ldapstore.Config{URL: *f.url, BindDN: *f.bindDN, BindPassword: password,
+		CAFile: *f.caFile, StartTLS: *f.startTLS, Conns: 1, Timeout: timeout})
+	if err != nil {
+		fmt.Fprintf(stderr, "scim2ldap mapping init: %v\n", err)
+		return 1
+	}
+	defer store.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	facts, err := draft.Read(ctx, store, *f.url)
+	if err != nil {
+		fmt.Fprintf(stderr, "scim2ldap mapping init: %v\n", err)
+		return 1
+	}
+	file := *f.out
+	if file == "" {
+		file = "mapping-init.yaml"
+	}
+	res, err := draft.Draft(facts, draft.Options{IdP: *f.idp, MapAll: *f.mapAll, File: file})
+	if err != nil {
+		fmt.Fprintf(stderr, "scim2ldap mapping init: %v\n", err)
+		return 1
+	}
+	if *f.out == "" {
+		stdout.Write(res.YAML)
+	} else {
+		out, err := os.OpenFile(*f.out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			err = fmt.Errorf("%s exists: remove it or name another file (a draft never overwrites a mapping)", *f.out)
+		}
+		if err == nil {
+			_, err = out.Write(res.YAML)
+			if cerr := out.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "scim2ldap mapping init: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "scim2ldap mapping init: wrote %s (%s: users in %s, groups in %s)\n", *f.out, facts.Flavor, facts.Users.DN, facts.Groups.DN)
+	}
+	if res.IdPTable != "" {
+		fmt.Fprint(stderr, res.IdPTable)
+	}
+	return 0
+}

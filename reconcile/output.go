@@ -1,0 +1,194 @@
+package reconcile
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// Writer writes a report as the findings come (Finding), then what the run
+// did besides (Close). Memory stays bounded: the table is aligned in blocks of
+// tableBlock rows, JSON and CSV are written as they come.
+type Writer interface {
+	Finding(Finding) error
+	Close(*Summary) error
+}
+
+// Formats are the report formats NewWriter knows.
+var Formats = []string{"table", "json", "csv"}
+
+// NewWriter returns the writer of format ("table", "json" or "csv") on w.
+//
+//   - table: one row per finding (KIND, TYPE, DN, ATTRIBUTE, VALUE, DETAIL),
+//     then the removals, the checks not made and a count per kind;
+//   - json: {"findings": [Finding…], "summary": Summary}, one finding per line;
+//   - csv (RFC 4180): the header kind,resourceType,dn,id,attribute,ldapAttribute,value,detail,
+//     one row per finding, then one row of kind "removed" per removal.
+func NewWriter(format string, w io.Writer) (Writer, error) {
+	switch format {
+	case "table":
+		return &tableWriter{out: w, tw: newTab(w)}, nil
+	case "json":
+		return &jsonWriter{w: w}, nil
+	case "csv":
+		c := csv.NewWriter(w)
+		return &csvWriter{w: c}, c.Write([]string{"kind", "resourceType", "dn", "id", "attribute", "ldapAttribute", "value", "detail"})
+	}
+	return nil, fmt.Errorf("unknown format %q (one of %s)", format, strings.Join(Formats, ", "))
+}
+
+// tableBlock is the number of rows aligned together.
+const tableBlock = 1000
+
+type tableWriter struct {
+	out  io.Writer
+	tw   *tabwriter.Writer
+	rows int
+}
+
+func newTab(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+func (t *tableWriter) Finding(f Finding) error {
+	if t.rows%tableBlock == 0 {
+		if t.rows > 0 {
+			if err := t.tw.Flush(); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintln(t.tw, "KIND\tTYPE\tDN\tATTRIBUTE\tVALUE\tDETAIL")
+	}
+	t.rows++
+	attr := f.Attribute
+	if i := strings.LastIndexByte(attr, ':'); strings.HasPrefix(attr, "urn:") && i >= 0 {
+		attr = attr[i+1:] // an extension's attribute by its name; JSON and CSV keep the whole key
+	}
+	if f.LDAP != "" && !strings.EqualFold(f.LDAP, f.Attribute) {
+		attr += " (" + f.LDAP + ")"
+	}
+	_, err := fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Kind, f.ResourceType, f.DN, dash(attr), dash(oneLine(f.Value)), f.Detail)
+	return err
+}
+
+func (t *tableWriter) Close(s *Summary) error {
+	if err := t.tw.Flush(); err != nil {
+		return err
+	}
+	w := t.out
+	if t.rows > 0 {
+		fmt.Fprintln(w)
+	}
+	if len(s.Removed) > 0 {
+		fmt.Fprintln(w, "Removed (--fix-dangling):")
+		for _, r := range s.Removed {
+			fmt.Fprintf(w, "  %s: %s %s\n", r.DN, strings.Join(r.Attributes, ", "), r.Value)
+		}
+	}
+	for _, e := range s.FixErrors {
+		fmt.Fprintf(w, "Not removed: %s\n", e)
+	}
+	for _, n := range s.NotChecked {
+		fmt.Fprintf(w, "Not checked: %s\n", n)
+	}
+	var scanned []string
+	for name, n := range s.Scanned {
+		scanned = append(scanned, fmt.Sprintf("%d %s", n, name))
+	}
+	slices.Sort(scanned)
+	var counts []string
+	total := 0
+	for _, k := range Kinds {
+		if n := s.Counts[k]; n > 0 {
+			counts = append(counts, fmt.Sprintf("%d %s", n, k))
+			total += n
+		}
+	}
+	verdict := "clean"
+	if total > 0 {
+		verdict = fmt.Sprintf("%d findings: %s", total, strings.Join(counts, ", "))
+		if s.Clean {
+			verdict += " (all removed)"
+		}
+	}
+	_, err := fmt.Fprintf(w, "Scanned %s entries: %s.\n", strings.Join(scanned, ", "), verdict)
+	return err
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// oneLine keeps a value on its row: tabs and line breaks become spaces.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+type jsonWriter struct {
+	w io.Writer
+	n int
+}
+
+func (j *jsonWriter) Finding(f Finding) error {
+	sep := ",\n  "
+	if j.n == 0 {
+		sep = "{\"findings\": [\n  "
+	}
+	j.n++
+	b, err := marshal(f)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(j.w, sep+string(b))
+	return err
+}
+
+func (j *jsonWriter) Close(s *Summary) error {
+	head := "\n], "
+	if j.n == 0 {
+		head = "{\"findings\": [], "
+	}
+	b, err := marshal(s)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(j.w, head+"\"summary\": "+string(b)+"}\n")
+	return err
+}
+
+// marshal is json.Marshal without HTML escaping (DNs and details stay readable).
+func marshal(v any) ([]byte, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return []byte(strings.TrimSuffix(b.String(), "\n")), nil
+}
+
+type csvWriter struct{ w *csv.Writer }
+
+func (c *csvWriter) Finding(f Finding) error {
+	return c.w.Write([]string{string(f.Kind), f.ResourceType, f.DN, f.ID, f.Attribute, f.LDAP, f.Value, f.Detail})
+}
+
+func (c *csvWriter) Close(s *Summary) error {
+	for _, r := range s.Removed {
+		if err := c.w.Write([]string{"removed", r.ResourceType, r.DN, "", "", strings.Join(r.Attributes, " "), r.Value, "removed by --fix-dangling"}); err != nil {
+			return err
+		}
+	}
+	c.w.Flush()
+	return c.w.Error()
+}
