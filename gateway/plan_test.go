@@ -141,3 +141,50 @@ func TestPlanModeGatewayWide(t *testing.T) {
 	wantLDIF(2, "dn: uid=plan-real,ou=people,dc=example,dc=org\nchangetype: delete\n")
 	t.Logf("planned LDIF:\n%s", all)
 }
+
+// TestPlanModeBulk: a Bulk request of a plan-mode credential plans each
+// operation on its own, as its single request would be planned: the statuses
+// are the real ones, each planned change is audited with its own LDIF, and
+// nothing is written. An operation that names an earlier one's planned create
+// (bulkId) finds nothing, as docs/plan-mode.md says.
+func TestPlanModeBulk(t *testing.T) {
+	e, audit := planEnv(t, "read-write")
+	var ids []string
+	for _, n := range []string{"plan-bulk-put", "plan-bulk-patch", "plan-bulk-delete"} {
+		ids = append(ids, e.MustCreate("/Users", user(n, nil)))
+	}
+	audit.Events(t)
+	before := dumpTree(t, e.ldap)
+	planner := &scimtest.Client{T: t, BaseURL: e.BaseURL, Token: planToken}
+	body := bulkBody(0,
+		bulkOp("POST", "/Users", "new", user("plan-bulk-new", nil)),
+		bulkOp("PUT", "/Users/"+ids[0], "", user("plan-bulk-put", map[string]any{"title": "Tour Guide"})),
+		bulkOp("PATCH", "/Users/"+ids[1], "", patchBody(op("replace", "title", "Guide"))),
+		bulkOp("DELETE", "/Users/"+ids[2], "", nil),
+		bulkOp("PATCH", "/Users/bulkId:new", "", patchBody(op("replace", "title", "x"))))
+	if r := planner.Do("POST", "/Bulk", body); r.Header.Get(gateway.PlannedHeader) != "true" {
+		t.Errorf("the Bulk answer is not marked planned: %d %v", r.Status, r.Header)
+	}
+	if after := dumpTree(t, e.ldap); after != before {
+		t.Fatalf("a planned Bulk request changed the directory:\n%s", scimtest.DiffLines(before, after))
+	}
+	audit.Events(t)
+	res := sendBulk(t, planner, body)
+	wantStatuses(t, res, "201", "200", "200", "204", "404")
+	var ldifs []string
+	for _, ev := range audit.Events(t) {
+		if ev["event"] == "scim.change" {
+			if ev["planned"] != true {
+				t.Errorf("not planned: %v", ev)
+			}
+			ldifs = append(ldifs, ev["ldif"].(string))
+		}
+	}
+	if len(ldifs) != 4 || !strings.Contains(ldifs[0], "changetype: add") || !strings.Contains(ldifs[3], "changetype: delete") ||
+		strings.Contains(ldifs[1], "changetype: add") {
+		t.Errorf("want one LDIF per operation, each its own: %q", ldifs)
+	}
+	if g := e.Do("GET", "/Users/"+ids[2], nil); g.Status != 200 {
+		t.Errorf("the planned delete was made: %d", g.Status)
+	}
+}
