@@ -612,10 +612,9 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request, f *authFailur
 // root /.search, which spans every type).
 func (s *Server) authorize(id *Identity, r *http.Request) *Error {
 	rel := strings.TrimPrefix(r.URL.Path, BasePath)
-	search := strings.HasSuffix(rel, "/.search")
 	// POST /Bulk writes nothing itself: each of its operations is authorized
 	// as the request it stands for (bulk.go).
-	write := !search && rel != "/Bulk" && (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodDelete)
+	write := isWrite(r) && rel != "/Bulk"
 	if id.refused != "" {
 		return errorf(403, "", "%s", id.refused) // RFC 6750 §3.1 insufficient_scope
 	}

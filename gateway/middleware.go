@@ -71,6 +71,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rec.status >= 500 && rec.cause != nil {
 			ev = ev.Str("cause", rec.cause.Error())
 		}
+		if rec.Header().Get(PlannedHeader) != "" {
+			ev = ev.Bool("planned", true) // plan mode: the write was computed, not sent (plan.go)
+		}
 		ev.
 			Str("method", r.Method).
 			Str("path", r.URL.Path).

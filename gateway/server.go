@@ -78,6 +78,9 @@ type Config struct {
 	// for /Bulk only.
 	BulkMaxOperations  int
 	BulkMaxPayloadSize int64
+	// Plan puts every request in plan mode (SCIM2LDAP_MODE=plan): writes are
+	// computed and not sent (plan.go). False: only credentials with plan: true.
+	Plan bool
 }
 
 // Server serves SCIM over HTTP.
@@ -188,10 +191,10 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	// subrouter in gorilla/mux v1.8.1 answers 404 instead of 405 for a wrong
 	// method (gorilla/mux#739).
 	handle := func(path string, h handlerFunc, methods ...string) {
-		route(BasePath+path, s.authenticate(answer(h)), methods...)
+		route(BasePath+path, s.authenticate(s.plans(m, answer(h))), methods...)
 	}
 	handleID := func(endpoint string, h handlerFunc, method string) {
-		routeOn(r.NewRoute().MatcherFunc(resourcePath(BasePath+endpoint+"/")), BasePath+endpoint+"/{id}", s.authenticate(answer(h)), method)
+		routeOn(r.NewRoute().MatcherFunc(resourcePath(BasePath+endpoint+"/")), BasePath+endpoint+"/{id}", s.authenticate(s.plans(m, answer(h))), method)
 	}
 	handle("/ServiceProviderConfig", noFilter(s.serviceProviderConfig), http.MethodGet)
 	handle("/ResourceTypes", noFilter(s.resourceTypes), http.MethodGet)

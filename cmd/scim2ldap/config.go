@@ -38,6 +38,7 @@ type Config struct {
 	BearerTokens         []string      `envconfig:"BEARER_TOKENS" desc:"comma-separated read-write bearer tokens (openssl rand -hex 32)"`
 	PublicURL            string        `envconfig:"PUBLIC_URL" desc:"base URL clients use, e.g. https://scim.example.org; empty: from each request"`
 	LogLevel             string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	Mode                 string        `envconfig:"MODE" desc:"apply (empty: the default) writes to the directory; plan computes every write, answers it and logs it as LDIF, and sends none"`
 
 	// Clients (gateway/credentials.go has the credentials file's format).
 	BearerTokensFile    string        `envconfig:"BEARER_TOKENS_FILE" desc:"file of bearer tokens, one per line; re-read on SIGHUP"`
@@ -267,6 +268,9 @@ func (c *Config) check() []error {
 	}
 	if c.LDAPConns < 1 {
 		fail("SCIM2LDAP_LDAP_CONNS must be at least 1")
+	}
+	if c.Mode != "" && c.Mode != "apply" && c.Mode != "plan" {
+		fail("SCIM2LDAP_MODE must be apply (the default) or plan, not %q", c.Mode)
 	}
 	for _, p := range c.TrustedProxies {
 		p = strings.TrimSpace(p)

@@ -31,7 +31,7 @@ func setenv(t *testing.T, env map[string]string) {
 func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 	setenv(t, map[string]string{"LDAP_CONNS": "four", "LDAP_TIMEOUT": "10", "LDAP_STARTTLS": "yes",
 		"MAX_PAGE_SIZE": "0", "TLS_CERT_FILE": "/x.pem", "TRUSTED_PROXIES": "10.0.0.0/8,not-an-address",
-		"BULK_MAX_OPERATIONS": "0", "BULK_MAX_PAYLOAD_SIZE": "100"})
+		"BULK_MAX_OPERATIONS": "0", "BULK_MAX_PAYLOAD_SIZE": "100", "MODE": "dry-run"})
 	_, err := loadConfig()
 	if err == nil {
 		t.Fatal("no error")
@@ -47,6 +47,7 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 		`SCIM2LDAP_BULK_MAX_OPERATIONS must be at least 1`,
 		`SCIM2LDAP_BULK_MAX_PAYLOAD_SIZE must be at least 1024`,
 		`SCIM2LDAP_TRUSTED_PROXIES: "not-an-address" is neither a CIDR nor an address`,
+		`SCIM2LDAP_MODE must be apply (the default) or plan, not "dry-run"`,
 	}
 	lines := strings.Split(err.Error(), "\n")
 	if len(lines) != len(want) {

@@ -80,7 +80,11 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 		MaxBodyBytes: cfg.MaxBodyBytes, AuthFailureBurst: cfg.AuthFailureBurst, AuthFailureInterval: cfg.AuthFailureInterval,
 		BulkMaxOperations: cfg.BulkMaxOperations, BulkMaxPayloadSize: cfg.BulkMaxPayloadSize,
 		TrustedProxies: cfg.trustedProxies, Audit: audit, ServeMetrics: cfg.MetricsAddr == "", Build: build,
+		Plan: cfg.Mode == "plan",
 	})
+	if cfg.Mode == "plan" {
+		log.Warn().Msg("plan mode (SCIM2LDAP_MODE=plan): writes are computed, answered and audited as LDIF, and not sent to the directory")
+	}
 	// The mapping against the directory's own schema, as `mapping check --ldap-url` does.
 	checkCtx, cancelCheck := context.WithTimeout(ctx, cfg.LDAPTimeout)
 	err = gw.CheckMapping(checkCtx, m)
