@@ -175,7 +175,7 @@ func setMemoryLimit() int64 {
 }
 
 // fallbackMemoryLimit is the soft heap limit outside a memory-limited cgroup.
-const fallbackMemoryLimit = 96 << 20
+const fallbackMemoryLimit = 80 << 20
 
 // defaultGCPercent is GOGC when the variable is not set. The live heap of a
 // serving gateway is a few MB, so with Go's default (100) the collector ran
@@ -205,7 +205,7 @@ func serveUsage() string {
 		panic(err) // the struct is ours: a bad tag is a programming error
 	}
 	b.WriteString(`
-  Also read: GOMEMLIMIT (default here: 90% of the container's memory limit, or 96MiB without one) and
+  Also read: GOMEMLIMIT (default here: 90% of the container's memory limit, or 80MiB without one) and
   GOGC (default 400 here), the Go runtime's own.
 `)
 	return b.String()
