@@ -332,7 +332,18 @@ func (b *bulkRun) run(ctx context.Context) {
 	sem := make(chan struct{}, bulkWorkers)
 	for n, batch := range batches {
 		if b.failOnErrors > 0 && b.errs >= b.failOnErrors {
-			return // the remaining operations are not run, nor listed (§3.7.3)
+			// The remaining operations are not run, nor listed (§3.7.3). A
+			// cycle whose creates ran is completed all the same: those
+			// operations ran, and a result of 201 must not stand for a
+			// resource created without references it was sent with.
+			for _, later := range batches[n:] {
+				for _, st := range later {
+					if st.kind == stepCompleteCycle {
+						b.step(ctx, st)
+					}
+				}
+			}
+			return
 		}
 		if ctx.Err() != nil {
 			notRun := 0

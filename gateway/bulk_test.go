@@ -231,6 +231,31 @@ func TestBulkCircularReferenceNotResolved(t *testing.T) {
 	}
 }
 
+// failOnErrors reached inside a cycle: a ring a→b→c→a whose c can't be
+// created (its name is taken) stops the request (failOnErrors 1), but a and b
+// were created without their references to the ring; they ran, so they are
+// completed as they would be without failOnErrors: a gets b as member (201),
+// b is 409 naming bulkId:c. Never a 201 for a group that lacks a member it
+// was sent with and that exists.
+func TestBulkFailOnErrorsInsideCycle(t *testing.T) {
+	e := newEnv(t)
+	e.MustCreate("/Groups", group("bulk-foe-ring-c"))
+	res := sendBulk(t, e.Client, bulkBody(1,
+		bulkOp("POST", "/Groups", "a", group("bulk-foe-ring-a", "bulkId:b")),
+		bulkOp("POST", "/Groups", "b", group("bulk-foe-ring-b", "bulkId:c")),
+		bulkOp("POST", "/Groups", "c", group("bulk-foe-ring-c", "bulkId:a")),
+		bulkOp("POST", "/Users", "after", newUser("bulk-foe-ring-not-run"))))
+	wantStatuses(t, res, "201", "409", "409")
+	wantOpError(t, res[1], "409", "invalidValue", "circular reference", "bulkId:c")
+	wantOpError(t, res[2], "409", "uniqueness")
+	if g := e.Do("GET", "/Groups/"+idOf(res[0].Location), nil); !slices.Equal(memberIDs(g.Body), []string{idOf(res[1].Location)}) {
+		t.Errorf("a's members %v, want [%s] (b)", memberIDs(g.Body), idOf(res[1].Location))
+	}
+	if e.entry("(uid=bulk-foe-ring-not-run)") != nil {
+		t.Error("an operation after the failOnErrors limit ran")
+	}
+}
+
 // RFC 7644 §3.7.3's first example: add, replace, patch and delete users in
 // one request, each PUT, PATCH and DELETE with its version.
 func TestBulkRFCExampleMixedMethods(t *testing.T) {
