@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scim2ldap/scim2ldap/mapping"
@@ -322,6 +323,11 @@ func bulkClaims(rt *mapping.ResourceType, data map[string]any) (claims []string,
 	return claims, false
 }
 
+// bulkBatchHook, when set (by tests only: export_test.go), is called before
+// each batch of a Bulk request's plan with the number of cycle completions in
+// it and a function that ends the request's context, as its deadline would.
+var bulkBatchHook atomic.Pointer[func(completions int, expire func())]
+
 // run runs the plan's batches in order, the steps of a batch at the same time
 // (at most bulkWorkers), and stops when failOnErrors operations failed (RFC
 // 7644 §3.7.3) or the request's deadline passed.
@@ -330,7 +336,25 @@ func (b *bulkRun) run(ctx context.Context) {
 	b.cyclic = cyclic
 	batches := planBatches(steps, b.plan, b.failOnErrors > 0)
 	sem := make(chan struct{}, bulkWorkers)
+	var hook func(batch []planStep)
+	if h := bulkBatchHook.Load(); h != nil { // tests only (export_test.go)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		hook = func(batch []planStep) {
+			completions := 0
+			for _, st := range batch {
+				if st.kind == stepCompleteCycle {
+					completions++
+				}
+			}
+			(*h)(completions, cancel)
+		}
+	}
 	for n, batch := range batches {
+		if hook != nil {
+			hook(batch)
+		}
 		if b.failOnErrors > 0 && b.errs >= b.failOnErrors {
 			// The remaining operations are not run, nor listed (§3.7.3). A
 			// cycle whose creates ran is completed all the same: those
@@ -352,6 +376,10 @@ func (b *bulkRun) run(ctx context.Context) {
 					if b.results[st.op] == nil {
 						notRun++
 						b.fail(st.op, errorf(503, "", "not run: the Bulk request's deadline (%s) passed first; send this operation again", b.s.cfg.RequestTimeout))
+					} else if patch := b.complete[st.op]; st.kind == stepCompleteCycle && patch != nil {
+						notRun++
+						b.leaveIncomplete(st.op, errorf(503, "", "created without its references to %s: the Bulk request's deadline (%s) passed before they were added; add them with a PATCH of this location",
+							bulkRefPrefix+strings.Join(bulkRefs(patch, nil), ", "+bulkRefPrefix), b.s.cfg.RequestTimeout))
 					}
 				}
 			}
@@ -485,22 +513,15 @@ func (b *bulkRun) completeCycle(ctx context.Context, i int, id string, patch map
 	body := resolveRefs(patch, b.ids)
 	loc := b.locs[i]
 	b.mu.Unlock()
-	var e *Error
-	var status int
-	var hdr http.Header
-	var resp []byte
 	if missing != "" {
-		e = errorf(409, scimerr.InvalidValue, "circular reference not resolved (RFC 7644 §3.7.1): the resource was created without its references to %s%s, because %s", bulkRefPrefix, missing, why)
-	} else {
-		status, hdr, resp = b.dispatch(ctx, i, http.MethodPatch, op.rt.Endpoint+"/"+id, body, "")
+		b.leaveIncomplete(i, errorf(409, scimerr.InvalidValue, "circular reference not resolved (RFC 7644 §3.7.1): the resource was created without its references to %s%s, because %s", bulkRefPrefix, missing, why))
+		return
 	}
+	status, hdr, resp := b.dispatch(ctx, i, http.MethodPatch, op.rt.Endpoint+"/"+id, body, "")
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	res := b.results[i]
 	switch {
-	case e != nil:
-		res["status"], res["response"] = strconv.Itoa(e.Status), errorBody(e)
-		delete(res, "version")
 	case status >= 400:
 		res["status"], res["response"] = strconv.Itoa(status), errorResponse(status, resp)
 		delete(res, "version")
@@ -512,9 +533,22 @@ func (b *bulkRun) completeCycle(ctx context.Context, i int, id string, patch map
 		}
 	}
 	res["location"] = loc
-	if e != nil || status >= 400 {
+	if status >= 400 {
 		b.errs++
 	}
+}
+
+// leaveIncomplete records that a cycle member, created without its references
+// to the cycle, stays without them: its result keeps the created resource's
+// location and becomes e, which says what is missing.
+func (b *bulkRun) leaveIncomplete(i int, e *Error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	res := b.results[i]
+	res["status"], res["response"], res["location"] = strconv.Itoa(e.Status), errorBody(e), b.locs[i]
+	delete(res, "version")
+	b.errs++
+	b.s.metrics.bulkOperation("unmatched", methodLabel(http.MethodPatch), e.Status, b.client())
 }
 
 // fail records an operation refused without being dispatched.

@@ -580,6 +580,33 @@ func TestBulkDeadline(t *testing.T) {
 	}
 }
 
+// The deadline passing between a cycle's creates and their completion: the
+// groups exist without their references to each other, so their results say
+// so (503, with their location and what is missing), never 201.
+func TestBulkDeadlineInsideCycle(t *testing.T) {
+	e := newEnv(t)
+	gateway.SetBulkBatchHook(func(completions int, expire func()) {
+		if completions > 0 {
+			expire()
+		}
+	})
+	t.Cleanup(func() { gateway.SetBulkBatchHook(nil) })
+	res := sendBulk(t, e.Client, bulkBody(0,
+		bulkOp("POST", "/Groups", "a", group("bulk-late-ring-a", "bulkId:b")),
+		bulkOp("POST", "/Groups", "b", group("bulk-late-ring-b", "bulkId:a"))))
+	wantStatuses(t, res, "503", "503")
+	wantOpError(t, res[0], "503", "", "bulkId:b", "deadline")
+	wantOpError(t, res[1], "503", "", "bulkId:a", "deadline")
+	for _, r := range res {
+		if r.Location == "" || r.Version != "" {
+			t.Errorf("want the created group's location and no version: %+v", r)
+		}
+		if g := e.Do("GET", "/Groups/"+idOf(r.Location), nil); g.Status != 200 || len(memberIDs(g.Body)) != 0 {
+			t.Errorf("%s: %d, members %v; want it created without members", r.Location, g.Status, memberIDs(g.Body))
+		}
+	}
+}
+
 // Whatever the order of a request's operations and however their bulkIds
 // reference each other (forward, backward, in cycles: managers and groups
 // naming each other), every reference ends up naming the id of the resource
