@@ -593,7 +593,8 @@ func (b *bulkRun) response() []any {
 // the Bulk request's mapping and returns the response's status, header and
 // body. The internal request carries the Bulk request's identity, request id,
 // client address, host and TLS state (for meta.location), the LDAP operation
-// counter and deadline, and the operation's version as If-Match. A 5xx is
+// counter and deadline, the operation's version as If-Match, and the single
+// request's body limit (Config.MaxBodyBytes: 413 above it). A 5xx is
 // logged with its cause (the request log line is the Bulk request's, whose
 // status is 200), and a panic is a 500 of this operation only.
 func (b *bulkRun) dispatch(ctx context.Context, i int, method, path string, body any, version string) (status int, hdr http.Header, resp []byte) {
@@ -628,6 +629,7 @@ func (b *bulkRun) dispatch(ctx context.Context, i int, method, path string, body
 		req.Header.Set("If-Match", version)
 	}
 	rec := &statusRecorder{ResponseWriter: &bufferWriter{hdr: http.Header{}}, status: 200}
+	req.Body = http.MaxBytesReader(rec, req.Body, b.s.cfg.MaxBodyBytes) // the single request's limit (ServeHTTP)
 	func() {
 		defer func() {
 			if v := recover(); v != nil {

@@ -437,6 +437,24 @@ func TestBulkLimits(t *testing.T) {
 	}
 }
 
+// An operation's data is the body of the single request it stands for, so it
+// is held to MaxBodyBytes as that request would be (413), even when the Bulk
+// request's own limit, maxPayloadSize, is larger.
+func TestBulkOperationBodyLimit(t *testing.T) {
+	e := newEnvFrom(t, gateway.Config{Mapping: exampleMapping(t), Store: openStore(t), MaxBodyBytes: 1024, BulkMaxPayloadSize: 1 << 20})
+	big := newUser("bulk-body-big")
+	big["title"] = strings.Repeat("x", 2000)
+	wantError(t, e.Do("POST", "/Users", big), 413, "", "1024 bytes")
+	res := sendBulk(t, e.Client, bulkBody(0,
+		bulkOp("POST", "/Users", "big", big),
+		bulkOp("POST", "/Users", "small", newUser("bulk-body-small"))))
+	wantStatuses(t, res, "413", "201")
+	wantOpError(t, res[0], "413", "", "1024 bytes")
+	if e.entry("(uid=bulk-body-big)") != nil {
+		t.Error("an operation larger than MaxBodyBytes was applied")
+	}
+}
+
 // Scopes apply per operation, as to the single request: a read-only
 // credential's writes are 403, a credential limited to Users can't write
 // Groups through Bulk either.
