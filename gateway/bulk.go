@@ -101,7 +101,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 		n, isNum := v.(json.Number)
 		i, err := n.Int64()
 		if !isNum || err != nil || i < 1 || i > int64(s.cfg.BulkMaxOperations) {
-			return errorf(400, scimerr.InvalidValue, "failOnErrors must be an integer from 1 to %d (the number of errors after which the remaining operations are not run), not %v", s.cfg.BulkMaxOperations, v)
+			return errorf(400, scimerr.InvalidValue, "failOnErrors must be an integer from 1 to %d (the number of errors after which the remaining operations are not run), not %s", s.cfg.BulkMaxOperations, jsonText(v))
 		}
 		failOnErrors = int(i)
 	}
@@ -146,7 +146,7 @@ func parseBulkOp(raw any, served []*mapping.ResourceType) *bulkOp {
 		}
 		s, ok := v.(string)
 		if !ok && op.refusal == nil {
-			op.refusal = errorf(400, scimerr.InvalidSyntax, "%s must be a string, not %v", name, v)
+			op.refusal = errorf(400, scimerr.InvalidSyntax, "%s must be a string, not %s", name, jsonText(v))
 		}
 		return s, ok
 	}

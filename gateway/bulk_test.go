@@ -405,7 +405,8 @@ func TestBulkMalformed(t *testing.T) {
 		{map[string]any{"schemas": []string{bulkRequest}, "Operations": []any{}}, 400, "invalidValue", "Operations"},
 		{map[string]any{"schemas": []string{userSchema}, "Operations": []any{bulkOp("DELETE", "/Users/x", "", nil)}}, 400, "invalidValue", bulkRequest},
 		{map[string]any{"failOnErrors": 0, "Operations": []any{bulkOp("DELETE", "/Users/x", "", nil)}}, 400, "invalidValue", "failOnErrors"},
-		{map[string]any{"failOnErrors": "1", "Operations": []any{bulkOp("DELETE", "/Users/x", "", nil)}}, 400, "invalidValue", "failOnErrors"},
+		{map[string]any{"failOnErrors": "1", "Operations": []any{bulkOp("DELETE", "/Users/x", "", nil)}}, 400, "invalidValue", `not "1"`},
+		{map[string]any{"failOnErrors": 1.5, "Operations": []any{bulkOp("DELETE", "/Users/x", "", nil)}}, 400, "invalidValue", "not 1.5"},
 	} {
 		wantError(t, e.Do("POST", "/Bulk", c.body), c.status, c.scimType, c.mention)
 	}
