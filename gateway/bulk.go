@@ -59,11 +59,12 @@ const (
 
 // bulkOp is one operation of a Bulk request, as parsed (RFC 7644 §3.7).
 type bulkOp struct {
-	method, path, bulkID, version string
-	data                          map[string]any // nil for DELETE
-	rt                            *mapping.ResourceType
-	pathRef                       string // the bulkId the path names ("/Users/bulkId:qwerty"), or ""
-	refusal                       *Error // set: refused before running, with this error
+	method, path, bulkID string
+	version              *string        // the If-Match to send; nil when absent (or null)
+	data                 map[string]any // nil for DELETE
+	rt                   *mapping.ResourceType
+	pathRef              string // the bulkId the path names ("/Users/bulkId:qwerty"), or ""
+	refusal              *Error // set: refused before running, with this error
 }
 
 // bulkIdentityKey carries the Bulk request's identity to its operations:
@@ -153,7 +154,11 @@ func parseBulkOp(raw any, served []*mapping.ResourceType) *bulkOp {
 	method, _ := str("method")
 	op.method = strings.ToUpper(method)
 	op.bulkID, _ = str("bulkId")
-	op.version, _ = str("version")
+	if v, ok := str("version"); ok {
+		if raw, _ := mapping.Lookup(obj, "version"); raw != nil {
+			op.version = &v // "" too: an empty If-Match, which the single request refuses
+		}
+	}
 	op.path, _ = str("path")
 	if op.refusal != nil {
 		return op
@@ -434,7 +439,7 @@ func (b *bulkRun) step(ctx context.Context, st planStep) {
 
 // send resolves the operation's bulkId references and dispatches it; it
 // reports whether it succeeded.
-func (b *bulkRun) send(ctx context.Context, i int, method, path string, data map[string]any, version string) bool {
+func (b *bulkRun) send(ctx context.Context, i int, method, path string, data map[string]any, version *string) bool {
 	b.mu.Lock()
 	ids := b.ids
 	var missing, why string
@@ -517,7 +522,7 @@ func (b *bulkRun) completeCycle(ctx context.Context, i int, id string, patch map
 		b.leaveIncomplete(i, errorf(409, scimerr.InvalidValue, "circular reference not resolved (RFC 7644 §3.7.1): the resource was created without its references to %s%s, because %s", bulkRefPrefix, missing, why))
 		return
 	}
-	status, hdr, resp := b.dispatch(ctx, i, http.MethodPatch, op.rt.Endpoint+"/"+id, body, "")
+	status, hdr, resp := b.dispatch(ctx, i, http.MethodPatch, op.rt.Endpoint+"/"+id, body, nil)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	res := b.results[i]
@@ -597,7 +602,7 @@ func (b *bulkRun) response() []any {
 // request's body limit (Config.MaxBodyBytes: 413 above it). A 5xx is
 // logged with its cause (the request log line is the Bulk request's, whose
 // status is 200), and a panic is a 500 of this operation only.
-func (b *bulkRun) dispatch(ctx context.Context, i int, method, path string, body any, version string) (status int, hdr http.Header, resp []byte) {
+func (b *bulkRun) dispatch(ctx context.Context, i int, method, path string, body any, version *string) (status int, hdr http.Header, resp []byte) {
 	start := time.Now()
 	var rd *bytes.Reader
 	if body != nil {
@@ -625,8 +630,8 @@ func (b *bulkRun) dispatch(ctx context.Context, i int, method, path string, body
 		}
 	}
 	req.Header.Set("Content-Type", "application/scim+json")
-	if version != "" {
-		req.Header.Set("If-Match", version)
+	if version != nil {
+		req.Header.Set("If-Match", *version)
 	}
 	rec := &statusRecorder{ResponseWriter: &bufferWriter{hdr: http.Header{}}, status: 200}
 	req.Body = http.MaxBytesReader(rec, req.Body, b.s.cfg.MaxBodyBytes) // the single request's limit (ServeHTTP)

@@ -495,12 +495,16 @@ func TestBulkVersionPrecondition(t *testing.T) {
 	res := sendBulk(t, e.Client, bulkBody(0,
 		bulkOp("PATCH", "/Users/"+id, "", patchBody(op("replace", "title", "stale")), v1),
 		bulkOp("DELETE", "/Users/"+id, "", nil, v1),
-		bulkOp("PATCH", "/Users/"+id, "", patchBody(op("replace", "title", "bad")), "not-an-etag")))
+		bulkOp("PATCH", "/Users/"+id, "", patchBody(op("replace", "title", "bad")), "not-an-etag"),
+		bulkOp("PATCH", "/Users/"+id, "", patchBody(op("replace", "title", "empty")), "")))
 	wantOpError(t, res[0], "412", "")
 	wantOpError(t, res[1], "412", "")
 	if res[2].Status != "400" {
 		t.Errorf("a malformed version: %+v, want 400", res[2])
 	}
+	// An empty version is an empty If-Match, refused as the single request
+	// refuses it: never an unconditional write.
+	wantOpError(t, res[3], "400", "invalidValue", "If-Match")
 	if g := e.Do("GET", "/Users/"+id, nil); g.Status != 200 || g.Body["title"] != "changed" {
 		t.Errorf("a refused operation was applied: %d %v", g.Status, g.Body)
 	}
