@@ -556,14 +556,16 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := infoOf(r.Context())
 		addr := s.clientAddr(r)
-		if wait, blocked := s.limiter.blocked(addr); blocked {
-			s.metrics.authFailure("rate_limited")
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait.Seconds(), 1)))))
-			writeError(w, errorf(429, "", "too many failed authentications from %s; retry later", addr))
-			return
-		}
-		id, fail := bulkIdentity(r.Context()), (*authFailure)(nil) // an operation of a Bulk request: authenticated with it (bulk.go)
+		// An operation of a Bulk request is authenticated with it (bulk.go):
+		// neither identified nor rate-limited again.
+		id, fail := bulkIdentity(r.Context()), (*authFailure)(nil)
 		if id == nil {
+			if wait, blocked := s.limiter.blocked(addr); blocked {
+				s.metrics.authFailure("rate_limited")
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait.Seconds(), 1)))))
+				writeError(w, errorf(429, "", "too many failed authentications from %s; retry later", addr))
+				return
+			}
 			id, fail = s.auth.Load().identify(r)
 		}
 		if fail != nil {

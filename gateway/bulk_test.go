@@ -456,6 +456,38 @@ func TestBulkOperationBodyLimit(t *testing.T) {
 	}
 }
 
+// The Bulk request authenticates once: failed authentications from its
+// client address while it runs (another client behind the same address)
+// block the next requests from it, not the operations of a Bulk request
+// already let in.
+func TestBulkOperationsNotRateLimited(t *testing.T) {
+	e := newProdEnv(t, openStore(t), gateway.Config{Tokens: []string{token}, AuthFailureBurst: 1, AuthFailureInterval: time.Hour})
+	failed := false
+	gateway.SetBulkBatchHook(func(int, func()) {
+		if !failed {
+			failed = true
+			for range 3 {
+				e.call("GET", "/Users", "Bearer wrong-token-0123456789", nil)
+			}
+		}
+	})
+	t.Cleanup(func() { gateway.SetBulkBatchHook(nil) })
+	r := e.call("POST", "/Bulk", "Bearer "+token, bulkBody(0,
+		bulkOp("POST", "/Users", "a", newUser("bulk-limited-a")),
+		bulkOp("DELETE", "/Users/bulkId:a", "", nil)))
+	if r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Raw)
+	}
+	for i, o := range r.Body["Operations"].([]any) {
+		if s := str(o.(map[string]any)["status"]); s != []string{"201", "204"}[i] {
+			t.Errorf("operation %d: %v, want %s", i+1, o, []string{"201", "204"}[i])
+		}
+	}
+	if r := e.call("GET", "/Users", "Bearer "+token, nil); r.Status != 429 {
+		t.Errorf("a new request from the address: %d, want 429", r.Status)
+	}
+}
+
 // Scopes apply per operation, as to the single request: a read-only
 // credential's writes are 403, a credential limited to Users can't write
 // Groups through Bulk either.
