@@ -488,6 +488,36 @@ func TestBulkOperationsNotRateLimited(t *testing.T) {
 	}
 }
 
+// A mapping reload while a Bulk request runs: its operations still reach the
+// routes of the mapping it started with, and are authorized by that mapping's
+// resource types too. A credential limited to User must not write Groups
+// because the new mapping serves them at another endpoint (the old /Groups
+// then matched no resource type of the new mapping, and passed as discovery).
+func TestBulkScopesAcrossMappingReload(t *testing.T) {
+	creds := &gateway.Credentials{Tokens: []gateway.TokenCredential{
+		{Name: "users-only", Token: "users-only-token-0123456789", Scope: gateway.Scope{Scope: "read-write", ResourceTypes: []string{"User"}}},
+	}}
+	e := newEnvFrom(t, gateway.Config{Mapping: exampleMapping(t), Store: openStore(t), Credentials: creds})
+	renamed := editedExampleMapping(t, [2]string{"    endpoint: /Groups\n", "    endpoint: /Teams\n"})
+	reloaded := false
+	gateway.SetBulkBatchHook(func(int, func()) {
+		if !reloaded {
+			reloaded = true
+			e.gw.SetMapping(renamed)
+		}
+	})
+	t.Cleanup(func() { gateway.SetBulkBatchHook(nil) })
+	usersOnly := &scimtest.Client{T: t, BaseURL: e.BaseURL, Token: "users-only-token-0123456789"}
+	res := sendBulk(t, usersOnly, bulkBody(0,
+		bulkOp("POST", "/Users", "u", newUser("bulk-reload-user")),
+		bulkOp("POST", "/Groups", "g", group("bulk-reload-group"))))
+	wantStatuses(t, res, "201", "403")
+	wantOpError(t, res[1], "403", "", "may not access Group")
+	if e.groupEntry("bulk-reload-group") != nil {
+		t.Error("a credential limited to User created a group")
+	}
+}
+
 // Scopes apply per operation, as to the single request: a read-only
 // credential's writes are 403, a credential limited to Users can't write
 // Groups through Bulk either.
