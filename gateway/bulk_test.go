@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -456,22 +457,25 @@ func TestBulkOperationBodyLimit(t *testing.T) {
 	}
 }
 
+// beforeFirstBulkBatch runs f once, before the first batch of the next Bulk
+// request runs: between its planning and its first operation.
+func beforeFirstBulkBatch(t *testing.T, f func()) {
+	var once sync.Once
+	gateway.SetBulkBatchHook(func(int, func()) { once.Do(f) })
+	t.Cleanup(func() { gateway.SetBulkBatchHook(nil) })
+}
+
 // The Bulk request authenticates once: failed authentications from its
 // client address while it runs (another client behind the same address)
 // block the next requests from it, not the operations of a Bulk request
 // already let in.
 func TestBulkOperationsNotRateLimited(t *testing.T) {
 	e := newProdEnv(t, openStore(t), gateway.Config{Tokens: []string{token}, AuthFailureBurst: 1, AuthFailureInterval: time.Hour})
-	failed := false
-	gateway.SetBulkBatchHook(func(int, func()) {
-		if !failed {
-			failed = true
-			for range 3 {
-				e.call("GET", "/Users", "Bearer wrong-token-0123456789", nil)
-			}
+	beforeFirstBulkBatch(t, func() {
+		for range 3 {
+			e.call("GET", "/Users", "Bearer wrong-token-0123456789", nil)
 		}
 	})
-	t.Cleanup(func() { gateway.SetBulkBatchHook(nil) })
 	r := e.call("POST", "/Bulk", "Bearer "+token, bulkBody(0,
 		bulkOp("POST", "/Users", "a", newUser("bulk-limited-a")),
 		bulkOp("DELETE", "/Users/bulkId:a", "", nil)))
@@ -499,14 +503,7 @@ func TestBulkScopesAcrossMappingReload(t *testing.T) {
 	}}
 	e := newEnvFrom(t, gateway.Config{Mapping: exampleMapping(t), Store: openStore(t), Credentials: creds})
 	renamed := editedExampleMapping(t, [2]string{"    endpoint: /Groups\n", "    endpoint: /Teams\n"})
-	reloaded := false
-	gateway.SetBulkBatchHook(func(int, func()) {
-		if !reloaded {
-			reloaded = true
-			e.gw.SetMapping(renamed)
-		}
-	})
-	t.Cleanup(func() { gateway.SetBulkBatchHook(nil) })
+	beforeFirstBulkBatch(t, func() { e.gw.SetMapping(renamed) })
 	usersOnly := &scimtest.Client{T: t, BaseURL: e.BaseURL, Token: "users-only-token-0123456789"}
 	res := sendBulk(t, usersOnly, bulkBody(0,
 		bulkOp("POST", "/Users", "u", newUser("bulk-reload-user")),
