@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scim2ldap/scim2ldap/mapping"
@@ -58,11 +59,12 @@ const (
 
 // bulkOp is one operation of a Bulk request, as parsed (RFC 7644 §3.7).
 type bulkOp struct {
-	method, path, bulkID, version string
-	data                          map[string]any // nil for DELETE
-	rt                            *mapping.ResourceType
-	pathRef                       string // the bulkId the path names ("/Users/bulkId:qwerty"), or ""
-	refusal                       *Error // set: refused before running, with this error
+	method, path, bulkID string
+	version              *string        // the If-Match to send; nil when absent (or null)
+	data                 map[string]any // nil for DELETE
+	rt                   *mapping.ResourceType
+	pathRef              string // the bulkId the path names ("/Users/bulkId:qwerty"), or ""
+	refusal              *Error // set: refused before running, with this error
 }
 
 // bulkIdentityKey carries the Bulk request's identity to its operations:
@@ -100,7 +102,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 		n, isNum := v.(json.Number)
 		i, err := n.Int64()
 		if !isNum || err != nil || i < 1 || i > int64(s.cfg.BulkMaxOperations) {
-			return errorf(400, scimerr.InvalidValue, "failOnErrors must be an integer from 1 to %d (the number of errors after which the remaining operations are not run), not %v", s.cfg.BulkMaxOperations, v)
+			return errorf(400, scimerr.InvalidValue, "failOnErrors must be an integer from 1 to %d (the number of errors after which the remaining operations are not run), not %s", s.cfg.BulkMaxOperations, jsonText(v))
 		}
 		failOnErrors = int(i)
 	}
@@ -145,14 +147,18 @@ func parseBulkOp(raw any, served []*mapping.ResourceType) *bulkOp {
 		}
 		s, ok := v.(string)
 		if !ok && op.refusal == nil {
-			op.refusal = errorf(400, scimerr.InvalidSyntax, "%s must be a string, not %v", name, v)
+			op.refusal = errorf(400, scimerr.InvalidSyntax, "%s must be a string, not %s", name, jsonText(v))
 		}
 		return s, ok
 	}
 	method, _ := str("method")
 	op.method = strings.ToUpper(method)
 	op.bulkID, _ = str("bulkId")
-	op.version, _ = str("version")
+	if v, ok := str("version"); ok {
+		if raw, _ := mapping.Lookup(obj, "version"); raw != nil {
+			op.version = &v // "" too: an empty If-Match, which the single request refuses
+		}
+	}
 	op.path, _ = str("path")
 	if op.refusal != nil {
 		return op
@@ -322,6 +328,11 @@ func bulkClaims(rt *mapping.ResourceType, data map[string]any) (claims []string,
 	return claims, false
 }
 
+// bulkBatchHook, when set (by tests only: export_test.go), is called before
+// each batch of a Bulk request's plan with the number of cycle completions in
+// it and a function that ends the request's context, as its deadline would.
+var bulkBatchHook atomic.Pointer[func(completions int, expire func())]
+
 // run runs the plan's batches in order, the steps of a batch at the same time
 // (at most bulkWorkers), and stops when failOnErrors operations failed (RFC
 // 7644 §3.7.3) or the request's deadline passed.
@@ -330,9 +341,38 @@ func (b *bulkRun) run(ctx context.Context) {
 	b.cyclic = cyclic
 	batches := planBatches(steps, b.plan, b.failOnErrors > 0)
 	sem := make(chan struct{}, bulkWorkers)
+	var hook func(batch []planStep)
+	if h := bulkBatchHook.Load(); h != nil { // tests only (export_test.go)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		hook = func(batch []planStep) {
+			completions := 0
+			for _, st := range batch {
+				if st.kind == stepCompleteCycle {
+					completions++
+				}
+			}
+			(*h)(completions, cancel)
+		}
+	}
 	for n, batch := range batches {
+		if hook != nil {
+			hook(batch)
+		}
 		if b.failOnErrors > 0 && b.errs >= b.failOnErrors {
-			return // the remaining operations are not run, nor listed (§3.7.3)
+			// The remaining operations are not run, nor listed (§3.7.3). A
+			// cycle whose creates ran is completed all the same: those
+			// operations ran, and a result of 201 must not stand for a
+			// resource created without references it was sent with.
+			for _, later := range batches[n:] {
+				for _, st := range later {
+					if st.kind == stepCompleteCycle {
+						b.step(ctx, st)
+					}
+				}
+			}
+			return
 		}
 		if ctx.Err() != nil {
 			notRun := 0
@@ -341,6 +381,10 @@ func (b *bulkRun) run(ctx context.Context) {
 					if b.results[st.op] == nil {
 						notRun++
 						b.fail(st.op, errorf(503, "", "not run: the Bulk request's deadline (%s) passed first; send this operation again", b.s.cfg.RequestTimeout))
+					} else if patch := b.complete[st.op]; st.kind == stepCompleteCycle && patch != nil {
+						notRun++
+						b.leaveIncomplete(st.op, errorf(503, "", "created without its references to %s: the Bulk request's deadline (%s) passed before they were added; add them with a PATCH of this location",
+							bulkRefPrefix+strings.Join(bulkRefs(patch, nil), ", "+bulkRefPrefix), b.s.cfg.RequestTimeout))
 					}
 				}
 			}
@@ -395,7 +439,7 @@ func (b *bulkRun) step(ctx context.Context, st planStep) {
 
 // send resolves the operation's bulkId references and dispatches it; it
 // reports whether it succeeded.
-func (b *bulkRun) send(ctx context.Context, i int, method, path string, data map[string]any, version string) bool {
+func (b *bulkRun) send(ctx context.Context, i int, method, path string, data map[string]any, version *string) bool {
 	b.mu.Lock()
 	ids := b.ids
 	var missing, why string
@@ -474,22 +518,15 @@ func (b *bulkRun) completeCycle(ctx context.Context, i int, id string, patch map
 	body := resolveRefs(patch, b.ids)
 	loc := b.locs[i]
 	b.mu.Unlock()
-	var e *Error
-	var status int
-	var hdr http.Header
-	var resp []byte
 	if missing != "" {
-		e = errorf(409, scimerr.InvalidValue, "circular reference not resolved (RFC 7644 §3.7.1): the resource was created without its references to %s%s, because %s", bulkRefPrefix, missing, why)
-	} else {
-		status, hdr, resp = b.dispatch(ctx, i, http.MethodPatch, op.rt.Endpoint+"/"+id, body, "")
+		b.leaveIncomplete(i, errorf(409, scimerr.InvalidValue, "circular reference not resolved (RFC 7644 §3.7.1): the resource was created without its references to %s%s, because %s", bulkRefPrefix, missing, why))
+		return
 	}
+	status, hdr, resp := b.dispatch(ctx, i, http.MethodPatch, op.rt.Endpoint+"/"+id, body, nil)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	res := b.results[i]
 	switch {
-	case e != nil:
-		res["status"], res["response"] = strconv.Itoa(e.Status), errorBody(e)
-		delete(res, "version")
 	case status >= 400:
 		res["status"], res["response"] = strconv.Itoa(status), errorResponse(status, resp)
 		delete(res, "version")
@@ -501,9 +538,22 @@ func (b *bulkRun) completeCycle(ctx context.Context, i int, id string, patch map
 		}
 	}
 	res["location"] = loc
-	if e != nil || status >= 400 {
+	if status >= 400 {
 		b.errs++
 	}
+}
+
+// leaveIncomplete records that a cycle member, created without its references
+// to the cycle, stays without them: its result keeps the created resource's
+// location and becomes e, which says what is missing.
+func (b *bulkRun) leaveIncomplete(i int, e *Error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	res := b.results[i]
+	res["status"], res["response"], res["location"] = strconv.Itoa(e.Status), errorBody(e), b.locs[i]
+	delete(res, "version")
+	b.errs++
+	b.s.metrics.bulkOperation("unmatched", methodLabel(http.MethodPatch), e.Status, b.client())
 }
 
 // fail records an operation refused without being dispatched.
@@ -548,10 +598,11 @@ func (b *bulkRun) response() []any {
 // the Bulk request's mapping and returns the response's status, header and
 // body. The internal request carries the Bulk request's identity, request id,
 // client address, host and TLS state (for meta.location), the LDAP operation
-// counter and deadline, and the operation's version as If-Match. A 5xx is
+// counter and deadline, the operation's version as If-Match, and the single
+// request's body limit (Config.MaxBodyBytes: 413 above it). A 5xx is
 // logged with its cause (the request log line is the Bulk request's, whose
 // status is 200), and a panic is a 500 of this operation only.
-func (b *bulkRun) dispatch(ctx context.Context, i int, method, path string, body any, version string) (status int, hdr http.Header, resp []byte) {
+func (b *bulkRun) dispatch(ctx context.Context, i int, method, path string, body any, version *string) (status int, hdr http.Header, resp []byte) {
 	start := time.Now()
 	var rd *bytes.Reader
 	if body != nil {
@@ -579,10 +630,11 @@ func (b *bulkRun) dispatch(ctx context.Context, i int, method, path string, body
 		}
 	}
 	req.Header.Set("Content-Type", "application/scim+json")
-	if version != "" {
-		req.Header.Set("If-Match", version)
+	if version != nil {
+		req.Header.Set("If-Match", *version)
 	}
 	rec := &statusRecorder{ResponseWriter: &bufferWriter{hdr: http.Header{}}, status: 200}
+	req.Body = http.MaxBytesReader(rec, req.Body, b.s.cfg.MaxBodyBytes) // the single request's limit (ServeHTTP)
 	func() {
 		defer func() {
 			if v := recover(); v != nil {

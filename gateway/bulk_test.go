@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,6 +232,31 @@ func TestBulkCircularReferenceNotResolved(t *testing.T) {
 	}
 }
 
+// failOnErrors reached inside a cycle: a ring a→b→c→a whose c can't be
+// created (its name is taken) stops the request (failOnErrors 1), but a and b
+// were created without their references to the ring; they ran, so they are
+// completed as they would be without failOnErrors: a gets b as member (201),
+// b is 409 naming bulkId:c. Never a 201 for a group that lacks a member it
+// was sent with and that exists.
+func TestBulkFailOnErrorsInsideCycle(t *testing.T) {
+	e := newEnv(t)
+	e.MustCreate("/Groups", group("bulk-foe-ring-c"))
+	res := sendBulk(t, e.Client, bulkBody(1,
+		bulkOp("POST", "/Groups", "a", group("bulk-foe-ring-a", "bulkId:b")),
+		bulkOp("POST", "/Groups", "b", group("bulk-foe-ring-b", "bulkId:c")),
+		bulkOp("POST", "/Groups", "c", group("bulk-foe-ring-c", "bulkId:a")),
+		bulkOp("POST", "/Users", "after", newUser("bulk-foe-ring-not-run"))))
+	wantStatuses(t, res, "201", "409", "409")
+	wantOpError(t, res[1], "409", "invalidValue", "circular reference", "bulkId:c")
+	wantOpError(t, res[2], "409", "uniqueness")
+	if g := e.Do("GET", "/Groups/"+idOf(res[0].Location), nil); !slices.Equal(memberIDs(g.Body), []string{idOf(res[1].Location)}) {
+		t.Errorf("a's members %v, want [%s] (b)", memberIDs(g.Body), idOf(res[1].Location))
+	}
+	if e.entry("(uid=bulk-foe-ring-not-run)") != nil {
+		t.Error("an operation after the failOnErrors limit ran")
+	}
+}
+
 // RFC 7644 §3.7.3's first example: add, replace, patch and delete users in
 // one request, each PUT, PATCH and DELETE with its version.
 func TestBulkRFCExampleMixedMethods(t *testing.T) {
@@ -380,7 +406,8 @@ func TestBulkMalformed(t *testing.T) {
 		{map[string]any{"schemas": []string{bulkRequest}, "Operations": []any{}}, 400, "invalidValue", "Operations"},
 		{map[string]any{"schemas": []string{userSchema}, "Operations": []any{bulkOp("DELETE", "/Users/x", "", nil)}}, 400, "invalidValue", bulkRequest},
 		{map[string]any{"failOnErrors": 0, "Operations": []any{bulkOp("DELETE", "/Users/x", "", nil)}}, 400, "invalidValue", "failOnErrors"},
-		{map[string]any{"failOnErrors": "1", "Operations": []any{bulkOp("DELETE", "/Users/x", "", nil)}}, 400, "invalidValue", "failOnErrors"},
+		{map[string]any{"failOnErrors": "1", "Operations": []any{bulkOp("DELETE", "/Users/x", "", nil)}}, 400, "invalidValue", `not "1"`},
+		{map[string]any{"failOnErrors": 1.5, "Operations": []any{bulkOp("DELETE", "/Users/x", "", nil)}}, 400, "invalidValue", "not 1.5"},
 	} {
 		wantError(t, e.Do("POST", "/Bulk", c.body), c.status, c.scimType, c.mention)
 	}
@@ -409,6 +436,82 @@ func TestBulkLimits(t *testing.T) {
 	sendBulk(t, e.Client, bulkBody(0, four[:3]...))
 	if n := len(e.searchPeople("(uid=bulk-limit-*)")); n != 3 {
 		t.Errorf("%d users created, want 3", n)
+	}
+}
+
+// An operation's data is the body of the single request it stands for, so it
+// is held to MaxBodyBytes as that request would be (413), even when the Bulk
+// request's own limit, maxPayloadSize, is larger.
+func TestBulkOperationBodyLimit(t *testing.T) {
+	e := newEnvFrom(t, gateway.Config{Mapping: exampleMapping(t), Store: openStore(t), MaxBodyBytes: 1024, BulkMaxPayloadSize: 1 << 20})
+	big := newUser("bulk-body-big")
+	big["title"] = strings.Repeat("x", 2000)
+	wantError(t, e.Do("POST", "/Users", big), 413, "", "1024 bytes")
+	res := sendBulk(t, e.Client, bulkBody(0,
+		bulkOp("POST", "/Users", "big", big),
+		bulkOp("POST", "/Users", "small", newUser("bulk-body-small"))))
+	wantStatuses(t, res, "413", "201")
+	wantOpError(t, res[0], "413", "", "1024 bytes")
+	if e.entry("(uid=bulk-body-big)") != nil {
+		t.Error("an operation larger than MaxBodyBytes was applied")
+	}
+}
+
+// beforeFirstBulkBatch runs f once, before the first batch of the next Bulk
+// request runs: between its planning and its first operation.
+func beforeFirstBulkBatch(t *testing.T, f func()) {
+	var once sync.Once
+	gateway.SetBulkBatchHook(func(int, func()) { once.Do(f) })
+	t.Cleanup(func() { gateway.SetBulkBatchHook(nil) })
+}
+
+// The Bulk request authenticates once: failed authentications from its
+// client address while it runs (another client behind the same address)
+// block the next requests from it, not the operations of a Bulk request
+// already let in.
+func TestBulkOperationsNotRateLimited(t *testing.T) {
+	e := newProdEnv(t, openStore(t), gateway.Config{Tokens: []string{token}, AuthFailureBurst: 1, AuthFailureInterval: time.Hour})
+	beforeFirstBulkBatch(t, func() {
+		for range 3 {
+			e.call("GET", "/Users", "Bearer wrong-token-0123456789", nil)
+		}
+	})
+	r := e.call("POST", "/Bulk", "Bearer "+token, bulkBody(0,
+		bulkOp("POST", "/Users", "a", newUser("bulk-limited-a")),
+		bulkOp("DELETE", "/Users/bulkId:a", "", nil)))
+	if r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Raw)
+	}
+	for i, o := range r.Body["Operations"].([]any) {
+		if s := str(o.(map[string]any)["status"]); s != []string{"201", "204"}[i] {
+			t.Errorf("operation %d: %v, want %s", i+1, o, []string{"201", "204"}[i])
+		}
+	}
+	if r := e.call("GET", "/Users", "Bearer "+token, nil); r.Status != 429 {
+		t.Errorf("a new request from the address: %d, want 429", r.Status)
+	}
+}
+
+// A mapping reload while a Bulk request runs: its operations still reach the
+// routes of the mapping it started with, and are authorized by that mapping's
+// resource types too. A credential limited to User must not write Groups
+// because the new mapping serves them at another endpoint (the old /Groups
+// then matched no resource type of the new mapping, and passed as discovery).
+func TestBulkScopesAcrossMappingReload(t *testing.T) {
+	creds := &gateway.Credentials{Tokens: []gateway.TokenCredential{
+		{Name: "users-only", Token: "users-only-token-0123456789", Scope: gateway.Scope{Scope: "read-write", ResourceTypes: []string{"User"}}},
+	}}
+	e := newEnvFrom(t, gateway.Config{Mapping: exampleMapping(t), Store: openStore(t), Credentials: creds})
+	renamed := editedExampleMapping(t, [2]string{"    endpoint: /Groups\n", "    endpoint: /Teams\n"})
+	beforeFirstBulkBatch(t, func() { e.gw.SetMapping(renamed) })
+	usersOnly := &scimtest.Client{T: t, BaseURL: e.BaseURL, Token: "users-only-token-0123456789"}
+	res := sendBulk(t, usersOnly, bulkBody(0,
+		bulkOp("POST", "/Users", "u", newUser("bulk-reload-user")),
+		bulkOp("POST", "/Groups", "g", group("bulk-reload-group"))))
+	wantStatuses(t, res, "201", "403")
+	wantOpError(t, res[1], "403", "", "may not access Group")
+	if e.groupEntry("bulk-reload-group") != nil {
+		t.Error("a credential limited to User created a group")
 	}
 }
 
@@ -451,12 +554,16 @@ func TestBulkVersionPrecondition(t *testing.T) {
 	res := sendBulk(t, e.Client, bulkBody(0,
 		bulkOp("PATCH", "/Users/"+id, "", patchBody(op("replace", "title", "stale")), v1),
 		bulkOp("DELETE", "/Users/"+id, "", nil, v1),
-		bulkOp("PATCH", "/Users/"+id, "", patchBody(op("replace", "title", "bad")), "not-an-etag")))
+		bulkOp("PATCH", "/Users/"+id, "", patchBody(op("replace", "title", "bad")), "not-an-etag"),
+		bulkOp("PATCH", "/Users/"+id, "", patchBody(op("replace", "title", "empty")), "")))
 	wantOpError(t, res[0], "412", "")
 	wantOpError(t, res[1], "412", "")
 	if res[2].Status != "400" {
 		t.Errorf("a malformed version: %+v, want 400", res[2])
 	}
+	// An empty version is an empty If-Match, refused as the single request
+	// refuses it: never an unconditional write.
+	wantOpError(t, res[3], "400", "invalidValue", "If-Match")
 	if g := e.Do("GET", "/Users/"+id, nil); g.Status != 200 || g.Body["title"] != "changed" {
 		t.Errorf("a refused operation was applied: %d %v", g.Status, g.Body)
 	}
@@ -552,6 +659,33 @@ func TestBulkDeadline(t *testing.T) {
 	}
 	if !strings.Contains(e.logBuf.String(), "not_run") {
 		t.Errorf("the operations not run are not logged: %s", e.logBuf.String())
+	}
+}
+
+// The deadline passing between a cycle's creates and their completion: the
+// groups exist without their references to each other, so their results say
+// so (503, with their location and what is missing), never 201.
+func TestBulkDeadlineInsideCycle(t *testing.T) {
+	e := newEnv(t)
+	gateway.SetBulkBatchHook(func(completions int, expire func()) {
+		if completions > 0 {
+			expire()
+		}
+	})
+	t.Cleanup(func() { gateway.SetBulkBatchHook(nil) })
+	res := sendBulk(t, e.Client, bulkBody(0,
+		bulkOp("POST", "/Groups", "a", group("bulk-late-ring-a", "bulkId:b")),
+		bulkOp("POST", "/Groups", "b", group("bulk-late-ring-b", "bulkId:a"))))
+	wantStatuses(t, res, "503", "503")
+	wantOpError(t, res[0], "503", "", "bulkId:b", "deadline")
+	wantOpError(t, res[1], "503", "", "bulkId:a", "deadline")
+	for _, r := range res {
+		if r.Location == "" || r.Version != "" {
+			t.Errorf("want the created group's location and no version: %+v", r)
+		}
+		if g := e.Do("GET", "/Groups/"+idOf(r.Location), nil); g.Status != 200 || len(memberIDs(g.Body)) != 0 {
+			t.Errorf("%s: %d, members %v; want it created without members", r.Location, g.Status, memberIDs(g.Body))
+		}
 	}
 }
 

@@ -247,22 +247,35 @@ func planBatches(steps []planStep, ops []planInput, sequential bool) [][]planSte
 // bulkRefs returns the bulkIds v references: every string value, at any
 // depth, that is "bulkId:" followed by the id (RFC 7644 §3.7.2; references
 // are whole values, as in its examples). seen collects them in order of
-// appearance, without duplicates.
+// appearance, without duplicates. Linear in the size of v: a 1 MiB request
+// holds some 75,000 distinct references, and the set of those already seen
+// keeps each one O(1).
 func bulkRefs(v any, seen []string) []string {
-	switch x := v.(type) {
-	case string:
-		if id, ok := strings.CutPrefix(x, bulkRefPrefix); ok && !slices.Contains(seen, id) {
-			seen = append(seen, id)
-		}
-	case []any:
-		for _, e := range x {
-			seen = bulkRefs(e, seen)
-		}
-	case map[string]any:
-		for _, k := range slices.Sorted(maps.Keys(x)) { // a stable order of appearance
-			seen = bulkRefs(x[k], seen)
+	known := make(map[string]struct{}, len(seen))
+	for _, id := range seen {
+		known[id] = struct{}{}
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			if id, ok := strings.CutPrefix(x, bulkRefPrefix); ok {
+				if _, dup := known[id]; !dup {
+					known[id] = struct{}{}
+					seen = append(seen, id)
+				}
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(x)) { // a stable order of appearance
+				walk(x[k])
+			}
 		}
 	}
+	walk(v)
 	return seen
 }
 

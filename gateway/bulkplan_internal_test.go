@@ -254,3 +254,28 @@ func TestPlanProperties(t *testing.T) {
 		}
 	})
 }
+
+// A 1 MiB Bulk request can carry about 75,000 distinct bulkId references in
+// one operation's data (each "bulkId:…" string is ~13 bytes). Collecting them
+// must cost in proportion to their number: bulkRefs once compared each new
+// reference with every one seen before (n²/2 string comparisons: 25 s of CPU
+// for one such request, which any credential, even read-only, could send
+// before a single operation was authorized). This test holds 300,000: linear,
+// it takes milliseconds; quadratic, it outlasts any test timeout.
+func TestBulkRefsManyDistinct(t *testing.T) {
+	const n = 300_000
+	list := make([]any, n)
+	want := make([]string, n)
+	for i := range n {
+		want[i] = fmt.Sprintf("r%x", i)
+		list[i] = map[string]any{"value": bulkRefPrefix + want[i]}
+	}
+	list = append(list, bulkRefPrefix+want[0], bulkRefPrefix+want[n-1]) // repeats are listed once
+	got := bulkRefs(map[string]any{"members": list}, nil)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%d references, want %d in order of appearance", len(got), len(want))
+	}
+	if got := bulkRefs(bulkRefPrefix+"r1", []string{"r0", "r1"}); !slices.Equal(got, []string{"r0", "r1"}) {
+		t.Errorf("a reference already in seen was added again: %v", got)
+	}
+}

@@ -142,6 +142,7 @@ type routes struct {
 // validates m first (mapping.Load refuses a file with problems).
 func (s *Server) SetMapping(m *mapping.Mapping) {
 	cfg := s.cfg
+	served := servedOf(m)
 	r := mux.NewRouter()
 	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(404, "", "no such endpoint: %s", r.URL.Path))
@@ -156,7 +157,7 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	// authenticated client, and counts toward the failure limit like any other
 	// request: the API's shape is not told to anyone who asks.
 	guarded := func(h http.Handler) http.Handler {
-		auth := s.authenticate(h)
+		auth := s.authenticate(served, h)
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			if req.URL.Path == BasePath || strings.HasPrefix(req.URL.Path, BasePath+"/") {
 				auth.ServeHTTP(w, req)
@@ -191,10 +192,10 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	// subrouter in gorilla/mux v1.8.1 answers 404 instead of 405 for a wrong
 	// method (gorilla/mux#739).
 	handle := func(path string, h handlerFunc, methods ...string) {
-		route(BasePath+path, s.authenticate(s.plans(m, answer(h))), methods...)
+		route(BasePath+path, s.authenticate(served, s.plans(m, answer(h))), methods...)
 	}
 	handleID := func(endpoint string, h handlerFunc, method string) {
-		routeOn(r.NewRoute().MatcherFunc(resourcePath(BasePath+endpoint+"/")), BasePath+endpoint+"/{id}", s.authenticate(s.plans(m, answer(h))), method)
+		routeOn(r.NewRoute().MatcherFunc(resourcePath(BasePath+endpoint+"/")), BasePath+endpoint+"/{id}", s.authenticate(served, s.plans(m, answer(h))), method)
 	}
 	handle("/ServiceProviderConfig", noFilter(s.serviceProviderConfig), http.MethodGet)
 	handle("/ResourceTypes", noFilter(s.resourceTypes), http.MethodGet)
@@ -209,7 +210,7 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	handle("/Me", func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(501, "", "/Me is not supported: clients authenticate with provisioning credentials (bearer tokens), not as a user, so /Me names no resource; use /Users/{id}")
 	}, http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete)
-	for _, rt := range servedOf(m) {
+	for _, rt := range served {
 		h := &resourceHandler{s: s, m: m, rt: rt}
 		handle(rt.Endpoint+"/.search", h.search, http.MethodPost) // before {id}: search.go
 		handle(rt.Endpoint, h.list, http.MethodGet)
