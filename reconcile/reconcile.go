@@ -450,6 +450,12 @@ func (t *typeRun) references(ctx context.Context, e *ldap.Entry, refs map[string
 				t.r.exists[key] = held
 			}
 			switch {
+			case !held && !t.r.skipped(string(Dangling)) && !t.r.inBases(key):
+				// Outside the mapping's bases the bind account may not be allowed
+				// to read entries, and slapd answers a base search for an entry
+				// hidden by an access control as for none (noSuchObject): report
+				// it, never remove it.
+				add(Dangling, a, v, "no entry the bind account can read has this name; it lies outside the mapping's bases, where an access control may hide an entry as if it did not exist: check it as an administrator (--fix-dangling leaves it)")
 			case !held && !t.r.skipped(string(Dangling)):
 				add(Dangling, a, v, "no entry has this name: the next entry created with it inherits this "+a.LDAP+" value")
 				if t.r.opts.FixDangling && !t.r.seenDang[key] {
@@ -461,6 +467,13 @@ func (t *typeRun) references(ctx context.Context, e *ldap.Entry, refs map[string
 			}
 		}
 	}
+}
+
+// inBases reports whether the DN (as mapping.RefKey gives it) lies under a
+// base of one of the mapping's resource types: where the gateway's account
+// reads every entry, so that a name no search finds is a name no entry has.
+func (r *run) inBases(key string) bool {
+	return slices.ContainsFunc(r.opts.Mapping.Types, func(rt *mapping.ResourceType) bool { return rt.Holds(key) })
 }
 
 // duplicateHolders bounds the holders a duplicate finding names.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -307,5 +309,62 @@ func TestReconcileFindsWhatWasPlanted(t *testing.T) {
 	res := reconcileAs(t, own, reconcile.Options{})
 	if !res.has(reconcile.LockMismatch, "uid=dave,"+people, "") || !res.has(reconcile.Unrenderable, "uid=erin,"+people, "maybe") {
 		t.Errorf("active in description: %s", res)
+	}
+}
+
+// hideFromServiceAccount adds an access control that hides the subtree base
+// from everyone but the rootDN, through the ldapi socket as the user running
+// slapd (the peercred identity that manages cn=config): slapd then answers
+// the service account's searches for entries there as for none (noSuchObject).
+func hideFromServiceAccount(t *testing.T, base string) {
+	t.Helper()
+	c, err := ldap.DialURL("ldapi://" + strings.ReplaceAll(url.PathEscape(filepath.Join(slapd.Dir, "ldapi")), "/", "%2F"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.ExternalBind(); err != nil {
+		t.Fatal(err)
+	}
+	m := ldap.NewModifyRequest("olcDatabase={1}mdb,cn=config", nil)
+	m.Add("olcAccess", []string{fmt.Sprintf(`{0}to dn.subtree="%s" by dn.exact="%s" manage by * none`, base, slapd.RootDN)})
+	if err := c.Modify(m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A member naming an entry outside the mapping's bases that the bind account
+// may not read is reported (the account can't tell it from a deleted one) but
+// never removed by --fix-dangling: only a value under a base, where the
+// gateway's account reads every entry, is known to name nothing.
+func TestFixDanglingLeavesWhatItCannotSee(t *testing.T) {
+	m := loadMapping(t, exampleMapping(t))
+	root := rootConn(t)
+	hidden := "ou=hidden,dc=example,dc=org"
+	admin, gone, wheel := "uid=admin,"+hidden, "uid=gone-member,"+people, "cn=wheel,"+groups
+	add(t, root, hidden, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"hidden"}})
+	add(t, root, admin, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"admin"}, "cn": {"Admin"}, "sn": {"Admin"}})
+	add(t, root, wheel, map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"wheel"}, "member": {admin, gone}})
+	t.Cleanup(func() {
+		for _, dn := range []string{wheel, admin, hidden} {
+			root.Del(ldap.NewDelRequest(dn, nil))
+		}
+	})
+	hideFromServiceAccount(t, hidden)
+
+	got := reconcileAs(t, m, reconcile.Options{FixDangling: true, Skip: []string{"unmanaged", "missing-object-class"}})
+	if !got.has(reconcile.Dangling, wheel, admin) || !got.has(reconcile.Dangling, wheel, gone) || got.sum.Clean {
+		t.Errorf("findings: %s", got)
+	}
+	if len(got.sum.Removed) != 1 || got.sum.Removed[0].Value != gone {
+		t.Errorf("removed %+v", got.sum.Removed)
+	}
+	for _, f := range got.of(reconcile.Dangling) {
+		if f.Value == admin && (strings.Contains(f.Detail, "removed") || !strings.Contains(f.Detail, "outside the mapping's bases")) {
+			t.Errorf("the hidden member's finding: %+v", f)
+		}
+	}
+	if v := values(t, root, wheel, "member"); !slices.Equal(v, []string{admin}) {
+		t.Errorf("wheel's members after --fix-dangling: %v (want only %s)", v, admin)
 	}
 }

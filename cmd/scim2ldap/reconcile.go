@@ -55,8 +55,10 @@ const reconcileUsage = `usage: scim2ldap reconcile [flags]
                                "attribute", "ldapAttribute", "value", "detail"}], "summary": {"scanned",
                                "counts", "notChecked", "removed", "fixErrors", "clean"}}
   --csv                        the findings as CSV with a header row (removals as rows of kind removed)
-  --fix-dangling               remove the dangling member and manager values found (never by default):
-                               the gateway's own reference upkeep, each removal an audit event
+  --fix-dangling               remove the dangling member and manager values found under the
+                               mapping's bases (never by default; outside them an access control may
+                               hide an entry that exists): the gateway's own reference upkeep, each
+                               removal an audit event
                                (SCIM2LDAP_AUDIT_LOG: stdout, stderr or a file; default stderr)
 `
 
