@@ -59,7 +59,8 @@ const reconcileUsage = `usage: scim2ldap reconcile [flags]
                                mapping's bases (never by default; outside them an access control may
                                hide an entry that exists): the gateway's own reference upkeep, each
                                removal an audit event
-                               (SCIM2LDAP_AUDIT_LOG: stdout, stderr or a file; default stderr)
+                               (SCIM2LDAP_AUDIT_LOG: stderr, a file, or stdout but not with --json or
+                               --csv, which it would corrupt; default stderr)
 `
 
 // reconcileFlags are reconcile's flags (reconcileUsage describes each).
@@ -113,6 +114,8 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 		return fail("--json and --csv exclude each other")
 	case *f.pageSize <= 0:
 		return fail("--page-size must be a positive number of entries, e.g. 500")
+	case *f.fix && (*f.asJSON || *f.asCSV) && strings.EqualFold(os.Getenv("SCIM2LDAP_AUDIT_LOG"), "stdout"):
+		return fail("SCIM2LDAP_AUDIT_LOG=stdout would mix the audit events of --fix-dangling into the report on stdout: set it to stderr or a file")
 	}
 	var skip []string
 	for _, s := range strings.Split(*f.skip, ",") {

@@ -80,6 +80,14 @@ func TestReconcileCommand(t *testing.T) {
 		rows[1][0] != "dangling" || rows[1][6] != ghost {
 		t.Errorf("--csv: exit %d, %v\n%s", code, err, out)
 	}
+	// Audit events on stdout would corrupt a --json or --csv report there: refused, nothing removed.
+	t.Setenv("SCIM2LDAP_AUDIT_LOG", "stdout")
+	for _, format := range []string{"--json", "--csv"} {
+		if code, out, errOut := reconcileRun("--fix-dangling", format); code != 2 || out != "" || !strings.Contains(errOut, "SCIM2LDAP_AUDIT_LOG") {
+			t.Errorf("--fix-dangling %s with the audit log on stdout: exit %d\n%s\n%s", format, code, out, errOut)
+		}
+	}
+	t.Setenv("SCIM2LDAP_AUDIT_LOG", "")
 	code, out, errOut := reconcileRun("--fix-dangling")
 	if code != 0 || !strings.Contains(out, "Removed (--fix-dangling):") || !strings.Contains(errOut, `"event":"scim.reference"`) ||
 		!strings.Contains(errOut, `"old_value":"`+ghost+`"`) {
