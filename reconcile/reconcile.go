@@ -196,6 +196,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	var pending []Finding // findings of dangling values, held back until fixed or not
 	for _, rt := range m.Types {
 		t := r.newTypeRun(rt)
+		r.sum.Scanned[rt.Name] = 0 // a type without entries is named too
 		err := r.snap.Resources(rt).Scan(ctx, opts.PageSize, t.extra(), func(p directory.ScanPage) error {
 			for _, e := range p.Entries {
 				r.sum.Scanned[rt.Name]++

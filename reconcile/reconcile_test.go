@@ -368,3 +368,34 @@ func TestFixDanglingLeavesWhatItCannotSee(t *testing.T) {
 		t.Errorf("wheel's members after --fix-dangling: %v (want only %s)", v, admin)
 	}
 }
+
+// An empty directory is clean, and the summary names every resource type
+// scanned, with 0 entries, in each format.
+func TestReconcileEmptyDirectory(t *testing.T) {
+	root := rootConn(t)
+	for _, ou := range []string{"ou=empty-people,dc=example,dc=org", "ou=empty-groups,dc=example,dc=org"} {
+		add(t, root, ou, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {strings.TrimPrefix(strings.Split(ou, ",")[0], "ou=")}})
+		t.Cleanup(func() { root.Del(ldap.NewDelRequest(ou, nil)) })
+	}
+	src := strings.ReplaceAll(strings.ReplaceAll(exampleMapping(t), "ou=people,", "ou=empty-people,"), "ou=groups,", "ou=empty-groups,")
+	got := reconcileAs(t, loadMapping(t, src), reconcile.Options{})
+	if len(got.findings) != 0 || !got.sum.Clean || len(got.sum.Scanned) != 2 || got.sum.Scanned["User"] != 0 || got.sum.Scanned["Group"] != 0 {
+		t.Fatalf("scanned %v, findings %s", got.sum.Scanned, got)
+	}
+	var table, js bytes.Buffer
+	for format, out := range map[string]*bytes.Buffer{"table": &table, "json": &js} {
+		w, err := reconcile.NewWriter(format, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(got.sum); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !strings.HasSuffix(table.String(), "Scanned 0 Group, 0 User entries: clean.\n") {
+		t.Errorf("table:\n%s", table.String())
+	}
+	if !strings.Contains(js.String(), `"scanned":{"Group":0,"User":0}`) {
+		t.Errorf("json:\n%s", js.String())
+	}
+}
