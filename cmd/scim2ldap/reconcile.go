@@ -188,8 +188,33 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 	for _, e := range sum.FixErrors {
 		fmt.Fprintf(stderr, "scim2ldap reconcile: not removed: %s\n", e)
 	}
+	if changed := changedAsGateway(sum, *f.bindDN, gatewayDN); len(changed) > 0 {
+		fmt.Fprintf(stderr, "scim2ldap reconcile: the removals were written as %s, the gateway's account: from now on reconcile "+
+			"counts %s as last modified by the gateway (modifiersName; the writer test of unmanaged) whether an IdP manages "+
+			"them or not; this run's findings of them stand. To keep that test telling, bind --fix-dangling as another "+
+			"account (--bind-dn, --bind-password-file) with --gateway-dn %s\n", gatewayDN, strings.Join(changed, "; "), gatewayDN)
+	}
 	if !sum.Clean {
 		return 1
 	}
 	return 0
+}
+
+// changedAsGateway returns the entries --fix-dangling changed (distinct, in
+// order) when it bound as the gateway's own account: slapd then records that
+// account as their modifiersName (RFC 4512 §3.4), which reconcile's writer
+// test reads as a sign that an IdP manages them. None otherwise.
+func changedAsGateway(sum *reconcile.Summary, bindDN, gatewayDN string) []string {
+	if bindDN == "" || mapping.RefKey(bindDN) != mapping.RefKey(gatewayDN) {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range sum.Removed {
+		if k := mapping.RefKey(r.DN); !seen[k] {
+			seen[k] = true
+			out = append(out, r.DN)
+		}
+	}
+	return out
 }

@@ -93,6 +93,11 @@ func TestReconcileCommand(t *testing.T) {
 		!strings.Contains(errOut, `"old_value":"`+ghost+`"`) {
 		t.Errorf("--fix-dangling: exit %d\n%s\n%s", code, out, errOut)
 	}
+	// Bound as the gateway's own account, the removals make ops look written by the gateway from now
+	// on (the writer test of unmanaged): said on stderr.
+	if !strings.Contains(errOut, "cn=ops,ou=rc-groups,dc=example,dc=org") || !strings.Contains(errOut, "--gateway-dn") {
+		t.Errorf("--fix-dangling as the gateway's account: no warning on stderr\n%s", errOut)
+	}
 	if code, out, _ = reconcileRun(); code != 0 || !strings.Contains(out, "entries: clean.") {
 		t.Errorf("after the fix: exit %d\n%s", code, out)
 	}
