@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -40,12 +38,7 @@ const reconcileUsage = `usage: scim2ldap reconcile [flags]
   SCIM2LDAP_* variables (SCIM2LDAP_LDAP_TIMEOUT bounds each operation); passwords only from them or
   files. docs/reconcile.md has a worked migration example.
   --mapping FILE               (default $SCIM2LDAP_MAPPING_FILE, then mappings.example.yaml)
-  --ldap-url URL               (default $SCIM2LDAP_LDAP_URL)
-  --bind-dn DN                 (default $SCIM2LDAP_LDAP_BIND_DN)
-  --bind-password-file FILE    (default $SCIM2LDAP_LDAP_BIND_PASSWORD_FILE, else $SCIM2LDAP_LDAP_BIND_PASSWORD)
-  --ca-file FILE               (default $SCIM2LDAP_LDAP_CA_FILE)
-  --starttls                   StartTLS on an ldap:// URL (default $SCIM2LDAP_LDAP_STARTTLS)
-  --gateway-dn DN              the gateway's bind DN, whose writes count as an IdP's (default --bind-dn);
+` + ldapFlagsUsage + `  --gateway-dn DN              the gateway's bind DN, whose writes count as an IdP's (default --bind-dn);
                                set it when reconcile binds as another account
   --skip LIST                  checks to leave out, comma-separated: the kinds above, external-id or
                                writer (the two tests of unmanaged; e.g. external-id for Okta, which
@@ -65,23 +58,19 @@ const reconcileUsage = `usage: scim2ldap reconcile [flags]
 
 // reconcileFlags are reconcile's flags (reconcileUsage describes each).
 type reconcileFlags struct {
-	fs                                                    *flag.FlagSet
-	mapping, url, bindDN, pwFile, caFile, gatewayDN, skip *string
-	startTLS, asJSON, asCSV, fix                          *bool
-	pageSize                                              *int
+	fs                       *flag.FlagSet
+	ldap                     ldapFlags
+	mapping, gatewayDN, skip *string
+	asJSON, asCSV, fix       *bool
+	pageSize                 *int
 }
 
 func newReconcileFlags() reconcileFlags {
 	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	startTLS, _ := strconv.ParseBool(os.Getenv("SCIM2LDAP_LDAP_STARTTLS"))
 	return reconcileFlags{fs: fs,
 		mapping:   fs.String("mapping", envOr("SCIM2LDAP_MAPPING_FILE", "mappings.example.yaml"), ""),
-		url:       fs.String("ldap-url", os.Getenv("SCIM2LDAP_LDAP_URL"), ""),
-		bindDN:    fs.String("bind-dn", os.Getenv("SCIM2LDAP_LDAP_BIND_DN"), ""),
-		pwFile:    fs.String("bind-password-file", os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD_FILE"), ""),
-		caFile:    fs.String("ca-file", os.Getenv("SCIM2LDAP_LDAP_CA_FILE"), ""),
-		startTLS:  fs.Bool("starttls", startTLS, ""),
+		ldap:      addLDAPFlags(fs),
 		gatewayDN: fs.String("gateway-dn", "", ""),
 		skip:      fs.String("skip", "", ""),
 		pageSize:  fs.Int("page-size", 500, ""),
@@ -108,8 +97,6 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case f.fs.NArg() > 0:
 		return fail("unexpected argument %q (scim2ldap reconcile --help)", f.fs.Arg(0))
-	case *f.url == "":
-		return fail("give --ldap-url or set SCIM2LDAP_LDAP_URL (e.g. ldap://127.0.0.1:389)")
 	case *f.asJSON && *f.asCSV:
 		return fail("--json and --csv exclude each other")
 	case *f.pageSize <= 0:
@@ -131,7 +118,7 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		skip = append(skip, s)
 	}
-	password, err := secret(*f.pwFile, os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD"))
+	ldapCfg, err := f.ldap.config(2)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -139,12 +126,7 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("the mapping does not load (scim2ldap mapping check %s):\n%v", *f.mapping, err)
 	}
-	timeout, err := time.ParseDuration(envOr("SCIM2LDAP_LDAP_TIMEOUT", "10s"))
-	if err != nil || timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	store, err := ldapstore.Open(ldapstore.Config{URL: *f.url, BindDN: *f.bindDN, BindPassword: password, CAFile: *f.caFile,
-		StartTLS: *f.startTLS, Conns: 2, Timeout: timeout})
+	store, err := ldapstore.Open(ldapCfg)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -173,7 +155,7 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	gatewayDN := *f.gatewayDN
 	if gatewayDN == "" {
-		gatewayDN = *f.bindDN
+		gatewayDN = ldapCfg.BindDN
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -188,7 +170,7 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 	for _, e := range sum.FixErrors {
 		fmt.Fprintf(stderr, "scim2ldap reconcile: not removed: %s\n", e)
 	}
-	if changed := changedAsGateway(sum, *f.bindDN, gatewayDN); len(changed) > 0 {
+	if changed := changedAsGateway(sum, ldapCfg.BindDN, gatewayDN); len(changed) > 0 {
 		fmt.Fprintf(stderr, "scim2ldap reconcile: the removals were written as %s, the gateway's account: from now on reconcile "+
 			"counts %s as last modified by the gateway (modifiersName; the writer test of unmanaged) whether an IdP manages "+
 			"them or not; this run's findings of them stand. To keep that test telling, bind --fix-dangling as another "+
