@@ -64,6 +64,13 @@ func mappingInit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "scim2ldap mapping init: --idp %q: entra or okta\n", *f.idp)
 		return 2
 	}
+	if *f.out != "" {
+		// Checked again when the file is created (O_EXCL); here, before the directory is read.
+		if _, err := os.Lstat(*f.out); !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(stderr, "scim2ldap mapping init: %s\n", existsMsg(*f.out, err))
+			return 2
+		}
+	}
 	ldapCfg, err := f.ldap.config(1)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim2ldap mapping init: %v\n", err)
@@ -96,7 +103,8 @@ func mappingInit(args []string, stdout, stderr io.Writer) int {
 	} else {
 		out, err := os.OpenFile(*f.out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if errors.Is(err, fs.ErrExist) {
-			err = fmt.Errorf("%s exists: remove it or name another file (a draft never overwrites a mapping)", *f.out)
+			fmt.Fprintf(stderr, "scim2ldap mapping init: %s\n", existsMsg(*f.out, nil))
+			return 2
 		}
 		if err == nil {
 			_, err = out.Write(res.YAML)
@@ -114,4 +122,13 @@ func mappingInit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, res.IdPTable)
 	}
 	return 0
+}
+
+// existsMsg says why -o FILE is refused: it exists (err nil), or it could not
+// be looked at.
+func existsMsg(file string, err error) string {
+	if err != nil {
+		return fmt.Sprintf("-o %s: %v", file, err)
+	}
+	return file + " exists: remove it or name another file (a draft never overwrites a mapping)"
 }
