@@ -274,7 +274,8 @@ func TestIdPTable(t *testing.T) {
 }
 
 // Choose: the deepest container holding ≥ 80 % of the entries, scope sub
-// when some sit below it, the rest named as Others.
+// when some sit below it, the rest named as Others; never the whole naming
+// context when no container below it holds 80 %.
 func TestChoose(t *testing.T) {
 	const base = "dc=example,dc=org"
 	for _, c := range []struct {
@@ -290,8 +291,16 @@ func TestChoose(t *testing.T) {
 			"ou=people,dc=example,dc=org", "one", 40, 1},
 		{"an OU per department", map[string]int{"ou=eng,ou=staff,dc=example,dc=org": 3, "ou=sales,ou=staff,dc=example,dc=org": 2},
 			"ou=staff,dc=example,dc=org", "sub", 5, 0},
-		{"spread over the whole tree", map[string]int{"ou=a,dc=example,dc=org": 5, "ou=b,dc=example,dc=org": 5},
-			"dc=example,dc=org", "sub", 10, 0},
+		// No container below the naming context holds 80 %: the one holding most, the others named
+		// (the whole naming context would take in every service and administrator account).
+		{"spread over two containers", map[string]int{"ou=a,dc=example,dc=org": 5, "ou=b,dc=example,dc=org": 5},
+			"ou=a,dc=example,dc=org", "one", 5, 1},
+		{"a quarter are service accounts", map[string]int{"ou=people,dc=example,dc=org": 3, "ou=services,dc=example,dc=org": 1},
+			"ou=people,dc=example,dc=org", "one", 3, 1},
+		{"departments and service accounts", map[string]int{"ou=eng,ou=staff,dc=example,dc=org": 30, "ou=sales,ou=staff,dc=example,dc=org": 30,
+			"ou=services,dc=example,dc=org": 20}, "ou=staff,dc=example,dc=org", "sub", 60, 1},
+		{"most directly in the naming context", map[string]int{"dc=example,dc=org": 6, "ou=people,dc=example,dc=org": 3},
+			"dc=example,dc=org", "one", 6, 1},
 		{"directly in the naming context", map[string]int{"dc=example,dc=org": 4}, "dc=example,dc=org", "one", 4, 0},
 		{"AD: Users over a few OUs", map[string]int{"CN=Users,DC=example,DC=test": 90, "OU=Sales,DC=example,DC=test": 10},
 			"CN=Users,DC=example,DC=test", "one", 90, 1},
