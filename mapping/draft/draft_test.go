@@ -3,6 +3,8 @@ package draft
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -312,6 +314,41 @@ func TestChoose(t *testing.T) {
 		got := Choose(b, c.counts, "users")
 		if got.DN != c.dn || got.Scope != c.scope || got.Count != c.count || len(got.Others) != c.others || got.How == "" {
 			t.Errorf("%s: %+v, want %s scope %s count %d, %d others", c.name, got, c.dn, c.scope, c.count, c.others)
+		}
+	}
+}
+
+// Attributes that decide who may log on or what an account may do (Active
+// Directory's security descriptor, delegation, SPNs, password hashes, the
+// isCriticalSystemObject the drafted filter relies on; PKCS #12 private keys)
+// are never offered, not even with --map-all: every mapped attribute is
+// readable by every SCIM client and writable by every read-write one. A
+// comment names what was left out.
+func TestDraftNeverOffersSecurityRelevantAttributes(t *testing.T) {
+	risky := []string{"nTSecurityDescriptor", "servicePrincipalName", "msDS-AllowedToDelegateTo", "msDS-KeyCredentialLink",
+		"ntPwdHistory", "dBCSPwd", "isCriticalSystemObject", "objectCategory", "adminCount", "primaryGroupID", "scriptPath",
+		"sIDHistory", "altSecurityIdentities", "userPKCS12"}
+	attrs := slices.Clone(testAttrs)
+	for i, a := range risky {
+		attrs = append(attrs, fmt.Sprintf("( 9.8.%d NAME '%s' SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 )", i, a))
+	}
+	classes := slices.Clone(testClasses)
+	classes[3] = strings.Replace(classes[3], "$ hired )", "$ hired $ "+strings.Join(risky, " $ ")+" )", 1)
+	f := testFacts()
+	f.Schema = ldapstore.ParseSchema(attrs, classes)
+	for _, all := range []bool{false, true} {
+		res, err := Draft(f, Options{MapAll: all})
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := string(res.YAML)
+		for _, a := range risky {
+			if strings.Contains(y, "ldap: "+a+"}") || strings.Contains(y, "\n      "+a+":") {
+				t.Errorf("--map-all %v: %s is offered:\n%s", all, a, y)
+			}
+		}
+		if !strings.Contains(y, "nTSecurityDescriptor") || !strings.Contains(y, "userPKCS12") || !strings.Contains(y, "shoeSize") {
+			t.Errorf("--map-all %v: the draft does not name what it left out, or left out too much:\n%s", all, y)
 		}
 	}
 }
