@@ -399,3 +399,37 @@ func TestReconcileEmptyDirectory(t *testing.T) {
 		t.Errorf("json:\n%s", js.String())
 	}
 }
+
+// An entry whose creatorsName and modifiersName the bind account may not read
+// offers the writer test nothing: the summary says it was not checked (and how
+// many entries), instead of counting it as managed in silence.
+func TestReconcileSaysWhenWritersAreHidden(t *testing.T) {
+	m := loadMapping(t, exampleMapping(t))
+	root := rootConn(t)
+	quiet := "cn=quiet," + groups
+	add(t, root, quiet, map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"quiet"}, "member": {""}})
+	t.Cleanup(func() { root.Del(ldap.NewDelRequest(quiet, nil)) })
+	c, err := ldap.DialURL("ldapi://" + strings.ReplaceAll(url.PathEscape(filepath.Join(slapd.Dir, "ldapi")), "/", "%2F"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.ExternalBind(); err != nil {
+		t.Fatal(err)
+	}
+	acl := ldap.NewModifyRequest("olcDatabase={1}mdb,cn=config", nil)
+	acl.Add("olcAccess", []string{fmt.Sprintf(`{0}to dn.base="%s" attrs=creatorsName,modifiersName by * none`, quiet)})
+	if err := c.Modify(acl); err != nil {
+		t.Fatal(err)
+	}
+
+	got := reconcileAs(t, m, reconcile.Options{})
+	if got.has(reconcile.Unmanaged, quiet, "") {
+		t.Fatalf("an entry whose writers can't be read is unmanaged: %s", got)
+	}
+	if !slices.ContainsFunc(got.sum.NotChecked, func(s string) bool {
+		return strings.HasPrefix(s, "writer: 1 Group entry") && strings.Contains(s, "creatorsName")
+	}) {
+		t.Errorf("not checked: %q", got.sum.NotChecked)
+	}
+}
