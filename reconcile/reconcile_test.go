@@ -313,10 +313,17 @@ func TestReconcileFindsWhatWasPlanted(t *testing.T) {
 }
 
 // hideFromServiceAccount adds an access control that hides the subtree base
-// from everyone but the rootDN, through the ldapi socket as the user running
-// slapd (the peercred identity that manages cn=config): slapd then answers
-// the service account's searches for entries there as for none (noSuchObject).
+// from everyone but the rootDN: slapd then answers the service account's
+// searches for entries there as for none (noSuchObject).
 func hideFromServiceAccount(t *testing.T, base string) {
+	t.Helper()
+	addACL(t, fmt.Sprintf(`to dn.subtree="%s" by dn.exact="%s" manage by * none`, base, slapd.RootDN))
+}
+
+// addACL puts an access control first in the directory's list, through the
+// ldapi socket as the user running slapd (the peercred identity that manages
+// cn=config).
+func addACL(t *testing.T, acl string) {
 	t.Helper()
 	c, err := ldap.DialURL("ldapi://" + strings.ReplaceAll(url.PathEscape(filepath.Join(slapd.Dir, "ldapi")), "/", "%2F"))
 	if err != nil {
@@ -327,7 +334,7 @@ func hideFromServiceAccount(t *testing.T, base string) {
 		t.Fatal(err)
 	}
 	m := ldap.NewModifyRequest("olcDatabase={1}mdb,cn=config", nil)
-	m.Add("olcAccess", []string{fmt.Sprintf(`{0}to dn.subtree="%s" by dn.exact="%s" manage by * none`, base, slapd.RootDN)})
+	m.Add("olcAccess", []string{"{0}" + acl})
 	if err := c.Modify(m); err != nil {
 		t.Fatal(err)
 	}
@@ -409,19 +416,7 @@ func TestReconcileSaysWhenWritersAreHidden(t *testing.T) {
 	quiet := "cn=quiet," + groups
 	add(t, root, quiet, map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"quiet"}, "member": {""}})
 	t.Cleanup(func() { root.Del(ldap.NewDelRequest(quiet, nil)) })
-	c, err := ldap.DialURL("ldapi://" + strings.ReplaceAll(url.PathEscape(filepath.Join(slapd.Dir, "ldapi")), "/", "%2F"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.ExternalBind(); err != nil {
-		t.Fatal(err)
-	}
-	acl := ldap.NewModifyRequest("olcDatabase={1}mdb,cn=config", nil)
-	acl.Add("olcAccess", []string{fmt.Sprintf(`{0}to dn.base="%s" attrs=creatorsName,modifiersName by * none`, quiet)})
-	if err := c.Modify(acl); err != nil {
-		t.Fatal(err)
-	}
+	addACL(t, fmt.Sprintf(`to dn.base="%s" attrs=creatorsName,modifiersName by * none`, quiet))
 
 	got := reconcileAs(t, m, reconcile.Options{})
 	if got.has(reconcile.Unmanaged, quiet, "") {
