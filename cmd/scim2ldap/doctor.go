@@ -69,12 +69,7 @@ func newDoctorFlags() doctorFlags {
 // no error, 1 when it has (or the mapping doesn't load), 2 for bad usage.
 func doctorCmd(args []string, stdout, stderr io.Writer) int {
 	f := newDoctorFlags()
-	if err := f.fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "scim2ldap doctor: %v\n%s", err, doctorUsage)
-		return 2
-	}
-	if f.fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "scim2ldap doctor: unexpected argument %q\n%s", f.fs.Arg(0), doctorUsage)
+	if !parseFlags(f.fs, args, "doctor", doctorUsage, stderr) {
 		return 2
 	}
 	ldapCfg, err := f.ldap.config(0)

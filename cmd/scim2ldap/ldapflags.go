@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -93,4 +94,19 @@ func secret(file, def string) (string, error) {
 		return "", fmt.Errorf("password file: %w", err)
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// parseFlags parses an admin command's arguments, which are flags only: a
+// flag it doesn't know or an argument left over is bad usage, said on stderr
+// with the command's usage (the caller exits 2).
+func parseFlags(fs *flag.FlagSet, args []string, cmd, usage string, stderr io.Writer) bool {
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "scim2ldap %s: %v\n%s", cmd, err, usage)
+		return false
+	}
+	return true
 }

@@ -52,12 +52,7 @@ func newInitFlags() initFlags {
 // Exit 0 with a draft, 1 when the directory cannot be read, 2 for bad usage.
 func mappingInit(args []string, stdout, stderr io.Writer) int {
 	f := newInitFlags()
-	if err := f.fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "scim2ldap mapping init: %v\n%s", err, initUsage)
-		return 2
-	}
-	if f.fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "scim2ldap mapping init: unexpected argument %q\n%s", f.fs.Arg(0), initUsage)
+	if !parseFlags(f.fs, args, "mapping init", initUsage, stderr) {
 		return 2
 	}
 	if *f.idp != "" && *f.idp != "entra" && *f.idp != "okta" {

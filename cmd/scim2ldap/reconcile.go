@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -90,13 +91,10 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "scim2ldap reconcile: "+format+"\n", a...)
 		return 2
 	}
-	if err := f.fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "scim2ldap reconcile: %v\n%s", err, reconcileUsage)
+	if !parseFlags(f.fs, args, "reconcile", reconcileUsage, stderr) {
 		return 2
 	}
 	switch {
-	case f.fs.NArg() > 0:
-		return fail("unexpected argument %q (scim2ldap reconcile --help)", f.fs.Arg(0))
 	case *f.asJSON && *f.asCSV:
 		return fail("--json and --csv exclude each other")
 	case *f.pageSize <= 0:
@@ -109,12 +107,12 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
-		known := s == "external-id" || s == "writer"
+		checks := []string{"external-id", "writer"}
 		for _, k := range reconcile.Kinds {
-			known = known || s == string(k)
+			checks = append(checks, string(k))
 		}
-		if !known {
-			return fail("--skip %q: not a check; one of unmanaged, external-id, writer, dangling, unmapped-reference, unrenderable, duplicate, lock-mismatch, missing-object-class", s)
+		if !slices.Contains(checks, s) {
+			return fail("--skip %q: not a check; one of %s", s, strings.Join(checks, ", "))
 		}
 		skip = append(skip, s)
 	}
