@@ -44,9 +44,17 @@ func TestSCIMType(t *testing.T) {
 	}
 }
 
-// WellKnownPath: the RFC 7643 path of each well-known attribute, as the
-// example mappings map them.
+// The RFC 7643 path of each well-known attribute (userTable), as the example
+// mappings map them; LDAP names compare case-insensitively.
 func TestWellKnownPath(t *testing.T) {
+	wellKnownPath := func(f Flavor, ldapAttr string) string {
+		for _, w := range userTable(f) {
+			if strings.EqualFold(w.ldap, ldapAttr) {
+				return w.path
+			}
+		}
+		return ""
+	}
 	for _, c := range []struct {
 		f          Flavor
 		ldap, path string
@@ -75,8 +83,8 @@ func TestWellKnownPath(t *testing.T) {
 		{ActiveDirectory, "manager", Enterprise + ":manager"},
 		{OpenLDAP, "carLicense", ""},
 	} {
-		if got := WellKnownPath(c.f, c.ldap); got != c.path {
-			t.Errorf("WellKnownPath(%s, %s) = %q, want %q", c.f, c.ldap, got, c.path)
+		if got := wellKnownPath(c.f, c.ldap); got != c.path {
+			t.Errorf("the path of %s on %s = %q, want %q", c.ldap, c.f, got, c.path)
 		}
 	}
 }
