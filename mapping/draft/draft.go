@@ -12,6 +12,7 @@ package draft
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -217,6 +218,9 @@ func (d *drafter) userType() *resType {
 		}
 		add(line{key: w.path, value: v + "}", comment: comment}, w.ldap)
 	}
+	if !d.ad() {
+		d.ownClasses(rt)
+	}
 	// Account state, password, groups.
 	switch {
 	case d.ad():
@@ -267,6 +271,48 @@ func (d *drafter) userType() *resType {
 	}
 	rt.ext = d.offer(rt, UserExtension, "LDAPUser", "ldapUser", mapped)
 	return rt
+}
+
+// ownClasses adds to rt's object classes those every counted user has
+// besides inetOrgPerson and its superclasses (a structural subclass such as
+// acmePerson, or an auxiliary class): new users are then made like the
+// existing ones, and offer offers the attributes those classes allow. A class
+// only some users have is left out (the gateway never adds an object class
+// to an entry, so its attributes could be written to those users only), and
+// so is one that requires an attribute inetOrgPerson does not (defaults could
+// not fill it); posixAccount and shadowAccount have their own example
+// (docs/examples/openldap-posix.yaml). Each left out is named in a comment.
+func (d *drafter) ownClasses(rt *resType) {
+	f := d.f
+	known := map[string]bool{"extensibleobject": true, "posixaccount": true, "shadowaccount": true}
+	for _, c := range f.Schema.Superclasses("inetOrgPerson") {
+		known[strings.ToLower(c)] = true
+	}
+	must := map[string]bool{}
+	for _, a := range f.Schema.Must("inetOrgPerson") {
+		must[strings.ToLower(a)] = true
+	}
+	names := slices.SortedFunc(maps.Keys(f.UserClasses), func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	for _, c := range names {
+		n := f.UserClasses[c]
+		if known[strings.ToLower(c)] || !f.Schema.HasObjectClass(c) || containsFold(rt.classes, c) {
+			continue
+		}
+		var extra []string
+		for _, a := range f.Schema.Must(c) {
+			if !must[strings.ToLower(a)] {
+				extra = append(extra, a)
+			}
+		}
+		switch {
+		case n < f.CountedUsers:
+			rt.notes = append(rt.notes, fmt.Sprintf("%s (on %d of the %d users) is left out of objectClasses: the gateway never adds an object class to an entry.", c, n, f.CountedUsers))
+		case len(extra) > 0:
+			rt.notes = append(rt.notes, fmt.Sprintf("%s is left out of objectClasses: it requires %s, which nothing fills for new users (add defaults, then the class).", c, strings.Join(extra, ", ")))
+		default:
+			rt.classes = append(rt.classes, c)
+		}
+	}
 }
 
 // defaults fills the object classes' MUST attributes other than the RDN, as

@@ -360,3 +360,47 @@ func TestDraftNeverOffersSecurityRelevantAttributes(t *testing.T) {
 		}
 	}
 }
+
+// A directory whose every user also has an object class of its own (a
+// structural subclass of inetOrgPerson, an auxiliary class) gets that class
+// in the draft's objectClasses (new users are made like the existing ones)
+// and its attributes offered, hyphenated names included. A class only some
+// users have is named in a comment and left out (the gateway never adds an
+// object class to an entry), as is one with a MUST the draft cannot fill.
+func TestDraftTakesTheUsersOwnObjectClasses(t *testing.T) {
+	attrs := append(slices.Clone(testAttrs),
+		"( 9.7.1 NAME 'acme-Badge-ID' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )",
+		"( 9.7.2 NAME 'acmeClearance' SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 )",
+		"( 9.7.3 NAME 'acmeFloor' SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 )",
+		"( 9.7.4 NAME 'acmeRequired' SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 )")
+	classes := append(slices.Clone(testClasses),
+		"( 9.7.10 NAME 'acmePerson' SUP inetOrgPerson STRUCTURAL MAY ( acme-Badge-ID ) )",
+		"( 9.7.11 NAME 'acmeAux' SUP top AUXILIARY MAY ( acmeClearance ) )",
+		"( 9.7.12 NAME 'acmeSome' SUP top AUXILIARY MAY ( acmeFloor ) )",
+		"( 9.7.13 NAME 'acmeStrict' SUP top AUXILIARY MUST ( acmeRequired ) )")
+	f := testFacts()
+	f.Schema = ldapstore.ParseSchema(attrs, classes)
+	f.CountedUsers, f.ExtensibleUsers = 10, 10
+	f.UserClasses = map[string]int{"top": 10, "person": 10, "organizationalPerson": 10, "inetOrgPerson": 10, "extensibleObject": 10,
+		"acmePerson": 10, "acmeAux": 10, "acmeSome": 4, "acmeStrict": 10}
+	res, err := Draft(f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := string(res.YAML)
+	for _, want := range []string{
+		"objectClasses: [inetOrgPerson, extensibleObject, acmeAux, acmePerson]",
+		"acme-Badge-ID:", "# 'urn:scim2ldap:schemas:extension:ldap:2.0:User:acme-Badge-ID': {ldap: acme-Badge-ID}",
+		"acmeClearance:", "{type: integer, multiValued: true}",
+		"acmeSome (on 4 of the 10 users)", "acmeStrict",
+	} {
+		if !strings.Contains(y, want) {
+			t.Errorf("the draft lacks %q:\n%s", want, y)
+		}
+	}
+	for _, not := range []string{"acmeFloor:", "acmeRequired:"} {
+		if strings.Contains(y, not) {
+			t.Errorf("the draft offers %q:\n%s", not, y)
+		}
+	}
+}

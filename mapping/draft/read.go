@@ -32,6 +32,9 @@ type Facts struct {
 	// ExtensibleUsers those of them that also have the posixAccount (RFC 2307)
 	// or extensibleObject (RFC 4512 §4.3) object class.
 	CountedUsers, PosixUsers, ExtensibleUsers int
+	// UserClasses counts, per object class (spelt as first met), the
+	// counted users that have it.
+	UserClasses map[string]int
 }
 
 // Container is where entries of one kind live.
@@ -94,9 +97,18 @@ func Read(ctx context.Context, store *ldapstore.Store, url string) (*Facts, erro
 		userFilter = "(&(objectCategory=person)(objectClass=user)(!(isCriticalSystemObject=TRUE)))"
 		groupFilter = "(&(objectClass=group)(!(isCriticalSystemObject=TRUE)))"
 	}
+	f.UserClasses = map[string]int{}
+	spelt := map[string]string{}
 	users, err := count(ctx, store, f.Base, userFilter, func(e *ldap.Entry) {
 		f.CountedUsers++
 		ocs := e.GetEqualFoldAttributeValues("objectClass")
+		for _, oc := range ocs {
+			k := strings.ToLower(oc)
+			if spelt[k] == "" {
+				spelt[k] = oc
+			}
+			f.UserClasses[spelt[k]]++
+		}
 		if containsFold(ocs, "posixAccount") {
 			f.PosixUsers++
 		}
