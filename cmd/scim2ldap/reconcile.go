@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -97,8 +98,8 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case *f.asJSON && *f.asCSV:
 		return fail("--json and --csv exclude each other")
-	case *f.pageSize <= 0:
-		return fail("--page-size must be a positive number of entries, e.g. 500")
+	case *f.pageSize <= 0 || *f.pageSize > math.MaxInt32: // RFC 2696: size is an INTEGER (0..maxInt)
+		return fail("--page-size must be a positive number of entries, at most %d, e.g. 500", math.MaxInt32)
 	case *f.fix && (*f.asJSON || *f.asCSV) && strings.EqualFold(os.Getenv("SCIM2LDAP_AUDIT_LOG"), "stdout"):
 		return fail("SCIM2LDAP_AUDIT_LOG=stdout would mix the audit events of --fix-dangling into the report on stdout: set it to stderr or a file")
 	}

@@ -103,7 +103,7 @@ func TestReconcileCommand(t *testing.T) {
 	}
 	// Usage and connection errors are 2.
 	for _, args := range [][]string{{"--json", "--csv"}, {"--skip", "everything"}, {"extra"}, {"--page-size", "0"},
-		{"--ldap-url", "ldap://127.0.0.1:1"}, {"--mapping", "/nonexistent.yaml"}} {
+		{"--ldap-url", "ldap://127.0.0.1:1"}, {"--mapping", "/nonexistent.yaml"}, {"--page-size", "5000000000"}} {
 		if code, _, errOut := reconcileRun(args...); code != 2 || errOut == "" {
 			t.Errorf("%q: exit %d, %s", args, code, errOut)
 		}
