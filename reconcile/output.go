@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 )
 
 // Writer writes a report as the findings come (Finding), then what the run
@@ -27,7 +29,8 @@ var Formats = []string{"table", "json", "csv"}
 //     then the removals, the checks not made and a count per kind;
 //   - json: {"findings": [Finding…], "summary": Summary}, one finding per line;
 //   - csv (RFC 4180): the header kind,resourceType,dn,id,attribute,ldapAttribute,value,detail,
-//     one row per finding, then one row of kind "removed" per removal.
+//     one row per finding, then one row of kind "removed" per removal; a cell
+//     starting with = + - @, a tab or a carriage return after a single quote.
 func NewWriter(format string, w io.Writer) (Writer, error) {
 	switch format {
 	case "table":
@@ -69,7 +72,7 @@ func (t *tableWriter) Finding(f Finding) error {
 	if f.LDAP != "" && !strings.EqualFold(f.LDAP, f.Attribute) {
 		attr += " (" + f.LDAP + ")"
 	}
-	_, err := fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Kind, f.ResourceType, f.DN, dash(attr), dash(oneLine(f.Value)), f.Detail)
+	_, err := fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Kind, f.ResourceType, oneLine(f.DN), dash(oneLine(attr)), dash(oneLine(f.Value)), oneLine(f.Detail))
 	return err
 }
 
@@ -84,11 +87,11 @@ func (t *tableWriter) Close(s *Summary) error {
 	if len(s.Removed) > 0 {
 		fmt.Fprintln(w, "Removed (--fix-dangling):")
 		for _, r := range s.Removed {
-			fmt.Fprintf(w, "  %s: %s %s\n", r.DN, strings.Join(r.Attributes, ", "), r.Value)
+			fmt.Fprintf(w, "  %s: %s %s\n", oneLine(r.DN), strings.Join(r.Attributes, ", "), oneLine(r.Value))
 		}
 	}
 	for _, e := range s.FixErrors {
-		fmt.Fprintf(w, "Not removed: %s\n", e)
+		fmt.Fprintf(w, "Not removed: %s\n", oneLine(e))
 	}
 	for _, n := range s.NotChecked {
 		fmt.Fprintf(w, "Not checked: %s\n", n)
@@ -124,14 +127,27 @@ func dash(s string) string {
 	return s
 }
 
-// oneLine keeps a value on its row: tabs and line breaks become spaces.
+// oneLine keeps a value of the directory's on its row and out of the
+// terminal's control: tabs and line breaks become spaces, every other control
+// character (C0, DEL, C1: the escape sequences of ECMA-48) is spelt out as Go
+// does in a quoted string (\x1b, \u009b).
 func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\t' || r == '\n' || r == '\r' {
-			return ' '
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			b.WriteByte(' ')
+		case unicode.IsControl(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
 		}
-		return r
-	}, s)
+	}
+	return b.String()
 }
 
 type jsonWriter struct {
@@ -180,12 +196,25 @@ func marshal(v any) ([]byte, error) {
 type csvWriter struct{ w *csv.Writer }
 
 func (c *csvWriter) Finding(f Finding) error {
-	return c.w.Write([]string{string(f.Kind), f.ResourceType, f.DN, f.ID, f.Attribute, f.LDAP, f.Value, f.Detail})
+	return c.write(string(f.Kind), f.ResourceType, f.DN, f.ID, f.Attribute, f.LDAP, f.Value, f.Detail)
+}
+
+// write writes one row, each cell that a spreadsheet would read as a formula
+// (starting with = + - @, a tab or a carriage return) after a single quote:
+// the mitigation of OWASP's "CSV Injection" (CWE-1236), since the cells hold
+// what anyone who may write an entry wrote. --json keeps values exact.
+func (c *csvWriter) write(cells ...string) error {
+	for i, v := range cells {
+		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+			cells[i] = "'" + v
+		}
+	}
+	return c.w.Write(cells)
 }
 
 func (c *csvWriter) Close(s *Summary) error {
 	for _, r := range s.Removed {
-		if err := c.w.Write([]string{"removed", r.ResourceType, r.DN, "", "", strings.Join(r.Attributes, " "), r.Value, "removed by --fix-dangling"}); err != nil {
+		if err := c.write("removed", r.ResourceType, r.DN, "", "", strings.Join(r.Attributes, " "), r.Value, "removed by --fix-dangling"); err != nil {
 			return err
 		}
 	}

@@ -164,6 +164,9 @@ type run struct {
 	seenDang map[string]bool
 	seed     maphash.Seed
 	fold     cases.Caser
+	// hiddenWriters counts, per resource type, the entries the writer test
+	// could not check: no creatorsName nor modifiersName visible to the bind.
+	hiddenWriters map[string]int
 }
 
 // existsCacheMax bounds the cache of DN lookups.
@@ -179,7 +182,8 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		opts.Now = time.Now()
 	}
 	r := &run{opts: opts, sum: &Summary{Scanned: map[string]int{}, Counts: map[Kind]int{}, fixed: map[string]bool{}},
-		skip: map[string]bool{}, exists: map[string]bool{}, seenDang: map[string]bool{}, seed: maphash.MakeSeed(), fold: cases.Fold()}
+		skip: map[string]bool{}, exists: map[string]bool{}, seenDang: map[string]bool{}, seed: maphash.MakeSeed(), fold: cases.Fold(),
+		hiddenWriters: map[string]int{}}
 	for _, s := range opts.Skip {
 		r.skip[strings.ToLower(strings.TrimSpace(s))] = true
 	}
@@ -196,6 +200,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	var pending []Finding // findings of dangling values, held back until fixed or not
 	for _, rt := range m.Types {
 		t := r.newTypeRun(rt)
+		r.sum.Scanned[rt.Name] = 0 // a type without entries is named too
 		err := r.snap.Resources(rt).Scan(ctx, opts.PageSize, t.extra(), func(p directory.ScanPage) error {
 			for _, e := range p.Entries {
 				r.sum.Scanned[rt.Name]++
@@ -238,6 +243,15 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 			if err := opts.OnFinding(f); err != nil {
 				return nil, err
 			}
+		}
+	}
+	for _, rt := range m.Types {
+		if n := r.hiddenWriters[rt.Name]; n > 0 {
+			noun, pron := "entry", "it"
+			if n > 1 {
+				noun, pron = "entries", "them"
+			}
+			r.sum.NotChecked = append(r.sum.NotChecked, fmt.Sprintf("writer: %d %s %s showed the bind account no creatorsName or modifiersName (an access control may hide them): whether the gateway wrote %s is not known", n, rt.Name, noun, pron))
 		}
 	}
 	r.sum.Clean = r.sum.remaining == 0
@@ -394,7 +408,9 @@ func (t *typeRun) missingClasses(e *ldap.Entry) []string {
 
 // unmanaged returns why no IdP seems to manage the entry; none when any
 // sign of an IdP is there (an externalId, or the gateway's bind DN as
-// creatorsName or modifiersName), or when the entry offers no sign to look at.
+// creatorsName or modifiersName), or when the entry offers no sign to look at
+// (the entries whose writers the bind account can't read are counted in
+// hiddenWriters, and the summary says so).
 // Any one sign is enough: slapd's memberof overlay rewrites a user's memberOf
 // as its own identity (olcMemberOfDN, by default the rootDN) when the gateway
 // changes a group, so modifiersName alone moves away from the gateway in
@@ -412,6 +428,9 @@ func (t *typeRun) unmanaged(e *ldap.Entry, res map[string]any) []string {
 		creator, modifier := e.GetEqualFoldAttributeValue("creatorsName"), e.GetEqualFoldAttributeValue("modifiersName")
 		if sameDN(creator, gw) || sameDN(modifier, gw) {
 			return nil
+		}
+		if creator == "" && modifier == "" {
+			t.r.hiddenWriters[t.rt.Name]++
 		}
 		if creator != "" {
 			reasons = append(reasons, fmt.Sprintf("neither created nor last modified by the gateway's %s (creatorsName %s, modifiersName %s)", gw, creator, modifier))
@@ -450,6 +469,12 @@ func (t *typeRun) references(ctx context.Context, e *ldap.Entry, refs map[string
 				t.r.exists[key] = held
 			}
 			switch {
+			case !held && !t.r.skipped(string(Dangling)) && !t.r.inBases(key):
+				// Outside the mapping's bases the bind account may not be allowed
+				// to read entries, and slapd answers a base search for an entry
+				// hidden by an access control as for none (noSuchObject): report
+				// it, never remove it.
+				add(Dangling, a, v, "no entry the bind account can read has this name; it lies outside the mapping's bases, where an access control may hide an entry as if it did not exist: check it as an administrator (--fix-dangling leaves it)")
 			case !held && !t.r.skipped(string(Dangling)):
 				add(Dangling, a, v, "no entry has this name: the next entry created with it inherits this "+a.LDAP+" value")
 				if t.r.opts.FixDangling && !t.r.seenDang[key] {
@@ -461,6 +486,13 @@ func (t *typeRun) references(ctx context.Context, e *ldap.Entry, refs map[string
 			}
 		}
 	}
+}
+
+// inBases reports whether the DN (as mapping.RefKey gives it) lies under a
+// base of one of the mapping's resource types: where the gateway's account
+// reads every entry, so that a name no search finds is a name no entry has.
+func (r *run) inBases(key string) bool {
+	return slices.ContainsFunc(r.opts.Mapping.Types, func(rt *mapping.ResourceType) bool { return rt.Holds(key) })
 }
 
 // duplicateHolders bounds the holders a duplicate finding names.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -307,5 +309,122 @@ func TestReconcileFindsWhatWasPlanted(t *testing.T) {
 	res := reconcileAs(t, own, reconcile.Options{})
 	if !res.has(reconcile.LockMismatch, "uid=dave,"+people, "") || !res.has(reconcile.Unrenderable, "uid=erin,"+people, "maybe") {
 		t.Errorf("active in description: %s", res)
+	}
+}
+
+// hideFromServiceAccount adds an access control that hides the subtree base
+// from everyone but the rootDN: slapd then answers the service account's
+// searches for entries there as for none (noSuchObject).
+func hideFromServiceAccount(t *testing.T, base string) {
+	t.Helper()
+	addACL(t, fmt.Sprintf(`to dn.subtree="%s" by dn.exact="%s" manage by * none`, base, slapd.RootDN))
+}
+
+// addACL puts an access control first in the directory's list, through the
+// ldapi socket as the user running slapd (the peercred identity that manages
+// cn=config).
+func addACL(t *testing.T, acl string) {
+	t.Helper()
+	c, err := ldap.DialURL("ldapi://" + strings.ReplaceAll(url.PathEscape(filepath.Join(slapd.Dir, "ldapi")), "/", "%2F"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.ExternalBind(); err != nil {
+		t.Fatal(err)
+	}
+	m := ldap.NewModifyRequest("olcDatabase={1}mdb,cn=config", nil)
+	m.Add("olcAccess", []string{"{0}" + acl})
+	if err := c.Modify(m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A member naming an entry outside the mapping's bases that the bind account
+// may not read is reported (the account can't tell it from a deleted one) but
+// never removed by --fix-dangling: only a value under a base, where the
+// gateway's account reads every entry, is known to name nothing.
+func TestFixDanglingLeavesWhatItCannotSee(t *testing.T) {
+	m := loadMapping(t, exampleMapping(t))
+	root := rootConn(t)
+	hidden := "ou=hidden,dc=example,dc=org"
+	admin, gone, wheel := "uid=admin,"+hidden, "uid=gone-member,"+people, "cn=wheel,"+groups
+	add(t, root, hidden, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"hidden"}})
+	add(t, root, admin, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"admin"}, "cn": {"Admin"}, "sn": {"Admin"}})
+	add(t, root, wheel, map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"wheel"}, "member": {admin, gone}})
+	t.Cleanup(func() {
+		for _, dn := range []string{wheel, admin, hidden} {
+			root.Del(ldap.NewDelRequest(dn, nil))
+		}
+	})
+	hideFromServiceAccount(t, hidden)
+
+	got := reconcileAs(t, m, reconcile.Options{FixDangling: true, Skip: []string{"unmanaged", "missing-object-class"}})
+	if !got.has(reconcile.Dangling, wheel, admin) || !got.has(reconcile.Dangling, wheel, gone) || got.sum.Clean {
+		t.Errorf("findings: %s", got)
+	}
+	if len(got.sum.Removed) != 1 || got.sum.Removed[0].Value != gone {
+		t.Errorf("removed %+v", got.sum.Removed)
+	}
+	for _, f := range got.of(reconcile.Dangling) {
+		if f.Value == admin && (strings.Contains(f.Detail, "removed") || !strings.Contains(f.Detail, "outside the mapping's bases")) {
+			t.Errorf("the hidden member's finding: %+v", f)
+		}
+	}
+	if v := values(t, root, wheel, "member"); !slices.Equal(v, []string{admin}) {
+		t.Errorf("wheel's members after --fix-dangling: %v (want only %s)", v, admin)
+	}
+}
+
+// An empty directory is clean, and the summary names every resource type
+// scanned, with 0 entries, in each format.
+func TestReconcileEmptyDirectory(t *testing.T) {
+	root := rootConn(t)
+	for _, ou := range []string{"ou=empty-people,dc=example,dc=org", "ou=empty-groups,dc=example,dc=org"} {
+		add(t, root, ou, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {strings.TrimPrefix(strings.Split(ou, ",")[0], "ou=")}})
+		t.Cleanup(func() { root.Del(ldap.NewDelRequest(ou, nil)) })
+	}
+	src := strings.ReplaceAll(strings.ReplaceAll(exampleMapping(t), "ou=people,", "ou=empty-people,"), "ou=groups,", "ou=empty-groups,")
+	got := reconcileAs(t, loadMapping(t, src), reconcile.Options{})
+	if len(got.findings) != 0 || !got.sum.Clean || len(got.sum.Scanned) != 2 || got.sum.Scanned["User"] != 0 || got.sum.Scanned["Group"] != 0 {
+		t.Fatalf("scanned %v, findings %s", got.sum.Scanned, got)
+	}
+	var table, js bytes.Buffer
+	for format, out := range map[string]*bytes.Buffer{"table": &table, "json": &js} {
+		w, err := reconcile.NewWriter(format, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(got.sum); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !strings.HasSuffix(table.String(), "Scanned 0 Group, 0 User entries: clean.\n") {
+		t.Errorf("table:\n%s", table.String())
+	}
+	if !strings.Contains(js.String(), `"scanned":{"Group":0,"User":0}`) {
+		t.Errorf("json:\n%s", js.String())
+	}
+}
+
+// An entry whose creatorsName and modifiersName the bind account may not read
+// offers the writer test nothing: the summary says it was not checked (and how
+// many entries), instead of counting it as managed in silence.
+func TestReconcileSaysWhenWritersAreHidden(t *testing.T) {
+	m := loadMapping(t, exampleMapping(t))
+	root := rootConn(t)
+	quiet := "cn=quiet," + groups
+	add(t, root, quiet, map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"quiet"}, "member": {""}})
+	t.Cleanup(func() { root.Del(ldap.NewDelRequest(quiet, nil)) })
+	addACL(t, fmt.Sprintf(`to dn.base="%s" attrs=creatorsName,modifiersName by * none`, quiet))
+
+	got := reconcileAs(t, m, reconcile.Options{})
+	if got.has(reconcile.Unmanaged, quiet, "") {
+		t.Fatalf("an entry whose writers can't be read is unmanaged: %s", got)
+	}
+	if !slices.ContainsFunc(got.sum.NotChecked, func(s string) bool {
+		return strings.HasPrefix(s, "writer: 1 Group entry") && strings.Contains(s, "creatorsName")
+	}) {
+		t.Errorf("not checked: %q", got.sum.NotChecked)
 	}
 }

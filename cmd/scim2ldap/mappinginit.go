@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/scim2ldap/scim2ldap/ldapstore"
@@ -23,12 +22,7 @@ const initUsage = `usage: scim2ldap mapping init --ldap-url URL [--idp entra|okt
   their LDAP syntaxes. The draft is commented YAML that passes mapping check --ldap-url against
   the same directory; read it before you serve it. Read-only. Defaults come from the gateway's
   own SCIM2LDAP_* variables; the bind password only from them or a file.
-  --ldap-url URL               (default $SCIM2LDAP_LDAP_URL)
-  --bind-dn DN                 (default $SCIM2LDAP_LDAP_BIND_DN)
-  --bind-password-file FILE    (default $SCIM2LDAP_LDAP_BIND_PASSWORD_FILE, else $SCIM2LDAP_LDAP_BIND_PASSWORD)
-  --ca-file FILE               (default $SCIM2LDAP_LDAP_CA_FILE)
-  --starttls                   StartTLS on an ldap:// URL (default $SCIM2LDAP_LDAP_STARTTLS)
-  --idp entra|okta             also print, on stderr, the attribute mappings to configure in the IdP
+` + ldapFlagsUsage + `  --idp entra|okta             also print, on stderr, the attribute mappings to configure in the IdP
   -o FILE                      write the draft to FILE (refused when it exists) instead of stdout
   --map-all                    map every attribute of the generated extension schemas instead of
                                writing their lines commented out
@@ -36,24 +30,20 @@ const initUsage = `usage: scim2ldap mapping init --ldap-url URL [--idp entra|okt
 
 // initFlags are mapping init's flags (initUsage describes each).
 type initFlags struct {
-	fs                                    *flag.FlagSet
-	url, bindDN, pwFile, caFile, idp, out *string
-	startTLS, mapAll                      *bool
+	fs       *flag.FlagSet
+	ldap     ldapFlags
+	idp, out *string
+	mapAll   *bool
 }
 
 func newInitFlags() initFlags {
 	fs := flag.NewFlagSet("init", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	startTLS, _ := strconv.ParseBool(os.Getenv("SCIM2LDAP_LDAP_STARTTLS"))
 	return initFlags{fs: fs,
-		url:      fs.String("ldap-url", os.Getenv("SCIM2LDAP_LDAP_URL"), ""),
-		bindDN:   fs.String("bind-dn", os.Getenv("SCIM2LDAP_LDAP_BIND_DN"), ""),
-		pwFile:   fs.String("bind-password-file", os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD_FILE"), ""),
-		caFile:   fs.String("ca-file", os.Getenv("SCIM2LDAP_LDAP_CA_FILE"), ""),
-		startTLS: fs.Bool("starttls", startTLS, ""),
-		idp:      fs.String("idp", "", ""),
-		out:      fs.String("o", "", ""),
-		mapAll:   fs.Bool("map-all", false, ""),
+		ldap:   addLDAPFlags(fs),
+		idp:    fs.String("idp", "", ""),
+		out:    fs.String("o", "", ""),
+		mapAll: fs.Bool("map-all", false, ""),
 	}
 }
 
@@ -62,33 +52,26 @@ func newInitFlags() initFlags {
 // Exit 0 with a draft, 1 when the directory cannot be read, 2 for bad usage.
 func mappingInit(args []string, stdout, stderr io.Writer) int {
 	f := newInitFlags()
-	if err := f.fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "scim2ldap mapping init: %v\n%s", err, initUsage)
-		return 2
-	}
-	if f.fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "scim2ldap mapping init: unexpected argument %q\n%s", f.fs.Arg(0), initUsage)
-		return 2
-	}
-	if *f.url == "" {
-		fmt.Fprintf(stderr, "scim2ldap mapping init: give --ldap-url or set SCIM2LDAP_LDAP_URL (e.g. ldaps://ldap.example.org)\n")
+	if !parseFlags(f.fs, args, "mapping init", initUsage, stderr) {
 		return 2
 	}
 	if *f.idp != "" && *f.idp != "entra" && *f.idp != "okta" {
 		fmt.Fprintf(stderr, "scim2ldap mapping init: --idp %q: entra or okta\n", *f.idp)
 		return 2
 	}
-	password, err := secret(*f.pwFile, os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD"))
+	if *f.out != "" {
+		// Checked again when the file is created (O_EXCL); here, before the directory is read.
+		if _, err := os.Lstat(*f.out); !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(stderr, "scim2ldap mapping init: %s\n", existsMsg(*f.out, err))
+			return 2
+		}
+	}
+	ldapCfg, err := f.ldap.config(1)
 	if err != nil {
-		fmt.Fprintf(stderr, "scim2ldap mapping init: bind %v\n", err)
+		fmt.Fprintf(stderr, "scim2ldap mapping init: %v\n", err)
 		return 2
 	}
-	timeout, err := time.ParseDuration(envOr("SCIM2LDAP_LDAP_TIMEOUT", "10s"))
-	if err != nil || timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	store, err := ldapstore.Open(ldapstore.Config{URL: *f.url, BindDN: *f.bindDN, BindPassword: password,
-		CAFile: *f.caFile, StartTLS: *f.startTLS, Conns: 1, Timeout: timeout})
+	store, err := ldapstore.Open(ldapCfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim2ldap mapping init: %v\n", err)
 		return 1
@@ -96,7 +79,7 @@ func mappingInit(args []string, stdout, stderr io.Writer) int {
 	defer store.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	facts, err := draft.Read(ctx, store, *f.url)
+	facts, err := draft.Read(ctx, store, ldapCfg.URL)
 	if err != nil {
 		fmt.Fprintf(stderr, "scim2ldap mapping init: %v\n", err)
 		return 1
@@ -115,7 +98,8 @@ func mappingInit(args []string, stdout, stderr io.Writer) int {
 	} else {
 		out, err := os.OpenFile(*f.out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if errors.Is(err, fs.ErrExist) {
-			err = fmt.Errorf("%s exists: remove it or name another file (a draft never overwrites a mapping)", *f.out)
+			fmt.Fprintf(stderr, "scim2ldap mapping init: %s\n", existsMsg(*f.out, nil))
+			return 2
 		}
 		if err == nil {
 			_, err = out.Write(res.YAML)
@@ -133,4 +117,13 @@ func mappingInit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, res.IdPTable)
 	}
 	return 0
+}
+
+// existsMsg says why -o FILE is refused: it exists (err nil), or it could not
+// be looked at.
+func existsMsg(file string, err error) string {
+	if err != nil {
+		return fmt.Sprintf("-o %s: %v", file, err)
+	}
+	return file + " exists: remove it or name another file (a draft never overwrites a mapping)"
 }

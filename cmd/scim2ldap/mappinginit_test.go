@@ -160,8 +160,14 @@ func TestMappingInitUsage(t *testing.T) {
 	existing := filepath.Join(t.TempDir(), "mapping.yaml")
 	os.WriteFile(existing, []byte("keep me"), 0o644)
 	errOut.Reset()
-	if code := run([]string{"mapping", "init", "-o", existing}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "exists") {
+	if code := run([]string{"mapping", "init", "-o", existing}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "exists") {
 		t.Errorf("-o an existing file: exit %d: %s", code, errOut.String())
+	}
+	// Refused before the directory is read (which may take minutes), as bad usage.
+	errOut.Reset()
+	if code := run([]string{"mapping", "init", "--ldap-url", "ldap://127.0.0.1:1", "-o", existing}, &out, &errOut); code != 2 ||
+		!strings.Contains(errOut.String(), "exists") || strings.Contains(errOut.String(), "127.0.0.1:1") {
+		t.Errorf("-o an existing file, the directory unreachable: exit %d: %s", code, errOut.String())
 	}
 	if data, _ := os.ReadFile(existing); string(data) != "keep me" {
 		t.Errorf("the existing file was changed: %q", data)

@@ -5,10 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
-	"strconv"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -40,12 +40,7 @@ const reconcileUsage = `usage: scim2ldap reconcile [flags]
   SCIM2LDAP_* variables (SCIM2LDAP_LDAP_TIMEOUT bounds each operation); passwords only from them or
   files. docs/reconcile.md has a worked migration example.
   --mapping FILE               (default $SCIM2LDAP_MAPPING_FILE, then mappings.example.yaml)
-  --ldap-url URL               (default $SCIM2LDAP_LDAP_URL)
-  --bind-dn DN                 (default $SCIM2LDAP_LDAP_BIND_DN)
-  --bind-password-file FILE    (default $SCIM2LDAP_LDAP_BIND_PASSWORD_FILE, else $SCIM2LDAP_LDAP_BIND_PASSWORD)
-  --ca-file FILE               (default $SCIM2LDAP_LDAP_CA_FILE)
-  --starttls                   StartTLS on an ldap:// URL (default $SCIM2LDAP_LDAP_STARTTLS)
-  --gateway-dn DN              the gateway's bind DN, whose writes count as an IdP's (default --bind-dn);
+` + ldapFlagsUsage + `  --gateway-dn DN              the gateway's bind DN, whose writes count as an IdP's (default --bind-dn);
                                set it when reconcile binds as another account
   --skip LIST                  checks to leave out, comma-separated: the kinds above, external-id or
                                writer (the two tests of unmanaged; e.g. external-id for Okta, which
@@ -55,30 +50,29 @@ const reconcileUsage = `usage: scim2ldap reconcile [flags]
                                "attribute", "ldapAttribute", "value", "detail"}], "summary": {"scanned",
                                "counts", "notChecked", "removed", "fixErrors", "clean"}}
   --csv                        the findings as CSV with a header row (removals as rows of kind removed)
-  --fix-dangling               remove the dangling member and manager values found (never by default):
-                               the gateway's own reference upkeep, each removal an audit event
-                               (SCIM2LDAP_AUDIT_LOG: stdout, stderr or a file; default stderr)
+  --fix-dangling               remove the dangling member and manager values found under the
+                               mapping's bases (never by default; outside them an access control may
+                               hide an entry that exists): the gateway's own reference upkeep, each
+                               removal an audit event
+                               (SCIM2LDAP_AUDIT_LOG: stderr, a file, or stdout but not with --json or
+                               --csv, which it would corrupt; default stderr)
 `
 
 // reconcileFlags are reconcile's flags (reconcileUsage describes each).
 type reconcileFlags struct {
-	fs                                                    *flag.FlagSet
-	mapping, url, bindDN, pwFile, caFile, gatewayDN, skip *string
-	startTLS, asJSON, asCSV, fix                          *bool
-	pageSize                                              *int
+	fs                       *flag.FlagSet
+	ldap                     ldapFlags
+	mapping, gatewayDN, skip *string
+	asJSON, asCSV, fix       *bool
+	pageSize                 *int
 }
 
 func newReconcileFlags() reconcileFlags {
 	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	startTLS, _ := strconv.ParseBool(os.Getenv("SCIM2LDAP_LDAP_STARTTLS"))
 	return reconcileFlags{fs: fs,
 		mapping:   fs.String("mapping", envOr("SCIM2LDAP_MAPPING_FILE", "mappings.example.yaml"), ""),
-		url:       fs.String("ldap-url", os.Getenv("SCIM2LDAP_LDAP_URL"), ""),
-		bindDN:    fs.String("bind-dn", os.Getenv("SCIM2LDAP_LDAP_BIND_DN"), ""),
-		pwFile:    fs.String("bind-password-file", os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD_FILE"), ""),
-		caFile:    fs.String("ca-file", os.Getenv("SCIM2LDAP_LDAP_CA_FILE"), ""),
-		startTLS:  fs.Bool("starttls", startTLS, ""),
+		ldap:      addLDAPFlags(fs),
 		gatewayDN: fs.String("gateway-dn", "", ""),
 		skip:      fs.String("skip", "", ""),
 		pageSize:  fs.Int("page-size", 500, ""),
@@ -98,35 +92,32 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "scim2ldap reconcile: "+format+"\n", a...)
 		return 2
 	}
-	if err := f.fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "scim2ldap reconcile: %v\n%s", err, reconcileUsage)
+	if !parseFlags(f.fs, args, "reconcile", reconcileUsage, stderr) {
 		return 2
 	}
 	switch {
-	case f.fs.NArg() > 0:
-		return fail("unexpected argument %q (scim2ldap reconcile --help)", f.fs.Arg(0))
-	case *f.url == "":
-		return fail("give --ldap-url or set SCIM2LDAP_LDAP_URL (e.g. ldap://127.0.0.1:389)")
 	case *f.asJSON && *f.asCSV:
 		return fail("--json and --csv exclude each other")
-	case *f.pageSize <= 0:
-		return fail("--page-size must be a positive number of entries, e.g. 500")
+	case *f.pageSize <= 0 || *f.pageSize > math.MaxInt32: // RFC 2696: size is an INTEGER (0..maxInt)
+		return fail("--page-size must be a positive number of entries, at most %d, e.g. 500", math.MaxInt32)
+	case *f.fix && (*f.asJSON || *f.asCSV) && strings.EqualFold(os.Getenv("SCIM2LDAP_AUDIT_LOG"), "stdout"):
+		return fail("SCIM2LDAP_AUDIT_LOG=stdout would mix the audit events of --fix-dangling into the report on stdout: set it to stderr or a file")
 	}
 	var skip []string
 	for _, s := range strings.Split(*f.skip, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
-		known := s == "external-id" || s == "writer"
+		checks := []string{"external-id", "writer"}
 		for _, k := range reconcile.Kinds {
-			known = known || s == string(k)
+			checks = append(checks, string(k))
 		}
-		if !known {
-			return fail("--skip %q: not a check; one of unmanaged, external-id, writer, dangling, unmapped-reference, unrenderable, duplicate, lock-mismatch, missing-object-class", s)
+		if !slices.Contains(checks, s) {
+			return fail("--skip %q: not a check; one of %s", s, strings.Join(checks, ", "))
 		}
 		skip = append(skip, s)
 	}
-	password, err := secret(*f.pwFile, os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD"))
+	ldapCfg, err := f.ldap.config(2)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -134,12 +125,7 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("the mapping does not load (scim2ldap mapping check %s):\n%v", *f.mapping, err)
 	}
-	timeout, err := time.ParseDuration(envOr("SCIM2LDAP_LDAP_TIMEOUT", "10s"))
-	if err != nil || timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	store, err := ldapstore.Open(ldapstore.Config{URL: *f.url, BindDN: *f.bindDN, BindPassword: password, CAFile: *f.caFile,
-		StartTLS: *f.startTLS, Conns: 2, Timeout: timeout})
+	store, err := ldapstore.Open(ldapCfg)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -168,7 +154,7 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	gatewayDN := *f.gatewayDN
 	if gatewayDN == "" {
-		gatewayDN = *f.bindDN
+		gatewayDN = ldapCfg.BindDN
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -183,8 +169,33 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 	for _, e := range sum.FixErrors {
 		fmt.Fprintf(stderr, "scim2ldap reconcile: not removed: %s\n", e)
 	}
+	if changed := changedAsGateway(sum, ldapCfg.BindDN, gatewayDN); len(changed) > 0 {
+		fmt.Fprintf(stderr, "scim2ldap reconcile: the removals were written as %s, the gateway's account: from now on reconcile "+
+			"counts %s as last modified by the gateway (modifiersName; the writer test of unmanaged) whether an IdP manages "+
+			"them or not; this run's findings of them stand. To keep that test telling, bind --fix-dangling as another "+
+			"account (--bind-dn, --bind-password-file) with --gateway-dn %s\n", gatewayDN, strings.Join(changed, "; "), gatewayDN)
+	}
 	if !sum.Clean {
 		return 1
 	}
 	return 0
+}
+
+// changedAsGateway returns the entries --fix-dangling changed (distinct, in
+// order) when it bound as the gateway's own account: slapd then records that
+// account as their modifiersName (RFC 4512 §3.4), which reconcile's writer
+// test reads as a sign that an IdP manages them. None otherwise.
+func changedAsGateway(sum *reconcile.Summary, bindDN, gatewayDN string) []string {
+	if bindDN == "" || mapping.RefKey(bindDN) != mapping.RefKey(gatewayDN) {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range sum.Removed {
+		if k := mapping.RefKey(r.DN); !seen[k] {
+			seen[k] = true
+			out = append(out, r.DN)
+		}
+	}
+	return out
 }

@@ -80,17 +80,30 @@ func TestReconcileCommand(t *testing.T) {
 		rows[1][0] != "dangling" || rows[1][6] != ghost {
 		t.Errorf("--csv: exit %d, %v\n%s", code, err, out)
 	}
+	// Audit events on stdout would corrupt a --json or --csv report there: refused, nothing removed.
+	t.Setenv("SCIM2LDAP_AUDIT_LOG", "stdout")
+	for _, format := range []string{"--json", "--csv"} {
+		if code, out, errOut := reconcileRun("--fix-dangling", format); code != 2 || out != "" || !strings.Contains(errOut, "SCIM2LDAP_AUDIT_LOG") {
+			t.Errorf("--fix-dangling %s with the audit log on stdout: exit %d\n%s\n%s", format, code, out, errOut)
+		}
+	}
+	t.Setenv("SCIM2LDAP_AUDIT_LOG", "")
 	code, out, errOut := reconcileRun("--fix-dangling")
 	if code != 0 || !strings.Contains(out, "Removed (--fix-dangling):") || !strings.Contains(errOut, `"event":"scim.reference"`) ||
 		!strings.Contains(errOut, `"old_value":"`+ghost+`"`) {
 		t.Errorf("--fix-dangling: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// Bound as the gateway's own account, the removals make ops look written by the gateway from now
+	// on (the writer test of unmanaged): said on stderr.
+	if !strings.Contains(errOut, "cn=ops,ou=rc-groups,dc=example,dc=org") || !strings.Contains(errOut, "--gateway-dn") {
+		t.Errorf("--fix-dangling as the gateway's account: no warning on stderr\n%s", errOut)
 	}
 	if code, out, _ = reconcileRun(); code != 0 || !strings.Contains(out, "entries: clean.") {
 		t.Errorf("after the fix: exit %d\n%s", code, out)
 	}
 	// Usage and connection errors are 2.
 	for _, args := range [][]string{{"--json", "--csv"}, {"--skip", "everything"}, {"extra"}, {"--page-size", "0"},
-		{"--ldap-url", "ldap://127.0.0.1:1"}, {"--mapping", "/nonexistent.yaml"}} {
+		{"--ldap-url", "ldap://127.0.0.1:1"}, {"--mapping", "/nonexistent.yaml"}, {"--page-size", "5000000000"}} {
 		if code, _, errOut := reconcileRun(args...); code != 2 || errOut == "" {
 			t.Errorf("%q: exit %d, %s", args, code, errOut)
 		}

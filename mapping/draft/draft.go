@@ -12,6 +12,7 @@ package draft
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -109,6 +110,7 @@ type resType struct {
 	notes                  []string    // comment lines above ldap:
 	attrs                  []line
 	ext                    *extSchema
+	withheld               []string // attributes the classes allow that offer left out as security-relevant
 }
 
 // extSchema is a generated extension schema.
@@ -216,6 +218,9 @@ func (d *drafter) userType() *resType {
 		}
 		add(line{key: w.path, value: v + "}", comment: comment}, w.ldap)
 	}
+	if !d.ad() {
+		d.ownClasses(rt)
+	}
 	// Account state, password, groups.
 	switch {
 	case d.ad():
@@ -266,6 +271,48 @@ func (d *drafter) userType() *resType {
 	}
 	rt.ext = d.offer(rt, UserExtension, "LDAPUser", "ldapUser", mapped)
 	return rt
+}
+
+// ownClasses adds to rt's object classes those every counted user has
+// besides inetOrgPerson and its superclasses (a structural subclass such as
+// acmePerson, or an auxiliary class): new users are then made like the
+// existing ones, and offer offers the attributes those classes allow. A class
+// only some users have is left out (the gateway never adds an object class
+// to an entry, so its attributes could be written to those users only), and
+// so is one that requires an attribute inetOrgPerson does not (defaults could
+// not fill it); posixAccount and shadowAccount have their own example
+// (docs/examples/openldap-posix.yaml). Each left out is named in a comment.
+func (d *drafter) ownClasses(rt *resType) {
+	f := d.f
+	known := map[string]bool{"extensibleobject": true, "posixaccount": true, "shadowaccount": true}
+	for _, c := range f.Schema.Superclasses("inetOrgPerson") {
+		known[strings.ToLower(c)] = true
+	}
+	must := map[string]bool{}
+	for _, a := range f.Schema.Must("inetOrgPerson") {
+		must[strings.ToLower(a)] = true
+	}
+	names := slices.SortedFunc(maps.Keys(f.UserClasses), func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	for _, c := range names {
+		n := f.UserClasses[c]
+		if known[strings.ToLower(c)] || !f.Schema.HasObjectClass(c) || containsFold(rt.classes, c) {
+			continue
+		}
+		var extra []string
+		for _, a := range f.Schema.Must(c) {
+			if !must[strings.ToLower(a)] {
+				extra = append(extra, a)
+			}
+		}
+		switch {
+		case n < f.CountedUsers:
+			rt.notes = append(rt.notes, fmt.Sprintf("%s (on %d of the %d users) is left out of objectClasses: the gateway never adds an object class to an entry.", c, n, f.CountedUsers))
+		case len(extra) > 0:
+			rt.notes = append(rt.notes, fmt.Sprintf("%s is left out of objectClasses: it requires %s, which nothing fills for new users (add defaults, then the class).", c, strings.Join(extra, ", ")))
+		default:
+			rt.classes = append(rt.classes, c)
+		}
+	}
 }
 
 // defaults fills the object classes' MUST attributes other than the RDN, as
@@ -329,8 +376,8 @@ func (d *drafter) groupType() *resType {
 // offer builds the extension schema of the attributes rt's object classes
 // allow that nothing maps: typed by SCIMType from their syntax, multi-valued
 // unless SINGLE-VALUE. Left out: attributes only the directory writes
-// (NO-USER-MODIFICATION, operational USAGE), OBSOLETE ones, passwords and
-// objectClass.
+// (NO-USER-MODIFICATION, operational USAGE), OBSOLETE ones, objectClass, and
+// the security-relevant ones (securityRelevant; named in rt.withheld).
 func (d *drafter) offer(rt *resType, id, name, alias string, mapped map[string]bool) *extSchema {
 	for _, c := range rt.computed {
 		mapped[strings.ToLower(c[0])] = true
@@ -345,23 +392,57 @@ func (d *drafter) offer(rt *resType, id, name, alias string, mapped map[string]b
 	for _, a := range d.allowedBy(rt.classes) {
 		at, ok := d.f.Schema.Attribute(a)
 		k := strings.ToLower(at.Name)
-		if !ok || seen[k] || mapped[k] || mapped[strings.ToLower(a)] || k == "objectclass" || at.NoUserModification || at.Operational || at.Obsolete ||
-			strings.Contains(k, "password") || k == "unicodepwd" {
+		if !ok || seen[k] || mapped[k] || mapped[strings.ToLower(a)] || k == "objectclass" || at.NoUserModification || at.Operational || at.Obsolete {
 			continue
 		}
 		seen[k] = true
+		if securityRelevant(k) {
+			rt.withheld = append(rt.withheld, at.Name)
+			continue
+		}
 		ldapName := at.Name
 		if binaryTransfer(at.Syntax) {
 			ldapName += ";binary"
 		}
 		ext.attrs = append(ext.attrs, extAttr{name: at.Name, ldap: ldapName, typ: SCIMType(at.Syntax), syntax: at.Syntax, multi: !at.SingleValue})
 	}
+	slices.SortFunc(rt.withheld, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
 	if len(ext.attrs) == 0 {
 		return nil
 	}
 	sort.Slice(ext.attrs, func(i, j int) bool { return strings.ToLower(ext.attrs[i].name) < strings.ToLower(ext.attrs[j].name) })
 	rt.extensions = append(rt.extensions, id)
 	return ext
+}
+
+// withheldAttributes are the attributes (lower case) offer never offers,
+// whatever --map-all says: every mapped attribute is readable by every SCIM
+// client and writable by every read-write one, and these decide who may log
+// on, as what, and with which rights. Active Directory: the security
+// descriptor and what the drafted filter and lock rely on (MS-ADTS §6.1.1.2
+// isCriticalSystemObject, objectCategory; MS-ADA3 userAccountControl),
+// delegation and service principal names (MS-SFU; Kerberos), certificate
+// and key mappings (altSecurityIdentities, msDS-KeyCredentialLink), SID
+// history, the primary group, logon scripts and restrictions, group type and
+// manager (who may edit a group's members); any directory: passwords and
+// their hashes (names with "password" or "pwd"), PKCS #12 private keys
+// (RFC 2798 userPKCS12).
+var withheldAttributes = map[string]bool{
+	"ntsecuritydescriptor": true, "objectcategory": true, "instancetype": true, "iscriticalsystemobject": true,
+	"showinadvancedviewonly": true, "systemflags": true, "isdeleted": true, "isrecycled": true, "admincount": true,
+	"primarygroupid": true, "serviceprincipalname": true, "msds-allowedtodelegateto": true,
+	"msds-allowedtoactonbehalfofotheridentity": true, "msds-keycredentiallink": true, "altsecurityidentities": true,
+	"sidhistory": true, "scriptpath": true, "userparameters": true, "userworkstations": true, "logonhours": true,
+	"accountexpires": true, "lockouttime": true, "useraccountcontrol": true, "msds-user-account-control-computed": true,
+	"msds-supportedencryptiontypes": true, "msds-assignedauthnpolicy": true, "msds-assignedauthnpolicysilo": true,
+	"grouptype": true, "managedby": true, "msds-groupmsamembership": true, "msds-hostserviceaccount": true,
+	"supplementalcredentials": true, "userpkcs12": true,
+}
+
+// securityRelevant reports whether the attribute (lower case) is one offer
+// never offers (withheldAttributes, or a password or its hash).
+func securityRelevant(k string) bool {
+	return withheldAttributes[k] || strings.Contains(k, "password") || strings.Contains(k, "pwd")
 }
 
 // name spells attr as the directory's schema does.

@@ -3,6 +3,8 @@ package draft
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,9 +44,17 @@ func TestSCIMType(t *testing.T) {
 	}
 }
 
-// WellKnownPath: the RFC 7643 path of each well-known attribute, as the
-// example mappings map them.
+// The RFC 7643 path of each well-known attribute (userTable), as the example
+// mappings map them; LDAP names compare case-insensitively.
 func TestWellKnownPath(t *testing.T) {
+	wellKnownPath := func(f Flavor, ldapAttr string) string {
+		for _, w := range userTable(f) {
+			if strings.EqualFold(w.ldap, ldapAttr) {
+				return w.path
+			}
+		}
+		return ""
+	}
 	for _, c := range []struct {
 		f          Flavor
 		ldap, path string
@@ -73,8 +83,8 @@ func TestWellKnownPath(t *testing.T) {
 		{ActiveDirectory, "manager", Enterprise + ":manager"},
 		{OpenLDAP, "carLicense", ""},
 	} {
-		if got := WellKnownPath(c.f, c.ldap); got != c.path {
-			t.Errorf("WellKnownPath(%s, %s) = %q, want %q", c.f, c.ldap, got, c.path)
+		if got := wellKnownPath(c.f, c.ldap); got != c.path {
+			t.Errorf("the path of %s on %s = %q, want %q", c.ldap, c.f, got, c.path)
 		}
 	}
 }
@@ -274,7 +284,8 @@ func TestIdPTable(t *testing.T) {
 }
 
 // Choose: the deepest container holding ≥ 80 % of the entries, scope sub
-// when some sit below it, the rest named as Others.
+// when some sit below it, the rest named as Others; never the whole naming
+// context when no container below it holds 80 %.
 func TestChoose(t *testing.T) {
 	const base = "dc=example,dc=org"
 	for _, c := range []struct {
@@ -290,8 +301,16 @@ func TestChoose(t *testing.T) {
 			"ou=people,dc=example,dc=org", "one", 40, 1},
 		{"an OU per department", map[string]int{"ou=eng,ou=staff,dc=example,dc=org": 3, "ou=sales,ou=staff,dc=example,dc=org": 2},
 			"ou=staff,dc=example,dc=org", "sub", 5, 0},
-		{"spread over the whole tree", map[string]int{"ou=a,dc=example,dc=org": 5, "ou=b,dc=example,dc=org": 5},
-			"dc=example,dc=org", "sub", 10, 0},
+		// No container below the naming context holds 80 %: the one holding most, the others named
+		// (the whole naming context would take in every service and administrator account).
+		{"spread over two containers", map[string]int{"ou=a,dc=example,dc=org": 5, "ou=b,dc=example,dc=org": 5},
+			"ou=a,dc=example,dc=org", "one", 5, 1},
+		{"a quarter are service accounts", map[string]int{"ou=people,dc=example,dc=org": 3, "ou=services,dc=example,dc=org": 1},
+			"ou=people,dc=example,dc=org", "one", 3, 1},
+		{"departments and service accounts", map[string]int{"ou=eng,ou=staff,dc=example,dc=org": 30, "ou=sales,ou=staff,dc=example,dc=org": 30,
+			"ou=services,dc=example,dc=org": 20}, "ou=staff,dc=example,dc=org", "sub", 60, 1},
+		{"most directly in the naming context", map[string]int{"dc=example,dc=org": 6, "ou=people,dc=example,dc=org": 3},
+			"dc=example,dc=org", "one", 6, 1},
 		{"directly in the naming context", map[string]int{"dc=example,dc=org": 4}, "dc=example,dc=org", "one", 4, 0},
 		{"AD: Users over a few OUs", map[string]int{"CN=Users,DC=example,DC=test": 90, "OU=Sales,DC=example,DC=test": 10},
 			"CN=Users,DC=example,DC=test", "one", 90, 1},
@@ -303,6 +322,85 @@ func TestChoose(t *testing.T) {
 		got := Choose(b, c.counts, "users")
 		if got.DN != c.dn || got.Scope != c.scope || got.Count != c.count || len(got.Others) != c.others || got.How == "" {
 			t.Errorf("%s: %+v, want %s scope %s count %d, %d others", c.name, got, c.dn, c.scope, c.count, c.others)
+		}
+	}
+}
+
+// Attributes that decide who may log on or what an account may do (Active
+// Directory's security descriptor, delegation, SPNs, password hashes, the
+// isCriticalSystemObject the drafted filter relies on; PKCS #12 private keys)
+// are never offered, not even with --map-all: every mapped attribute is
+// readable by every SCIM client and writable by every read-write one. A
+// comment names what was left out.
+func TestDraftNeverOffersSecurityRelevantAttributes(t *testing.T) {
+	risky := []string{"nTSecurityDescriptor", "servicePrincipalName", "msDS-AllowedToDelegateTo", "msDS-KeyCredentialLink",
+		"ntPwdHistory", "dBCSPwd", "isCriticalSystemObject", "objectCategory", "adminCount", "primaryGroupID", "scriptPath",
+		"sIDHistory", "altSecurityIdentities", "userPKCS12"}
+	attrs := slices.Clone(testAttrs)
+	for i, a := range risky {
+		attrs = append(attrs, fmt.Sprintf("( 9.8.%d NAME '%s' SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 )", i, a))
+	}
+	classes := slices.Clone(testClasses)
+	classes[3] = strings.Replace(classes[3], "$ hired )", "$ hired $ "+strings.Join(risky, " $ ")+" )", 1)
+	f := testFacts()
+	f.Schema = ldapstore.ParseSchema(attrs, classes)
+	for _, all := range []bool{false, true} {
+		res, err := Draft(f, Options{MapAll: all})
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := string(res.YAML)
+		for _, a := range risky {
+			if strings.Contains(y, "ldap: "+a+"}") || strings.Contains(y, "\n      "+a+":") {
+				t.Errorf("--map-all %v: %s is offered:\n%s", all, a, y)
+			}
+		}
+		if !strings.Contains(y, "nTSecurityDescriptor") || !strings.Contains(y, "userPKCS12") || !strings.Contains(y, "shoeSize") {
+			t.Errorf("--map-all %v: the draft does not name what it left out, or left out too much:\n%s", all, y)
+		}
+	}
+}
+
+// A directory whose every user also has an object class of its own (a
+// structural subclass of inetOrgPerson, an auxiliary class) gets that class
+// in the draft's objectClasses (new users are made like the existing ones)
+// and its attributes offered, hyphenated names included. A class only some
+// users have is named in a comment and left out (the gateway never adds an
+// object class to an entry), as is one with a MUST the draft cannot fill.
+func TestDraftTakesTheUsersOwnObjectClasses(t *testing.T) {
+	attrs := append(slices.Clone(testAttrs),
+		"( 9.7.1 NAME 'acme-Badge-ID' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )",
+		"( 9.7.2 NAME 'acmeClearance' SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 )",
+		"( 9.7.3 NAME 'acmeFloor' SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 )",
+		"( 9.7.4 NAME 'acmeRequired' SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 )")
+	classes := append(slices.Clone(testClasses),
+		"( 9.7.10 NAME 'acmePerson' SUP inetOrgPerson STRUCTURAL MAY ( acme-Badge-ID ) )",
+		"( 9.7.11 NAME 'acmeAux' SUP top AUXILIARY MAY ( acmeClearance ) )",
+		"( 9.7.12 NAME 'acmeSome' SUP top AUXILIARY MAY ( acmeFloor ) )",
+		"( 9.7.13 NAME 'acmeStrict' SUP top AUXILIARY MUST ( acmeRequired ) )")
+	f := testFacts()
+	f.Schema = ldapstore.ParseSchema(attrs, classes)
+	f.CountedUsers, f.ExtensibleUsers = 10, 10
+	f.UserClasses = map[string]int{"top": 10, "person": 10, "organizationalPerson": 10, "inetOrgPerson": 10, "extensibleObject": 10,
+		"acmePerson": 10, "acmeAux": 10, "acmeSome": 4, "acmeStrict": 10}
+	res, err := Draft(f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := string(res.YAML)
+	for _, want := range []string{
+		"objectClasses: [inetOrgPerson, extensibleObject, acmeAux, acmePerson]",
+		"acme-Badge-ID:", "# 'urn:scim2ldap:schemas:extension:ldap:2.0:User:acme-Badge-ID': {ldap: acme-Badge-ID}",
+		"acmeClearance:", "{type: integer, multiValued: true}",
+		"acmeSome (on 4 of the 10 users)", "acmeStrict",
+	} {
+		if !strings.Contains(y, want) {
+			t.Errorf("the draft lacks %q:\n%s", want, y)
+		}
+	}
+	for _, not := range []string{"acmeFloor:", "acmeRequired:"} {
+		if strings.Contains(y, not) {
+			t.Errorf("the draft offers %q:\n%s", not, y)
 		}
 	}
 }

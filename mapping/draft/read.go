@@ -32,6 +32,9 @@ type Facts struct {
 	// ExtensibleUsers those of them that also have the posixAccount (RFC 2307)
 	// or extensibleObject (RFC 4512 §4.3) object class.
 	CountedUsers, PosixUsers, ExtensibleUsers int
+	// UserClasses counts, per object class (spelt as first met), the
+	// counted users that have it.
+	UserClasses map[string]int
 }
 
 // Container is where entries of one kind live.
@@ -94,9 +97,18 @@ func Read(ctx context.Context, store *ldapstore.Store, url string) (*Facts, erro
 		userFilter = "(&(objectCategory=person)(objectClass=user)(!(isCriticalSystemObject=TRUE)))"
 		groupFilter = "(&(objectClass=group)(!(isCriticalSystemObject=TRUE)))"
 	}
+	f.UserClasses = map[string]int{}
+	spelt := map[string]string{}
 	users, err := count(ctx, store, f.Base, userFilter, func(e *ldap.Entry) {
 		f.CountedUsers++
 		ocs := e.GetEqualFoldAttributeValues("objectClass")
+		for _, oc := range ocs {
+			k := strings.ToLower(oc)
+			if spelt[k] == "" {
+				spelt[k] = oc
+			}
+			f.UserClasses[spelt[k]]++
+		}
 		if containsFold(ocs, "posixAccount") {
 			f.PosixUsers++
 		}
@@ -159,8 +171,10 @@ func count(ctx context.Context, store *ldapstore.Store, base, filter string, see
 
 // Choose picks the container of entries counted by parent DN (counts): the
 // deepest container whose subtree holds at least 80 % of them, with scope sub
-// when some are in containers below it; the containers it leaves out are
-// Others. kind ("users") words How.
+// when some are in containers below it; when only the naming context does,
+// the container whose subtree holds the most (or the naming context's own
+// entries, scope one, when they are the most). The containers it leaves out
+// are Others. kind ("users") words How.
 func Choose(base string, counts map[string]int, kind string) Container {
 	var all []Counted
 	for dn, n := range counts {
@@ -198,10 +212,38 @@ func Choose(base string, counts map[string]int, kind string) Container {
 	if best == "" { // not reached: the naming context holds them all
 		best, spell[strings.ToLower(base)] = strings.ToLower(base), base
 	}
+	// Only the naming context holds 80 % (its subtree holds them all): serving
+	// all of it would take in every such entry, the service and administrator
+	// accounts among them, and create new entries at its top, where the
+	// gateway's account may not write. Take the container holding the most
+	// instead (the naming context's own entries, scope one, when they are
+	// the most), and name the others for the admin to add.
+	flat := false
+	if kb := strings.ToLower(base); best == kb {
+		direct := 0
+		for _, c := range all {
+			if strings.EqualFold(c.DN, base) {
+				direct += c.Count
+			}
+		}
+		if 5*direct < 4*total {
+			most := ""
+			for k, n := range under {
+				if k != kb && (most == "" || n > under[most] || n == under[most] && (depth(k) > depth(most) || depth(k) == depth(most) && k < most)) {
+					most = k
+				}
+			}
+			if most != "" && under[most] > direct {
+				best = most
+			} else {
+				flat, under[kb] = true, direct
+			}
+		}
+	}
 	c := Container{DN: spell[best], Scope: "one", Count: under[best]}
 	for _, o := range all {
 		switch {
-		case isBelow(o.DN, c.DN):
+		case isBelow(o.DN, c.DN) && !flat:
 			c.Scope = "sub"
 		case !strings.EqualFold(o.DN, c.DN):
 			c.Others = append(c.Others, o)
@@ -210,6 +252,9 @@ func Choose(base string, counts map[string]int, kind string) Container {
 	c.How = fmt.Sprintf("%d of the %s found are here", c.Count, kind)
 	if c.Scope == "sub" {
 		c.How = fmt.Sprintf("%d of the %s found are here or in containers below", c.Count, kind)
+	}
+	if len(c.Others) > 0 && 5*c.Count < 4*total {
+		c.How += fmt.Sprintf(" (of %d: no container holds 80 %% of them, and the whole naming context would serve every one, service and administrator accounts included)", total)
 	}
 	return c
 }

@@ -128,6 +128,20 @@ func (d *drafter) renderType(b *strings.Builder, rt *resType) {
 			p("      %s%s {ldap: %s}\n", hash, yamlKey(rt.ext.id+":"+a.name)+":", a.ldap)
 		}
 	}
+	if len(rt.withheld) > 0 {
+		p("      # Never offered, being security-relevant (who may log on, as what, with which rights; passwords,\n")
+		p("      # hashes, keys): map one by hand only knowing that every SCIM client could read it and every\n")
+		p("      # read-write one write it:\n")
+		line := "      #"
+		for _, a := range rt.withheld {
+			if len(line)+1+len(a) > 110 {
+				p("%s\n", line)
+				line = "      #"
+			}
+			line += " " + a
+		}
+		p("%s\n", line)
+	}
 }
 
 // rdnSource names what fills a new entry's RDN.

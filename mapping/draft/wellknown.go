@@ -97,22 +97,8 @@ var (
 	})
 )
 
-// WellKnownPath is the RFC 7643 attribute path a well-known LDAP attribute of
-// a user maps to on the flavor ("" when it is not one of them): uid →
-// userName on OpenLDAP and 389 DS, sAMAccountName → userName on AD, sn →
-// name.familyName, mail → emails[type eq "work"].value, employeeNumber (AD:
-// employeeID) → the enterprise extension's employeeNumber, departmentNumber
-// (AD: department) → its department, manager → its manager… LDAP names compare
-// case-insensitively.
-func WellKnownPath(f Flavor, ldapAttr string) string {
-	for _, w := range userTable(f) {
-		if strings.EqualFold(w.ldap, ldapAttr) {
-			return w.path
-		}
-	}
-	return ""
-}
-
+// userTable is the well-known attributes of a user on the flavor, in the
+// order the draft writes them.
 func userTable(f Flavor) []wellKnown {
 	if f == ActiveDirectory {
 		return adUser
