@@ -3,6 +3,7 @@ package ldapstore
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"strings"
 	"sync"
 
@@ -34,6 +35,11 @@ import (
 // removes a required attribute is 65 objectClassViolation. Other refusals a
 // directory makes (other schema rules, access control, password quality) are
 // not known to a plan.
+
+// ErrPlanUnrecorded is the error of a write sent with a Plan in its context
+// that no write method recorded in the plan: it is refused, not sent (a
+// defect of the caller, answered as an internal error; see Store.doOp).
+var ErrPlanUnrecorded = errors.New("plan mode: refused to send a write the plan did not record")
 
 // PasswordMarker stands for a password's value in a plan: the value itself is
 // never recorded.

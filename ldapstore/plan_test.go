@@ -2,6 +2,7 @@ package ldapstore_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -161,5 +162,38 @@ changetype: delete
 	}
 	if again, _ := plan.Drain(); again != "" {
 		t.Errorf("a second Drain: %q", again)
+	}
+}
+
+// TestPlanRefusesAnUnrecordedWrite: with a Plan in the context, a write that
+// reaches a connection without going through a write method's plan hook (a
+// write path the plan doesn't know) is refused with ErrPlanUnrecorded and
+// never reaches slapd; without a plan the same write is sent.
+func TestPlanRefusesAnUnrecordedWrite(t *testing.T) {
+	admin := adminConn(t)
+	store := adminStore(t, 1)
+	dn := "uid=plan-unrecorded,ou=people,dc=example,dc=org"
+	add := ldap.NewAddRequest(dn, nil)
+	add.Attribute("objectClass", []string{"inetOrgPerson"})
+	add.Attribute("uid", []string{"plan-unrecorded"})
+	add.Attribute("cn", []string{"Unrecorded"})
+	add.Attribute("sn", []string{"Unrecorded"})
+	t.Cleanup(func() { _ = admin.Del(ldap.NewDelRequest(dn, nil)) })
+	sent := false
+	write := func(c *ldap.Conn) error { sent = true; return c.Add(add) }
+	exists := func() bool {
+		_, err := admin.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+		return err == nil
+	}
+
+	ctx := ldapstore.WithPlan(context.Background(), &ldapstore.Plan{})
+	if err := ldapstore.SendWrite(ctx, store, write); !errors.Is(err, ldapstore.ErrPlanUnrecorded) {
+		t.Errorf("a write sent with a plan: %v, want ErrPlanUnrecorded", err)
+	}
+	if sent || exists() {
+		t.Fatalf("a write with a plan in its context reached slapd (sent %v, entry exists %v)", sent, exists())
+	}
+	if err := ldapstore.SendWrite(context.Background(), store, write); err != nil || !exists() {
+		t.Fatalf("without a plan the write is sent: %v, entry exists %v", err, exists())
 	}
 }
