@@ -261,15 +261,21 @@ func (a *authenticator) fromJWT(ctx context.Context, raw string) (*Identity, *au
 	return id, nil
 }
 
-// claimScope is the scope of the first entry whose claim holds its value; ok is
-// false when none does.
+// claimScope is the scope of the first entry whose claim holds its value, in
+// plan mode when any entry whose claim holds its value has plan: true (a token
+// holding a planning role never writes, whatever else it holds or the order
+// of the entries); ok is false when no entry's claim holds its value.
 func claimScope(entries []ClaimScope, claims map[string]any) (sc Scope, ok bool) {
 	for _, c := range entries {
-		if claimHolds(claims[c.Claim], c.Value) {
-			return c.Scope, true
+		if !claimHolds(claims[c.Claim], c.Value) {
+			continue
 		}
+		if !ok {
+			sc, ok = c.Scope, true
+		}
+		sc.Plan = sc.Plan || c.Plan
 	}
-	return Scope{}, false
+	return sc, ok
 }
 
 // claimHolds reports whether a claim holds want: a string claim holds its

@@ -45,7 +45,7 @@ import (
 //	    issuer: https://sts.windows.net/<tenant>/
 //	    audiences: [api://scim2ldap]
 //	    jwksURL: https://login.microsoftonline.com/<tenant>/discovery/v2.0/keys
-//	    claimScopes:                 # the first entry whose claim holds its value gives the scope;
+//	    claimScopes:                 # the first entry whose claim holds its value gives the scope (plan: true on any that does plans);
 //	      - claim: roles             # a token matching none is refused (403); no issuer-wide scope then
 //	        value: SCIM.ReadWrite    # exact; a string claim (scp) holds its space-separated values,
 //	        scope: read-write        # an array claim (roles) its elements
