@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -303,6 +304,36 @@ func (c *Credentials) Check(m *mapping.Mapping) error {
 		check("clientCertificates", i, cc.Name, cc.Scope)
 		if cc.Subject == "" {
 			errs = append(errs, fmt.Errorf("clientCertificates[%d] %q: subject is required", i, cc.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sharedSecrets refuses a bearer token, or a Basic user name and password,
+// given to two credentials (SCIM2LDAP_BEARER_TOKENS and the credentials file
+// alike): a request with it would get one of their scopes by their order, a
+// staging copy with plan: true the writing one's. The error names the
+// credentials, never the secret.
+func sharedSecrets(tokens []string, c *Credentials) error {
+	var errs []error
+	seen := map[[32]byte]string{}
+	note := func(secret, name string) {
+		sum := sha256.Sum256([]byte(secret))
+		if other, ok := seen[sum]; ok {
+			errs = append(errs, fmt.Errorf("%s has the same secret as %s: a request with it would get the scope (and plan mode or not) of one of them by their order; give each credential its own", name, other))
+			return
+		}
+		seen[sum] = name
+	}
+	for i, t := range tokens {
+		note(t, fmt.Sprintf("bearer token %d of SCIM2LDAP_BEARER_TOKENS", i+1))
+	}
+	if c != nil {
+		for i, t := range c.Tokens {
+			note(t.Token, fmt.Sprintf("tokens[%d] %q", i, t.Name))
+		}
+		for i, b := range c.BasicUsers {
+			note("basic:"+b.Username+":"+b.Password, fmt.Sprintf("basicUsers[%d] %q", i, b.Name))
 		}
 	}
 	return errors.Join(errs...)

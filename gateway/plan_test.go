@@ -188,3 +188,40 @@ func TestPlanModeBulk(t *testing.T) {
 		t.Errorf("the planned delete was made: %d", g.Status)
 	}
 }
+
+// A secret given to two credentials is refused at start-up and on a reload:
+// the copy of a writing token made for staging with plan: true, its token
+// left unchanged, would otherwise be planned or not by the order of the two.
+// The error names the credentials, not the secret.
+func TestPlanCredentialSharingASecretIsRefused(t *testing.T) {
+	const secret = "shared-0123456789abcdef0123456789abcdef"
+	for name, c := range map[string]struct {
+		tokens []string
+		creds  gateway.Credentials
+		want   string
+	}{
+		"two tokens": {creds: gateway.Credentials{Tokens: []gateway.TokenCredential{
+			{Name: "staging", Token: secret, Scope: gateway.Scope{Scope: "read-write", Plan: true}},
+			{Name: "prod", Token: secret, Scope: gateway.Scope{Scope: "read-write"}},
+		}}, want: `tokens[1] "prod" has the same secret as tokens[0] "staging"`},
+		"an environment token and a file token": {tokens: []string{secret}, creds: gateway.Credentials{Tokens: []gateway.TokenCredential{
+			{Name: "staging", Token: secret, Scope: gateway.Scope{Scope: "read-write", Plan: true}},
+		}}, want: `tokens[0] "staging" has the same secret as bearer token 1 of SCIM2LDAP_BEARER_TOKENS`},
+		"two Basic users": {creds: gateway.Credentials{BasicUsers: []gateway.BasicCredential{
+			{Name: "staging", Username: "entra", Password: secret, Scope: gateway.Scope{Scope: "read-write", Plan: true}},
+			{Name: "prod", Username: "entra", Password: secret, Scope: gateway.Scope{Scope: "read-write"}},
+		}}, want: `basicUsers[1] "prod" has the same secret as basicUsers[0] "staging"`},
+	} {
+		err := gateway.CheckCredentials(nil, c.tokens, &c.creds)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: %v, want an error saying %s (without the secret)", name, err, c.want)
+		}
+	}
+	distinct := gateway.Credentials{BasicUsers: []gateway.BasicCredential{
+		{Name: "staging", Username: "entra-staging", Password: secret, Scope: gateway.Scope{Scope: "read-write", Plan: true}},
+		{Name: "prod", Username: "entra", Password: secret, Scope: gateway.Scope{Scope: "read-write"}},
+	}}
+	if err := gateway.CheckCredentials(nil, []string{"other-token"}, &distinct); err != nil {
+		t.Errorf("credentials with their own secrets: %v", err)
+	}
+}
