@@ -57,7 +57,8 @@ const reconcileUsage = `usage: scim2ldap reconcile [flags]
   --csv                        the findings as CSV with a header row (removals as rows of kind removed)
   --fix-dangling               remove the dangling member and manager values found (never by default):
                                the gateway's own reference upkeep, each removal an audit event
-                               (SCIM2LDAP_AUDIT_LOG: stdout, stderr or a file; default stderr)
+                               (SCIM2LDAP_AUDIT_LOG: stdout, stderr or a file; default stderr);
+                               refused (exit 2) when SCIM2LDAP_MODE=plan is set
 `
 
 // reconcileFlags are reconcile's flags (reconcileUsage describes each).
@@ -111,6 +112,9 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 		return fail("--json and --csv exclude each other")
 	case *f.pageSize <= 0:
 		return fail("--page-size must be a positive number of entries, e.g. 500")
+	case *f.fix && os.Getenv("SCIM2LDAP_MODE") == "plan":
+		// The environment of a plan-mode gateway: it promises that nothing is written.
+		return fail("--fix-dangling writes to the directory, and SCIM2LDAP_MODE=plan is set, which sends no write; run without --fix-dangling for the report, or unset SCIM2LDAP_MODE to remove the values")
 	}
 	var skip []string
 	for _, s := range strings.Split(*f.skip, ",") {
