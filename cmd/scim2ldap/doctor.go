@@ -36,7 +36,8 @@ const doctorUsage = `usage: scim2ldap doctor [flags]
   --config-password-file FILE  its password
   --max-page-size N            (default $SCIM2LDAP_MAX_PAGE_SIZE, then 1000)
   --write-probe                also create, modify, rename and delete one probe entry per resource
-                               type (named s2l-doctor-…): proves the rights end to end
+                               type (named s2l-doctor-…): proves the rights end to end; refused
+                               (exit 2) when SCIM2LDAP_MODE=plan is set
   --json                       the report as JSON: {"ok": bool, "findings": [{"check", "severity",
                                "subject", "message", "fix"}]}
   --verbose                    also list the checks that passed
@@ -89,6 +90,10 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	if *f.url == "" {
 		fmt.Fprintf(stderr, "scim2ldap doctor: give --ldap-url or set SCIM2LDAP_LDAP_URL (e.g. ldap://127.0.0.1:389)\n")
+		return 2
+	}
+	if *f.writeProbe && os.Getenv("SCIM2LDAP_MODE") == "plan" { // a plan-mode gateway's environment: nothing is written
+		fmt.Fprintf(stderr, "scim2ldap doctor: --write-probe writes to the directory, and SCIM2LDAP_MODE=plan is set, which sends no write; run without --write-probe, or unset SCIM2LDAP_MODE\n")
 		return 2
 	}
 	password, err := secret(*f.pwFile, os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD"))

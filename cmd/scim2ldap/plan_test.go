@@ -10,6 +10,23 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
+// With SCIM2LDAP_MODE=plan in the environment (a plan-mode gateway's), doctor
+// --write-probe, which creates, changes, renames and deletes an entry, is
+// refused (exit 2) before it connects; doctor without it runs.
+func TestDoctorWriteProbeRefusedInPlanMode(t *testing.T) {
+	setenv(t, map[string]string{"LDAP_URL": slapd.URL, "LDAP_BIND_DN": slapd.RootDN, "LDAP_BIND_PASSWORD": slapd.RootPW,
+		"MAPPING_FILE": "../../mappings.example.yaml", "MODE": "plan"})
+	var out, errOut bytes.Buffer
+	if code := run([]string{"doctor", "--write-probe"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "SCIM2LDAP_MODE=plan") {
+		t.Errorf("doctor --write-probe with SCIM2LDAP_MODE=plan: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"doctor"}, &out, &errOut); code == 2 {
+		t.Errorf("doctor (read-only) with SCIM2LDAP_MODE=plan: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+}
+
 // With SCIM2LDAP_MODE=plan in the environment (a plan-mode gateway's), reconcile
 // --fix-dangling is refused (exit 2) before anything is written: the planted
 // dangling member is still there. Without --fix-dangling the report runs.
