@@ -288,6 +288,10 @@ func (c *Credentials) Check(m *mapping.Mapping) error {
 		if _, _, _, err := j.durations(); err != nil {
 			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: %w", i, j.Name, err))
 		}
+		if first := slices.IndexFunc(c.JWTIssuers[:i], func(o JWTIssuer) bool { return o.Issuer == j.Issuer }); first >= 0 {
+			// fromJWT takes the first entry of a token's issuer: this one would never be used.
+			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: issuer %q is also jwtIssuers[%d]'s, and a token is matched to the first entry of its issuer; tell the apps of one issuer apart with claimScopes (plan: true goes on an entry)", i, j.Name, j.Issuer, first))
+		}
 		if len(j.ClaimScopes) > 0 && (j.Scope.Scope != "" || len(j.ResourceTypes) > 0 || j.Plan) {
 			// Two sources of scope would leave open which one a token without the claim gets.
 			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: set scope/resourceTypes/plan or claimScopes, not both (with claimScopes a token matching no entry is refused; plan: true goes on a claimScopes entry)", i, j.Name))

@@ -170,3 +170,21 @@ func TestSlowJWKSStallsNoLogin(t *testing.T) {
 		t.Errorf("5 logins with a held key took %v while the JWKS hangs; they should not wait for it", d)
 	}
 }
+
+// Two jwtIssuers entries with one issuer are refused: a token is matched to
+// the first entry of its issuer, so a second one (a staging app's entry with
+// plan: true, added beside the production one) would never be used, and the
+// staging app's tokens would write. Apps of one issuer are told apart with
+// claimScopes.
+func TestJWTIssuerTwiceRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "credentials.yaml")
+	entry := "  - name: %s\n    issuer: %s\n    audiences: [%s]\n    jwksURL: https://keys.example.org/\n    scope: read-write\n    plan: %v\n"
+	yaml := "jwtIssuers:\n" + fmt.Sprintf(entry, "entra-prod", issuerURL, audience, false) + fmt.Sprintf(entry, "entra-staging", issuerURL, audience, true)
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := gateway.LoadCredentials(path)
+	if err == nil || !strings.Contains(err.Error(), `jwtIssuers[1] "entra-staging": issuer`) || !strings.Contains(err.Error(), "claimScopes") {
+		t.Errorf("two entries of one issuer: %v", err)
+	}
+}
