@@ -152,17 +152,26 @@ func match(list []credDigest, sum [32]byte) *Identity {
 	return &id
 }
 
+// fromCertificate is the identity of the first credential whose subject the
+// verified client certificate has, in plan mode when any credential whose
+// subject it has plans (one certificate can name several: its CN and DNS
+// names), so that a certificate a plan: true credential names never writes.
 func (a *authenticator) fromCertificate(r *http.Request) *Identity {
 	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(a.certs) == 0 {
 		return nil
 	}
 	leaf := r.TLS.VerifiedChains[0][0]
+	var id *Identity
 	for _, c := range a.certs {
-		if certHasSubject(leaf, c.Subject) {
-			return &Identity{Name: c.Name, Kind: "mtls", Subject: c.Subject, scope: c.Scope}
+		if !certHasSubject(leaf, c.Subject) {
+			continue
 		}
+		if id == nil {
+			id = &Identity{Name: c.Name, Kind: "mtls", Subject: c.Subject, scope: c.Scope}
+		}
+		id.scope.Plan = id.scope.Plan || c.Plan
 	}
-	return nil
+	return id
 }
 
 func certHasSubject(cert *x509.Certificate, subject string) bool {
