@@ -485,13 +485,60 @@ func (p *Plan) Drain() (string, error) {
 			b.WriteString(modRDN(rec.rename))
 			continue
 		}
-		out, err := ldif.Marshal(&ldif.LDIF{Entries: []*ldif.Entry{emptyReplaces(rec.entry)}, FoldWidth: -1})
+		out, err := ldif.Marshal(&ldif.LDIF{Entries: []*ldif.Entry{emptyReplaces(withoutPasswords(rec.entry))}, FoldWidth: -1})
 		if err != nil {
 			return "", err
 		}
 		b.WriteString(withoutSentinels(out))
 	}
 	return b.String(), nil
+}
+
+// passwordAttributes hold passwords: userPassword (RFC 4519 §2.41),
+// authPassword (RFC 3112 §2.3), Active Directory's unicodePwd and dBCSPwd
+// (MS-ADTS §3.1.1.3.1.5.1), Samba's sambaNTPassword and sambaLMPassword.
+var passwordAttributes = []string{"userPassword", "authPassword", "unicodePwd", "dBCSPwd", "sambaNTPassword", "sambaLMPassword"}
+
+// isPasswordAttribute reports whether the attribute description attr (options
+// and all: "userPassword;binary") names one of passwordAttributes.
+func isPasswordAttribute(attr string) bool {
+	name, _, _ := strings.Cut(attr, ";")
+	return containsFold(passwordAttributes, name)
+}
+
+// withoutPasswords is rec with every value of a password attribute replaced by
+// PasswordMarker, whatever wrote it (SetPassword and SetUnicodePwd record the
+// marker already; a mapping may map another SCIM attribute to one): the LDIF
+// never holds a password.
+func withoutPasswords(rec *ldif.Entry) *ldif.Entry {
+	mask := func(vals []string) []string {
+		out := make([]string, len(vals))
+		for i := range out {
+			out[i] = PasswordMarker
+		}
+		return out
+	}
+	switch {
+	case rec.Add != nil:
+		a := *rec.Add
+		a.Attributes = append([]ldap.Attribute(nil), rec.Add.Attributes...)
+		for i, at := range a.Attributes {
+			if isPasswordAttribute(at.Type) {
+				a.Attributes[i].Vals = mask(at.Vals)
+			}
+		}
+		return &ldif.Entry{Add: &a}
+	case rec.Modify != nil:
+		m := *rec.Modify
+		m.Changes = append([]ldap.Change(nil), rec.Modify.Changes...)
+		for i, c := range m.Changes {
+			if isPasswordAttribute(c.Modification.Type) {
+				m.Changes[i].Modification.Vals = mask(c.Modification.Vals)
+			}
+		}
+		return &ldif.Entry{Modify: &m}
+	}
+	return rec
 }
 
 // emptySentinel stands for "no values" in a replace: go-ldap/ldif refuses a

@@ -197,3 +197,44 @@ func TestPlanRefusesAnUnrecordedWrite(t *testing.T) {
 		t.Fatalf("without a plan the write is sent: %v, entry exists %v", err, exists())
 	}
 }
+
+// A value of an attribute that holds passwords (userPassword, RFC 4519 §2.41;
+// authPassword, RFC 3112; AD's unicodePwd) never reaches a plan's LDIF, also
+// when it comes in an add or modify (a mapping that maps some other SCIM
+// attribute to it) rather than through SetPassword or SetUnicodePwd.
+func TestPlanLDIFHoldsNoPasswordValue(t *testing.T) {
+	store := adminStore(t, 1)
+	plan := &ldapstore.Plan{}
+	ctx := ldapstore.WithPlan(context.Background(), plan)
+	const secret = "Cleartext-Secret-42"
+	add := ldap.NewAddRequest("uid=plan-pw,ou=people,dc=example,dc=org", nil)
+	add.Attribute("objectClass", []string{"inetOrgPerson"})
+	add.Attribute("uid", []string{"plan-pw"})
+	add.Attribute("cn", []string{"Pw"})
+	add.Attribute("sn", []string{"Pw"})
+	add.Attribute("userPassword", []string{secret})
+	if err := store.Add(ctx, add); err != nil {
+		t.Fatal(err)
+	}
+	mod := ldap.NewModifyRequest("uid=plan-pw,ou=people,dc=example,dc=org", nil)
+	mod.Replace("UserPassword", []string{secret + "-2"})
+	mod.Add("authPassword;binary", []string{secret + "-3"})
+	mod.Replace("unicodePwd", []string{secret + "-4"})
+	mod.Replace("description", []string{"kept"})
+	if err := store.Modify(ctx, mod); err != nil {
+		t.Fatal(err)
+	}
+	out, err := plan.Drain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "Secret") || strings.Count(out, ldapstore.PasswordMarker) != 4 || !strings.Contains(out, "description: kept") {
+		t.Errorf("the LDIF holds a password value, or lost a marker or another value:\n%s", out)
+	}
+	// The planned state keeps what the write would send: a read of the entry
+	// is answered as the directory would have it.
+	res, err := store.Search(ctx, ldap.NewSearchRequest(add.DN, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"userPassword"}, nil))
+	if err != nil || res.Entries[0].GetAttributeValue("userPassword") != secret+"-2" {
+		t.Errorf("planned state: %v %v", err, res)
+	}
+}
