@@ -92,8 +92,8 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "scim2ldap doctor: give --ldap-url or set SCIM2LDAP_LDAP_URL (e.g. ldap://127.0.0.1:389)\n")
 		return 2
 	}
-	if *f.writeProbe && os.Getenv("SCIM2LDAP_MODE") == "plan" { // a plan-mode gateway's environment: nothing is written
-		fmt.Fprintf(stderr, "scim2ldap doctor: --write-probe writes to the directory, and SCIM2LDAP_MODE=plan is set, which sends no write; run without --write-probe, or unset SCIM2LDAP_MODE\n")
+	if msg := refusedInPlanMode(*f.writeProbe, "--write-probe"); msg != "" {
+		fmt.Fprintf(stderr, "scim2ldap doctor: %s\n", msg)
 		return 2
 	}
 	password, err := secret(*f.pwFile, os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD"))

@@ -112,9 +112,8 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 		return fail("--json and --csv exclude each other")
 	case *f.pageSize <= 0:
 		return fail("--page-size must be a positive number of entries, e.g. 500")
-	case *f.fix && os.Getenv("SCIM2LDAP_MODE") == "plan":
-		// The environment of a plan-mode gateway: it promises that nothing is written.
-		return fail("--fix-dangling writes to the directory, and SCIM2LDAP_MODE=plan is set, which sends no write; run without --fix-dangling for the report, or unset SCIM2LDAP_MODE to remove the values")
+	case refusedInPlanMode(*f.fix, "--fix-dangling") != "":
+		return fail("%s", refusedInPlanMode(*f.fix, "--fix-dangling"))
 	}
 	var skip []string
 	for _, s := range strings.Split(*f.skip, ",") {
