@@ -225,3 +225,33 @@ func TestPlanCredentialSharingASecretIsRefused(t *testing.T) {
 		t.Errorf("credentials with their own secrets: %v", err)
 	}
 }
+
+// An IdP that was told a planned create's id adds it to a group or names it as
+// a manager in its next requests: 400 invalidValue (the id names nothing), and
+// the detail says why, as the 404 of a GET does. The directory is unchanged.
+func TestPlanModeReferenceToAPlannedID(t *testing.T) {
+	e, _ := planEnv(t, "read-write")
+	planner := &scimtest.Client{T: t, BaseURL: e.BaseURL, Token: planToken}
+	cr := planner.Do("POST", "/Users", user("plan-referenced", nil))
+	if cr.Status != 201 {
+		t.Fatalf("planned create: %d %s", cr.Status, cr.Raw)
+	}
+	id := cr.Body["id"].(string)
+	boss := e.Do("POST", "/Users", user("plan-boss", nil)) // real: a user to PATCH
+	grp := e.Do("POST", "/Groups", group("plan-refgroup", boss.Body["id"].(string)))
+	before := scimtest.StableDump(t, func(t testing.TB) string { return dumpTree(t, e.ldap) })
+	const manager = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
+	for what, r := range map[string]scimtest.Response{
+		"a group created with it":    planner.Do("POST", "/Groups", group("plan-newgroup", id)),
+		"a member added by PATCH":    planner.Do("PATCH", "/Groups/"+grp.Body["id"].(string), patchBody(op("add", "members", []any{map[string]any{"value": id}}))),
+		"a manager set by PATCH":     planner.Do("PATCH", "/Users/"+boss.Body["id"].(string), patchBody(op("replace", manager, map[string]any{"value": id}))),
+		"the members of a PUT group": planner.Do("PUT", "/Groups/"+grp.Body["id"].(string), group("plan-refgroup", id)),
+	} {
+		if r.Status != 400 || !strings.Contains(r.Raw, id) || !strings.Contains(r.Raw, "plan-mode gateway") {
+			t.Errorf("%s: %d %s, want 400 saying the id is a planned create's", what, r.Status, r.Raw)
+		}
+	}
+	if after := dumpTree(t, e.ldap); after != before {
+		t.Errorf("planned requests changed the directory:\n%s", scimtest.DiffLines(before, after))
+	}
+}
