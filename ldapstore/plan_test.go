@@ -238,3 +238,47 @@ func TestPlanLDIFHoldsNoPasswordValue(t *testing.T) {
 		t.Errorf("planned state: %v %v", err, res)
 	}
 }
+
+// A PlanOnly store (SCIM2LDAP_MODE=plan) sends no write: one without a plan in
+// its context fails with ErrPlanUnrecorded and never reaches slapd, whether it
+// comes through a write method or not; with a plan the write is recorded, and
+// reads are served.
+func TestPlanOnlyStoreSendsNoWrite(t *testing.T) {
+	admin := adminConn(t)
+	store, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.RootDN, BindPassword: slapd.RootPW, Conns: 1, PlanOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	dn := "uid=plan-only,ou=people,dc=example,dc=org"
+	add := ldap.NewAddRequest(dn, nil)
+	add.Attribute("objectClass", []string{"inetOrgPerson"})
+	add.Attribute("uid", []string{"plan-only"})
+	add.Attribute("cn", []string{"Plan Only"})
+	add.Attribute("sn", []string{"Only"})
+	t.Cleanup(func() { _ = admin.Del(ldap.NewDelRequest(dn, nil)) })
+	exists := func() bool {
+		_, err := admin.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+		return err == nil
+	}
+	ctx := context.Background()
+	if err := store.Add(ctx, add); !errors.Is(err, ldapstore.ErrPlanUnrecorded) {
+		t.Errorf("Add without a plan: %v, want ErrPlanUnrecorded", err)
+	}
+	if err := store.SetPassword(ctx, "uid=plan-seed,ou=people,dc=example,dc=org", "Secret-Passw0rd"); !errors.Is(err, ldapstore.ErrPlanUnrecorded) {
+		t.Errorf("SetPassword without a plan: %v, want ErrPlanUnrecorded", err)
+	}
+	if err := ldapstore.SendWrite(ctx, store, func(c *ldap.Conn) error { return c.Add(add) }); !errors.Is(err, ldapstore.ErrPlanUnrecorded) {
+		t.Errorf("a write outside the write methods: %v, want ErrPlanUnrecorded", err)
+	}
+	if exists() {
+		t.Fatal("a PlanOnly store wrote")
+	}
+	plan := &ldapstore.Plan{}
+	if err := store.Add(ldapstore.WithPlan(ctx, plan), add); err != nil || plan.Len() != 1 || exists() {
+		t.Errorf("Add with a plan: %v, %d changes recorded, entry exists %v", err, plan.Len(), exists())
+	}
+	if _, err := store.Search(ctx, ldap.NewSearchRequest("dc=example,dc=org", ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"dc"}, nil)); err != nil {
+		t.Errorf("a read: %v", err)
+	}
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,5 +80,37 @@ func TestReconcileFixDanglingRefusedInPlanMode(t *testing.T) {
 	errOut.Reset()
 	if code := run([]string{"reconcile"}, &out, &errOut); code != 1 || !strings.Contains(out.String(), ghost) {
 		t.Errorf("reconcile (a report) with SCIM2LDAP_MODE=plan: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+}
+
+// serve with SCIM2LDAP_MODE=plan: a create is answered 201, marked planned, and
+// not made.
+func TestServePlanMode(t *testing.T) {
+	const token = "plan-mode-serve-token"
+	base, logs := startServe(t, map[string]string{"BEARER_TOKENS": token, "MAPPING_FILE": "../../mappings.example.yaml", "MODE": "plan"})
+	body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"serve-planned","name":{"givenName":"S","familyName":"P"}}`
+	req, _ := http.NewRequest("POST", base+"/Users", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || resp.Header.Get("X-SCIM2LDAP-Planned") != "true" {
+		t.Fatalf("planned create: %d %v %s\n%s", resp.StatusCode, resp.Header, raw, logs.String())
+	}
+	c, err := ldap.DialURL(slapd.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Bind(slapd.RootDN, slapd.RootPW); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Search(ldap.NewSearchRequest("dc=example,dc=org", ldap.ScopeWholeSubtree, 0, 0, 0, false, "(uid=serve-planned)", []string{"1.1"}, nil))
+	if err != nil || len(res.Entries) != 0 {
+		t.Errorf("the planned create was made: %v %v", err, res)
 	}
 }
