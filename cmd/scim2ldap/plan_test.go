@@ -12,6 +12,21 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
+// rootConn is a connection to the test slapd bound as its rootDN, closed at the
+// end of the test.
+func rootConn(t *testing.T) *ldap.Conn {
+	t.Helper()
+	c, err := ldap.DialURL(slapd.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Bind(slapd.RootDN, slapd.RootPW); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // With SCIM2LDAP_MODE=plan in the environment (a plan-mode gateway's), doctor
 // --write-probe, which creates, changes, renames and deletes an entry, is
 // refused (exit 2) before it connects; doctor without it runs.
@@ -33,14 +48,7 @@ func TestDoctorWriteProbeRefusedInPlanMode(t *testing.T) {
 // --fix-dangling is refused (exit 2) before anything is written: the planted
 // dangling member is still there. Without --fix-dangling the report runs.
 func TestReconcileFixDanglingRefusedInPlanMode(t *testing.T) {
-	c, err := ldap.DialURL(slapd.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Bind(slapd.RootDN, slapd.RootPW); err != nil {
-		t.Fatal(err)
-	}
+	c := rootConn(t)
 	add := func(dn string, attrs map[string][]string) {
 		t.Helper()
 		req := ldap.NewAddRequest(dn, nil)
@@ -101,14 +109,7 @@ func TestServePlanMode(t *testing.T) {
 	if resp.StatusCode != 201 || resp.Header.Get("X-SCIM2LDAP-Planned") != "true" {
 		t.Fatalf("planned create: %d %v %s\n%s", resp.StatusCode, resp.Header, raw, logs.String())
 	}
-	c, err := ldap.DialURL(slapd.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Bind(slapd.RootDN, slapd.RootPW); err != nil {
-		t.Fatal(err)
-	}
+	c := rootConn(t)
 	res, err := c.Search(ldap.NewSearchRequest("dc=example,dc=org", ldap.ScopeWholeSubtree, 0, 0, 0, false, "(uid=serve-planned)", []string{"1.1"}, nil))
 	if err != nil || len(res.Entries) != 0 {
 		t.Errorf("the planned create was made: %v %v", err, res)
