@@ -391,15 +391,18 @@ func applyChange(e *ldap.Entry, c ldap.Change) {
 	switch c.Operation {
 	case ldap.AddAttribute:
 		next = append([]string(nil), cur...)
+		seen := foldSet(cur)
 		for _, v := range vals {
-			if !containsFold(next, v) {
+			if k := foldKey(v); !seen[k] {
+				seen[k] = true
 				next = append(next, v)
 			}
 		}
 	case ldap.DeleteAttribute:
 		if len(vals) > 0 {
+			drop := foldSet(vals)
 			for _, v := range cur {
-				if !containsFold(vals, v) {
+				if !drop[foldKey(v)] {
 					next = append(next, v)
 				}
 			}
@@ -416,6 +419,20 @@ func applyChange(e *ldap.Entry, c ldap.Change) {
 	default:
 		e.Attributes = append(e.Attributes, ldap.NewEntryAttribute(name, next))
 	}
+}
+
+// foldKey is v in a form that two values equal under strings.EqualFold share
+// (for the values a gateway writes), so that sets of values are maps: a
+// change of n values to an attribute of m (a group's members) costs n+m, not
+// n·m.
+func foldKey(v string) string { return strings.ToLower(strings.ToUpper(v)) }
+
+func foldSet(vals []string) map[string]bool {
+	set := make(map[string]bool, len(vals))
+	for _, v := range vals {
+		set[foldKey(v)] = true
+	}
+	return set
 }
 
 func containsFold(list []string, v string) bool {
