@@ -130,7 +130,7 @@ func (r *Resources) memberDNs(ctx context.Context, rr *resolvedRefs, a *mapping.
 		for _, id := range s.ids {
 			dn, ok := dns[id]
 			if !ok && s.kind != removeMembers {
-				return nil, invalid(scimerr.InvalidValue, "%s: no %s with id %q", a.Def.Name, strings.Join(a.RefTypes, " or "), id)
+				return nil, invalid(scimerr.InvalidValue, "%s: no %s with id %q%s", a.Def.Name, strings.Join(a.RefTypes, " or "), id, plannedNote(id))
 			}
 			if ok {
 				list = append(list, dn)
