@@ -29,9 +29,14 @@ import (
 // walk is returned exactly once, a deleted one never after its deletion.
 
 // idSort orders rt's entries by their directory id, the order of unsorted VLV
-// lists and of cursor walks.
+// lists and of cursor walks: by the dialect's IDOrdering (389 DS refuses
+// UUIDOrderingMatch), else UUIDOrderingMatch.
 func idSort(rt *mapping.ResourceType) *ldapstore.SortControl {
-	return ldapstore.NewSortControl(ldapstore.SortKey{Attr: rt.Dialect().ID, OrderingRule: mapping.UUIDOrdering})
+	rule := rt.Dialect().IDOrdering
+	if rule == "" {
+		rule = mapping.UUIDOrdering
+	}
+	return ldapstore.NewSortControl(ldapstore.SortKey{Attr: rt.Dialect().ID, OrderingRule: rule})
 }
 
 // vlvWindow returns the entries startIndex … startIndex+count-1 of ts's matches

@@ -70,6 +70,37 @@ func (d *Directory) casConflict(err error, what string) error {
 	return err
 }
 
+// matchedValues returns the matched values control (RFC 3876) asking for the
+// values that match items, or none where the directory does not offer it: 389
+// Directory Server 2.3 lists no 1.2.826.0.1.3344810.2.3 in its root DSE's
+// supportedControl and refuses the (critical) control with 12
+// unavailableCriticalExtension. Without it a search returns every value, and
+// valuesNaming picks the matching ones.
+func (d *Directory) matchedValues(items []string) []ldap.Control {
+	if !d.store.Supports(ldapstore.OIDMatchedValues) {
+		return nil
+	}
+	return []ldap.Control{&ldapstore.MatchedValuesControl{Items: items}}
+}
+
+// valuesNaming returns the DN values of vals that name dn: all of them where
+// the directory matched them itself (matchedValues), else those equal to dn by
+// mapping.RefKey (attribute types and values compared without regard to case,
+// RFC 4514 escapes undone).
+func (d *Directory) valuesNaming(vals []string, dn string) []string {
+	if len(vals) == 0 || d.store.Supports(ldapstore.OIDMatchedValues) {
+		return vals
+	}
+	key := mapping.RefKey(dn)
+	var out []string
+	for _, v := range vals {
+		if mapping.RefKey(v) == key {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // checkPasswordTransport refuses, before anything is written, a password that
 // would travel unencrypted: Active Directory takes unicodePwd only over LDAPS or
 // StartTLS (400 invalidValue otherwise, naming the fix).

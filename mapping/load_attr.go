@@ -238,7 +238,9 @@ func (l *loader) attributeChecks(s *attrSpec, k *node) bool {
 	if (v.get("trueValue") != nil || v.get("falseValue") != nil || v.get("trueWhenAbsent") != nil) && a.Type() != "boolean" {
 		l.errorf(v, "trueValue/falseValue/trueWhenAbsent apply to boolean attributes; %s is %s", s.key, a.Type())
 	}
-	if a.Type() == "boolean" && (a.FalseValue == "" || (!a.TrueWhenAbsent && a.TrueValue == "") || strings.EqualFold(a.TrueValue, a.FalseValue)) {
+	// With trueWhenAbsent, true is no value: trueValue (the default "TRUE") is
+	// never written, and may equal falseValue (nsAccountLock's "true").
+	if a.Type() == "boolean" && (a.FalseValue == "" || (!a.TrueWhenAbsent && (a.TrueValue == "" || strings.EqualFold(a.TrueValue, a.FalseValue)))) {
 		l.errorf(v, "%s: trueValue and falseValue must be two different, non-empty LDAP values", s.key)
 	}
 	l.adPasswordStore(s) // load_ad.go
