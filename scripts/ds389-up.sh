@@ -21,7 +21,11 @@
 #   - the MemberOf, Referential Integrity and USN plugins enabled (all three are off by
 #     default): memberOf for SCIM's groups, refint to see it cooperate with the gateway's
 #     own reference upkeep, USN for entryusn, which changes on every write (the ETag)
-# Entries: ou=people, ou=groups. Root DN "cn=Directory Manager"; LDAPS with dscreate's
+# Entries: ou=people, ou=groups, and the gateway's service account
+# cn=scim2ldap,ou=services (ACIs: read and write below the two containers, nothing else);
+# passwordCheckSyntax on, passwordMinLength 8 (passwordMinTokenLength 20: the check for
+# the user's own names in a password would refuse the Okta test's "…-Okta" for
+# test.user@okta.local). Root DN "cn=Directory Manager"; LDAPS with dscreate's
 # self-signed CA (DIR/.../ca.crt; the server certificate names DNS:localhost only).
 #
 # Exit 2: 389 DS cannot run here (not installed, or no usable user). Prints "export"
@@ -35,6 +39,10 @@ NAME=scim
 SUFFIX=dc=example,dc=org
 ROOTDN="cn=Directory Manager"
 ROOTPW=Directory_Manager_Password1
+BINDDN=cn=scim2ldap,ou=services,$SUFFIX
+BINDPW=Scim2ldap_Service_Password1
+# A template made by another version of create() is made again.
+TEMPLATE_VERSION=3
 PATH=$PATH:/usr/sbin:/sbin
 if [ "$(id -u)" = 0 ]; then
   DEFAULT_TEMPLATE=/var/cache/scim2ldap/ds389-template
@@ -110,17 +118,48 @@ for i, b in enumerate(blocks):
 open(p, "w").write("\n\n".join(blocks))
 PY
   start "$d"
-  ldapadd -x -H "ldap://127.0.0.1:$PORT" -D "$ROOTDN" -w "$ROOTPW" >/dev/null <<LDIF
+  # The containers, the gateway's service account and its rights (ACIs on the two
+  # containers only), and a password syntax policy that applies to the account's
+  # writes (the Directory Manager bypasses it).
+  ldapmodify -x -H "ldap://127.0.0.1:$PORT" -D "$ROOTDN" -w "$ROOTPW" >/dev/null <<LDIF
+dn: cn=config
+changetype: modify
+replace: passwordCheckSyntax
+passwordCheckSyntax: on
+-
+replace: passwordMinLength
+passwordMinLength: 8
+-
+replace: passwordMinTokenLength
+passwordMinTokenLength: 20
+
 dn: ou=people,$SUFFIX
+changetype: add
 objectClass: organizationalUnit
 ou: people
+aci: (targetattr="* || nsAccountLock || nsUniqueId || entryusn || entrydn || createTimestamp || modifyTimestamp")(version 3.0; acl "scim2ldap provisions users"; allow (read, search, compare, write, add, delete) userdn="ldap:///$BINDDN";)
 
 dn: ou=groups,$SUFFIX
+changetype: add
 objectClass: organizationalUnit
 ou: groups
+aci: (targetattr="* || nsUniqueId || entryusn || entrydn || createTimestamp || modifyTimestamp")(version 3.0; acl "scim2ldap provisions groups"; allow (read, search, compare, write, add, delete) userdn="ldap:///$BINDDN";)
+
+dn: ou=services,$SUFFIX
+changetype: add
+objectClass: organizationalUnit
+ou: services
+
+dn: $BINDDN
+changetype: add
+objectClass: applicationProcess
+objectClass: simpleSecurityObject
+cn: scim2ldap
+userPassword: $BINDPW
 LDIF
   stop "$d"
   echo "$d" > "$d/.template-path"
+  echo "$TEMPLATE_VERSION" > "$d/.template-version"
 }
 
 # start D / stop D: ns-slapd by the instance's pid file.
@@ -145,7 +184,7 @@ stop() {
 }
 
 t0=$(date +%s.%N)
-if [ "$TEMPLATE" != none ] && [ -f "$TEMPLATE/.template-path" ]; then
+if [ "$TEMPLATE" != none ] && [ -f "$TEMPLATE/.template-path" ] && [ "$(cat "$TEMPLATE/.template-version" 2>/dev/null)" = "$TEMPLATE_VERSION" ]; then
   cp -a "$TEMPLATE/." "$DIR/"
   OLD=$(cat "$DIR/.template-path")
   # The instance's own paths (config, logs, database) and ports; the Berkeley DB
@@ -167,6 +206,9 @@ else
     tmp=$(mktemp -d "$TEMPLATE.tmp.XXXXXX")
     cp -a "$DIR/." "$tmp/"
     chown "$OWNER" "$tmp"
+    if [ -d "$TEMPLATE" ] && [ "$(cat "$TEMPLATE/.template-version" 2>/dev/null)" != "$TEMPLATE_VERSION" ]; then
+      rm -rf "$TEMPLATE" # made by an older version of this script
+    fi
     if mv -T "$tmp" "$TEMPLATE" 2>/dev/null; then how="$how (saved as template $TEMPLATE)"; else rm -rf "$tmp"; fi
   fi
   start "$DIR"
@@ -184,6 +226,8 @@ export DS389_DIR=$DIR
 export DS389_URL=ldap://127.0.0.1:$PORT
 export DS389_LDAPS_URL=ldaps://localhost:$SPORT
 export DS389_BASE=$SUFFIX
+export DS389_BIND_DN=$BINDDN
+export DS389_BIND_PW=$BINDPW
 export DS389_ROOT_DN='$ROOTDN'
 export DS389_ROOT_PW='$ROOTPW'
 export DS389_CACERT=$(conf "$DIR")/ca.crt

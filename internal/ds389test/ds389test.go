@@ -10,6 +10,11 @@
 // takes about 15 s, a start from the template about 2.5 s. As root the server
 // runs as the package's user dirsrv; as another user, that user must be in
 // group dirsrv for the first creation.
+//
+// BindDN is the gateway's service account, with rights only below ou=people
+// and ou=groups (ACIs) and subject to the password syntax policy
+// (passwordCheckSyntax on, passwordMinLength 8; passwordMinTokenLength 20), which the Directory Manager
+// (RootDN, for setting tests up) bypasses.
 package ds389test
 
 import (
@@ -31,8 +36,10 @@ type Server struct {
 	URL      string // ldap://127.0.0.1:PORT (StartTLS available)
 	LDAPSURL string // ldaps://localhost:PORT (the certificate names DNS:localhost only)
 	BaseDN   string // dc=example,dc=org
-	BindDN   string // cn=Directory Manager
+	BindDN   string // cn=scim2ldap,ou=services,dc=example,dc=org: the gateway's service account
 	Password string
+	RootDN   string // cn=Directory Manager (no access control, no password policy), for test set-up only
+	RootPW   string
 	CAFile   string // PEM of the instance's self-signed CA
 }
 
@@ -58,7 +65,8 @@ func Start() (*Server, error) {
 		if err == nil {
 			env := slapdtest.ParseEnv(filepath.Join(dir, "env"))
 			return &Server{Dir: dir, URL: env["DS389_URL"], LDAPSURL: env["DS389_LDAPS_URL"], BaseDN: env["DS389_BASE"],
-				BindDN: strings.Trim(env["DS389_ROOT_DN"], "'"), Password: strings.Trim(env["DS389_ROOT_PW"], "'"), CAFile: env["DS389_CACERT"]}, nil
+				BindDN: env["DS389_BIND_DN"], Password: env["DS389_BIND_PW"], RootDN: strings.Trim(env["DS389_ROOT_DN"], "'"),
+				RootPW: strings.Trim(env["DS389_ROOT_PW"], "'"), CAFile: env["DS389_CACERT"]}, nil
 		}
 		exec.Command("bash", filepath.Join(slapdtest.RepoRoot(), "scripts", "ds389-down.sh"), dir, "--keep").Run()
 		var ee *exec.ExitError
