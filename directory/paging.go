@@ -29,14 +29,10 @@ import (
 // walk is returned exactly once, a deleted one never after its deletion.
 
 // idSort orders rt's entries by their directory id, the order of unsorted VLV
-// lists and of cursor walks: by the dialect's IDOrdering (389 DS refuses
-// UUIDOrderingMatch), else UUIDOrderingMatch.
+// lists and of cursor walks, with the dialect's IDOrdering (UUIDOrderingMatch;
+// none on 389 DS).
 func idSort(rt *mapping.ResourceType) *ldapstore.SortControl {
-	rule := rt.Dialect().IDOrdering
-	if rule == "" {
-		rule = mapping.UUIDOrdering
-	}
-	return ldapstore.NewSortControl(ldapstore.SortKey{Attr: rt.Dialect().ID, OrderingRule: rule})
+	return ldapstore.NewSortControl(ldapstore.SortKey{Attr: rt.Dialect().ID, OrderingRule: rt.Dialect().IDOrdering})
 }
 
 // vlvWindow returns the entries startIndex … startIndex+count-1 of ts's matches

@@ -38,10 +38,14 @@ type Dialect struct {
 	// GUIDID: the id attribute holds the 16 bytes of a GUID (objectGUID), shown in
 	// its string form and searched for as escaped bytes (see IDFilter).
 	GUIDID bool
-	// IDOrdering is the ordering rule of the sort key that breaks ties between
-	// equal sort values (UUIDOrderingMatch); "" means no tie-breaker key, as AD
-	// sorts on one key only (MS-ADTS §3.1.1.3.4.1.9).
+	// IDOrdering is the ordering rule of sort keys on the id: the key that
+	// breaks ties between equal sort values, and the order of unsorted VLV
+	// lists and cursor walks (UUIDOrderingMatch); "" names no rule (the
+	// attribute's own ordering).
 	IDOrdering string
+	// SingleSortKey: the directory sorts on one key only, so no tie-breaker
+	// key is added (AD, MS-ADTS §3.1.1.3.4.1.9).
+	SingleSortKey bool
 	// OrderingRules: sort keys and gt/ge/lt/le filters on strings name an
 	// ordering matching rule (OpenLDAP needs them: uid, cn, sn… have no ORDERING
 	// rule). AD knows none of those rules and compares strings with >= and <=.
@@ -66,7 +70,7 @@ var openLDAP = Dialect{Flavor: FlavorOpenLDAP, ID: "entryUUID", Version: "entryC
 	Modified: "modifyTimestamp", DNAttr: "entryDN", IDOrdering: UUIDOrdering, OrderingRules: true, MaxRDNBytes: 240}
 
 var activeDirectory = Dialect{Flavor: FlavorActiveDirectory, ID: "objectGUID", Version: "uSNChanged", Created: "whenCreated",
-	Modified: "whenChanged", DNAttr: "distinguishedName", GUIDID: true, RangeStep: 1500}
+	Modified: "whenChanged", DNAttr: "distinguishedName", GUIDID: true, RangeStep: 1500, IDOrdering: UUIDOrdering, SingleSortKey: true}
 
 // ds389 is 389 Directory Server (and Red Hat Directory Server, which FreeIPA
 // builds on), as its documentation (Red Hat Directory Server 12 Configuration,
@@ -81,11 +85,12 @@ var activeDirectory = Dialect{Flavor: FlavorActiveDirectory, ID: "objectGUID", V
 //     by values (Directory.casChange).
 //   - DNAttr entrydn (distinguishedNameMatch).
 //   - No ordering rule names: 389 DS sorts and answers >= and <= by each
-//     attribute's syntax, and refuses a sort key naming UUIDOrderingMatch with
-//     protocolError; the id tie-breaker is caseIgnoreOrderingMatch (nsUniqueId
-//     is a Directory String of hex digits).
+//     attribute's syntax; it refuses a sort key naming UUIDOrderingMatch
+//     (protocolError), and 389 DS 2.3.1 fails a VLV search sorted with
+//     caseIgnoreOrderingMatch once more than 8 entries match
+//     (operationsError), while the same sort by the syntax works.
 var ds389 = Dialect{Flavor: Flavor389DS, ID: "nsUniqueId", Version: "entryusn", Created: "createTimestamp",
-	Modified: "modifyTimestamp", DNAttr: "entrydn", IDOrdering: "caseIgnoreOrderingMatch"}
+	Modified: "modifyTimestamp", DNAttr: "entrydn"}
 
 // IsAD reports whether the directory is Active Directory (or Samba AD).
 func (d Dialect) IsAD() bool { return d.Flavor == FlavorActiveDirectory }

@@ -165,3 +165,8 @@ func canBind(t testing.TB, dn, pw string) bool {
 func peopleDN(userName string) string {
 	return strings.ToLower("uid=" + ldap.EscapeDN(userName) + "," + people)
 }
+
+func lower(s string) string { return strings.ToLower(s) }
+
+// containsLevel reports whether a JSON log holds a line of that level.
+func containsLevel(log, level string) bool { return strings.Contains(log, `"level":"`+level+`"`) }
