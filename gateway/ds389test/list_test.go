@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
 // names returns the userNames of a ListResponse, in order.
@@ -124,4 +126,42 @@ func reversed(s []string) []string {
 	out := slices.Clone(s)
 	slices.Reverse(out)
 	return out
+}
+
+// 389 DS bounds every search of an account by its look-through limit (the
+// candidates examined; nsslapd-lookthroughlimit, 5,000 by default, or the
+// account's own nsLookThroughLimit): a list beyond it is 400 tooMany naming
+// the limit, never a 5xx, while look-ups by id and by userName, which read
+// one candidate through an index, still work.
+func TestLookThroughLimit389DS(t *testing.T) {
+	setup := newEnv(t, "")
+	var id string
+	for i := range 12 {
+		id = setup.MustCreate("/Users", user(fmt.Sprintf("ltl-%02d", i), nil))
+	}
+	mod := func(op string) {
+		t.Helper()
+		m := ldap.NewModifyRequest(ds.BindDN, nil)
+		if op == "add" {
+			m.Replace("nsLookThroughLimit", []string{"5"})
+		} else {
+			m.Delete("nsLookThroughLimit", nil)
+		}
+		if err := setup.ldap.Modify(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mod("add")
+	t.Cleanup(func() { mod("delete") })
+	e := newEnv(t, "") // binds after the change: 389 DS reads an account's limits at bind
+	wantError(t, e.Do("GET", "/Users?startIndex=1&count=10", nil), 400, "tooMany")
+	if g := e.Do("GET", "/Users/"+id, nil); g.Status != 200 {
+		t.Errorf("GET by id under the limit: %s", g.Raw)
+	}
+	if l := e.Do("GET", "/Users"+filterQ(`userName eq "ltl-03"`), nil); l.Status != 200 || l.Body["totalResults"] != 1.0 {
+		t.Errorf("filter by userName under the limit: %s", l.Raw)
+	}
+	if containsLevel(e.logs.String(), "error") {
+		t.Errorf("the gateway logged an error:\n%s", e.logs)
+	}
 }
