@@ -102,11 +102,17 @@ func (d *Directory) valuesNaming(vals []string, dn string) []string {
 }
 
 // checkPasswordTransport refuses, before anything is written, a password that
-// would travel unencrypted: Active Directory takes unicodePwd only over LDAPS or
-// StartTLS (400 invalidValue otherwise, naming the fix).
+// would travel unencrypted where the directory refuses it then (400
+// invalidValue, naming the fix): Active Directory takes unicodePwd only over
+// LDAPS or StartTLS; 389 Directory Server answers Password Modify on a plain
+// connection with 13 confidentialityRequired ("Operation requires a secure
+// connection"), after the entry of a create was added.
 func (r *Resources) checkPasswordTransport() error {
-	if r.rt.Dialect().IsAD() && !r.store.Encrypted() {
+	switch f := r.rt.Dialect().Flavor; {
+	case f == mapping.FlavorActiveDirectory && !r.store.Encrypted():
 		return invalid(scimerr.InvalidValue, "password: Active Directory accepts passwords only over an encrypted connection, and the gateway's is plain LDAP; configure an ldaps:// URL or SCIM2LDAP_LDAP_STARTTLS=true")
+	case f == mapping.Flavor389DS && !r.store.Encrypted():
+		return invalid(scimerr.InvalidValue, "password: 389 Directory Server accepts passwords (Password Modify, RFC 3062) only over an encrypted connection, and the gateway's is plain LDAP; configure an ldaps:// URL or SCIM2LDAP_LDAP_STARTTLS=true")
 	}
 	return nil
 }

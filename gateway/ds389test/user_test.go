@@ -120,3 +120,19 @@ func TestRefusedPassword389DS(t *testing.T) {
 		t.Error("a create with a refused password left an entry behind")
 	}
 }
+
+// Over plain LDAP a password is refused before anything is written (389 DS
+// would answer Password Modify with 13 confidentialityRequired after the
+// entry was added); everything else works there.
+func TestPasswordNeedsTLS389DS(t *testing.T) {
+	e := newEnv(t, ds.URL)
+	wantError(t, e.Do("POST", "/Users", user("plain-pw", map[string]any{"password": "Plain-Passw0rd-1"})), 400, "invalidValue", "encrypted connection")
+	if e.entry(people, "(uid=plain-pw)") != nil {
+		t.Error("a refused create left an entry behind")
+	}
+	id := e.MustCreate("/Users", user("plain-pw", nil))
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "password", "Plain-Passw0rd-1"))), 400, "invalidValue", "ldaps://")
+	if e.byID(id).GetAttributeValue("userPassword") != "" {
+		t.Error("a refused password was stored")
+	}
+}
