@@ -20,7 +20,6 @@ package ds389test
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,7 +57,7 @@ func Start() (*Server, error) {
 	script := filepath.Join(slapdtest.RepoRoot(), "scripts", "ds389-up.sh")
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		cmd := exec.Command("bash", script, dir, fmt.Sprint(freePort()), fmt.Sprint(freePort()))
+		cmd := exec.Command("bash", script, dir, fmt.Sprint(slapdtest.FreePort()), fmt.Sprint(slapdtest.FreePort()))
 		// The watchdog stops the server if this test binary dies without cleaning up.
 		cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin", fmt.Sprintf("DS389_WATCH_PID=%d", os.Getpid()))
 		out, err := cmd.CombinedOutput()
@@ -116,13 +115,4 @@ func Main(m *testing.M, srv **Server, setup func() error) {
 	code := m.Run()
 	s.Stop()
 	os.Exit(code)
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
