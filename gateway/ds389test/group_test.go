@@ -5,16 +5,16 @@ package ds389test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/scim2ldap/scim2ldap/internal/scimtest"
 )
 
 // A user's groups come from the MemberOf plugin; deleting a member user
-// removes it from the group exactly once, whether refint or the gateway got
-// there first (both run: refint inside the delete, the gateway's upkeep
-// after it finds nothing left, and neither fails); renaming a member keeps
-// the group naming it by its new DN; and a group renamed still shows in
+// removes it from the group, and renaming one keeps the group naming it by
+// its new DN: refint and the gateway's own upkeep both run, neither fails,
+// and what one changed the other finds done; a group renamed still shows in
 // its members' groups.
 func TestMembershipWithPlugins389DS(t *testing.T) {
 	e := newEnv(t, "")
@@ -76,6 +76,14 @@ func TestMembershipWithPlugins389DS(t *testing.T) {
 	e.MustPatch("/Groups/"+gid, patchBody(op("replace", "displayName", "mo-crew")))
 	if g := e.Do("GET", "/Users/"+alice, nil); get(g.Body, "groups", "0", "value") != gid || get(g.Body, "groups", "0", "display") != nil && get(g.Body, "groups", "0", "display") != "mo-crew" {
 		t.Errorf("alice's groups after the group's rename: %s", g.Raw)
+	}
+	// Who did it: refint, synchronously inside the rename and the delete, for
+	// member (its referint-membership-attr list: member, uniquemember, owner,
+	// seeAlso), so the gateway's pass after it found nothing to audit; the
+	// gateway for manager, which refint does not keep.
+	if n := strings.Count(e.logs.String(), `"event":"scim.reference","request_id"`); n != 2 ||
+		strings.Count(e.logs.String(), `"attributes":["manager"],"old_value"`) != 2 || strings.Contains(e.logs.String(), `"attributes":["member"],"old_value"`) {
+		t.Errorf("%d reference rewrites audited, want the 2 of manager:\n%s", n, e.logs)
 	}
 	if bad := e.logs.String(); containsLevel(bad, "error") {
 		t.Errorf("the gateway logged an error:\n%s", bad)
