@@ -89,3 +89,15 @@ func TestMembershipWithPlugins389DS(t *testing.T) {
 		t.Errorf("the gateway logged an error:\n%s", bad)
 	}
 }
+
+// Removing a user who is not a member from an empty group is a no-op, as
+// everywhere: 389 DS answers the compare the gateway falls back to with 16
+// noSuchAttribute (the group has no member value at all), not compareFalse.
+func TestRemoveFromEmptyGroup389DS(t *testing.T) {
+	e := newEnv(t, "")
+	uid := e.MustCreate("/Users", user("empty-rm", nil))
+	gid := e.MustCreate("/Groups", map[string]any{"schemas": []string{scimtest.GroupSchema}, "displayName": "empty-rm-group"})
+	if r := e.Do("PATCH", "/Groups/"+gid, patchBody(op("remove", "members", []any{map[string]any{"value": uid}}))); r.Status != 204 && r.Status != 200 {
+		t.Fatalf("remove a non-member from an empty group: %d %s", r.Status, r.Raw)
+	}
+}
