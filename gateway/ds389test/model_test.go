@@ -132,8 +132,9 @@ func modelMapping(t *testing.T) *mapping.Mapping {
 // the group unwritable — every later modify of it, and refint's on a delete
 // of a member, fails with 32 noSuchObject while searches still find it, and
 // the server's errors log repeats "find_entry_internal_dn - Retry count
-// exceeded (cn=Staff,…)". No request can repair that; it needs the server's
-// fix, so it is not the gateway's to model here.
+// exceeded (cn=Staff,…)", until the server restarts (an in-memory state: after
+// a restart the same PATCH succeeds). No request can repair it, so it is not
+// the gateway's to model here; docs/directory.md names it.
 var modelKinds = func() []string {
 	var out []string
 	for _, k := range scimmodel.AllKinds {
