@@ -101,3 +101,27 @@ func TestRemoveFromEmptyGroup389DS(t *testing.T) {
 		t.Fatalf("remove a non-member from an empty group: %d %s", r.Status, r.Raw)
 	}
 }
+
+// Case-only renames (a modrdn) one at a time: the user's and the group's
+// DNs take the new spelling, references follow (refint writes the DN
+// lower-cased: compared without regard to case), and both stay writable.
+func TestCaseOnlyRename389DS(t *testing.T) {
+	e := newEnv(t, "")
+	uid := e.MustCreate("/Users", user("case-user", nil))
+	gid := e.MustCreate("/Groups", map[string]any{"schemas": []string{scimtest.GroupSchema}, "displayName": "case-group",
+		"members": []any{map[string]any{"value": uid}}})
+	e.MustPatch("/Users/"+uid, patchBody(op("replace", "userName", "Case-User")))
+	e.MustPatch("/Groups/"+gid, patchBody(op("replace", "displayName", "CASE-GROUP")))
+	if u := e.byID(uid); u == nil || u.DN != "uid=Case-User,"+people || u.GetAttributeValue("uid") != "Case-User" {
+		t.Fatalf("user after the case-only rename: %+v", u)
+	}
+	g := e.byID(gid)
+	if g == nil || g.DN != "cn=CASE-GROUP,"+groups || !slices.Equal(memberDNs(g), []string{peopleDN("case-user")}) {
+		t.Fatalf("group after the case-only rename: %+v", g)
+	}
+	e.MustPatch("/Users/"+uid, patchBody(op("replace", "title", "still writable")))
+	e.MustPatch("/Groups/"+gid, patchBody(op("remove", "members", []any{map[string]any{"value": uid}})))
+	if r := e.Do("DELETE", "/Users/"+uid, nil); r.Status != 204 {
+		t.Errorf("delete after the case-only rename: %d %s", r.Status, r.Raw)
+	}
+}

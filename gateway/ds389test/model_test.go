@@ -127,18 +127,22 @@ func modelMapping(t *testing.T) *mapping.Mapping {
 	return m
 }
 
-// modelKinds are the model's commands but burstGroup (member adds to one group
-// at the same time as a case-only rename of it): on 389 DS 2.3.1 that leaves
-// the group unwritable — every later modify of it, and refint's on a delete
-// of a member, fails with 32 noSuchObject while searches still find it, and
-// the server's errors log repeats "find_entry_internal_dn - Retry count
-// exceeded (cn=Staff,…)", until the server restarts (an in-memory state: after
-// a restart the same PATCH succeeds). No request can repair it, so it is not
-// the gateway's to model here; docs/directory.md names it.
+// modelKinds are the model's commands but the case-only renames (caseRename,
+// caseRenameGroup, and burstGroup, which renames a group in case while member
+// adds to it run): on 389 DS 2.3.1 a case-only rename while other writes run
+// can leave the renamed entry unwritable — every later modify of it, and
+// refint's on a delete of a member, fails with 32 noSuchObject while searches
+// still find it, and the server's errors log repeats "find_entry_internal_dn -
+// Retry count exceeded (cn=Staff,…)", until the server restarts (an in-memory
+// state: after a restart the same PATCH succeeds). Seen with burstGroup, and
+// with the concurrent variant's three clients (each renaming its own
+// entries); the same sequences one request at a time pass. No request can
+// repair it, so it is not the gateway's to model here; docs/directory.md
+// names it. TestCaseOnlyRename389DS covers case-only renames one at a time.
 var modelKinds = func() []string {
 	var out []string
 	for _, k := range scimmodel.AllKinds {
-		if k != "burstGroup" {
+		if k != "burstGroup" && k != "caseRename" && k != "caseRenameGroup" {
 			out = append(out, k)
 		}
 	}
