@@ -1,7 +1,7 @@
 # scim2ldap — see README.md.
 GO ?= go
 
-.PHONY: dev test test-ad test-389ds cluster unit soak soak-ad bench perf build deps check vet check-deploy readme-session
+.PHONY: dev test test-ad test-389ds cluster unit soak soak-ad bench bench-bulk perf build deps check vet check-deploy readme-session
 
 ## dev: quick start — private slapd + the gateway with a fresh token (Ctrl-C stops both)
 dev:
@@ -58,6 +58,10 @@ soak-ad:
 bench: deps
 	$(GO) test -run '^$$' -bench 'Create|GetByID|FilterUserName|PatchReplace' -benchtime 2000x ./gateway/
 	$(GO) test -run '^$$' -bench 'GetGroup10k' -benchtime 20x -benchmem ./gateway/
+
+## bench-bulk: 1,000 user creates as one POST /Bulk vs as 1,000 POST /Users one by one (one run each)
+bench-bulk: deps
+	$(GO) test -run '^$$' -bench 'BulkVersusSingle' -benchtime 1x ./gateway/
 
 ## perf: the load harness (docs/performance.md): gateway vs direct LDAP with 32 clients, paging a
 ## 100,000-user list, a 50,000-member group; its own slapd and gateway; results in bench-out/ (~20 min on 2 cores)

@@ -51,14 +51,29 @@ type Directory struct {
 	store  *ldapstore.Store
 	log    zerolog.Logger
 	events Events
+	budget *listBudget // nil: list pages unbounded
 }
 
 // New returns the resource layer over store. log receives what a request can't
 // report to its client (a compensation that failed, reference upkeep left
 // unfinished); each event carries the request's context (zerolog.Event.Ctx),
 // so a hook of log can add the request's fields (its id). events may be nil.
-func New(store *ldapstore.Store, log zerolog.Logger, events Events) *Directory {
-	return &Directory{store: store, log: log, events: events}
+func New(store *ldapstore.Store, log zerolog.Logger, events Events, opts ...Option) *Directory {
+	d := &Directory{store: store, log: log, events: events}
+	for _, o := range opts {
+		o(d)
+	}
+	return d
+}
+
+// Option configures a Directory.
+type Option func(*Directory)
+
+// ListMemory bounds the memory the list pages being served hold at once to
+// about bytes (see listBudget; 0 or less: unbounded). A page that cannot have
+// its share within 10 s fails with ErrUnavailable; Page.Release returns it.
+func ListMemory(bytes int64) Option {
+	return func(d *Directory) { d.budget = newListBudget(bytes) }
 }
 
 // Snapshot is the directory as one request sees it: through mapping m, with

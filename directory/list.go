@@ -36,6 +36,39 @@ type Page struct {
 	Resources  []map[string]any
 	Total      int
 	Next, Prev string
+	leases     []*Lease
+}
+
+// Release returns the page's share of the gateway's list memory (see
+// listBudget) once the page is written; until then other large pages may wait.
+func (p *Page) Release() {
+	for _, l := range p.leases {
+		l.Release()
+	}
+}
+
+// readPage reads one page of count entries of ts with read and renders them,
+// holding the page's share of the list memory (budget.go) from before the
+// read; the lease is the caller's to release.
+func (ts typeSearch) readPage(ctx context.Context, count int, read func(attrs []string) ([]*ldap.Entry, error)) ([]map[string]any, *Lease, error) {
+	attrs := ts.r.rt.LDAPAttributes(ts.proj)
+	lease, err := ts.r.s.d.budget.reserve(ctx, attrs, count)
+	if err != nil {
+		return nil, nil, err
+	}
+	entries, err := read(attrs)
+	if err == nil {
+		err = lease.settle(ctx, entries)
+	}
+	var list []map[string]any
+	if err == nil {
+		list, err = ts.r.render(ctx, entries, ts.proj)
+	}
+	if err != nil {
+		lease.Release()
+		return nil, nil, err
+	}
+	return list, lease, nil
 }
 
 // ListFilter is the LDAP filter the gateway sends for a list or search on rt
@@ -147,30 +180,36 @@ func (s *Snapshot) List(ctx context.Context, types []*mapping.ResourceType, q *Q
 	}
 	if len(searches) == 1 && s.d.VirtualListViews() {
 		ts := searches[0]
-		entries, total, err := ts.vlvWindow(ctx, ts.r.rt.LDAPAttributes(ts.proj), q.StartIndex, q.Count) // paging.go
-		if err != nil {
-			return nil, ts.listError(err, q)
-		}
-		list, err := ts.r.render(ctx, entries, ts.proj)
+		var total int
+		list, lease, err := ts.readPage(ctx, q.Count, func(attrs []string) (entries []*ldap.Entry, err error) {
+			if entries, total, err = ts.vlvWindow(ctx, attrs, q.StartIndex, q.Count); err != nil { // paging.go
+				err = ts.listError(err, q)
+			}
+			return entries, err
+		})
 		if err != nil {
 			return nil, err
 		}
-		return &Page{Resources: list, Total: total}, nil
+		return &Page{Resources: list, Total: total, leases: []*Lease{lease}}, nil
 	}
 	page := &Page{}
 	for _, ts := range searches {
 		skip := max(q.StartIndex-1-page.Total, 0)
 		take := q.Count - len(page.Resources)
-		entries, n, err := ts.walk(ctx, skip, take)
+		var n int
+		list, lease, err := ts.readPage(ctx, max(take, 0), func(attrs []string) (entries []*ldap.Entry, err error) {
+			if entries, n, err = ts.walk(ctx, attrs, skip, take); err != nil {
+				err = ts.listError(err, q)
+			}
+			return entries, err
+		})
 		if err != nil {
-			return nil, ts.listError(err, q)
-		}
-		page.Total += n
-		list, err := ts.r.render(ctx, entries, ts.proj)
-		if err != nil {
+			page.Release()
 			return nil, err
 		}
+		page.Total += n
 		page.Resources = append(page.Resources, list...)
+		page.leases = append(page.leases, lease)
 	}
 	return page, nil
 }
@@ -179,9 +218,8 @@ func (s *Snapshot) List(ctx context.Context, types []*mapping.ResourceType, q *Q
 // and returns them with the number of matches. When the window fills before
 // the result ends, the sorted walk stops (releasing the server's sort state)
 // and a second, attribute-less and unsorted walk counts the rest.
-func (ts typeSearch) walk(ctx context.Context, skip, take int) ([]*ldap.Entry, int, error) {
+func (ts typeSearch) walk(ctx context.Context, attrs []string, skip, take int) ([]*ldap.Entry, int, error) {
 	rt, store := ts.r.rt, ts.r.store
-	attrs := rt.LDAPAttributes(ts.proj)
 	var controls []ldap.Control
 	if take > 0 && ts.sort != nil {
 		controls = append(controls, ts.sort)

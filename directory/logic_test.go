@@ -122,3 +122,26 @@ func TestCursors(t *testing.T) {
 		}
 	}
 }
+
+// A planned create's id (PlannedID) is a version-5 UUID of the DN, the same
+// for every spelling of the DN; the directories' own ids (slapd's version-1
+// entryUUID, AD's version-4 objectGUID) are never taken for one.
+func TestPlannedID(t *testing.T) {
+	a := PlannedID("uid=alice,ou=people,dc=example,dc=org")
+	if b := PlannedID("UID=Alice, ou=People,dc=example,dc=org"); a != b {
+		t.Errorf("two spellings of one DN: %s, %s", a, b)
+	}
+	if a == PlannedID("uid=bob,ou=people,dc=example,dc=org") {
+		t.Error("two DNs, one id")
+	}
+	for id, want := range map[string]bool{
+		a:                                      true,
+		"53bda72a-8597-1041-9800-4d5ee12332df": false, // slapd's entryUUID (version 1)
+		"d669fdff-9015-4880-9202-891d12b8bc14": false, // Samba's objectGUID (version 4)
+		"not-a-uuid":                           false,
+	} {
+		if isPlannedID(id) != want {
+			t.Errorf("isPlannedID(%q) = %v", id, !want)
+		}
+	}
+}

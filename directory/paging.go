@@ -45,7 +45,7 @@ func (ts typeSearch) vlvWindow(ctx context.Context, attrs []string, startIndex, 
 	rt, store := ts.r.rt, ts.r.store
 	req := ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false, ts.filter, attrs, nil)
 	if startIndex == 1 && count > 0 {
-		if first, all, err := ts.firstPage(ctx, req, count); all || err != nil {
+		if first, all, err := ts.firstPage(ctx, req, min(count, firstPageProbe)); all || err != nil {
 			return first, len(first), err
 		}
 	}
@@ -62,7 +62,13 @@ func (ts typeSearch) vlvWindow(ctx context.Context, attrs []string, startIndex, 
 		// The directory's own size limit is below the window (a service account
 		// limited to 500 entries per search): serve the entries that came, fewer
 		// than count as RFC 7644 §3.4.2.4 allows (the client's next startIndex
-		// follows them), and count the list with an empty window.
+		// follows them), and count the list with an empty window. A first page
+		// may still be whole: paged results are often allowed more.
+		if startIndex == 1 && count > firstPageProbe {
+			if first, all, err := ts.firstPage(ctx, req, count); all || err != nil {
+				return first, len(first), err
+			}
+		}
 		n, cerr := ts.vlvCount(ctx, req, sort)
 		return res.Entries[:min(len(res.Entries), count)], n, cerr
 	}
@@ -78,6 +84,13 @@ func (ts typeSearch) vlvWindow(ctx context.Context, attrs []string, startIndex, 
 	}
 	return res.Entries[:min(len(res.Entries), count)], res.ContentCount, nil
 }
+
+// firstPageProbe bounds the first page's probe: a result of at most this many
+// entries (a lookup by userName or externalId, a small group) is served by the
+// probe alone, without the VLV search's connection and sort; a larger one has
+// cost the probe this many entries, read in full and dropped, before the VLV
+// page (a probe of the whole page read a page of users in 300 groups twice).
+const firstPageProbe = 10
 
 // vlvCount is the number of req's matches: a VLV search for the first entry,
 // without attributes, read from the response's contentCount.
@@ -279,13 +292,16 @@ func (s *Snapshot) cursorList(ctx context.Context, searches []typeSearch, q *Que
 		return nil, err
 	}
 	cur.T, cur.F = rt.Name, listDigest(rt, q.Filter)
-	entries, total, next, prev, err := ts.cursorPage(ctx, rt.LDAPAttributes(ts.proj), cur, q.Count)
-	if err != nil {
-		return nil, ts.listError(err, q)
-	}
-	list, err := ts.r.render(ctx, entries, ts.proj)
+	var total int
+	var next, prev string
+	list, lease, err := ts.readPage(ctx, q.Count, func(attrs []string) (entries []*ldap.Entry, err error) {
+		if entries, total, next, prev, err = ts.cursorPage(ctx, attrs, cur, q.Count); err != nil {
+			err = ts.listError(err, q)
+		}
+		return entries, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &Page{Resources: list, Total: total, Next: next, Prev: prev}, nil
+	return &Page{Resources: list, Total: total, Next: next, Prev: prev, leases: []*Lease{lease}}, nil
 }

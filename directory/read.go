@@ -51,23 +51,33 @@ func (r *Resources) resource(ctx context.Context, e *ldap.Entry, p *mapping.Proj
 func (r *Resources) findByID(ctx context.Context, id string, attrs []string, controls []ldap.Control) (*ldap.Entry, error) {
 	idFilter, ok := r.rt.Dialect().IDFilter(id)
 	if !ok {
-		return nil, notFound(r.what(id))
+		return nil, r.idNotFound(id)
 	}
 	filter := "(&" + r.rt.Filter + idFilter + ")"
 	res, err := r.store.Search(ctx, ldap.NewSearchRequest(r.rt.Base, r.rt.Scope, ldap.NeverDerefAliases, 2, 0, false, filter, attrs, controls))
 	if err != nil {
 		if isCode(err, ldap.LDAPResultInvalidAttributeSyntax, ldap.LDAPResultNoSuchObject) {
-			return nil, notFound(r.what(id))
+			return nil, r.idNotFound(id)
 		}
 		return nil, err
 	}
 	if len(res.Entries) == 0 {
-		return nil, notFound(r.what(id))
+		return nil, r.idNotFound(id)
 	}
 	if err := r.store.CompleteRanges(ctx, res.Entries[:1]); err != nil {
 		return nil, err
 	}
 	return res.Entries[0], nil
+}
+
+// idNotFound is the answer for an id that names no entry: 404, saying so
+// when the id is one a plan gave a create it did not make (isPlannedID), which
+// an IdP that was pointed at a plan-mode gateway keeps asking for.
+func (r *Resources) idNotFound(id string) *Error {
+	if isPlannedID(id) {
+		return refuse(NotFound, "", "%s not found: this id has the form a plan-mode gateway gives a create it planned but did not make (a version-5 UUID); no such entry exists in the directory", r.what(id))
+	}
+	return notFound(r.what(id))
 }
 
 // readDN reads an entry by DN with a base-scope search.
@@ -102,7 +112,10 @@ func (r *Resources) render(ctx context.Context, entries []*ldap.Entry, p *mappin
 	if err := r.store.CompleteRanges(ctx, entries); err != nil { // AD: member;range=… (no-op when read already)
 		return nil, classify(err, r.rt.Name)
 	}
+	// A page of users in the same groups names each group once per user: each
+	// distinct DN is resolved, and its reference object rendered, once.
 	var dns []string
+	seen := map[string]bool{}
 	refs := map[string]mapping.Ref{}
 	for _, e := range entries {
 		own := r.rt.ReferenceDNs(e, p)
@@ -113,7 +126,12 @@ func (r *Resources) render(ctx context.Context, entries []*ldap.Entry, p *mappin
 				continue
 			}
 		}
-		dns = append(dns, own...)
+		for _, dn := range own {
+			if !seen[dn] {
+				seen[dn] = true
+				dns = append(dns, dn)
+			}
+		}
 	}
 	more, err := r.s.refsOf(ctx, dns)
 	if err != nil {
@@ -122,9 +140,10 @@ func (r *Resources) render(ctx context.Context, entries []*ldap.Entry, p *mappin
 	for k, v := range more {
 		refs[k] = v
 	}
+	shared := mapping.NewSharedRefs(refs)
 	out := make([]map[string]any, len(entries))
 	for i, e := range entries {
-		res := r.rt.FromLDAP(e, refs, r.s.base, p)
+		res := r.rt.FromLDAP(e, shared, r.s.base, p)
 		if !p.IncludesMeta(r.rt) {
 			delete(res, "meta")
 		}

@@ -194,8 +194,8 @@ func (s *Snapshot) dropDangling(ctx context.Context, dn string) error {
 				return err
 			}
 		}
-		if err := s.rewrite(ctx, refs, ""); err != nil {
-			return err
+		if err := s.rewrite(ctx, refs, ""); err != nil || planning(ctx) {
+			return err // a plan sees the same referrers again: one round (plan.go)
 		}
 	}
 	return nil
@@ -236,8 +236,8 @@ func (s *Snapshot) moveReferences(ctx context.Context, oldDN, newDN string) erro
 		if len(stale) == 0 {
 			return nil
 		}
-		if err := s.rewrite(ctx, stale, newDN); err != nil {
-			return err
+		if err := s.rewrite(ctx, stale, newDN); err != nil || planning(ctx) {
+			return err // a plan sees the same referrers again: one round (plan.go)
 		}
 	}
 	return nil

@@ -67,7 +67,7 @@ func (r *Resources) Update(ctx context.Context, id string, ifMatch []string, mut
 			return nil, err
 		}
 		cur := &Resource{ID: r.rt.Dialect().EntryID(e), DN: e.DN, Version: e.GetEqualFoldAttributeValue(r.rt.Dialect().Version),
-			Attributes: r.rt.FromLDAP(e, refs, r.s.base, nil)}
+			Attributes: r.rt.FromLDAP(e, mapping.NewRefs(refs), r.s.base, nil)}
 		c, err := mutate(cur)
 		if err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/scim2ldap/scim2ldap/directory"
+	"github.com/scim2ldap/scim2ldap/ldapstore"
 	"github.com/scim2ldap/scim2ldap/mapping"
 )
 
@@ -28,6 +29,15 @@ import (
 // ever logged, so neither passwords, secret attributes, tokens nor personal
 // data reach the audit log. Events go to Config.Audit (default: the
 // request log's writer).
+//
+// In plan mode (plan.go) both events carry "planned": true, and scim.change
+// also "ldif": the LDAP changes the write would have sent, as LDIF change
+// records (RFC 2849) in order, the request's reference upkeep in other
+// entries included, with their values (the admin reviewing a plan needs them)
+// but every password as "[password]":
+//
+//	{…,"event":"scim.change","operation":"patch",…,"planned":true,
+//	 "ldif":"dn: uid=alice,ou=people,dc=example,dc=org\nchangetype: modify\nreplace: title\ntitle: Engineer\n-\n\n"}
 
 // reqInfo is what the request middleware knows about a request, shared with
 // the handlers through the context.
@@ -93,6 +103,14 @@ func (s *Server) auditChange(ctx context.Context, rt *mapping.ResourceType, w di
 	if w.OldDN != "" && w.OldDN != w.DN { // renamed or moved: the SIEM can follow the entry
 		ev = ev.Str("old_dn", w.OldDN)
 	}
+	if plan := ldapstore.PlanOf(ctx); plan != nil {
+		ev = ev.Bool("planned", true)
+		if changes, err := plan.Drain(); err != nil {
+			ev = ev.Str("ldif_error", err.Error()) // never a value: go-ldap/ldif names the attribute
+		} else {
+			ev = ev.Str("ldif", changes)
+		}
+	}
 	if len(info.ignored) > 0 {
 		ignored := slices.Clone(info.ignored)
 		slices.Sort(ignored)
@@ -130,6 +148,9 @@ func (a auditEvents) ReferenceChanged(ctx context.Context, c directory.Reference
 		Str("remote", info.remote).Str("dn", c.DN).Strs("attributes", c.Attributes).Str("old_value", c.OldValue).Str("new_value", c.NewValue)
 	if c.ResourceType != "" {
 		ev = ev.Str("resource_type", c.ResourceType)
+	}
+	if ldapstore.PlanOf(ctx) != nil {
+		ev = ev.Bool("planned", true) // its LDIF is in the request's scim.change event
 	}
 	if info.identity != nil {
 		ev = ev.Str("client", info.identity.Name)

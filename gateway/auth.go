@@ -22,6 +22,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/time/rate"
+
+	"github.com/scim2ldap/scim2ldap/mapping"
 )
 
 // Client authentication (RFC 7644 §2): static bearer tokens, HTTP Basic, OAuth
@@ -552,17 +554,27 @@ func (s *Server) trusted(ip netip.Addr) bool {
 // its scope: 401 with WWW-Authenticate (RFC 6750 §3, RFC 7617) when missing or
 // invalid, 403 when the credential may not do this, 429 with Retry-After while
 // the client address has failed too often.
-func (s *Server) authenticate(next http.Handler) http.Handler {
+//
+// served are the resource types of the mapping whose router reaches next:
+// the request is authorized against the routes it is dispatched through, even
+// when a reload has put another mapping in force since (a Bulk request's
+// operations keep the mapping it started with).
+func (s *Server) authenticate(served []*mapping.ResourceType, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := infoOf(r.Context())
 		addr := s.clientAddr(r)
-		if wait, blocked := s.limiter.blocked(addr); blocked {
-			s.metrics.authFailure("rate_limited")
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait.Seconds(), 1)))))
-			writeError(w, errorf(429, "", "too many failed authentications from %s; retry later", addr))
-			return
+		// An operation of a Bulk request is authenticated with it (bulk.go):
+		// neither identified nor rate-limited again.
+		id, fail := bulkIdentity(r.Context()), (*authFailure)(nil)
+		if id == nil {
+			if wait, blocked := s.limiter.blocked(addr); blocked {
+				s.metrics.authFailure("rate_limited")
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait.Seconds(), 1)))))
+				writeError(w, errorf(429, "", "too many failed authentications from %s; retry later", addr))
+				return
+			}
+			id, fail = s.auth.Load().identify(r)
 		}
-		id, fail := s.auth.Load().identify(r)
 		if fail != nil {
 			s.limiter.fail(addr)
 			s.metrics.authFailure(fail.reason)
@@ -573,7 +585,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if info != nil {
 			info.identity = id
 		}
-		if e := s.authorize(id, r); e != nil {
+		if e := authorize(id, r, served); e != nil {
 			s.metrics.authFailure("forbidden")
 			writeError(w, e)
 			return
@@ -603,13 +615,16 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request, f *authFailur
 
 // authorize checks id's scope against the request: a credential granted no
 // scope may do nothing (not even discovery); writes (POST, PUT, PATCH,
-// DELETE, except POST …/.search) need read-write; a credential limited to
+// DELETE, except POST …/.search and POST /Bulk, whose operations are each
+// authorized) need read-write; a credential limited to
 // resource types may only reach those types' endpoints and discovery (not the
-// root /.search, which spans every type).
-func (s *Server) authorize(id *Identity, r *http.Request) *Error {
+// root /.search, which spans every type). served are the resource types of
+// the mapping whose routes serve r.
+func authorize(id *Identity, r *http.Request, served []*mapping.ResourceType) *Error {
 	rel := strings.TrimPrefix(r.URL.Path, BasePath)
-	search := strings.HasSuffix(rel, "/.search")
-	write := !search && (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodDelete)
+	// POST /Bulk writes nothing itself: each of its operations is authorized
+	// as the request it stands for (bulk.go).
+	write := isWrite(r) && rel != "/Bulk"
 	if id.refused != "" {
 		return errorf(403, "", "%s", id.refused) // RFC 6750 §3.1 insufficient_scope
 	}
@@ -622,7 +637,7 @@ func (s *Server) authorize(id *Identity, r *http.Request) *Error {
 	if rel == "/.search" {
 		return errorf(403, "", "credential %q is limited to %s; search their endpoints instead", id.Name, strings.Join(id.scope.ResourceTypes, ", "))
 	}
-	for _, rt := range s.served() {
+	for _, rt := range served {
 		if rel == rt.Endpoint || strings.HasPrefix(rel, rt.Endpoint+"/") {
 			for _, allowed := range id.scope.ResourceTypes {
 				if strings.EqualFold(allowed, rt.Name) {

@@ -25,6 +25,7 @@ import (
 //	    tokenFile: /run/secrets/entra-token   # or token: "..." (file preferred)
 //	    scope: read-write            # read-only | read-write (default read-only)
 //	    resourceTypes: [User, Group] # optional: only these types (default: all)
+//	    plan: false                  # true: writes are planned, not made (plan mode; default false)
 //	basicUsers:                      # HTTP Basic (RFC 7617), as Okta can send
 //	  - name: okta
 //	    username: okta-provisioning
@@ -65,10 +66,13 @@ type Credentials struct {
 
 // Scope is what a credential may do: Scope is "read-only" (default) or
 // "read-write"; ResourceTypes, when not empty, limits it to those resource types
-// (by name, e.g. "User").
+// (by name, e.g. "User"); Plan, when true, puts its writes in plan mode: they
+// are computed and answered as real ones but not sent to the directory (see
+// plan.go; a read-only scope's writes are refused all the same).
 type Scope struct {
 	Scope         string   `yaml:"scope"`
 	ResourceTypes []string `yaml:"resourceTypes"`
+	Plan          bool     `yaml:"plan"`
 }
 
 // CanWrite reports whether the scope is read-write.
@@ -283,9 +287,9 @@ func (c *Credentials) Check(m *mapping.Mapping) error {
 		if _, _, _, err := j.durations(); err != nil {
 			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: %w", i, j.Name, err))
 		}
-		if len(j.ClaimScopes) > 0 && (j.Scope.Scope != "" || len(j.ResourceTypes) > 0) {
+		if len(j.ClaimScopes) > 0 && (j.Scope.Scope != "" || len(j.ResourceTypes) > 0 || j.Plan) {
 			// Two sources of scope would leave open which one a token without the claim gets.
-			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: set scope/resourceTypes or claimScopes, not both (with claimScopes a token matching no entry is refused)", i, j.Name))
+			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: set scope/resourceTypes/plan or claimScopes, not both (with claimScopes a token matching no entry is refused; plan: true goes on a claimScopes entry)", i, j.Name))
 		}
 		for ci, c := range j.ClaimScopes {
 			where := fmt.Sprintf("jwtIssuers[%d].claimScopes[%d]", i, ci)

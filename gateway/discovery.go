@@ -17,7 +17,7 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) e
 		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
 		"documentationUri": "https://github.com/scim2ldap/scim2ldap#readme",
 		"patch":            map[string]any{"supported": true},
-		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": s.cfg.MaxBodyBytes},
+		"bulk":             map[string]any{"supported": true, "maxOperations": s.cfg.BulkMaxOperations, "maxPayloadSize": s.cfg.BulkMaxPayloadSize}, // RFC 7644 §3.7.4; bulk.go
 		"filter":           map[string]any{"supported": true, "maxResults": s.cfg.MaxPageSize},
 		"changePassword":   map[string]any{"supported": s.passwordMapped()},
 		"sort":             map[string]any{"supported": s.dir.Sorts()}, // only when the directory offers RFC 2891 sorting

@@ -117,6 +117,12 @@ func writeError(w http.ResponseWriter, e *Error) {
 	if e.Status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scim2ldap"`)
 	}
+	writeJSON(w, e.Status, errorBody(e))
+}
+
+// errorBody is e as a SCIM error body (RFC 7644 §3.12); a Bulk operation's
+// "response" too (§3.7.3).
+func errorBody(e *Error) map[string]any {
 	body := map[string]any{"schemas": []string{errorSchema}, "status": strconv.Itoa(e.Status)}
 	if e.ScimType != "" {
 		body["scimType"] = string(e.ScimType)
@@ -124,7 +130,7 @@ func writeError(w http.ResponseWriter, e *Error) {
 	if e.Detail != "" {
 		body["detail"] = e.Detail
 	}
-	writeJSON(w, e.Status, body)
+	return body
 }
 
 // writeJSON sends body as JSON (jsonenc.go: streamed, as encoding/json would

@@ -5,6 +5,7 @@ package gateway_test
 // same scenarios against Active Directory.
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -14,12 +15,23 @@ import (
 )
 
 // TestIdPScenarios runs every scenario of scimtest.Scenarios on slapd, each
-// against a gateway of its own.
+// against a gateway of its own. Every write a scenario sends is first planned
+// (scimtest.PlanShadow, with a credential that has plan: true): the plan must
+// leave the directory byte for byte as it was, answer what the real write
+// answers but for what the directory assigns, and audit the same change as
+// LDIF; then the write is sent for real and the scenario goes on.
 func TestIdPScenarios(t *testing.T) {
 	for _, s := range scimtest.Scenarios {
 		t.Run(s.Name, func(t *testing.T) {
-			e := newEnv(t)
+			e, audit := planEnv(t, "read-write")
+			sh := &scimtest.PlanShadow{T: t, PlanAuth: "Bearer " + planToken, Events: audit.Events,
+				Dump: func(t testing.TB) string { return dumpTree(t, e.ldap) }}
+			e.Client.HTTP = &http.Client{Transport: sh}
 			s.Run(t, e.Client, openLDAP{e})
+			if sh.Writes < 5 || sh.Creates == 0 {
+				t.Fatalf("the scenario sent %d writes, %d creates: the plan shadow saw too little", sh.Writes, sh.Creates)
+			}
+			t.Logf("%d writes planned and compared, %d of them creates", sh.Writes, sh.Creates)
 		})
 	}
 }

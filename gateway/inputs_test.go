@@ -311,8 +311,9 @@ func TestBodyLimitAndRequestID(t *testing.T) {
 	if r.Status != 413 || !strings.Contains(r.Raw, "2048") {
 		t.Errorf("oversized body: %d %s", r.Status, r.Raw)
 	}
-	if r := e.call("GET", "/ServiceProviderConfig", bearer(rwToken), nil); !strings.Contains(r.Raw, `"maxPayloadSize":2048`) {
-		t.Errorf("body limit not advertised: %s", r.Raw)
+	// bulk.maxPayloadSize is the Bulk request's own limit (BulkMaxPayloadSize), not this one.
+	if r := e.call("GET", "/ServiceProviderConfig", bearer(rwToken), nil); !strings.Contains(r.Raw, `"maxPayloadSize":1048576`) {
+		t.Errorf("bulk.maxPayloadSize is not the default Bulk limit: %s", r.Raw)
 	}
 	// A request id that is not sane is replaced.
 	r = e.call("GET", "/Users?count=0", bearer(rwToken), nil, "X-Request-Id", "bad id\twith spaces")

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -30,14 +31,57 @@ func encodeJSON(w io.Writer, v any) error {
 		bufPool.Put(bw)
 	}()
 	var scratch [64]byte
-	if err := writeValue(bw, v, scratch[:0]); err != nil {
+	if err := writeValue(bw, v, scratch[:0], &repeats{}); err != nil {
 		return err
 	}
 	bw.WriteByte('\n')
 	return bw.Flush()
 }
 
-func writeValue(w *bufio.Writer, v any, scratch []byte) error {
+// repeats remembers the small objects of strings met in one document, such as
+// the reference objects a list page's users share (one group's {value, $ref}
+// in every member's groups: mapping.NewSharedRefs): from its second
+// appearance on, such an object is written from its encoding.
+type repeats struct {
+	seen    map[uintptr]bool
+	encoded map[uintptr][]byte
+}
+
+// cached writes x's encoding when x was met before, and reports whether it did.
+func (r *repeats) cached(w *bufio.Writer, x map[string]any) bool {
+	if len(x) > 4 {
+		return false
+	}
+	for _, v := range x {
+		if _, ok := v.(string); !ok {
+			return false
+		}
+	}
+	id := uintptr(reflect.ValueOf(x).UnsafePointer())
+	if b, ok := r.encoded[id]; ok {
+		w.Write(b)
+		return true
+	}
+	if !r.seen[id] {
+		if r.seen == nil {
+			r.seen = map[uintptr]bool{}
+		}
+		r.seen[id] = true
+		return false
+	}
+	var buf bytes.Buffer
+	bw := bufio.NewWriterSize(&buf, 256)
+	writeObject(bw, x, nil, nil)
+	bw.Flush()
+	if r.encoded == nil {
+		r.encoded = map[uintptr][]byte{}
+	}
+	r.encoded[id] = buf.Bytes()
+	w.Write(buf.Bytes())
+	return true
+}
+
+func writeValue(w *bufio.Writer, v any, scratch []byte, r *repeats) error {
 	switch x := v.(type) {
 	case nil:
 		w.WriteString("null")
@@ -60,7 +104,7 @@ func writeValue(w *bufio.Writer, v any, scratch []byte) error {
 			w.WriteString(string(x)) // as encoding/json: already validated by the decoder
 		}
 	case []any:
-		return writeArray(w, x, func(e any) error { return writeValue(w, e, scratch) })
+		return writeArray(w, x, func(e any) error { return writeValue(w, e, scratch, r) })
 	case []string:
 		return writeArray(w, x, func(e string) error { writeString(w, e); return nil })
 	case map[string]any:
@@ -68,23 +112,10 @@ func writeValue(w *bufio.Writer, v any, scratch []byte) error {
 			w.WriteString("null")
 			return nil
 		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
+		if r != nil && r.cached(w, x) {
+			return nil
 		}
-		slices.Sort(keys)
-		w.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			writeString(w, k)
-			w.WriteByte(':')
-			if err := writeValue(w, x[k], scratch); err != nil {
-				return err
-			}
-		}
-		w.WriteByte('}')
+		return writeObject(w, x, scratch, r)
 	default:
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
@@ -94,6 +125,29 @@ func writeValue(w *bufio.Writer, v any, scratch []byte) error {
 		}
 		w.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 	}
+	return nil
+}
+
+// writeObject writes x with its keys sorted.
+func writeObject(w *bufio.Writer, x map[string]any, scratch []byte, r *repeats) error {
+	var small [8]string // most objects (references, names, emails) have a few keys
+	keys := small[:0]
+	for k := range x {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	w.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		writeString(w, k)
+		w.WriteByte(':')
+		if err := writeValue(w, x[k], scratch, r); err != nil {
+			return err
+		}
+	}
+	w.WriteByte('}')
 	return nil
 }
 

@@ -20,6 +20,15 @@ func TestEncodeJSONMatchesEncodingJSON(t *testing.T) {
 	for _, s := range tricky {
 		values = append(values, s, map[string]any{s: s}, []any{s})
 	}
+	// Objects shared between resources (a page's users naming the same
+	// groups), met once, twice and more, alone and nested: written from their
+	// first encoding from the second time on.
+	group := map[string]any{"value": "g-1", "$ref": "https://h/Groups/g-1"}
+	other := map[string]any{"value": "g-2 \u2028 \" <>", "$ref": "https://h/Groups/g-2", "type": "Group"}
+	notLeaf := map[string]any{"value": "u", "n": 1}
+	values = append(values,
+		[]any{group, group, other, group, other, notLeaf, notLeaf},
+		[]any{map[string]any{"groups": []any{group, other}}, map[string]any{"groups": []any{other, group}, "manager": group}})
 	for i, v := range values {
 		var want bytes.Buffer
 		enc := json.NewEncoder(&want)

@@ -53,6 +53,7 @@ func TestJWTClaimScopes(t *testing.T) {
 	creds, err := loadJWTIssuer(t, keys.srv.URL, `    claimScopes:
       - {claim: roles, value: SCIM.ReadWrite, scope: read-write}
       - {claim: scp, value: SCIM.Read, scope: read-only, resourceTypes: [User]}
+      - {claim: roles, value: SCIM.Plan, scope: read-write, plan: true}
 `)
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +64,14 @@ func TestJWTClaimScopes(t *testing.T) {
 	writer := token(map[string]any{"roles": []string{"Other", "SCIM.ReadWrite"}})
 	if r := e.call("POST", "/Users", writer, newUser("claim-writer")); r.Status != 201 {
 		t.Errorf("roles SCIM.ReadWrite: POST %d %s", r.Status, r.Raw)
+	}
+	// An app role that plans: the create is answered, marked, and not made.
+	planner := token(map[string]any{"roles": []string{"SCIM.Plan"}})
+	if r := e.call("POST", "/Users", planner, newUser("claim-planner")); r.Status != 201 || r.Header.Get(gateway.PlannedHeader) != "true" {
+		t.Errorf("roles SCIM.Plan: POST %d %v %s", r.Status, r.Header, r.Raw)
+	}
+	if r := e.call("GET", "/Users?filter=userName%20eq%20%22claim-planner%22", writer, nil); r.Body["totalResults"] != 0.0 {
+		t.Errorf("a planned create was made: %s", r.Raw)
 	}
 	reader := token(map[string]any{"scp": "openid SCIM.Read"})
 	if r := e.call("GET", "/Users", reader, nil); r.Status != 200 {
@@ -91,6 +100,7 @@ func TestJWTClaimScopes(t *testing.T) {
 func TestJWTClaimScopesChecked(t *testing.T) {
 	for name, c := range map[string]struct{ body, want string }{
 		"scope and claimScopes": {"    scope: read-write\n    claimScopes: [{claim: roles, value: SCIM.ReadWrite, scope: read-write}]\n", "not both"},
+		"plan and claimScopes":  {"    plan: true\n    claimScopes: [{claim: roles, value: SCIM.Plan, scope: read-write, plan: true}]\n", "plan: true goes on a claimScopes entry"},
 		"no value":              {"    claimScopes: [{claim: roles, scope: read-write}]\n", "claim and value are required"},
 		"bad scope":             {"    claimScopes: [{claim: roles, value: X, scope: admin}]\n", `claimScopes[0] "oauth-app": scope must be`},
 	} {

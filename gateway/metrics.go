@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,9 @@ import (
 //	scim2ldap_http_requests_total{route,method,status,client}      counter
 //	scim2ldap_http_request_duration_seconds{route,method}          histogram
 //	scim2ldap_http_requests_in_flight                              gauge
+//	scim2ldap_bulk_operations_total{route,method,status,client}    counter (each operation of a POST /Bulk, by the
+//	                                                                 route it reached; the Bulk request itself is one
+//	                                                                 of scim2ldap_http_requests_total)
 //	scim2ldap_ldap_operations_total{op,result}                     counter (result: ldapstore.ResultLabel)
 //	scim2ldap_ldap_operation_duration_seconds{op}                  histogram
 //	scim2ldap_ldap_connections{state="up"|"down"}                  gauge (shared connections)
@@ -40,7 +44,13 @@ import (
 //	scim2ldap_credentials_reloads_total{result}                    counter (SIGHUP; result: ok, rejected)
 //	scim2ldap_build_info{version,revision,goversion}               gauge, always 1 (Config.Build)
 //
-// plus the Go runtime and process collectors.
+// plus the Go runtime and process collectors, the runtime's with the CPU
+// classes of runtime/metrics: go_cpu_classes_gc_total_cpu_seconds_total over
+// go_cpu_classes_total_cpu_seconds_total minus go_cpu_classes_idle_cpu_seconds_total
+// is the share of the process's CPU the garbage collector took.
+// gcCPU selects the garbage collector's, the idle and the total CPU time from runtime/metrics.
+var gcCPU = regexp.MustCompile(`^/cpu/classes/(gc/total|idle|total):cpu-seconds$`)
+
 type metrics struct {
 	reloads      *prometheus.CounterVec
 	credReloads  *prometheus.CounterVec
@@ -54,6 +64,7 @@ type metrics struct {
 	authFailures *prometheus.CounterVec
 	jwks         *prometheus.CounterVec
 	audits       *prometheus.CounterVec
+	bulkOps      *prometheus.CounterVec
 }
 
 // BuildInfo names a build of the gateway: the labels of scim2ldap_build_info.
@@ -97,8 +108,11 @@ func newMetrics(store *ldapstore.Store, build BuildInfo) *metrics {
 		Help: "Audit events (changes written to the directory) by operation and resource type."}, []string{"operation", "resource_type"})
 	m.credReloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_credentials_reloads_total",
 		Help: `Client credential reloads (SIGHUP, with SCIM2LDAP_BEARER_TOKENS_FILE or SCIM2LDAP_CREDENTIALS_FILE) by result: "ok", or "rejected" (the old credentials stay).`}, []string{"result"})
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.ldapOps, m.ldapDuration, m.ready, m.authFailures, m.jwks, m.audits, m.reloads, m.credReloads,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+	m.bulkOps = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scim2ldap_bulk_operations_total",
+		Help: "Operations of POST /Bulk requests by the route template they reached (\"unmatched\": refused before), method, status code and client."}, []string{"route", "method", "status", "client"})
+	for _, c := range []prometheus.Collector{m.bulkOps, m.requests, m.duration, m.inFlight, m.ldapOps, m.ldapDuration, m.ready, m.authFailures, m.jwks, m.audits, m.reloads, m.credReloads,
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: gcCPU})),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
 	if store != nil {
@@ -148,6 +162,11 @@ func (m *metrics) observeLDAP(op, result string, d time.Duration) {
 func (m *metrics) observeRequest(route, method string, status int, client string, d time.Duration) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status), client).Inc()
 	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// bulkOperation counts one operation of a Bulk request (bulk.go).
+func (m *metrics) bulkOperation(route, method string, status int, client string) {
+	m.bulkOps.WithLabelValues(route, method, strconv.Itoa(status), client).Inc()
 }
 
 func (m *metrics) authFailure(reason string) { m.authFailures.WithLabelValues(reason).Inc() }

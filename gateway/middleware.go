@@ -25,7 +25,7 @@ import (
 // failed, so its line carries the cause (noteCause) and is at error level; at
 // warn level for 503, the directory unavailable or busy (clients retry; an
 // outage logs one per request), and at info for 501, the documented answer
-// to a bulk request (bulk.supported is false in /ServiceProviderConfig).
+// to /Me. A POST /Bulk gets Config.BulkMaxPayloadSize as its body limit.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	info := &reqInfo{id: requestID(r), remote: s.clientAddr(r), method: r.Method}
@@ -34,7 +34,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		limit := s.cfg.MaxBodyBytes
+		if r.URL.Path == BasePath+"/Bulk" {
+			limit = s.cfg.BulkMaxPayloadSize // RFC 7644 §3.7.4 maxPayloadSize
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}
 	rec := &statusRecorder{ResponseWriter: w, status: 200}
 	s.metrics.inFlight.Inc()
@@ -66,6 +70,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if rec.status >= 500 && rec.cause != nil {
 			ev = ev.Str("cause", rec.cause.Error())
+		}
+		if rec.Header().Get(PlannedHeader) != "" {
+			ev = ev.Bool("planned", true) // plan mode: the write was computed, not sent (plan.go)
 		}
 		ev.
 			Str("method", r.Method).

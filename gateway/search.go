@@ -204,6 +204,7 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, m *mapping.Mapp
 	if err != nil {
 		return err
 	}
+	defer page.Release() // after the page is written
 	resources := make([]any, len(page.Resources))
 	for i, res := range page.Resources {
 		resources[i] = res

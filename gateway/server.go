@@ -46,6 +46,9 @@ type Config struct {
 	PublicURL string
 	// MaxPageSize caps `count` (default 1000).
 	MaxPageSize int
+	// ListMemory bounds, in bytes, the memory the list pages being served hold
+	// at once (directory.ListMemory); 0: unbounded.
+	ListMemory int64
 
 	// Production settings (auth.go, metrics.go, audit.go, middleware.go).
 
@@ -69,6 +72,15 @@ type Config struct {
 	ServeMetrics bool
 	// Build names the running binary in scim2ldap_build_info (metrics.go).
 	Build BuildInfo
+	// BulkMaxOperations and BulkMaxPayloadSize (bytes) bound a POST /Bulk
+	// request (RFC 7644 §3.7.4; bulk.go); defaults DefaultBulkMaxOperations
+	// and DefaultBulkMaxPayloadSize. The payload limit replaces MaxBodyBytes
+	// for /Bulk only.
+	BulkMaxOperations  int
+	BulkMaxPayloadSize int64
+	// Plan puts every request in plan mode (SCIM2LDAP_MODE=plan): writes are
+	// computed and not sent (plan.go). False: only credentials with plan: true.
+	Plan bool
 }
 
 // Server serves SCIM over HTTP.
@@ -96,6 +108,12 @@ func New(cfg Config) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = MaxBodyBytes
 	}
+	if cfg.BulkMaxOperations <= 0 {
+		cfg.BulkMaxOperations = DefaultBulkMaxOperations
+	}
+	if cfg.BulkMaxPayloadSize <= 0 {
+		cfg.BulkMaxPayloadSize = DefaultBulkMaxPayloadSize
+	}
 	if cfg.AuthFailureBurst == 0 {
 		cfg.AuthFailureBurst = 10
 	}
@@ -106,7 +124,7 @@ func New(cfg Config) *Server {
 	if cfg.Audit != nil {
 		s.audit = zerolog.New(cfg.Audit).With().Timestamp().Logger()
 	}
-	s.dir = directory.New(cfg.Store, cfg.Log.Hook(requestIDHook{}), auditEvents{s})
+	s.dir = directory.New(cfg.Store, cfg.Log.Hook(requestIDHook{}), auditEvents{s}, directory.ListMemory(cfg.ListMemory))
 	s.auth.Store(newAuthenticator(cfg.Tokens, cfg.Credentials, s.metrics))
 	s.limiter = newFailureLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval)
 	s.SetMapping(cfg.Mapping)
@@ -124,6 +142,7 @@ type routes struct {
 // validates m first (mapping.Load refuses a file with problems).
 func (s *Server) SetMapping(m *mapping.Mapping) {
 	cfg := s.cfg
+	served := servedOf(m)
 	r := mux.NewRouter()
 	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(404, "", "no such endpoint: %s", r.URL.Path))
@@ -138,7 +157,7 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	// authenticated client, and counts toward the failure limit like any other
 	// request: the API's shape is not told to anyone who asks.
 	guarded := func(h http.Handler) http.Handler {
-		auth := s.authenticate(h)
+		auth := s.authenticate(served, h)
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			if req.URL.Path == BasePath || strings.HasPrefix(req.URL.Path, BasePath+"/") {
 				auth.ServeHTTP(w, req)
@@ -173,10 +192,10 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	// subrouter in gorilla/mux v1.8.1 answers 404 instead of 405 for a wrong
 	// method (gorilla/mux#739).
 	handle := func(path string, h handlerFunc, methods ...string) {
-		route(BasePath+path, s.authenticate(answer(h)), methods...)
+		route(BasePath+path, s.authenticate(served, s.plans(m, answer(h))), methods...)
 	}
 	handleID := func(endpoint string, h handlerFunc, method string) {
-		routeOn(r.NewRoute().MatcherFunc(resourcePath(BasePath+endpoint+"/")), BasePath+endpoint+"/{id}", s.authenticate(answer(h)), method)
+		routeOn(r.NewRoute().MatcherFunc(resourcePath(BasePath+endpoint+"/")), BasePath+endpoint+"/{id}", s.authenticate(served, s.plans(m, answer(h))), method)
 	}
 	handle("/ServiceProviderConfig", noFilter(s.serviceProviderConfig), http.MethodGet)
 	handle("/ResourceTypes", noFilter(s.resourceTypes), http.MethodGet)
@@ -184,16 +203,14 @@ func (s *Server) SetMapping(m *mapping.Mapping) {
 	handle("/Schemas", noFilter(s.schemas), http.MethodGet)
 	handle("/Schemas/{id}", noFilter(s.schemas), http.MethodGet)
 	handle("/.search", s.searchRoot, http.MethodPost) // search.go
-	handle("/Bulk", func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(501, "", "bulk operations are not supported (bulk.supported is false in /ServiceProviderConfig); send the requests one by one")
-	}, http.MethodPost)
+	handle("/Bulk", s.bulk, http.MethodPost)          // bulk.go
 	// RFC 7644 §3.11: a service provider that does not support the /Me alias
 	// SHOULD answer 501 for every operation on it. A 404 would tell the client
 	// it has the wrong base URL.
 	handle("/Me", func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(501, "", "/Me is not supported: clients authenticate with provisioning credentials (bearer tokens), not as a user, so /Me names no resource; use /Users/{id}")
 	}, http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete)
-	for _, rt := range servedOf(m) {
+	for _, rt := range served {
 		h := &resourceHandler{s: s, m: m, rt: rt}
 		handle(rt.Endpoint+"/.search", h.search, http.MethodPost) // before {id}: search.go
 		handle(rt.Endpoint, h.list, http.MethodGet)

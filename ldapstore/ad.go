@@ -46,7 +46,11 @@ func UnicodePwd(password string) string {
 // policy refuses); neither the error nor anything logged carries the password.
 func (s *Store) SetUnicodePwd(ctx context.Context, dn, password, pwdLastSet string) error {
 	mod := ldap.NewModifyRequest(dn, nil)
-	mod.Replace("unicodePwd", []string{UnicodePwd(password)})
+	value := UnicodePwd(password)
+	if PlanOf(ctx) != nil {
+		value = PasswordMarker // a plan never holds the password, even encoded
+	}
+	mod.Replace("unicodePwd", []string{value})
 	if pwdLastSet != "" {
 		mod.Replace("pwdLastSet", []string{pwdLastSet})
 	}

@@ -28,8 +28,13 @@ type matchingRule struct {
 // attributeType is what an AttributeTypeDescription says of matching: the rules
 // it names itself and the supertype it inherits the others from (RFC 4512 §4.1.2).
 type attributeType struct {
+	names                      []string
 	sup                        string
 	equality, substr, ordering string
+	syntax                     string // OID, without a {length} bound
+	singleValue, noUserMod     bool
+	obsolete                   bool
+	usage                      string // userApplications when empty
 }
 
 type objectClass struct {
@@ -133,7 +138,12 @@ func ParseSchema(attributeTypes, objectClasses []string) *Schema {
 	}
 	for _, d := range attributeTypes {
 		f := schemaFields(d)
-		at := &attributeType{sup: first(f["SUP"]), equality: first(f["EQUALITY"]), substr: first(f["SUBSTR"]), ordering: first(f["ORDERING"])}
+		syntax, _, _ := strings.Cut(first(f["SYNTAX"]), "{")
+		at := &attributeType{names: f["NAME"], sup: first(f["SUP"]), equality: first(f["EQUALITY"]), substr: first(f["SUBSTR"]),
+			ordering: first(f["ORDERING"]), syntax: syntax, usage: first(f["USAGE"])}
+		_, at.singleValue = f["SINGLE-VALUE"]
+		_, at.noUserMod = f["NO-USER-MODIFICATION"]
+		_, at.obsolete = f["OBSOLETE"]
 		for _, n := range f["NAME"] {
 			s.attrs[strings.ToLower(n)] = at
 		}
@@ -149,7 +159,8 @@ func ParseSchema(attributeTypes, objectClasses []string) *Schema {
 }
 
 // schemaFields splits a description into its keywords' values: NAME 'a' or
-// NAME ( 'a' 'b' ), MUST x or MUST ( x $ y ).
+// NAME ( 'a' 'b' ), MUST x or MUST ( x $ y ); a flag (SINGLE-VALUE,
+// NO-USER-MODIFICATION, OBSOLETE) is a key with no values.
 func schemaFields(d string) map[string][]string {
 	var toks []string
 	for i := 0; i < len(d); {
@@ -179,7 +190,10 @@ func schemaFields(d string) map[string][]string {
 	for i := 1; i < len(toks); i++ { // toks[0] is "(", then the OID
 		key := toks[i]
 		switch key {
-		case "NAME", "SUP", "MUST", "MAY", "EQUALITY", "SUBSTR", "ORDERING", "APPLIES":
+		case "NAME", "SUP", "MUST", "MAY", "EQUALITY", "SUBSTR", "ORDERING", "APPLIES", "SYNTAX", "USAGE":
+		case "SINGLE-VALUE", "NO-USER-MODIFICATION", "OBSOLETE": // flags without a value
+			out[key] = nil
+			continue
 		default:
 			continue
 		}
@@ -227,6 +241,20 @@ func (s *Schema) SubstringRule(name string) (rule string, published bool) {
 // HasObjectClass reports whether the directory defines the object class.
 func (s *Schema) HasObjectClass(name string) bool { return s.classes[strings.ToLower(name)] != nil }
 
+// Superclasses returns the object class and every class it derives from
+// (its SUP chain, RFC 4512 §4.1.1), lower-cased; only the class itself when
+// the schema does not define it.
+func (s *Schema) Superclasses(class string) []string {
+	out := []string{strings.ToLower(class)}
+	s.collect(class, func(oc *objectClass) []string {
+		for _, sup := range oc.sup {
+			out = append(out, strings.ToLower(sup))
+		}
+		return nil
+	})
+	return out
+}
+
 // Must returns the attributes the object class and its superclasses require.
 func (s *Schema) Must(class string) []string {
 	return s.collect(class, func(oc *objectClass) []string { return oc.must })
@@ -255,4 +283,42 @@ func (s *Schema) collect(class string, f func(*objectClass) []string) []string {
 	}
 	walk(class)
 	return out
+}
+
+// AttributeType is what the directory's schema says of one attribute type
+// (RFC 4512 §4.1.2 AttributeTypeDescription), SYNTAX and SINGLE-VALUE resolved
+// through SUP.
+type AttributeType struct {
+	Name        string // the first NAME, as the directory spells it
+	Syntax      string // the LDAP syntax's OID (RFC 4517 §3.3), "" when none is found
+	SingleValue bool
+	// NoUserModification: only the directory writes it (NO-USER-MODIFICATION).
+	NoUserModification bool
+	Obsolete           bool
+	// Operational: USAGE is directoryOperation, distributedOperation or
+	// dSAOperation (RFC 4512 §4.1.2), not userApplications.
+	Operational bool
+}
+
+// Attribute returns the attribute type named name (options such as ";binary"
+// ignored; names and aliases compare case-insensitively), or false when the
+// directory does not define it.
+func (s *Schema) Attribute(name string) (AttributeType, bool) {
+	name, _, _ = strings.Cut(name, ";")
+	at := s.attrs[strings.ToLower(name)]
+	if at == nil {
+		return AttributeType{}, false
+	}
+	out := AttributeType{Name: name, NoUserModification: at.noUserMod, Obsolete: at.obsolete,
+		Operational: at.usage != "" && !strings.EqualFold(at.usage, "userApplications")}
+	if len(at.names) > 0 {
+		out.Name = at.names[0]
+	}
+	out.SingleValue = at.singleValue // not inherited (RFC 4512 §4.1.2); the syntax is
+	seen := map[*attributeType]bool{}
+	for t := at; t != nil && !seen[t] && out.Syntax == ""; t = s.attrs[strings.ToLower(t.sup)] {
+		seen[t] = true
+		out.Syntax = t.syntax
+	}
+	return out, true
 }

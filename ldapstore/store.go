@@ -211,9 +211,6 @@ func (s *Store) Close() {
 	}
 }
 
-// dialCtx dials the server in use (see dialServer).
-func (s *Store) dialCtx(ctx context.Context) (*ldap.Conn, error) { return s.dialServer(ctx, s.cur()) }
-
 // dialServer dials, upgrades and binds a connection to srv within the
 // configured timeout, or less when ctx's deadline comes sooner.
 func (s *Store) dialServer(ctx context.Context, srv *server) (*ldap.Conn, error) {
@@ -372,6 +369,11 @@ func (s *Store) doOp(ctx context.Context, name string, idempotent bool, op func(
 // A sort control's failure reported in a sortResult control (RFC 2891 §1.2) is
 // an error, as in SearchPages.
 func (s *Store) Search(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, error) {
+	if p := PlanOf(ctx); p != nil && req.Scope == ldap.ScopeBaseObject {
+		if res, ok, err := s.planSearch(ctx, p, req); ok {
+			return res, err
+		}
+	}
 	var res *ldap.SearchResult
 	err := s.doOp(ctx, "search", true, func(c *ldap.Conn) (err error) {
 		res, err = c.Search(req)
@@ -386,8 +388,11 @@ func (s *Store) Search(ctx context.Context, req *ldap.SearchRequest) (*ldap.Sear
 	return res, err
 }
 
-// Add adds an entry.
+// Add adds an entry (with a Plan in ctx: records it, see plan.go).
 func (s *Store) Add(ctx context.Context, req *ldap.AddRequest) error {
+	if p := PlanOf(ctx); p != nil {
+		return s.planAdd(ctx, p, req)
+	}
 	err := s.doOp(ctx, "add", false, func(c *ldap.Conn) error { return c.Add(req) })
 	if err == nil {
 		s.noteWrite(req.DN)
@@ -395,8 +400,11 @@ func (s *Store) Add(ctx context.Context, req *ldap.AddRequest) error {
 	return err
 }
 
-// Modify modifies an entry.
+// Modify modifies an entry (with a Plan in ctx: records it).
 func (s *Store) Modify(ctx context.Context, req *ldap.ModifyRequest) error {
+	if p := PlanOf(ctx); p != nil {
+		return s.planModify(ctx, p, req)
+	}
 	err := s.doOp(ctx, "modify", false, func(c *ldap.Conn) error { return c.Modify(req) })
 	if err == nil {
 		s.noteWrite(req.DN)
@@ -406,6 +414,9 @@ func (s *Store) Modify(ctx context.Context, req *ldap.ModifyRequest) error {
 
 // ModifyDN renames or moves an entry (modrdn, RFC 4511 §4.9).
 func (s *Store) ModifyDN(ctx context.Context, req *ldap.ModifyDNRequest) error {
+	if p := PlanOf(ctx); p != nil {
+		return s.planModifyDN(ctx, p, req)
+	}
 	err := s.doOp(ctx, "modifydn", false, func(c *ldap.Conn) error { return c.ModifyDN(req) })
 	if err == nil {
 		s.noteWrite(req.DN, renamedDN(req))
@@ -427,6 +438,12 @@ func (s *Store) Compare(ctx context.Context, dn, attr, value string) (bool, erro
 // operation (RFC 3062): the directory hashes it under its own policy (OpenLDAP:
 // olcPasswordHash, {SSHA} by default), so no clear text is ever stored.
 func (s *Store) SetPassword(ctx context.Context, dn, password string) error {
+	if p := PlanOf(ctx); p != nil { // the value never reaches the plan
+		mod := ldap.NewModifyRequest(dn, nil)
+		mod.Replace("userPassword", []string{PasswordMarker})
+		p.modify(mod, "Password Modify extended operation (RFC 3062), shown as the change it makes; the directory hashes the password")
+		return nil
+	}
 	err := s.do(ctx, false, func(c *ldap.Conn) error {
 		_, err := c.PasswordModify(ldap.NewPasswordModifyRequest(dn, "", password))
 		return err
@@ -437,8 +454,11 @@ func (s *Store) SetPassword(ctx context.Context, dn, password string) error {
 	return err
 }
 
-// Delete deletes an entry.
+// Delete deletes an entry (with a Plan in ctx: records it).
 func (s *Store) Delete(ctx context.Context, req *ldap.DelRequest) error {
+	if p := PlanOf(ctx); p != nil {
+		return s.planDelete(ctx, p, req)
+	}
 	err := s.doOp(ctx, "delete", false, func(c *ldap.Conn) error { return c.Del(req) })
 	if err == nil {
 		s.noteWrite(req.DN)

@@ -79,8 +79,9 @@ type VLVResult struct {
 }
 
 // ErrVLVRange is returned (wrapped in an *ldap.Error with code 76) when a byOffset
-// target lies beyond the end of the list. go-ldap drops the response controls of
-// a failed search, so the list's size is then unknown: ask again with Offset 1.
+// target lies beyond the end of the list. The VLVResult then holds the list's
+// size when the directory sent its VLV response control with the error (slapd
+// does); a ContentCount of 0 may also mean it did not: ask again with Offset 1.
 var ErrVLVRange = errors.New("VLV offset beyond the end of the list")
 
 // vlvResponse decodes a VirtualListViewResponse (draft §6.2):
@@ -116,6 +117,12 @@ func vlvResponse(controls []ldap.Control) (target, count, code int, ok bool) {
 // searches run at once; the others wait (bounded by ctx). Counted as two
 // operations (bind and search). Errors: *ldap.Error as from Search; 76 (VLV
 // error, e.g. ErrVLVRange) and 51 busy (no free sort slot) are the server's.
+//
+// The connection is not go-ldap's: its responses are read by this package's
+// own decoder (wire.go), which makes an entry's values substrings of one copy
+// of its message instead of building a packet tree per message: a page of
+// users who are each in hundreds of groups costs a few allocations per entry
+// instead of several per value.
 func (s *Store) SearchVLV(ctx context.Context, req *ldap.SearchRequest, sort *SortControl, vlv *VLVControl) (*VLVResult, error) {
 	select {
 	case s.vlvSlots <- struct{}{}:
@@ -125,20 +132,26 @@ func (s *Store) SearchVLV(ctx context.Context, req *ldap.SearchRequest, sort *So
 	}
 	start := time.Now()
 	countOp(ctx)
-	c, err := s.dialCtx(ctx)
+	c, err := s.dialWire(ctx)
 	s.observe("connect", err, time.Since(start))
 	if err != nil {
 		return nil, &UnavailableError{Err: err}
 	}
-	defer c.Close()
+	defer c.close()
 	r := *req
 	r.Controls = append(append([]ldap.Control(nil), req.Controls...), sort, vlv)
 	var res *ldap.SearchResult
+	got := make(chan *ldap.SearchResult, 1) // empty when run abandoned the search at ctx's end
 	countOp(ctx)
-	err = s.run(ctx, "search", c, func(c *ldap.Conn) (err error) {
-		res, err = c.Search(&r)
+	err = s.run(ctx, "search", nil, func(*ldap.Conn) error { // the search runs on c, not on a go-ldap connection
+		res, err := c.search(&r, s.cfg.Timeout) // ctx's end, when sooner, is run's to report
+		got <- res
 		return err
 	})
+	select {
+	case res = <-got:
+	default:
+	}
 	out := &VLVResult{}
 	if res != nil {
 		out.Entries = res.Entries

@@ -512,35 +512,42 @@ func ParseGeneralizedTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("not a generalizedTime: %q", s)
 }
 
-// fromLDAP decodes one LDAP value into its SCIM JSON form.
-func fromLDAP(a *AttrMap, raw []byte) any {
+// fromLDAP decodes one LDAP value into its SCIM JSON form; ok is false when
+// the value is not in the syntax a.Type() reads (an integer attribute holding
+// "n/a", a boolean that is neither TrueValue nor FalseValue), and the value is
+// then passed on as the string it is (or, for a boolean, read as false).
+func fromLDAP(a *AttrMap, raw []byte) (v any, ok bool) {
 	s := string(raw)
 	switch a.Type() {
 	case "boolean":
 		if a.TrueWhenAbsent {
-			return false // any value: e.g. a lock time
+			return false, true // any value: e.g. a lock time
 		}
 		if a.FalseBits != 0 {
 			n, err := strconv.ParseInt(s, 10, 64) // userAccountControl is a signed 32-bit integer
-			return err == nil && uint32(n)&a.FalseBits == 0
+			return err == nil && uint32(n)&a.FalseBits == 0, err == nil
 		}
-		return strings.EqualFold(s, a.TrueValue)
+		isTrue := strings.EqualFold(s, a.TrueValue)
+		return isTrue, isTrue || strings.EqualFold(s, a.FalseValue)
 	case "integer":
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return n
+			return n, true
 		}
+		return s, false
 	case "decimal":
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return f
+			return f, true
 		}
+		return s, false
 	case "dateTime":
 		if t, err := ParseGeneralizedTime(s); err == nil {
-			return t.Format(time.RFC3339)
+			return t.Format(time.RFC3339), true
 		}
+		return s, false
 	case "binary":
-		return base64.StdEncoding.EncodeToString(raw)
+		return base64.StdEncoding.EncodeToString(raw), true
 	}
-	return s
+	return s, true
 }
 
 // ReferenceDNs returns the DNs an entry refers to through mapped references
@@ -582,12 +589,44 @@ func RefKey(dn string) string {
 }
 
 // FromLDAP builds the SCIM representation of an entry (RFC 7643 §3): schemas, id,
-// externalId, meta and every mapped attribute the projection includes. refs maps
-// RefKey(DN) to the referenced resource; baseURL is the absolute SCIM base
-// ("https://host/scim/v2") for meta.location and $ref.
-func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs map[string]Ref, baseURL string, p *Projection) map[string]any {
+// externalId, meta and every mapped attribute the projection includes. refs
+// holds the resources the entry's DNs name (a DN it lacks is dangling, or the
+// empty placeholder member, and not shown); baseURL is the absolute SCIM base
+// ("https://host/scim/v2") for meta.location and $ref. What the entry holds
+// that SCIM cannot show is left out silently (RenderChecked names it).
+func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs *Refs, baseURL string, p *Projection) map[string]any {
+	return rt.fromEntry(e, refs, baseURL, p, nil)
+}
+
+// RenderProblem is something of an entry that FromLDAP cannot show as SCIM:
+// the mapped attribute (its key in the mapping file, e.g. "userName", and its
+// LDAP attribute), the LDAP value concerned ("" when none) and why.
+type RenderProblem struct {
+	Attr, LDAP, Value, Reason string
+}
+
+// RenderChecked is FromLDAP with every attribute (no projection) that also
+// reports what the rendering leaves out or cannot convert: a required
+// attribute (RFC 7643 §2.2 "required", e.g. userName) with no value, a value
+// not in the syntax of the attribute's SCIM type (RFC 7643 §2.3), a value the
+// mapping's toSCIM expression refuses, values beyond the first of a
+// single-valued SCIM attribute, and an entry without the id attribute.
+// Reference values that name no resource of refs are not reported here: they
+// are left out as FromLDAP leaves them out (dangling, or naming an entry of no
+// resource type), and a caller that knows which tells them apart.
+func (rt *ResourceType) RenderChecked(e *ldap.Entry, refs map[string]Ref, baseURL string) (map[string]any, []RenderProblem) {
+	var problems []RenderProblem
+	res := rt.fromEntry(e, NewRefs(refs), baseURL, nil, func(p RenderProblem) { problems = append(problems, p) })
+	return res, problems
+}
+
+// fromEntry is FromLDAP; report, when not nil, hears of each RenderProblem.
+func (rt *ResourceType) fromEntry(e *ldap.Entry, refs *Refs, baseURL string, p *Projection, report func(RenderProblem)) map[string]any {
 	d := rt.dialect
 	id := d.EntryID(e)
+	if id == "" && report != nil {
+		report(RenderProblem{Attr: "id", LDAP: d.ID, Reason: "the entry has no " + d.ID + ", the SCIM id"})
+	}
 	res := map[string]any{"id": id}
 	schemas := []string{rt.Schema.ID}
 	for _, a := range rt.Attrs {
@@ -599,24 +638,40 @@ func (rt *ResourceType) FromLDAP(e *ldap.Entry, refs map[string]Ref, baseURL str
 		if len(raw) == 0 && a.TrueWhenAbsent {
 			vals = []any{true}
 		}
+		if a.IsReference() { // DNs, read as the strings go-ldap keeps (no copy per value)
+			for _, dn := range e.GetEqualFoldAttributeValues(a.LDAP) {
+				if o := refs.object(dn, baseURL, a); o != nil {
+					vals = append(vals, o)
+				}
+			}
+		}
 		for _, r := range raw {
 			if a.IsReference() {
-				ref, ok := refs[RefKey(string(r))]
-				if !ok {
-					continue // dangling, or the empty placeholder member
-				}
-				vals = append(vals, refObject(ref, baseURL, a))
-				continue
+				break // above
 			}
-			v := fromLDAP(a, r)
+			v, ok := fromLDAP(a, r)
+			if !ok && report != nil {
+				report(RenderProblem{Attr: a.Key, LDAP: a.LDAP, Value: string(r), Reason: "not a SCIM " + a.Type() + " value"})
+			}
 			if a.ToSCIM != nil {
 				out, err := a.ToSCIM.Eval(map[string]any{"value": v})
 				if err != nil {
+					if report != nil {
+						report(RenderProblem{Attr: a.Key, LDAP: a.LDAP, Value: string(r), Reason: "the mapping's toSCIM expression refuses it: " + err.Error()})
+					}
 					continue // a value the transform can't take is not shown
 				}
 				v = out
 			}
 			vals = append(vals, v)
+		}
+		if report != nil && len(vals) == 0 && a.Required() {
+			report(RenderProblem{Attr: a.Key, LDAP: a.LDAP, Reason: "required, and the entry has no value"})
+		}
+		if report != nil && len(vals) > 1 && !a.Def.MultiValued {
+			for _, extra := range raw[1:] {
+				report(RenderProblem{Attr: a.Key, LDAP: a.LDAP, Value: string(extra), Reason: fmt.Sprintf("%s is single-valued in SCIM and the entry has %d values: only the first is shown", a.Key, len(raw))})
+			}
 		}
 		if len(vals) == 0 {
 			continue
@@ -694,8 +749,7 @@ func (rt *ResourceType) WriteValues(res map[string]any, lookup IDLookup) (map[st
 		return nil, err
 	}
 	for _, a := range rt.Attrs {
-		required := (a.Sub == nil && a.Def.Required) || (a.Sub != nil && a.Def.Required && a.Sub.Required)
-		if a.Writable() && !a.Password && required && len(vals[a.LDAP]) == 0 {
+		if a.Required() && len(vals[a.LDAP]) == 0 {
 			return nil, invalid("%s is required", a.Key)
 		}
 	}
@@ -769,5 +823,59 @@ func refObject(ref Ref, baseURL string, a *AttrMap) map[string]any {
 	if a.Def.Sub("type") != nil && len(a.RefTypes) > 1 {
 		o["type"] = ref.Type
 	}
+	return o
+}
+
+// Refs are the resources the DN values of a batch of entries name, for
+// FromLDAP: Resolved maps RefKey(DN) to the resource (a DN absent from it is
+// dangling and not shown). A list page of users in the same few hundred groups
+// names each group DN once per user; built by NewSharedRefs, Refs normalises
+// and renders each reference object once for the whole batch, so the objects are shared between the resources rendered:
+// callers must not modify them.
+type Refs struct {
+	Resolved map[string]Ref
+	objects  map[refSlot]map[string]any
+}
+
+// refSlot is one rendered reference object: the same DN renders differently in
+// attributes that show type and in those that don't.
+type refSlot struct {
+	dn string
+	a  *AttrMap
+}
+
+// NewRefs returns Refs over resolved (RefKey → resource) whose objects belong
+// to the resource rendered (a PATCH may change them).
+func NewRefs(resolved map[string]Ref) *Refs { return &Refs{Resolved: resolved} }
+
+// NewSharedRefs is NewRefs for read-only renders: each reference object is
+// built once and shared.
+func NewSharedRefs(resolved map[string]Ref) *Refs {
+	return &Refs{Resolved: resolved, objects: map[refSlot]map[string]any{}}
+}
+
+// object is the SCIM object of the reference dn in attribute a, nil when dn
+// names no resolved resource. Shared objects are built once per (DN, a),
+// unless a fixes sub-attributes (FromLDAP adds them to the object).
+func (r *Refs) object(dn, baseURL string, a *AttrMap) map[string]any {
+	if r == nil {
+		return nil
+	}
+	if r.objects == nil || len(a.Fixed) > 0 {
+		ref, ok := r.Resolved[RefKey(dn)]
+		if !ok {
+			return nil
+		}
+		return refObject(ref, baseURL, a)
+	}
+	slot := refSlot{dn, a}
+	if o, done := r.objects[slot]; done {
+		return o
+	}
+	var o map[string]any
+	if ref, found := r.Resolved[RefKey(dn)]; found {
+		o = refObject(ref, baseURL, a)
+	}
+	r.objects[slot] = o // nil too: a dangling DN is looked up once
 	return o
 }

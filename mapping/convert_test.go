@@ -103,7 +103,7 @@ func TestFromLDAP(t *testing.T) {
 		"mobile": {"555"}, "employeeNumber": {"7"}, "manager": {"UID=Boss,ou=People,dc=example,dc=org"}, "uniqueIdentifier": {"x1"},
 	})
 	refs := map[string]Ref{RefKey("uid=boss,ou=people,dc=example,dc=org"): {ID: "m-1", Type: "User", Endpoint: "/Users"}}
-	res := rt.FromLDAP(e, refs, "https://h/scim/v2", nil)
+	res := rt.FromLDAP(e, NewRefs(refs), "https://h/scim/v2", nil)
 	got, _ := json.Marshal(res)
 	want := `{"active":true,"emails":[{"type":"work","value":"b@example.com"},{"type":"work","value":"b2@example.com"}],"externalId":"x1","id":"2819c223-7f76-453a-919d-413861904646",` +
 		`"meta":{"created":"2011-05-01T18:45:00Z","lastModified":"2026-01-02T03:04:05Z","location":"https://h/scim/v2/Users/2819c223-7f76-453a-919d-413861904646","resourceType":"User","version":"W/\"20260101000000.000000Z#000000#000#000000\""},` +
@@ -115,7 +115,7 @@ func TestFromLDAP(t *testing.T) {
 	}
 	// Any ppolicy lock time reads as active: false (trueWhenAbsent).
 	e.Attributes = append(e.Attributes, &ldap.EntryAttribute{Name: "pwdAccountLockedTime", Values: []string{"20260101000000Z"}, ByteValues: [][]byte{[]byte("20260101000000Z")}})
-	if res := rt.FromLDAP(e, refs, "https://h/scim/v2", nil); res["active"] != false {
+	if res := rt.FromLDAP(e, NewRefs(refs), "https://h/scim/v2", nil); res["active"] != false {
 		t.Errorf("locked user: active = %v", res["active"])
 	}
 }

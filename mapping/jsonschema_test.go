@@ -166,6 +166,7 @@ func TestPublishedJSONSchemaMatchesLoaderKeys(t *testing.T) {
 		{"ldap.onDelete", enum(ldapSection, "onDelete"), names(onDeletes)},
 		{"attribute uniqueness", enum(attribute, "uniqueness"), names(mappedUniqueness)},
 		{"attribute mutability", enum(attribute, "mutability"), names(mutabilities)},
+		{"attribute returned", enum(attribute, "returned"), names(mappedReturned)},
 		{"attribute accountState", enum(attribute, "accountState"), accountStateNames},
 		{"attribute pwdLastSet", enum(attribute, "pwdLastSet"), pwdLastSets},
 		{"custom attribute type", enum(customAttr, "type"), customTypes},

@@ -1,6 +1,9 @@
 package mapping
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // An attribute's mapping is a set of options, e.g.
 //
@@ -38,6 +41,7 @@ var attrOptions = []attrOption{
 	{"uniqueness", (*loader).uniquenessOption},
 	{"caseExact", (*loader).caseExactOption},
 	{"mutability", (*loader).mutabilityOption},
+	{"returned", (*loader).returnedOption},
 	{"reference", (*loader).referenceOption},
 	{"trueValue", (*loader).trueValueOption},
 	{"falseValue", (*loader).falseValueOption},
@@ -61,6 +65,7 @@ var attrOptionKeys = func() []string {
 
 // The values of the mapping-level options an attribute's options draw on.
 var (
+	mappedReturned    = []string{"default", "request"}
 	mutabilities      = []Mutability{MutabilityReadWrite, MutabilityReadOnly, MutabilityImmutable, MutabilityWriteOnly}
 	mappedUniqueness  = []Uniqueness{UniquenessNone, UniquenessServer} // global cannot be checked
 	accountStateNames = []string{"ppolicy", "nsAccountLock", adUserAccountControl}
@@ -164,6 +169,10 @@ func (s *attrSpec) schemaDefaults() {
 	if def.Mutability == MutabilityReadOnly || def.Mutability == MutabilityImmutable {
 		a.Mutability = def.Mutability
 	}
+	a.Returned = a.Def.Returned
+	if a.Sub != nil && (a.Sub.Returned == "never" || a.Sub.Returned == "always") {
+		a.Returned = a.Sub.Returned
+	}
 	a.TrueValue, a.FalseValue = "TRUE", "FALSE"
 	a.Password = strings.EqualFold(a.Def.Name, "password") && a.SchemaURN == UserSchema
 }
@@ -178,6 +187,22 @@ func (l *loader) caseExactOption(s *attrSpec, n *node) {
 
 func (l *loader) mutabilityOption(s *attrSpec, n *node) {
 	s.a.Mutability = oneOf(l, n, s.key+".mutability", mutabilities...)
+}
+
+// returnedOption narrows an attribute the schema returns by default to one
+// returned only when a request names it (RFC 7643 §7 "request"), e.g. a user's
+// groups, which neither Entra ID nor Okta reads and which costs a list page one
+// memberOf value per membership. "always" and "never" stay the schema's to say.
+func (l *loader) returnedOption(s *attrSpec, n *node) {
+	r := oneOf(l, n, s.key+".returned", mappedReturned...)
+	switch {
+	case !slices.Contains(mappedReturned, r):
+		// named by oneOf
+	case s.a.Returned != "default" && s.a.Returned != "request":
+		l.errorf(n, "%s is returned %q by its schema; returned: can only choose between default and request", s.key, s.a.Returned)
+	default:
+		s.a.Returned = r
+	}
 }
 
 // referenceOption reads the resource types whose ids the attribute holds (its
@@ -238,8 +263,7 @@ func (l *loader) attributeChecks(s *attrSpec, k *node) bool {
 	if (v.get("trueValue") != nil || v.get("falseValue") != nil || v.get("trueWhenAbsent") != nil) && a.Type() != "boolean" {
 		l.errorf(v, "trueValue/falseValue/trueWhenAbsent apply to boolean attributes; %s is %s", s.key, a.Type())
 	}
-	// With trueWhenAbsent, true is no value: trueValue (the default "TRUE") is
-	// never written, and may equal falseValue (nsAccountLock's "true").
+	// With trueWhenAbsent, true is no value: trueValue is never written (nsAccountLock's "true" is its falseValue).
 	if a.Type() == "boolean" && (a.FalseValue == "" || (!a.TrueWhenAbsent && (a.TrueValue == "" || strings.EqualFold(a.TrueValue, a.FalseValue)))) {
 		l.errorf(v, "%s: trueValue and falseValue must be two different, non-empty LDAP values", s.key)
 	}

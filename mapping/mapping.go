@@ -119,10 +119,13 @@ type AttrMap struct {
 	CaseExact  bool       // SCIM caseExact; true compares with caseExactMatch in filters
 	Uniqueness Uniqueness // UniquenessNone or UniquenessServer: server is checked before create and replace
 	Mutability Mutability // readWrite, readOnly, immutable or writeOnly
-	RefTypes   []string   // for references: the resource types an id may name
-	Pos        Pos        // where the mapping file declares it
-	TrueValue  string     // LDAP value of boolean true (default "TRUE")
-	FalseValue string     // LDAP value of boolean false (default "FALSE")
+	// Returned is the RFC 7643 §7 returned characteristic in force: the
+	// schema's, or "request" where the mapping narrows a "default" one.
+	Returned   string
+	RefTypes   []string // for references: the resource types an id may name
+	Pos        Pos      // where the mapping file declares it
+	TrueValue  string   // LDAP value of boolean true (default "TRUE")
+	FalseValue string   // LDAP value of boolean false (default "FALSE")
 	// TrueWhenAbsent stores boolean true as the attribute's absence and false as
 	// FalseValue; any value reads as false. It fits lock attributes such as
 	// ppolicy's pwdAccountLockedTime (present = locked = active false).
@@ -163,6 +166,14 @@ func (a *AttrMap) IsReference() bool { return len(a.RefTypes) > 0 }
 // members): such lists are changed value by value and never read to be rewritten.
 func (a *AttrMap) IsMembership() bool {
 	return a.IsReference() && a.Def.MultiValued && a.Writable()
+}
+
+// Required reports whether every resource must have a value for a (RFC 7643
+// §2.2 "required": userName, a Group's displayName): a required attribute, or
+// a required sub-attribute of one, that clients write.
+func (a *AttrMap) Required() bool {
+	required := (a.Sub == nil && a.Def.Required) || (a.Sub != nil && a.Def.Required && a.Sub.Required)
+	return required && a.Writable() && !a.Password
 }
 
 // Writable reports whether clients may set the attribute.
@@ -311,7 +322,7 @@ func (rt *ResourceType) DN(rdnValue, parent string) string {
 // Advertised returns the definition of a top-level attribute as /Schemas shows it
 // for this resource type: nil when nothing of it is mapped, otherwise a copy with
 // only the mapped sub-attributes and the characteristics the mapping set
-// (uniqueness, caseExact, mutability; RFC 7643 §7).
+// (uniqueness, caseExact, mutability, returned; RFC 7643 §7).
 func (rt *ResourceType) Advertised(schemaURN string, def *AttrDef) *AttrDef {
 	maps := rt.MappedAttrs(schemaURN, def)
 	if len(maps) == 0 {
@@ -321,8 +332,11 @@ func (rt *ResourceType) Advertised(schemaURN string, def *AttrDef) *AttrDef {
 	out.SubAttributes = nil
 	if def.Type != "complex" {
 		a := maps[0]
-		out.Uniqueness, out.CaseExact, out.Mutability = a.Uniqueness, a.CaseExact, a.Mutability
+		out.Uniqueness, out.CaseExact, out.Mutability, out.Returned = a.Uniqueness, a.CaseExact, a.Mutability, a.Returned
 		return &out
+	}
+	if !slices.ContainsFunc(maps, func(a *AttrMap) bool { return a.Returned != "request" }) {
+		out.Returned = "request" // every mapped part waits to be asked for
 	}
 	seen := map[*AttrDef]bool{}
 	for _, a := range maps {

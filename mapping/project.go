@@ -67,10 +67,7 @@ func projectionKey(urn string, def, sub *AttrDef) string {
 
 // includes reports whether the mapped attribute a is in the response.
 func (p *Projection) includes(rt *ResourceType, a *AttrMap) bool {
-	returned := a.Def.Returned
-	if a.Sub != nil && (a.Sub.Returned == "never" || a.Sub.Returned == "always") {
-		returned = a.Sub.Returned
-	}
+	returned := a.Returned
 	switch {
 	case returned == "never":
 		return false

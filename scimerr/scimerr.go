@@ -47,3 +47,14 @@ const (
 	// ExpiredCursor (400): the cursor has expired.
 	ExpiredCursor Type = "expiredCursor"
 )
+
+// Bulk (RFC 7644 §3.7.4).
+const (
+	// TooLarge (413): a bulk request exceeds the service provider's
+	// maxOperations or maxPayloadSize (advertised in /ServiceProviderConfig).
+	// RFC 7644 §3.7.4 requires the 413 status and shows its error without
+	// a scimType; Table 9 names none for it. The gateway adds this
+	// one so that a client can tell the bulk limits from a 413 of a proxy in
+	// front of it.
+	TooLarge Type = "tooLarge"
+)

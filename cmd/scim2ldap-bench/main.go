@@ -21,7 +21,8 @@
 //	list-page        GET /Users?startIndex=k&count=100 | VLV search on its own connection
 //
 // Then, with one client: pages 1 … 1,000 of a -scale-users list (startIndex and
-// cursor), and a -group-members group (GET with and without members, PATCH add
+// cursor); pages of users who are each in -many-groups groups, with one client
+// and with -clients (manygroups.go); and a -group-members group (GET with and without members, PATCH add
 // and remove one member). It reports ops/s, p50/p95/p99 latency, the ratio
 // gateway/direct, the gateway's CPU seconds (per operation) and peak RSS
 // (VmHWM of the child process), the LDAP operations per request from the
@@ -71,6 +72,8 @@ type options struct {
 	pages            string
 	pageRepeat       int
 	groupMembers     int
+	manyGroups       int
+	manyGroupsUsers  int
 	conns            int
 	only             string
 	gatewayURL       string
@@ -116,8 +119,10 @@ func main() {
 	flag.StringVar(&o.pages, "pages", "1,10,100,500,1000", "pages to time (1-based, of -page-count entries)")
 	flag.IntVar(&o.pageRepeat, "page-repeat", 5, "times each page is fetched (interleaved)")
 	flag.IntVar(&o.groupMembers, "group-members", 50000, "members of the big group (0: skip)")
+	flag.IntVar(&o.manyGroups, "many-groups", 300, "groups that each of 1,000 users is in, for the many-groups pages (0: skip)")
+	flag.IntVar(&o.manyGroupsUsers, "many-groups-users", 10000, "users in the directory for the many-groups phase and list-page-10k")
 	flag.IntVar(&o.conns, "conns", 0, "SCIM2LDAP_LDAP_CONNS of the gateway (0: its default)")
-	flag.StringVar(&o.only, "only", "", "comma-separated workloads to run (default all; names above, or scale, biggroup)")
+	flag.StringVar(&o.only, "only", "", "comma-separated workloads to run (default all; names above, or scale, manygroups, biggroup)")
 	flag.StringVar(&o.gatewayURL, "gateway-url", "", "use this gateway (http://127.0.0.1:PORT) instead of starting one; needs -token and the LDAP flags")
 	flag.IntVar(&o.gatewayPID, "gateway-pid", 0, "with -gateway-url: its pid, for CPU and RSS")
 	flag.StringVar(&o.token, "token", "", "bearer token of -gateway-url")
@@ -228,6 +233,11 @@ func runBench(o options) (err error) {
 	}
 	if e.want("scale") && o.scaleUsers > 0 {
 		if err := e.scale(); err != nil {
+			return err
+		}
+	}
+	if e.want("manygroups") && o.manyGroups > 0 {
+		if err := e.manyGroups(); err != nil {
 			return err
 		}
 	}

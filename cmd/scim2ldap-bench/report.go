@@ -108,17 +108,18 @@ type bigGroupResult struct {
 }
 
 type report struct {
-	Started          string          `json:"started"`
-	Machine          string          `json:"machine"`
-	Clients          int             `json:"clients"`
-	GatewayConns     int             `json:"gatewayConns"`
-	GatewayEnv       []string        `json:"gatewayEnv,omitempty"`
-	HTTPClient       string          `json:"httpClient"`
-	Workloads        []pairResult    `json:"workloads"`
-	Scale            *scaleResult    `json:"scale,omitempty"`
-	BigGroup         *bigGroupResult `json:"bigGroup,omitempty"`
-	GatewayPeakRSSMB float64         `json:"gatewayPeakRSSMB"`
-	Notes            []string        `json:"notes,omitempty"`
+	Started          string            `json:"started"`
+	Machine          string            `json:"machine"`
+	Clients          int               `json:"clients"`
+	GatewayConns     int               `json:"gatewayConns"`
+	GatewayEnv       []string          `json:"gatewayEnv,omitempty"`
+	HTTPClient       string            `json:"httpClient"`
+	Workloads        []pairResult      `json:"workloads"`
+	Scale            *scaleResult      `json:"scale,omitempty"`
+	BigGroup         *bigGroupResult   `json:"bigGroup,omitempty"`
+	ManyGroups       *manyGroupsResult `json:"manyGroups,omitempty"`
+	GatewayPeakRSSMB float64           `json:"gatewayPeakRSSMB"`
+	Notes            []string          `json:"notes,omitempty"`
 }
 
 func (r *report) write(dir string) error {
@@ -182,6 +183,18 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "A group of %d members, one client, 3 times each:\n\n| request | median ms (min–max) | LDAP ops/request | gateway peak RSS before → after MB |\n|---|---:|---:|---:|\n", g.Members)
 		for _, s := range g.Steps {
 			fmt.Fprintf(&b, "| %s | %.1f (%.1f–%.1f) | %.1f | %.0f → %.0f |\n", s.Step, s.MS.Median, s.MS.Min, s.MS.Max, s.LDAPOpsPerRequest, s.PeakRSSMBBefore, s.PeakRSSMBAfter)
+		}
+		b.WriteString("\n")
+	}
+	if g := r.ManyGroups; g != nil {
+		fmt.Fprintf(&b, "Pages of %d users who are each in %d groups (%d users in the directory):\n\n", g.PageCount, g.Groups, g.Users)
+		fmt.Fprintf(&b, "- one client, interleaved: with groups %.1f ms (%.1f–%.1f), with `excludedAttributes=groups` %.1f ms: **%.2f×**\n",
+			g.SingleWithMS.Median, g.SingleWithMS.Min, g.SingleWithMS.Max, g.SingleWithoutMS.Median, g.SingleRatio)
+		fmt.Fprintf(&b, "- %d clients: pages/s without groups ÷ with groups, median round: **%.2f×**; gateway peak RSS in the phase %.0f MB; garbage collector %.1f%% of the gateway's CPU\n\n",
+			r.Clients, g.ConcurrentRatio, g.PeakRSSMB, g.GCPercent)
+		b.WriteString("| round | side | pages/s | p50 ms | p99 ms | gateway CPU ms/page |\n|---|---|---:|---:|---:|---:|\n")
+		for _, x := range g.Rounds {
+			fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %.1f | %.1f |\n", x.Workload, x.Side, x.OpsPerSec, x.P50, x.P99, x.GatewayCPUPerOpUS/1000)
 		}
 		b.WriteString("\n")
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -36,6 +38,7 @@ type Config struct {
 	BearerTokens         []string      `envconfig:"BEARER_TOKENS" desc:"comma-separated read-write bearer tokens (openssl rand -hex 32)"`
 	PublicURL            string        `envconfig:"PUBLIC_URL" desc:"base URL clients use, e.g. https://scim.example.org; empty: from each request"`
 	LogLevel             string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	Mode                 string        `envconfig:"MODE" desc:"apply (empty: the default) writes to the directory; plan computes every write, answers it and logs it as LDIF, and sends none"`
 
 	// Clients (gateway/credentials.go has the credentials file's format).
 	BearerTokensFile    string        `envconfig:"BEARER_TOKENS_FILE" desc:"file of bearer tokens, one per line; re-read on SIGHUP"`
@@ -50,15 +53,18 @@ type Config struct {
 	TLSClientCAFile string `envconfig:"TLS_CLIENT_CA_FILE" desc:"PEM CA bundle for client certificates (mTLS credentials)"`
 
 	// Limits and timeouts.
-	RequestTimeout    time.Duration `envconfig:"REQUEST_TIMEOUT" default:"30s" desc:"each request's deadline, LDAP work included"`
-	ReadHeaderTimeout time.Duration `envconfig:"READ_HEADER_TIMEOUT" default:"10s" desc:"HTTP server: reading request headers"`
-	ReadTimeout       time.Duration `envconfig:"READ_TIMEOUT" default:"30s" desc:"HTTP server: reading a whole request"`
-	WriteTimeout      time.Duration `envconfig:"WRITE_TIMEOUT" default:"60s" desc:"HTTP server: writing a response; must exceed REQUEST_TIMEOUT"`
-	IdleTimeout       time.Duration `envconfig:"IDLE_TIMEOUT" default:"120s" desc:"HTTP server: keep-alive idle time"`
-	ShutdownDelay     time.Duration `envconfig:"SHUTDOWN_DELAY" default:"0s" desc:"on SIGTERM, time /readyz fails before new connections are refused"`
-	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"then, time in-flight requests get to finish"`
-	MaxBodyBytes      int64         `envconfig:"MAX_BODY_BYTES" default:"1048576" desc:"largest request body in bytes (larger: 413); at least 1024"`
-	MaxPageSize       int           `envconfig:"MAX_PAGE_SIZE" default:"1000" desc:"largest count a list request gets"`
+	RequestTimeout     time.Duration `envconfig:"REQUEST_TIMEOUT" default:"30s" desc:"each request's deadline, LDAP work included"`
+	ReadHeaderTimeout  time.Duration `envconfig:"READ_HEADER_TIMEOUT" default:"10s" desc:"HTTP server: reading request headers"`
+	ReadTimeout        time.Duration `envconfig:"READ_TIMEOUT" default:"30s" desc:"HTTP server: reading a whole request"`
+	WriteTimeout       time.Duration `envconfig:"WRITE_TIMEOUT" default:"60s" desc:"HTTP server: writing a response; must exceed REQUEST_TIMEOUT"`
+	IdleTimeout        time.Duration `envconfig:"IDLE_TIMEOUT" default:"120s" desc:"HTTP server: keep-alive idle time"`
+	ShutdownDelay      time.Duration `envconfig:"SHUTDOWN_DELAY" default:"0s" desc:"on SIGTERM, time /readyz fails before new connections are refused"`
+	ShutdownTimeout    time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"then, time in-flight requests get to finish"`
+	MaxBodyBytes       int64         `envconfig:"MAX_BODY_BYTES" default:"1048576" desc:"largest request body in bytes (larger: 413); at least 1024"`
+	MaxPageSize        int           `envconfig:"MAX_PAGE_SIZE" default:"1000" desc:"largest count a list request gets"`
+	BulkMaxOperations  int           `envconfig:"BULK_MAX_OPERATIONS" default:"1000" desc:"most operations in one POST /Bulk (more: 413)"`
+	BulkMaxPayloadSize int64         `envconfig:"BULK_MAX_PAYLOAD_SIZE" default:"1048576" desc:"largest POST /Bulk body in bytes (larger: 413); at least 1024"`
+	ListMemoryBytes    int64         `envconfig:"LIST_MEMORY_BYTES" desc:"bytes the list pages being served may hold at once (beyond: they wait, then 503); default a quarter of the Go memory limit"`
 
 	// Observability.
 	MetricsAddr string `envconfig:"METRICS_ADDR" desc:"separate address for /metrics, /healthz, /readyz; empty: on LISTEN_ADDR"`
@@ -91,6 +97,19 @@ func (c *Config) readTokens() ([]string, error) {
 		}
 	}
 	return tokens, nil
+}
+
+// listMemory is SCIM2LDAP_LIST_MEMORY_BYTES, by default a quarter of the Go
+// memory limit in force (see setMemoryLimit): the rest is the gateway's own
+// working set, the other requests' and the collector's headroom.
+func (c *Config) listMemory() int64 {
+	if c.ListMemoryBytes > 0 {
+		return c.ListMemoryBytes
+	}
+	if limit := debug.SetMemoryLimit(-1); limit < math.MaxInt64 {
+		return limit / 4
+	}
+	return 0
 }
 
 // envPrefix is the prefix of every variable Config reads.
@@ -176,6 +195,9 @@ func exampleFor(t string) string {
 func (c *Config) check() []error {
 	var errs []error
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.ListMemoryBytes < 0 {
+		fail("SCIM2LDAP_LIST_MEMORY_BYTES is %d; want a number of bytes, or 0 for a quarter of the Go memory limit", c.ListMemoryBytes)
+	}
 	if c.LDAPURL == "" {
 		fail("SCIM2LDAP_LDAP_URL is required (e.g. ldap://127.0.0.1:389)")
 	} else if _, err := ldapstore.SplitURLs(c.LDAPURL); err != nil {
@@ -238,8 +260,17 @@ func (c *Config) check() []error {
 	if c.MaxPageSize < 1 {
 		fail("SCIM2LDAP_MAX_PAGE_SIZE must be at least 1")
 	}
+	if c.BulkMaxOperations < 1 {
+		fail("SCIM2LDAP_BULK_MAX_OPERATIONS must be at least 1")
+	}
+	if c.BulkMaxPayloadSize < 1024 {
+		fail("SCIM2LDAP_BULK_MAX_PAYLOAD_SIZE must be at least 1024")
+	}
 	if c.LDAPConns < 1 {
 		fail("SCIM2LDAP_LDAP_CONNS must be at least 1")
+	}
+	if c.Mode != "" && c.Mode != "apply" && c.Mode != "plan" {
+		fail("SCIM2LDAP_MODE must be apply (the default) or plan, not %q", c.Mode)
 	}
 	for _, p := range c.TrustedProxies {
 		p = strings.TrimSpace(p)

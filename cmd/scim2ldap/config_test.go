@@ -30,7 +30,8 @@ func setenv(t *testing.T, env map[string]string) {
 // naming its variable; the variables that failed to parse are left as they were.
 func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 	setenv(t, map[string]string{"LDAP_CONNS": "four", "LDAP_TIMEOUT": "10", "LDAP_STARTTLS": "yes",
-		"MAX_PAGE_SIZE": "0", "TLS_CERT_FILE": "/x.pem", "TRUSTED_PROXIES": "10.0.0.0/8,not-an-address"})
+		"MAX_PAGE_SIZE": "0", "TLS_CERT_FILE": "/x.pem", "TRUSTED_PROXIES": "10.0.0.0/8,not-an-address",
+		"BULK_MAX_OPERATIONS": "0", "BULK_MAX_PAYLOAD_SIZE": "100", "MODE": "dry-run"})
 	_, err := loadConfig()
 	if err == nil {
 		t.Fatal("no error")
@@ -43,7 +44,10 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 		`no client credentials: set SCIM2LDAP_BEARER_TOKENS`,
 		`set both SCIM2LDAP_TLS_CERT_FILE and SCIM2LDAP_TLS_KEY_FILE, or neither`,
 		`SCIM2LDAP_MAX_PAGE_SIZE must be at least 1`,
+		`SCIM2LDAP_BULK_MAX_OPERATIONS must be at least 1`,
+		`SCIM2LDAP_BULK_MAX_PAYLOAD_SIZE must be at least 1024`,
 		`SCIM2LDAP_TRUSTED_PROXIES: "not-an-address" is neither a CIDR nor an address`,
+		`SCIM2LDAP_MODE must be apply (the default) or plan, not "dry-run"`,
 	}
 	lines := strings.Split(err.Error(), "\n")
 	if len(lines) != len(want) {

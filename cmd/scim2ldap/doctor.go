@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scim2ldap/scim2ldap/ldapstore"
 	"github.com/scim2ldap/scim2ldap/mapping"
 	"github.com/scim2ldap/scim2ldap/preflight"
 )
@@ -26,12 +25,7 @@ const doctorUsage = `usage: scim2ldap doctor [flags]
   Defaults come from the gateway's own SCIM2LDAP_* variables (SCIM2LDAP_LDAP_TIMEOUT bounds each
   operation); passwords only from them or files.
   --mapping FILE               (default $SCIM2LDAP_MAPPING_FILE, then mappings.example.yaml)
-  --ldap-url URL               (default $SCIM2LDAP_LDAP_URL)
-  --bind-dn DN                 (default $SCIM2LDAP_LDAP_BIND_DN)
-  --bind-password-file FILE    (default $SCIM2LDAP_LDAP_BIND_PASSWORD_FILE, else $SCIM2LDAP_LDAP_BIND_PASSWORD)
-  --ca-file FILE               (default $SCIM2LDAP_LDAP_CA_FILE)
-  --starttls                   StartTLS on an ldap:// URL (default $SCIM2LDAP_LDAP_STARTTLS)
-  --config-bind-dn DN          OpenLDAP: a DN that may read cn=config (e.g. cn=admin,cn=config), to
+` + ldapFlagsUsage + `  --config-bind-dn DN          OpenLDAP: a DN that may read cn=config (e.g. cn=admin,cn=config), to
                                read overlays, indexes and limits instead of inferring them
   --config-password-file FILE  its password
   --max-page-size N            (default $SCIM2LDAP_MAX_PAGE_SIZE, then 1000)
@@ -44,27 +38,23 @@ const doctorUsage = `usage: scim2ldap doctor [flags]
 
 // doctorFlags are doctor's flags (doctorUsage describes each).
 type doctorFlags struct {
-	fs                                                               *flag.FlagSet
-	mapping, url, bindDN, pwFile, caFile, configBindDN, configPwFile *string
-	startTLS, writeProbe, asJSON, verbose                            *bool
-	maxPageSize                                                      *int
+	fs                                  *flag.FlagSet
+	ldap                                ldapFlags
+	mapping, configBindDN, configPwFile *string
+	writeProbe, asJSON, verbose         *bool
+	maxPageSize                         *int
 }
 
 func newDoctorFlags() doctorFlags {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	startTLS, _ := strconv.ParseBool(os.Getenv("SCIM2LDAP_LDAP_STARTTLS"))
 	maxPage, err := strconv.Atoi(os.Getenv("SCIM2LDAP_MAX_PAGE_SIZE"))
 	if err != nil {
 		maxPage = 1000
 	}
 	return doctorFlags{fs: fs,
 		mapping:      fs.String("mapping", envOr("SCIM2LDAP_MAPPING_FILE", "mappings.example.yaml"), ""),
-		url:          fs.String("ldap-url", os.Getenv("SCIM2LDAP_LDAP_URL"), ""),
-		bindDN:       fs.String("bind-dn", os.Getenv("SCIM2LDAP_LDAP_BIND_DN"), ""),
-		pwFile:       fs.String("bind-password-file", os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD_FILE"), ""),
-		caFile:       fs.String("ca-file", os.Getenv("SCIM2LDAP_LDAP_CA_FILE"), ""),
-		startTLS:     fs.Bool("starttls", startTLS, ""),
+		ldap:         addLDAPFlags(fs),
 		configBindDN: fs.String("config-bind-dn", "", ""),
 		configPwFile: fs.String("config-password-file", "", ""),
 		maxPageSize:  fs.Int("max-page-size", maxPage, ""),
@@ -79,19 +69,10 @@ func newDoctorFlags() doctorFlags {
 // no error, 1 when it has (or the mapping doesn't load), 2 for bad usage.
 func doctorCmd(args []string, stdout, stderr io.Writer) int {
 	f := newDoctorFlags()
-	if err := f.fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "scim2ldap doctor: %v\n%s", err, doctorUsage)
+	if !parseFlags(f.fs, args, "doctor", doctorUsage, stderr) {
 		return 2
 	}
-	if f.fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "scim2ldap doctor: unexpected argument %q\n%s", f.fs.Arg(0), doctorUsage)
-		return 2
-	}
-	if *f.url == "" {
-		fmt.Fprintf(stderr, "scim2ldap doctor: give --ldap-url or set SCIM2LDAP_LDAP_URL (e.g. ldap://127.0.0.1:389)\n")
-		return 2
-	}
-	password, err := secret(*f.pwFile, os.Getenv("SCIM2LDAP_LDAP_BIND_PASSWORD"))
+	ldapCfg, err := f.ldap.config(0)
 	if err == nil && *f.configBindDN != "" && *f.configPwFile == "" {
 		err = fmt.Errorf("--config-bind-dn needs --config-password-file")
 	}
@@ -112,15 +93,10 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 				Fix: "fix the mapping file (scim2ldap mapping check " + *f.mapping + ")"})
 		}
 	} else {
-		timeout, err := time.ParseDuration(envOr("SCIM2LDAP_LDAP_TIMEOUT", "10s"))
-		if err != nil || timeout <= 0 {
-			timeout = 10 * time.Second
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		rep = preflight.Run(ctx, preflight.Options{Mapping: m, MaxPageSize: *f.maxPageSize, WriteProbe: *f.writeProbe,
-			LDAP: ldapstore.Config{URL: *f.url, BindDN: *f.bindDN, BindPassword: password, CAFile: *f.caFile, StartTLS: *f.startTLS,
-				Timeout: timeout},
+			LDAP:         ldapCfg,
 			ConfigBindDN: *f.configBindDN, ConfigBindPassword: configPassword})
 	}
 	// A mistyped variable (SCIM2LDAP_LDAP_BINDDN) would otherwise show only as
@@ -143,17 +119,4 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// secret reads a password from file (a trailing newline dropped), or returns
-// def when file is "".
-func secret(file, def string) (string, error) {
-	if file == "" {
-		return def, nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("password file: %w", err)
-	}
-	return strings.TrimRight(string(b), "\r\n"), nil
 }

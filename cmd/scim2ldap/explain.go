@@ -123,7 +123,7 @@ func explainLDIF(m *mapping.Mapping, rt *mapping.ResourceType, text string, w io
 		if e.GetAttributeValue(rt.Dialect().ID) == "" {
 			e.Attributes = append(e.Attributes, ldap.NewEntryAttribute(rt.Dialect().ID, []string{"<" + rt.Dialect().ID + ">"}))
 		}
-		out = append(out, rt.FromLDAP(e, refs, "https://scim.example.org/scim/v2", nil))
+		out = append(out, rt.FromLDAP(e, mapping.NewRefs(refs), "https://scim.example.org/scim/v2", nil))
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -2,8 +2,10 @@
 //
 //	scim2ldap serve                      run the gateway (configured from SCIM2LDAP_* variables)
 //	scim2ldap doctor [flags]             pre-flight check of a live directory against a mapping
+//	scim2ldap reconcile [flags]          report what the directory holds that no IdP manages or SCIM can't show
 //	scim2ldap mapping check FILE...      validate mapping files; problems as file:line:col: message
 //	scim2ldap mapping explain INPUT      a SCIM resource as the LDIF it becomes, or back
+//	scim2ldap mapping init --ldap-url URL  draft a mapping from the live directory
 //	scim2ldap filter [--mapping FILE] [--type User] 'FILTER'   the LDAP filter a SCIM filter becomes
 //	scim2ldap healthcheck [URL]          GET /healthz of the local gateway
 //	scim2ldap version                    (or --version) version, VCS revision, Go version
@@ -25,6 +27,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	memlimit "github.com/KimMachineGun/automemlimit/memlimit"
+
 	"github.com/kelseyhightower/envconfig"
 	"github.com/rs/zerolog"
 )
@@ -37,6 +41,9 @@ Usage:
   scim2ldap doctor [flags]           pre-flight check of a live directory against the mapping: bases,
                                      the bind account's rights, overlays, indexes, limits, TLS; each
                                      finding with its fix; exit 0 when nothing blocks serving, else 1
+  scim2ldap reconcile [flags]        read-only report over the directory through the mapping: unmanaged
+                                     entries, dangling references, unrenderable entries, duplicates, lock
+                                     mismatches; --json, --csv, --fix-dangling; exit 0 clean, 1 findings
   scim2ldap healthcheck [URL]        GET /healthz of the local gateway (default: from
                                      SCIM2LDAP_METRICS_ADDR or SCIM2LDAP_LISTEN_ADDR); exit 0 if 200
   scim2ldap mapping check [--ldap-url URL ...] FILE...
@@ -45,6 +52,9 @@ Usage:
                                      and its base DNs
   scim2ldap mapping explain [--mapping FILE] [--type User] INPUT
                                      dry run: a SCIM resource (JSON) as the LDIF entry it becomes, or LDIF as SCIM
+  scim2ldap mapping init --ldap-url URL [--idp entra|okta] [-o FILE]
+                                     draft a mapping from the live directory's schema and entries, and
+                                     the attribute table to configure in the IdP
   scim2ldap filter [--mapping FILE] [--type User] 'SCIM FILTER'
                                      print the LDAP filter the gateway sends for it (offline)
   scim2ldap version                  (or --version) the version, VCS revision and Go version
@@ -66,12 +76,15 @@ var commands = map[string]command{
 	"healthcheck":     {healthcheckUsage, healthcheck},
 	"mapping check":   {checkUsage, mappingCheck},
 	"mapping explain": {explainUsage, explainCmd},
+	"mapping init":    {initUsage, mappingInit},
 	"filter":          {filterUsage, filterCmd},
+	"reconcile":       {reconcileUsage, reconcileCmd},
 	"version":         {versionUsage, func(_ []string, stdout, _ io.Writer) int { return printVersion(stdout) }},
 }
 
 const mappingUsage = `usage: scim2ldap mapping check [--ldap-url URL ...] FILE...
        scim2ldap mapping explain [--mapping FILE] [--type User] INPUT
+       scim2ldap mapping init --ldap-url URL [--idp entra|okta] [-o FILE]
   scim2ldap mapping COMMAND --help describes each.
 `
 
@@ -112,7 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	name, rest := args[0], args[1:]
 	if name == "mapping" {
-		if len(rest) == 0 || (rest[0] != "check" && rest[0] != "explain") {
+		if len(rest) == 0 || (rest[0] != "check" && rest[0] != "explain" && rest[0] != "init") {
 			if wantsHelp(rest) {
 				fmt.Fprint(stdout, mappingUsage)
 				return 0
@@ -144,8 +157,25 @@ func wantsHelp(args []string) bool {
 	return slices.ContainsFunc(args[:end], func(a string) bool { return a == "-h" || a == "-help" || a == "--help" })
 }
 
-// defaultMemoryLimit is the soft heap limit when GOMEMLIMIT is not set (64 MiB).
-const defaultMemoryLimit = 64 << 20
+// setMemoryLimit sets Go's soft heap limit unless GOMEMLIMIT is set: 90% of
+// the memory limit of the process's cgroup (a container's limit; cgroup v1 or
+// v2, read by automemlimit), or fallbackMemoryLimit where there is none. Below
+// the working set a soft limit makes the collector run without end instead of
+// bounding anything, so the memory of large list pages is bounded by design
+// (SCIM2LDAP_LIST_MEMORY_BYTES, a quarter of this limit) and the limit only
+// keeps the heap from growing GOGC-fold past it (docs/performance.md).
+func setMemoryLimit() int64 {
+	limit, err := memlimit.Set(memlimit.WithRatio(1), memlimit.WithProvider(
+		memlimit.ApplyFallback(memlimit.ApplyRatio(memlimit.FromCgroup, 0.9), memlimit.Limit(fallbackMemoryLimit))))
+	if err != nil { // an unreadable cgroup file: the fallback
+		debug.SetMemoryLimit(fallbackMemoryLimit)
+		return fallbackMemoryLimit
+	}
+	return limit
+}
+
+// fallbackMemoryLimit is the soft heap limit outside a memory-limited cgroup.
+const fallbackMemoryLimit = 80 << 20
 
 // defaultGCPercent is GOGC when the variable is not set. The live heap of a
 // serving gateway is a few MB, so with Go's default (100) the collector ran
@@ -175,7 +205,8 @@ func serveUsage() string {
 		panic(err) // the struct is ours: a bad tag is a programming error
 	}
 	b.WriteString(`
-  Also read: GOMEMLIMIT (default 64MiB here) and GOGC (default 400 here), the Go runtime's own.
+  Also read: GOMEMLIMIT (default here: 90% of the container's memory limit, or 80MiB without one) and
+  GOGC (default 400 here), the Go runtime's own.
 `)
 	return b.String()
 }
@@ -198,12 +229,7 @@ func serve(args []string, _, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// A soft limit on the heap: near it the garbage collector works harder
-	// instead of letting a big response (a 50,000-member group) double the heap
-	// (docs/performance.md). GOMEMLIMIT overrides it, e.g. GOMEMLIMIT=200MiB.
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
-	}
+	setMemoryLimit()
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
 	}

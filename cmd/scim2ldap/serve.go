@@ -76,10 +76,15 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 	defer store.Close()
 	gw := gateway.New(gateway.Config{
 		Mapping: m, Store: store, Log: log, Tokens: cfg.BearerTokens, PublicURL: cfg.PublicURL,
-		MaxPageSize: cfg.MaxPageSize, Credentials: creds, RequestTimeout: cfg.RequestTimeout,
+		MaxPageSize: cfg.MaxPageSize, ListMemory: cfg.listMemory(), Credentials: creds, RequestTimeout: cfg.RequestTimeout,
 		MaxBodyBytes: cfg.MaxBodyBytes, AuthFailureBurst: cfg.AuthFailureBurst, AuthFailureInterval: cfg.AuthFailureInterval,
+		BulkMaxOperations: cfg.BulkMaxOperations, BulkMaxPayloadSize: cfg.BulkMaxPayloadSize,
 		TrustedProxies: cfg.trustedProxies, Audit: audit, ServeMetrics: cfg.MetricsAddr == "", Build: build,
+		Plan: cfg.Mode == "plan",
 	})
+	if cfg.Mode == "plan" {
+		log.Warn().Msg("plan mode (SCIM2LDAP_MODE=plan): writes are computed, answered and audited as LDIF, and not sent to the directory")
+	}
 	// The mapping against the directory's own schema, as `mapping check --ldap-url` does.
 	checkCtx, cancelCheck := context.WithTimeout(ctx, cfg.LDAPTimeout)
 	err = gw.CheckMapping(checkCtx, m)

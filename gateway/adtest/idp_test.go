@@ -14,12 +14,14 @@ import (
 )
 
 // TestIdPScenariosAD runs every scenario of scimtest.Scenarios on the Samba
-// AD DC, each against a gateway of its own.
+// AD DC, each against a gateway of its own, with every write first planned
+// (scimtest.PlanShadow, as the slapd suite does; plan_test.go).
 func TestIdPScenariosAD(t *testing.T) {
 	for _, s := range scimtest.Scenarios {
 		t.Run(s.Name, func(t *testing.T) {
-			e := newEnv(t, "")
+			e, sh := planShadowEnv(t)
 			s.Run(t, e.Client, activeDirectory{e})
+			sh.Done()
 		})
 	}
 }

@@ -104,7 +104,11 @@ var (
 )
 
 // newEnv serves the AD mapping over LDAPS (url "") or the given directory URL.
-func newEnv(t *testing.T, ldapURL string) *env {
+func newEnv(t *testing.T, ldapURL string) *env { return newEnvFrom(t, ldapURL, gateway.Config{}) }
+
+// newEnvFrom is newEnv with cfg's settings (its Mapping, Store, Log and
+// Tokens are set here).
+func newEnvFrom(t *testing.T, ldapURL string, cfg gateway.Config) *env {
 	t.Helper()
 	if ldapURL == "" {
 		ldapURL = dc.LDAPSURL
@@ -116,7 +120,8 @@ func newEnv(t *testing.T, ldapURL string) *env {
 	t.Cleanup(store.Close)
 	logs := &bytes.Buffer{}
 	m := adMapping(t)
-	gw := gateway.New(gateway.Config{Mapping: m, Store: store, Log: zerolog.New(zerolog.SyncWriter(logs)), Tokens: []string{token}})
+	cfg.Mapping, cfg.Store, cfg.Log, cfg.Tokens = m, store, zerolog.New(zerolog.SyncWriter(logs)), []string{token}
+	gw := gateway.New(cfg)
 	// As `scim2ldap serve` does: the mapping against the DC's schema (names only
 	// on AD; its subschema publishes no matching rules, so no filter is refused).
 	if err := gw.CheckMapping(context.Background(), m); err != nil {

@@ -40,6 +40,9 @@ type Client struct {
 	T       testing.TB
 	BaseURL string
 	Token   string
+	// HTTP sends the requests; nil: http.DefaultClient. A test can put a
+	// RoundTripper in it that sees every request of a scenario.
+	HTTP *http.Client
 }
 
 // Do sends a request. body is a string (sent as is) or a value sent as JSON;
@@ -70,7 +73,11 @@ func (c *Client) Do(method, path string, body any, hdr ...string) Response {
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
 	}
-	res, err := http.DefaultClient.Do(req)
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	res, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +92,7 @@ func (c *Client) Do(method, path string, body any, hdr ...string) Response {
 			t.Errorf("%s %s: Content-Type %q", method, path, ct)
 		}
 	}
-	// 503 (directory down) and 501 (/Me, /Bulk: not supported) are answers the
+	// 503 (directory down) and 501 (/Me: not supported) are answers the
 	// gateway means; any other 5xx is a bug.
 	if out.Status >= 500 && out.Status != http.StatusServiceUnavailable && out.Status != http.StatusNotImplemented {
 		t.Errorf("%s %s: %d %s", method, path, out.Status, raw)

@@ -1,0 +1,63 @@
+package directory
+
+import (
+	"context"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/google/uuid"
+
+	"github.com/scim2ldap/scim2ldap/ldapstore"
+	"github.com/scim2ldap/scim2ldap/mapping"
+)
+
+// Plan mode: every write of a request whose context carries an
+// *ldapstore.Plan (ldapstore.WithPlan) is computed by the same code as a real
+// one and recorded instead of sent; reads of the entries the request wrote
+// see the planned state (ldapstore/plan.go). What the directory layer adds:
+//
+//   - the id of a planned create. The directory assigns ids (entryUUID,
+//     objectGUID), so a plan cannot know the one it would get; the entry gets
+//     PlannedID(dn) instead, a version-5 UUID (RFC 9562 §5.5) of its DN, which
+//     neither directory assigns (slapd's entryUUID is version 1, AD's objectGUID
+//     version 4). The same create planned again gets the same id. Looking it up
+//     later finds nothing (404, saying why: notFound);
+//   - reference upkeep runs one round: the rounds after the first exist for
+//     concurrent writers, which a plan, seeing the directory unchanged,
+//     would only record again (dropDangling, moveReferences).
+
+// NewPlan returns an empty plan for requests served through mapping m: a
+// planned create gets PlannedID as its id attribute (the dialect's: entryUUID,
+// or objectGUID's 16 bytes). Put it in a request's context with
+// ldapstore.WithPlan.
+func NewPlan(m *mapping.Mapping) *ldapstore.Plan {
+	d := m.Dialect
+	return &ldapstore.Plan{Assigned: func(dn string) []*ldap.EntryAttribute {
+		id := PlannedID(dn)
+		if !d.GUIDID {
+			return []*ldap.EntryAttribute{ldap.NewEntryAttribute(d.ID, []string{id})}
+		}
+		raw, _ := mapping.ParseGUID(id)
+		return []*ldap.EntryAttribute{ldap.NewEntryAttribute(d.ID, []string{string(raw)})}
+	}}
+}
+
+// plannedNamespace scopes PlannedID's names (RFC 9562 §6.5: a name-based UUID
+// is unique within its namespace).
+var plannedNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:scim2ldap:planned-create"))
+
+// PlannedID is the id a plan gives the entry it would create at dn: a
+// version-5 UUID of the DN (compared as mapping.RefKey), e.g.
+// "4a1f…-…-5…-…". See the package's plan-mode notes.
+func PlannedID(dn string) string {
+	return uuid.NewSHA1(plannedNamespace, []byte(mapping.RefKey(dn))).String()
+}
+
+// isPlannedID reports whether id has the form of a PlannedID (a version-5
+// UUID), which neither slapd nor AD assigns.
+func isPlannedID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.Version() == 5 && u.Variant() == uuid.RFC4122
+}
+
+// planning reports whether ctx's writes are planned, not sent.
+func planning(ctx context.Context) bool { return ldapstore.PlanOf(ctx) != nil }

@@ -1,0 +1,190 @@
+package gateway_test
+
+// Plan mode: writes computed, answered and audited as LDIF, and never sent.
+// TestIdPScenarios (idp_test.go) plans every write of the IdP scenarios before
+// it is made; these tests hold the rest: scopes, gateway-wide plan mode, the
+// id of a planned create, passwords.
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/rs/zerolog"
+
+	"github.com/scim2ldap/scim2ldap/gateway"
+	"github.com/scim2ldap/scim2ldap/internal/scimtest"
+)
+
+const planToken = "plan-token-0123456789"
+
+// dumpTree is every entry under dc=example,dc=org with every user and
+// operational attribute (entryCSN, modifyTimestamp, contextCSN… included):
+// two dumps are equal only when nothing was written.
+func dumpTree(t testing.TB, c *ldap.Conn) string {
+	return scimtest.DumpTree(t, c, "dc=example,dc=org", "*", "+")
+}
+
+// planEnv is a gateway on slapd whose credential planToken has plan: true,
+// with its audit log in audit.
+func planEnv(t *testing.T, scope string) (*env, *scimtest.AuditLog) {
+	audit := &scimtest.AuditLog{}
+	creds := &gateway.Credentials{Tokens: []gateway.TokenCredential{
+		{Name: "planner", Token: planToken, Scope: gateway.Scope{Scope: scope, Plan: true}}}}
+	return newEnvFrom(t, gateway.Config{Mapping: exampleMapping(t), Store: openStore(t), Credentials: creds,
+		Audit: zerolog.SyncWriter(audit)}), audit
+}
+
+// TestPlanModeRefusesReadOnly: plan mode is no way around a scope.
+func TestPlanModeRefusesReadOnly(t *testing.T) {
+	e, audit := planEnv(t, "read-only")
+	before := scimtest.StableDump(t, func(t testing.TB) string { return dumpTree(t, e.ldap) })
+	planner := &scimtest.Client{T: t, BaseURL: e.BaseURL, Token: planToken}
+	wantError(t, planner.Do("POST", "/Users", user("plan-ro", nil)), 403, "")
+	if after := dumpTree(t, e.ldap); after != before {
+		t.Errorf("a refused plan changed the directory:\n%s", scimtest.DiffLines(before, after))
+	}
+	if evs := audit.Events(t); len(evs) != 0 {
+		t.Errorf("a refused write was audited: %v", evs)
+	}
+}
+
+// TestPlanModeGatewayWide: with Config.Plan (SCIM2LDAP_MODE=plan) every
+// credential's writes are planned, a read-only one is still refused, and a
+// planned create's id is not found afterwards (404 saying why), by GET or
+// PATCH; passwords never reach the LDIF, and the account lock is written
+// after the password as the real write would.
+func TestPlanModeGatewayWide(t *testing.T) {
+	audit := &scimtest.AuditLog{}
+	creds := &gateway.Credentials{Tokens: []gateway.TokenCredential{
+		{Name: "reader", Token: planToken, Scope: gateway.Scope{Scope: "read-only"}}}}
+	e := newEnvFrom(t, gateway.Config{Mapping: editedExampleMapping(t, withPassword), Store: openStore(t), Credentials: creds,
+		Audit: zerolog.SyncWriter(audit), Plan: true})
+	// A real user to update, written straight into the directory.
+	add := ldap.NewAddRequest("uid=plan-real,ou=people,dc=example,dc=org", nil)
+	add.Attribute("objectClass", []string{"inetOrgPerson"})
+	add.Attribute("uid", []string{"plan-real"})
+	add.Attribute("cn", []string{"Plan Real"})
+	add.Attribute("sn", []string{"Real"})
+	if err := e.ldap.Add(add); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.ldap.Del(ldap.NewDelRequest(add.DN, nil)) })
+	realID := e.entry("(uid=plan-real)").GetAttributeValue("entryUUID")
+
+	before := scimtest.StableDump(t, func(t testing.TB) string { return dumpTree(t, e.ldap) })
+	const secret = "Plan-Secret-Passw0rd"
+	cr := e.Do("POST", "/Users", user("plan-new", map[string]any{"password": secret, "active": false, "title": "Planner"}))
+	if cr.Status != 201 || cr.Header.Get(gateway.PlannedHeader) != "true" || cr.Body["title"] != "Planner" || cr.Body["active"] != false {
+		t.Fatalf("planned create: %d %v %s", cr.Status, cr.Header, cr.Raw)
+	}
+	id := cr.Body["id"].(string)
+	wantError(t, e.Do("GET", "/Users/"+id, nil), 404, "", "plan-mode")
+	wantError(t, e.Do("PATCH", "/Users/"+id, patchBody(op("replace", "title", "x"))), 404, "", "plan-mode")
+	put := e.Do("PUT", "/Users/"+realID, user("plan-renamed", map[string]any{"password": secret, "title": "Renamed"}))
+	if put.Status != 200 || put.Body["userName"] != "plan-renamed" || put.Body["title"] != "Renamed" || put.Body["id"] != realID {
+		t.Fatalf("planned PUT: %d %s", put.Status, put.Raw)
+	}
+	if del := e.Do("DELETE", "/Users/"+realID, nil); del.Status != 204 || del.Header.Get(gateway.PlannedHeader) != "true" {
+		t.Fatalf("planned DELETE: %d %s", del.Status, del.Raw)
+	}
+	reader := &scimtest.Client{T: t, BaseURL: e.BaseURL, Token: planToken}
+	wantError(t, reader.Do("DELETE", "/Users/"+realID, nil), 403, "")
+	if g := e.Do("GET", "/Users/"+realID, nil); g.Status != 200 || g.Body["userName"] != "plan-real" || g.Header.Get(gateway.PlannedHeader) != "" {
+		t.Errorf("after the plans: %d %s", g.Status, g.Raw)
+	}
+	if after := dumpTree(t, e.ldap); after != before {
+		t.Errorf("plan mode changed the directory:\n%s", scimtest.DiffLines(before, after))
+	}
+
+	if !strings.Contains(e.logBuf.String(), `"planned":true`) {
+		t.Error("the request log does not mark planned writes")
+	}
+	evs := audit.Events(t)
+	var ldifs []string
+	for _, ev := range evs {
+		if ev["event"] == "scim.change" {
+			if ev["planned"] != true {
+				t.Errorf("not planned: %v", ev)
+			}
+			ldifs = append(ldifs, ev["ldif"].(string))
+		}
+	}
+	all := strings.Join(ldifs, "")
+	if strings.Contains(all, secret) || strings.Contains(audit.String(), secret) {
+		t.Fatalf("the password reached the audit log:\n%s", all)
+	}
+	if len(ldifs) != 3 {
+		t.Fatalf("want 3 planned changes (create, replace, delete), got %d:\n%s", len(ldifs), all)
+	}
+	wantLDIF := func(i int, parts ...string) {
+		t.Helper()
+		at := 0
+		for _, p := range parts {
+			n := strings.Index(ldifs[i][at:], p)
+			if n < 0 {
+				t.Errorf("change %d lacks %q (in this order):\n%s", i, p, ldifs[i])
+				return
+			}
+			at += n + len(p)
+		}
+	}
+	// The create: the add (locked, since active is false), the password as a
+	// marker, then the lock written again after it (ppolicy lifts it on a
+	// password change).
+	wantLDIF(0, "dn: uid=plan-new,ou=people,dc=example,dc=org\nchangetype: add\n", "pwdAccountLockedTime: 000001010000Z\n", "title: Planner\n",
+		"# Password Modify extended operation", "replace: userPassword\nuserPassword: [password]\n",
+		"changetype: modify\nreplace: pwdAccountLockedTime\npwdAccountLockedTime: 000001010000Z\n")
+	// The replace: the rename first, then the modify at the new DN, the password.
+	wantLDIF(1, "dn: uid=plan-real,ou=people,dc=example,dc=org\nchangetype: modrdn\nnewrdn: uid=plan-renamed\ndeleteoldrdn: 1\n",
+		"dn: uid=plan-renamed,ou=people,dc=example,dc=org\nchangetype: modify\n", "title: Renamed\n", "userPassword: [password]\n")
+	wantLDIF(2, "dn: uid=plan-real,ou=people,dc=example,dc=org\nchangetype: delete\n")
+	t.Logf("planned LDIF:\n%s", all)
+}
+
+// TestPlanModeBulk: a Bulk request of a plan-mode credential plans each
+// operation on its own, as its single request would be planned: the statuses
+// are the real ones, each planned change is audited with its own LDIF, and
+// nothing is written. An operation that names an earlier one's planned create
+// (bulkId) finds nothing, as docs/plan-mode.md says.
+func TestPlanModeBulk(t *testing.T) {
+	e, audit := planEnv(t, "read-write")
+	var ids []string
+	for _, n := range []string{"plan-bulk-put", "plan-bulk-patch", "plan-bulk-delete"} {
+		ids = append(ids, e.MustCreate("/Users", user(n, nil)))
+	}
+	audit.Events(t)
+	before := dumpTree(t, e.ldap)
+	planner := &scimtest.Client{T: t, BaseURL: e.BaseURL, Token: planToken}
+	body := bulkBody(0,
+		bulkOp("POST", "/Users", "new", user("plan-bulk-new", nil)),
+		bulkOp("PUT", "/Users/"+ids[0], "", user("plan-bulk-put", map[string]any{"title": "Tour Guide"})),
+		bulkOp("PATCH", "/Users/"+ids[1], "", patchBody(op("replace", "title", "Guide"))),
+		bulkOp("DELETE", "/Users/"+ids[2], "", nil),
+		bulkOp("PATCH", "/Users/bulkId:new", "", patchBody(op("replace", "title", "x"))))
+	if r := planner.Do("POST", "/Bulk", body); r.Header.Get(gateway.PlannedHeader) != "true" {
+		t.Errorf("the Bulk answer is not marked planned: %d %v", r.Status, r.Header)
+	}
+	if after := dumpTree(t, e.ldap); after != before {
+		t.Fatalf("a planned Bulk request changed the directory:\n%s", scimtest.DiffLines(before, after))
+	}
+	audit.Events(t)
+	res := sendBulk(t, planner, body)
+	wantStatuses(t, res, "201", "200", "200", "204", "404")
+	var ldifs []string
+	for _, ev := range audit.Events(t) {
+		if ev["event"] == "scim.change" {
+			if ev["planned"] != true {
+				t.Errorf("not planned: %v", ev)
+			}
+			ldifs = append(ldifs, ev["ldif"].(string))
+		}
+	}
+	if len(ldifs) != 4 || !strings.Contains(ldifs[0], "changetype: add") || !strings.Contains(ldifs[3], "changetype: delete") ||
+		strings.Contains(ldifs[1], "changetype: add") {
+		t.Errorf("want one LDIF per operation, each its own: %q", ldifs)
+	}
+	if g := e.Do("GET", "/Users/"+ids[2], nil); g.Status != 200 {
+		t.Errorf("the planned delete was made: %d", g.Status)
+	}
+}
