@@ -216,7 +216,9 @@ func (r *Resources) applyMembers(ctx context.Context, dn string, a *mapping.Attr
 		var out []string
 		for _, v := range vals {
 			ok, err := r.store.Compare(ctx, dn, attr, v)
-			if err != nil && !isCode(err, ldap.LDAPResultInvalidAttributeSyntax) {
+			// 16 noSuchAttribute: the entry has no value at all (389 DS answers
+			// so for an empty group where others answer compareFalse).
+			if err != nil && !isCode(err, ldap.LDAPResultInvalidAttributeSyntax, ldap.LDAPResultNoSuchAttribute) {
 				return nil, err
 			}
 			if ok == present {
