@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -111,7 +112,9 @@ func classify(err error, what string) error {
 	var de *Error
 	var ve *mapping.ValueError
 	var fe *filterxlate.Error
-	if errors.As(err, &ve) && plannedNote(ve.ID) != "" {
+	// The note is added once: a create classifies its error on the way out
+	// of the conversion and again when it returns.
+	if errors.As(err, &ve) && plannedNote(ve.ID) != "" && !strings.HasSuffix(ve.Msg, plannedIDNote) {
 		return &mapping.ValueError{ScimType: ve.ScimType, Msg: ve.Msg + plannedNote(ve.ID), ID: ve.ID}
 	}
 	if errors.As(err, &de) || errors.As(err, &ve) || errors.As(err, &fe) {

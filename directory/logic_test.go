@@ -145,3 +145,21 @@ func TestPlannedID(t *testing.T) {
 		}
 	}
 }
+
+// An error about a reference to a planned create's id says why once, however
+// many times it is classified on its way out (a create classifies the
+// conversion's error and again when it returns).
+func TestPlannedNoteOnce(t *testing.T) {
+	id := PlannedID("uid=erin,ou=people,dc=example,dc=org")
+	err := classify(classify(&mapping.ValueError{Msg: "members: no User or Group with id " + id, ID: id}, "Group"), "Group")
+	var ve *mapping.ValueError
+	if !errors.As(err, &ve) {
+		t.Fatalf("%v, want a *mapping.ValueError", err)
+	}
+	if n := strings.Count(ve.Msg, plannedIDNote); n != 1 {
+		t.Errorf("the note %d times in %q, want once", n, ve.Msg)
+	}
+	if err := classify(&mapping.ValueError{Msg: "m", ID: "53bda72a-8597-1041-9800-4d5ee12332df"}, "Group"); strings.Contains(err.Error(), plannedIDNote) {
+		t.Errorf("an entryUUID got the note: %q", err)
+	}
+}
