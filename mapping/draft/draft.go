@@ -254,6 +254,18 @@ func (d *drafter) userType() *resType {
 	case d.ad():
 		add(line{key: "groups", value: "{ldap: memberOf, reference: Group}", comment: []string{
 			"Read-only: the groups a user is in (AD's own memberOf)."}}, "memberOf")
+	case f.Flavor == DS389 && f.GroupClass == "groupOfUniqueNames":
+		// 389 DS's MemberOf plugin follows the group attributes its entry
+		// (cn=MemberOf Plugin,cn=plugins,cn=config) lists in memberOfGroupAttr,
+		// member by default (389 DS 2.3); dsconf's --groupattr sets them.
+		rt.attrs = append(rt.attrs, line{key: "groups", value: "{ldap: memberOf, reference: Group}", commented: true, comment: []string{
+			"Read-only: the groups a user is in, from the MemberOf plugin, which by default follows",
+			"groupOfNames' member only: add uniqueMember to its memberOfGroupAttr",
+			"(dsconf INSTANCE plugin memberof set --groupattr member uniqueMember), then uncomment."}})
+		mapped["memberof"] = true
+	case f.Flavor == DS389:
+		add(line{key: "groups", value: "{ldap: memberOf, reference: Group}", comment: []string{
+			"Read-only: the groups a user is in, from the MemberOf plugin (scim2ldap doctor checks it)."}}, "memberOf")
 	case f.GroupClass == "groupOfUniqueNames":
 		// slapd's memberof overlay keeps memberOf for groupOfNames' member unless
 		// told otherwise (slapo-memberof(5): olcMemberOfGroupOC, olcMemberOfMemberAD).

@@ -225,6 +225,12 @@ func TestDraftChoices(t *testing.T) {
 			want: []string{"filter: (objectClass=groupOfUniqueNames)", `{ldap: uniqueMember, reference: [User, Group], placeholder: ""}`}},
 		{name: "389 DS before its flavor exists", change: func(f *Facts) { f.Flavor, f.FlavorOK = DS389, false },
 			want: []string{"set flavor: 389ds once", "flavor: openldap", "active:                        {accountState: nsAccountLock}"}},
+		{name: "389 DS: the MemberOf plugin, not slapd's overlay", change: func(f *Facts) {
+			f.Flavor, f.GroupClass = DS389, "groupOfUniqueNames"
+			f.Schema = ldapstore.ParseSchema(append(slices.Clone(testAttrs),
+				"( 1.2.840.113556.1.2.102 NAME 'memberOf' SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 )"), testClasses)
+		}, want: []string{"flavor: 389ds", "from the MemberOf plugin", "--groupattr member uniqueMember", "# groups:"},
+			not: []string{"olcMemberOf", "slapo-memberof"}},
 		{name: "posix users and other containers", change: func(f *Facts) {
 			f.PosixUsers = 3
 			f.Users.Others = []Counted{{DN: "ou=contractors,dc=example,dc=org", Count: 2}}
