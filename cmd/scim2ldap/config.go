@@ -141,6 +141,22 @@ func parseEnv() (c *Config, errs []error) {
 			os.Setenv(k, v)
 		}
 	}()
+	// envconfig falls back to a setting's name without the prefix (LDAP_URL
+	// for SCIM2LDAP_LDAP_URL) when the prefixed one is unset. Such names are
+	// common in other software's environments (make dev prints LDAP_URL;
+	// MODE, LOG_LEVEL, TRUSTED_PROXIES…) and only the prefixed ones are
+	// documented, so the unprefixed ones are hidden from it while it runs: a
+	// platform's MODE=production must not stop the gateway, nor its
+	// TRUSTED_PROXIES decide whose X-Forwarded-For is believed. (All of them:
+	// a prefixed variable with a bad value is unset below, and envconfig would
+	// then read its unprefixed name.)
+	for _, name := range knownVariables() {
+		alt := strings.TrimPrefix(name, envPrefix+"_")
+		if v, ok := os.LookupEnv(alt); ok {
+			restore[alt] = v
+			os.Unsetenv(alt)
+		}
+	}
 	for range 64 { // at most one round per field
 		c = &Config{}
 		err := envconfig.Process(envPrefix, c)
@@ -151,12 +167,7 @@ func parseEnv() (c *Config, errs []error) {
 			}
 			return c, errs
 		}
-		// envconfig falls back to the name without the prefix (LDAP_CONNS for
-		// SCIM2LDAP_LDAP_CONNS): the value may have come from there.
 		name := pe.KeyName
-		if _, ok := os.LookupEnv(name); !ok {
-			name = strings.TrimPrefix(name, envPrefix+"_")
-		}
 		if _, ok := os.LookupEnv(name); !ok {
 			return c, append(errs, err) // can't happen: the value came from somewhere
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -147,13 +148,35 @@ func TestServeLogsEveryConfigurationProblem(t *testing.T) {
 	}
 }
 
-// envconfig also reads a setting's name without the prefix (LDAP_CONNS): a bad
-// value there is named as such, once.
-func TestConfigNamesUnprefixedVariable(t *testing.T) {
+// Only the SCIM2LDAP_ names are read: envconfig's fallback to a setting's name
+// without the prefix (LDAP_CONNS) is shut, so another program's MODE,
+// LISTEN_ADDR or TRUSTED_PROXIES changes nothing, and those variables are left
+// as they were.
+func TestConfigIgnoresUnprefixedVariables(t *testing.T) {
 	setenv(t, map[string]string{"LDAP_URL": "ldap://127.0.0.1:389", "BEARER_TOKENS": "0123456789abcdef0123"})
-	t.Setenv("LDAP_CONNS", "many")
-	_, err := loadConfig()
-	if err == nil || err.Error() != `LDAP_CONNS: "many" is not a valid int (a whole number)` {
+	other := map[string]string{"LDAP_CONNS": "many", "MODE": "production", "LISTEN_ADDR": "0.0.0.0:1",
+		"TRUSTED_PROXIES": "0.0.0.0/0", "BEARER_TOKENS": "unprefixed-token-0123456789"}
+	for k, v := range other {
+		t.Setenv(k, v)
+	}
+	c, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LDAPConns != 4 || c.Mode != "" || c.ListenAddr != ":8080" || len(c.TrustedProxies) != 0 {
+		t.Errorf("unprefixed variables were read: conns %d, mode %q, listen %q, proxies %v", c.LDAPConns, c.Mode, c.ListenAddr, c.TrustedProxies)
+	}
+	if !slices.Equal(c.BearerTokens, []string{"0123456789abcdef0123"}) {
+		t.Errorf("bearer tokens %d, want only SCIM2LDAP_BEARER_TOKENS's", len(c.BearerTokens))
+	}
+	for k, v := range other {
+		if got := os.Getenv(k); got != v {
+			t.Errorf("%s is %q after loadConfig, want %q", k, got, v)
+		}
+	}
+	// The prefixed name still wins when both are set, and a bad value is named by it.
+	t.Setenv("SCIM2LDAP_LDAP_CONNS", "lots")
+	if _, err := loadConfig(); err == nil || err.Error() != `SCIM2LDAP_LDAP_CONNS: "lots" is not a valid int (a whole number)` {
 		t.Errorf("got %v", err)
 	}
 }
