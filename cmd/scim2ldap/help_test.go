@@ -109,12 +109,14 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-// The start-up log line and /metrics name the build.
+// The start-up log line and /metrics name the build; the log line also the
+// memory in force (memory_limit, list_memory, in bytes).
 func TestBuildInfoLoggedAndExported(t *testing.T) {
 	defer func(v, r string) { version, revision = v, r }(version, revision)
 	version, revision = "v0.9.0-test", "feedbeef"
-	base, logs := startServe(t, map[string]string{"BEARER_TOKENS": "build-info-test-token", "MAPPING_FILE": "../../mappings.example.yaml"})
-	if !regexp.MustCompile(`"version":"v0.9.0-test","revision":"feedbeef".*"message":"scim2ldap serving"`).MatchString(logs.String()) {
+	base, logs := startServe(t, map[string]string{"BEARER_TOKENS": "build-info-test-token", "MAPPING_FILE": "../../mappings.example.yaml",
+		"LIST_MEMORY_BYTES": "12345678"})
+	if !regexp.MustCompile(`"version":"v0.9.0-test","revision":"feedbeef".*"memory_limit":\d+,"list_memory":12345678,.*"message":"scim2ldap serving"`).MatchString(logs.String()) {
 		t.Errorf("start-up line: %s", logs.String())
 	}
 	res, err := http.Get(strings.TrimSuffix(base, "/scim/v2") + "/metrics")

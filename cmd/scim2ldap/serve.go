@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -158,7 +159,11 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 	}
 	log.Info().Str("version", build.Version).Str("revision", build.Revision).Str("listen", ln.Addr().String()).Bool("tls", tlsCfg != nil).Bool("mtls", cfg.TLSClientCAFile != "").
 		Str("metrics", cfg.MetricsAddr).Str("base_path", gateway.BasePath).Str("ldap", cfg.LDAPURL).
-		Str("mapping", cfg.MappingFile).Int("tokens", len(cfg.BearerTokens)).Bool("credentials_file", creds != nil).Msg("scim2ldap serving")
+		Str("mapping", cfg.MappingFile).Int("tokens", len(cfg.BearerTokens)).Bool("credentials_file", creds != nil).
+		// The memory in force, in bytes (GOMEMLIMIT, or what setMemoryLimit
+		// derived from the cgroup; SCIM2LDAP_LIST_MEMORY_BYTES or its quarter):
+		// an admin sizing a container sees what the gateway took.
+		Int64("memory_limit", debug.SetMemoryLimit(-1)).Int64("list_memory", cfg.listMemory()).Msg("scim2ldap serving")
 	// SIGHUP reloads the mapping file: a good one applies to the next request, a
 	// bad one is logged problem by problem and the mapping in force stays.
 	hup := make(chan os.Signal, 1)
