@@ -247,8 +247,8 @@ func TestPlanModeReferenceToAPlannedID(t *testing.T) {
 		"a manager set by PATCH":     planner.Do("PATCH", "/Users/"+boss.Body["id"].(string), patchBody(op("replace", manager, map[string]any{"value": id}))),
 		"the members of a PUT group": planner.Do("PUT", "/Groups/"+grp.Body["id"].(string), group("plan-refgroup", id)),
 	} {
-		if r.Status != 400 || !strings.Contains(r.Raw, id) || !strings.Contains(r.Raw, "plan-mode gateway") {
-			t.Errorf("%s: %d %s, want 400 saying the id is a planned create's", what, r.Status, r.Raw)
+		if r.Status != 400 || !strings.Contains(r.Raw, id) || strings.Count(r.Raw, "plan-mode gateway") != 1 {
+			t.Errorf("%s: %d %s, want 400 saying (once) the id is a planned create's", what, r.Status, r.Raw)
 		}
 	}
 	if after := dumpTree(t, e.ldap); after != before {
