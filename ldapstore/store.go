@@ -3,6 +3,8 @@
 // redial and rebind with backoff when one dies, a timeout on every operation,
 // LDAPS or StartTLS with a CA file, and the controls the gateway needs
 // (paged results RFC 2696, assertion RFC 4528, server-side sort RFC 2891).
+// Search, the bounded searches of reads, runs instead on a pool of connections
+// of the package's own client, one search at a time each (rawpool.go).
 //
 // It knows nothing of SCIM: callers pass LDAP requests and get LDAP results.
 package ldapstore
