@@ -52,6 +52,19 @@ func (p *rawPool) drain() {
 	}
 }
 
+// takeIdle takes the most recently used idle connection, nil when there is
+// none; p.mu is held.
+func (p *rawPool) takeIdle() *wireConn {
+	n := len(p.idle)
+	if n == 0 {
+		return nil
+	}
+	c := p.idle[n-1]
+	p.idle[n-1] = nil
+	p.idle = p.idle[:n-1]
+	return c
+}
+
 // answered clears the dial backoff: the server just answered a probe.
 func (p *rawPool) answered() {
 	p.mu.Lock()
@@ -75,10 +88,7 @@ func (s *Store) rawConn(ctx context.Context, srv *server) (*wireConn, error) {
 		}
 	}
 	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
-		c := p.idle[n-1]
-		p.idle[n-1] = nil
-		p.idle = p.idle[:n-1]
+	if c := p.takeIdle(); c != nil {
 		p.mu.Unlock()
 		return c, nil
 	}
@@ -219,13 +229,8 @@ func (s *Store) idleRootDSE() map[string]bool {
 	default:
 		return nil
 	}
-	var c *wireConn
 	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
-		c = p.idle[n-1]
-		p.idle[n-1] = nil
-		p.idle = p.idle[:n-1]
-	}
+	c := p.takeIdle()
 	p.mu.Unlock()
 	if c == nil {
 		<-p.tokens
