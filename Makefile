@@ -1,7 +1,7 @@
 # scim2ldap — see README.md.
 GO ?= go
 
-.PHONY: dev test test-ad cluster unit soak soak-ad bench bench-bulk perf build deps check vet check-deploy readme-session
+.PHONY: dev test test-ad test-389ds cluster unit soak soak-ad bench bench-bulk perf build deps check vet check-deploy readme-session
 
 ## dev: quick start — private slapd + the gateway with a fresh token (Ctrl-C stops both)
 dev:
@@ -9,14 +9,21 @@ dev:
 
 ## test: unit tests and integration tests against a real slapd (installed if missing), then the
 ## Active Directory tests against a throwaway Samba AD DC (gateway/adtest; root only: skipped otherwise)
+## and the 389 Directory Server tests (gateway/ds389test; skipped without the 389-ds-base package)
 test: deps
 	$(GO) vet ./...
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /gateway/adtest)
+	$(GO) test -count=1 $$($(GO) list ./... | grep -Ev '/gateway/(adtest|ds389test)$$')
 	bash -o pipefail -c '$(GO) test -count=1 -v ./gateway/adtest/ 2>&1 | grep -Ev "^=== (RUN|PAUSE|CONT)"'
+	bash -o pipefail -c '$(GO) test -count=1 -v ./gateway/ds389test/ 2>&1 | grep -Ev "^=== (RUN|PAUSE|CONT)"'
 
 ## test-ad: only the Active Directory integration tests (root; installs samba if missing)
 test-ad:
 	bash -o pipefail -c '$(GO) test -count=1 -v ./gateway/adtest/ 2>&1 | grep -Ev "^=== (RUN|PAUSE|CONT)"'
+
+## test-389ds: only the 389 Directory Server integration tests (apt-get install 389-ds-base first;
+## the first run creates the cached instance template, ~15 s)
+test-389ds:
+	bash -o pipefail -c '$(GO) test -count=1 -v ./gateway/ds389test/ 2>&1 | grep -Ev "^=== (RUN|PAUSE|CONT)"'
 
 ## cluster: the failover test (internal/clustertest) at length: slapd providers in multi-provider
 ## replication, 2 gateways, 16 clients, the preferred provider killed and restarted twice (docs/operations.md);

@@ -111,6 +111,9 @@ func classify(err error, what string) error {
 	var de *Error
 	var ve *mapping.ValueError
 	var fe *filterxlate.Error
+	if errors.As(err, &ve) && plannedNote(ve.ID) != "" {
+		return &mapping.ValueError{ScimType: ve.ScimType, Msg: ve.Msg + plannedNote(ve.ID), ID: ve.ID}
+	}
 	if errors.As(err, &de) || errors.As(err, &ve) || errors.As(err, &fe) {
 		return err
 	}

@@ -108,8 +108,8 @@ func sortControl(rt *mapping.ResourceType, q *Query) (*ldapstore.SortControl, er
 		return nil, err
 	}
 	keys := []ldapstore.SortKey{{Attr: k.LDAP, OrderingRule: k.OrderingRule, Reverse: q.Descending}}
-	// AD sorts on one key only (MS-ADTS §3.1.1.3.4.1.9; IDOrdering ""): no tie-breaker there.
-	if d := rt.Dialect(); d.IDOrdering != "" && !strings.EqualFold(k.LDAP, d.ID) {
+	// AD sorts on one key only (MS-ADTS §3.1.1.3.4.1.9; SingleSortKey): no tie-breaker there.
+	if d := rt.Dialect(); !d.SingleSortKey && !strings.EqualFold(k.LDAP, d.ID) {
 		keys = append(keys, ldapstore.SortKey{Attr: d.ID, OrderingRule: d.IDOrdering})
 	}
 	return ldapstore.NewSortControl(keys...), nil

@@ -130,7 +130,7 @@ func (r *Resources) memberDNs(ctx context.Context, rr *resolvedRefs, a *mapping.
 		for _, id := range s.ids {
 			dn, ok := dns[id]
 			if !ok && s.kind != removeMembers {
-				return nil, invalid(scimerr.InvalidValue, "%s: no %s with id %q", a.Def.Name, strings.Join(a.RefTypes, " or "), id)
+				return nil, invalid(scimerr.InvalidValue, "%s: no %s with id %q%s", a.Def.Name, strings.Join(a.RefTypes, " or "), id, plannedNote(id))
 			}
 			if ok {
 				list = append(list, dn)
@@ -216,7 +216,9 @@ func (r *Resources) applyMembers(ctx context.Context, dn string, a *mapping.Attr
 		var out []string
 		for _, v := range vals {
 			ok, err := r.store.Compare(ctx, dn, attr, v)
-			if err != nil && !isCode(err, ldap.LDAPResultInvalidAttributeSyntax) {
+			// 16 noSuchAttribute: the entry has no value at all (389 DS answers
+			// so for an empty group where others answer compareFalse).
+			if err != nil && !isCode(err, ldap.LDAPResultInvalidAttributeSyntax, ldap.LDAPResultNoSuchAttribute) {
 				return nil, err
 			}
 			if ok == present {

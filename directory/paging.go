@@ -29,9 +29,10 @@ import (
 // walk is returned exactly once, a deleted one never after its deletion.
 
 // idSort orders rt's entries by their directory id, the order of unsorted VLV
-// lists and of cursor walks.
+// lists and of cursor walks, with the dialect's IDOrdering (UUIDOrderingMatch;
+// none on 389 DS).
 func idSort(rt *mapping.ResourceType) *ldapstore.SortControl {
-	return ldapstore.NewSortControl(ldapstore.SortKey{Attr: rt.Dialect().ID, OrderingRule: mapping.UUIDOrdering})
+	return ldapstore.NewSortControl(ldapstore.SortKey{Attr: rt.Dialect().ID, OrderingRule: rt.Dialect().IDOrdering})
 }
 
 // vlvWindow returns the entries startIndex … startIndex+count-1 of ts's matches

@@ -52,6 +52,20 @@ func PlannedID(dn string) string {
 	return uuid.NewSHA1(plannedNamespace, []byte(mapping.RefKey(dn))).String()
 }
 
+// plannedIDNote says why an id of the form PlannedID names nothing.
+const plannedIDNote = "this id has the form a plan-mode gateway gives a create it planned but did not make (a version-5 UUID); no such entry exists in the directory"
+
+// plannedNote is ": " and plannedIDNote when id has the form of a PlannedID,
+// else "": the end of an error about an id that names nothing (an IdP that
+// was pointed at a plan-mode gateway adds a user it was told was created to a
+// group).
+func plannedNote(id string) string {
+	if isPlannedID(id) {
+		return ": " + plannedIDNote
+	}
+	return ""
+}
+
 // isPlannedID reports whether id has the form of a PlannedID (a version-5
 // UUID), which neither slapd nor AD assigns.
 func isPlannedID(id string) bool {

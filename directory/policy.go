@@ -70,12 +70,49 @@ func (d *Directory) casConflict(err error, what string) error {
 	return err
 }
 
+// matchedValues returns the matched values control (RFC 3876) asking for the
+// values that match items, or none where the directory does not offer it: 389
+// Directory Server 2.3 lists no 1.2.826.0.1.3344810.2.3 in its root DSE's
+// supportedControl and refuses the (critical) control with 12
+// unavailableCriticalExtension. Without it a search returns every value, and
+// valuesNaming picks the matching ones.
+func (d *Directory) matchedValues(items []string) []ldap.Control {
+	if !d.store.Supports(ldapstore.OIDMatchedValues) {
+		return nil
+	}
+	return []ldap.Control{&ldapstore.MatchedValuesControl{Items: items}}
+}
+
+// valuesNaming returns the DN values of vals that name dn: all of them where
+// the directory matched them itself (matchedValues), else those equal to dn by
+// mapping.RefKey (attribute types and values compared without regard to case,
+// RFC 4514 escapes undone).
+func (d *Directory) valuesNaming(vals []string, dn string) []string {
+	if len(vals) == 0 || d.store.Supports(ldapstore.OIDMatchedValues) {
+		return vals
+	}
+	key := mapping.RefKey(dn)
+	var out []string
+	for _, v := range vals {
+		if mapping.RefKey(v) == key {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // checkPasswordTransport refuses, before anything is written, a password that
-// would travel unencrypted: Active Directory takes unicodePwd only over LDAPS or
-// StartTLS (400 invalidValue otherwise, naming the fix).
+// would travel unencrypted where the directory refuses it then (400
+// invalidValue, naming the fix): Active Directory takes unicodePwd only over
+// LDAPS or StartTLS; 389 Directory Server answers Password Modify on a plain
+// connection with 13 confidentialityRequired ("Operation requires a secure
+// connection"), after the entry of a create was added.
 func (r *Resources) checkPasswordTransport() error {
-	if r.rt.Dialect().IsAD() && !r.store.Encrypted() {
+	switch f := r.rt.Dialect().Flavor; {
+	case f == mapping.FlavorActiveDirectory && !r.store.Encrypted():
 		return invalid(scimerr.InvalidValue, "password: Active Directory accepts passwords only over an encrypted connection, and the gateway's is plain LDAP; configure an ldaps:// URL or SCIM2LDAP_LDAP_STARTTLS=true")
+	case f == mapping.Flavor389DS && !r.store.Encrypted():
+		return invalid(scimerr.InvalidValue, "password: 389 Directory Server accepts passwords (Password Modify, RFC 3062) only over an encrypted connection, and the gateway's is plain LDAP; configure an ldaps:// URL or SCIM2LDAP_LDAP_STARTTLS=true")
 	}
 	return nil
 }

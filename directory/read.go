@@ -75,7 +75,7 @@ func (r *Resources) findByID(ctx context.Context, id string, attrs []string, con
 // an IdP that was pointed at a plan-mode gateway keeps asking for.
 func (r *Resources) idNotFound(id string) *Error {
 	if isPlannedID(id) {
-		return refuse(NotFound, "", "%s not found: this id has the form a plan-mode gateway gives a create it planned but did not make (a version-5 UUID); no such entry exists in the directory", r.what(id))
+		return refuse(NotFound, "", "%s not found: %s", r.what(id), plannedIDNote)
 	}
 	return notFound(r.what(id))
 }

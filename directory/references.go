@@ -96,8 +96,7 @@ func (s *Snapshot) referrers(ctx context.Context, dn string) ([]referrer, error)
 		if len(filter) > 1 {
 			f = "(|" + strings.Join(filter, "") + ")"
 		}
-		mv := &ldapstore.MatchedValuesControl{Items: items}
-		res, err := s.d.store.Search(ctx, ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, 0, false, f, names, []ldap.Control{mv}))
+		res, err := s.d.store.Search(ctx, ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, 0, false, f, names, s.d.matchedValues(items)))
 		if isCode(err, ldap.LDAPResultNoSuchObject) {
 			return nil // the base is gone: nothing there refers to anything
 		}
@@ -116,7 +115,7 @@ func (s *Snapshot) referrers(ctx context.Context, dn string) ([]referrer, error)
 					// equality rule (RFC 3876 §2), which also equates spellings that
 					// differ in more than case (insignificant spaces, Unicode
 					// compatibility forms: RFC 4518): trust it, don't compare again.
-					if vals := e.GetEqualFoldAttributeValues(a.LDAP); len(vals) > 0 {
+					if vals := s.d.valuesNaming(e.GetEqualFoldAttributeValues(a.LDAP), dn); len(vals) > 0 {
 						r.values[a] = vals
 					}
 				}

@@ -154,17 +154,26 @@ func match(list []credDigest, sum [32]byte) *Identity {
 	return &id
 }
 
+// fromCertificate is the identity of the first credential whose subject the
+// verified client certificate has, in plan mode when any credential whose
+// subject it has plans (one certificate can name several: its CN and DNS
+// names), so that a certificate a plan: true credential names never writes.
 func (a *authenticator) fromCertificate(r *http.Request) *Identity {
 	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(a.certs) == 0 {
 		return nil
 	}
 	leaf := r.TLS.VerifiedChains[0][0]
+	var id *Identity
 	for _, c := range a.certs {
-		if certHasSubject(leaf, c.Subject) {
-			return &Identity{Name: c.Name, Kind: "mtls", Subject: c.Subject, scope: c.Scope}
+		if !certHasSubject(leaf, c.Subject) {
+			continue
 		}
+		if id == nil {
+			id = &Identity{Name: c.Name, Kind: "mtls", Subject: c.Subject, scope: c.Scope}
+		}
+		id.scope.Plan = id.scope.Plan || c.Plan
 	}
-	return nil
+	return id
 }
 
 func certHasSubject(cert *x509.Certificate, subject string) bool {
@@ -263,15 +272,21 @@ func (a *authenticator) fromJWT(ctx context.Context, raw string) (*Identity, *au
 	return id, nil
 }
 
-// claimScope is the scope of the first entry whose claim holds its value; ok is
-// false when none does.
+// claimScope is the scope of the first entry whose claim holds its value, in
+// plan mode when any entry whose claim holds its value has plan: true (a token
+// holding a planning role never writes, whatever else it holds or the order
+// of the entries); ok is false when no entry's claim holds its value.
 func claimScope(entries []ClaimScope, claims map[string]any) (sc Scope, ok bool) {
 	for _, c := range entries {
-		if claimHolds(claims[c.Claim], c.Value) {
-			return c.Scope, true
+		if !claimHolds(claims[c.Claim], c.Value) {
+			continue
 		}
+		if !ok {
+			sc, ok = c.Scope, true
+		}
+		sc.Plan = sc.Plan || c.Plan
 	}
-	return Scope{}, false
+	return sc, ok
 }
 
 // claimHolds reports whether a claim holds want: a string claim holds its

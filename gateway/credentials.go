@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -45,7 +46,7 @@ import (
 //	    issuer: https://sts.windows.net/<tenant>/
 //	    audiences: [api://scim2ldap]
 //	    jwksURL: https://login.microsoftonline.com/<tenant>/discovery/v2.0/keys
-//	    claimScopes:                 # the first entry whose claim holds its value gives the scope;
+//	    claimScopes:                 # the first entry whose claim holds its value gives the scope (plan: true on any that does plans);
 //	      - claim: roles             # a token matching none is refused (403); no issuer-wide scope then
 //	        value: SCIM.ReadWrite    # exact; a string claim (scp) holds its space-separated values,
 //	        scope: read-write        # an array claim (roles) its elements
@@ -287,6 +288,10 @@ func (c *Credentials) Check(m *mapping.Mapping) error {
 		if _, _, _, err := j.durations(); err != nil {
 			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: %w", i, j.Name, err))
 		}
+		if first := slices.IndexFunc(c.JWTIssuers[:i], func(o JWTIssuer) bool { return o.Issuer == j.Issuer }); first >= 0 {
+			// fromJWT takes the first entry of a token's issuer: this one would never be used.
+			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: issuer %q is also jwtIssuers[%d]'s, and a token is matched to the first entry of its issuer; tell the apps of one issuer apart with claimScopes (plan: true goes on an entry)", i, j.Name, j.Issuer, first))
+		}
 		if len(j.ClaimScopes) > 0 && (j.Scope.Scope != "" || len(j.ResourceTypes) > 0 || j.Plan) {
 			// Two sources of scope would leave open which one a token without the claim gets.
 			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: set scope/resourceTypes/plan or claimScopes, not both (with claimScopes a token matching no entry is refused; plan: true goes on a claimScopes entry)", i, j.Name))
@@ -303,6 +308,36 @@ func (c *Credentials) Check(m *mapping.Mapping) error {
 		check("clientCertificates", i, cc.Name, cc.Scope)
 		if cc.Subject == "" {
 			errs = append(errs, fmt.Errorf("clientCertificates[%d] %q: subject is required", i, cc.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sharedSecrets refuses a bearer token, or a Basic user name and password,
+// given to two credentials (SCIM2LDAP_BEARER_TOKENS and the credentials file
+// alike): a request with it would get one of their scopes by their order, a
+// staging copy with plan: true the writing one's. The error names the
+// credentials, never the secret.
+func sharedSecrets(tokens []string, c *Credentials) error {
+	var errs []error
+	seen := map[[32]byte]string{}
+	note := func(secret, name string) {
+		sum := sha256.Sum256([]byte(secret))
+		if other, ok := seen[sum]; ok {
+			errs = append(errs, fmt.Errorf("%s has the same secret as %s: a request with it would get the scope (and plan mode or not) of one of them by their order; give each credential its own", name, other))
+			return
+		}
+		seen[sum] = name
+	}
+	for i, t := range tokens {
+		note(t, fmt.Sprintf("bearer token %d of SCIM2LDAP_BEARER_TOKENS", i+1))
+	}
+	if c != nil {
+		for i, t := range c.Tokens {
+			note(t.Token, fmt.Sprintf("tokens[%d] %q", i, t.Name))
+		}
+		for i, b := range c.BasicUsers {
+			note("basic:"+b.Username+":"+b.Password, fmt.Sprintf("basicUsers[%d] %q", i, b.Name))
 		}
 	}
 	return errors.Join(errs...)

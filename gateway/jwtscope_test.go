@@ -97,6 +97,30 @@ func TestJWTClaimScopes(t *testing.T) {
 	}
 }
 
+// A token holding a role that plans is planned whatever else it holds: with
+// claimScopes as docs/plan-mode.md shows them (the writing role first), a
+// token of an app given both roles must not write.
+func TestJWTClaimScopePlanWins(t *testing.T) {
+	keys := newKeyServer(t)
+	k := rsaKey(t, "k1")
+	keys.publish(k)
+	creds, err := loadJWTIssuer(t, keys.srv.URL, `    claimScopes:
+      - {claim: roles, value: SCIM.ReadWrite, scope: read-write}
+      - {claim: roles, value: SCIM.Plan, scope: read-write, plan: true}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newProdEnv(t, openStore(t), gateway.Config{Credentials: creds, AuthFailureBurst: -1})
+	both := bearer(signJWTClaims(t, k, validClaims(), map[string]any{"roles": []string{"SCIM.ReadWrite", "SCIM.Plan"}}))
+	if r := e.call("POST", "/Users", both, newUser("claim-both")); r.Status != 201 || r.Header.Get(gateway.PlannedHeader) != "true" {
+		t.Errorf("roles SCIM.ReadWrite and SCIM.Plan: POST %d planned %q %s", r.Status, r.Header.Get(gateway.PlannedHeader), r.Raw)
+	}
+	if r := e.call("GET", "/Users?filter=userName%20eq%20%22claim-both%22", both, nil); r.Body["totalResults"] != 0.0 {
+		t.Errorf("a token holding the planning role wrote: %s", r.Raw)
+	}
+}
+
 func TestJWTClaimScopesChecked(t *testing.T) {
 	for name, c := range map[string]struct{ body, want string }{
 		"scope and claimScopes": {"    scope: read-write\n    claimScopes: [{claim: roles, value: SCIM.ReadWrite, scope: read-write}]\n", "not both"},
@@ -144,5 +168,23 @@ func TestSlowJWKSStallsNoLogin(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("5 logins with a held key took %v while the JWKS hangs; they should not wait for it", d)
+	}
+}
+
+// Two jwtIssuers entries with one issuer are refused: a token is matched to
+// the first entry of its issuer, so a second one (a staging app's entry with
+// plan: true, added beside the production one) would never be used, and the
+// staging app's tokens would write. Apps of one issuer are told apart with
+// claimScopes.
+func TestJWTIssuerTwiceRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "credentials.yaml")
+	entry := "  - name: %s\n    issuer: %s\n    audiences: [%s]\n    jwksURL: https://keys.example.org/\n    scope: read-write\n    plan: %v\n"
+	yaml := "jwtIssuers:\n" + fmt.Sprintf(entry, "entra-prod", issuerURL, audience, false) + fmt.Sprintf(entry, "entra-staging", issuerURL, audience, true)
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := gateway.LoadCredentials(path)
+	if err == nil || !strings.Contains(err.Error(), `jwtIssuers[1] "entra-staging": issuer`) || !strings.Contains(err.Error(), "claimScopes") {
+		t.Errorf("two entries of one issuer: %v", err)
 	}
 }

@@ -188,3 +188,70 @@ func TestPlanModeBulk(t *testing.T) {
 		t.Errorf("the planned delete was made: %d", g.Status)
 	}
 }
+
+// A secret given to two credentials is refused at start-up and on a reload:
+// the copy of a writing token made for staging with plan: true, its token
+// left unchanged, would otherwise be planned or not by the order of the two.
+// The error names the credentials, not the secret.
+func TestPlanCredentialSharingASecretIsRefused(t *testing.T) {
+	const secret = "shared-0123456789abcdef0123456789abcdef"
+	for name, c := range map[string]struct {
+		tokens []string
+		creds  gateway.Credentials
+		want   string
+	}{
+		"two tokens": {creds: gateway.Credentials{Tokens: []gateway.TokenCredential{
+			{Name: "staging", Token: secret, Scope: gateway.Scope{Scope: "read-write", Plan: true}},
+			{Name: "prod", Token: secret, Scope: gateway.Scope{Scope: "read-write"}},
+		}}, want: `tokens[1] "prod" has the same secret as tokens[0] "staging"`},
+		"an environment token and a file token": {tokens: []string{secret}, creds: gateway.Credentials{Tokens: []gateway.TokenCredential{
+			{Name: "staging", Token: secret, Scope: gateway.Scope{Scope: "read-write", Plan: true}},
+		}}, want: `tokens[0] "staging" has the same secret as bearer token 1 of SCIM2LDAP_BEARER_TOKENS`},
+		"two Basic users": {creds: gateway.Credentials{BasicUsers: []gateway.BasicCredential{
+			{Name: "staging", Username: "entra", Password: secret, Scope: gateway.Scope{Scope: "read-write", Plan: true}},
+			{Name: "prod", Username: "entra", Password: secret, Scope: gateway.Scope{Scope: "read-write"}},
+		}}, want: `basicUsers[1] "prod" has the same secret as basicUsers[0] "staging"`},
+	} {
+		err := gateway.CheckCredentials(nil, c.tokens, &c.creds)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: %v, want an error saying %s (without the secret)", name, err, c.want)
+		}
+	}
+	distinct := gateway.Credentials{BasicUsers: []gateway.BasicCredential{
+		{Name: "staging", Username: "entra-staging", Password: secret, Scope: gateway.Scope{Scope: "read-write", Plan: true}},
+		{Name: "prod", Username: "entra", Password: secret, Scope: gateway.Scope{Scope: "read-write"}},
+	}}
+	if err := gateway.CheckCredentials(nil, []string{"other-token"}, &distinct); err != nil {
+		t.Errorf("credentials with their own secrets: %v", err)
+	}
+}
+
+// An IdP that was told a planned create's id adds it to a group or names it as
+// a manager in its next requests: 400 invalidValue (the id names nothing), and
+// the detail says why, as the 404 of a GET does. The directory is unchanged.
+func TestPlanModeReferenceToAPlannedID(t *testing.T) {
+	e, _ := planEnv(t, "read-write")
+	planner := &scimtest.Client{T: t, BaseURL: e.BaseURL, Token: planToken}
+	cr := planner.Do("POST", "/Users", user("plan-referenced", nil))
+	if cr.Status != 201 {
+		t.Fatalf("planned create: %d %s", cr.Status, cr.Raw)
+	}
+	id := cr.Body["id"].(string)
+	boss := e.Do("POST", "/Users", user("plan-boss", nil)) // real: a user to PATCH
+	grp := e.Do("POST", "/Groups", group("plan-refgroup", boss.Body["id"].(string)))
+	before := scimtest.StableDump(t, func(t testing.TB) string { return dumpTree(t, e.ldap) })
+	const manager = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
+	for what, r := range map[string]scimtest.Response{
+		"a group created with it":    planner.Do("POST", "/Groups", group("plan-newgroup", id)),
+		"a member added by PATCH":    planner.Do("PATCH", "/Groups/"+grp.Body["id"].(string), patchBody(op("add", "members", []any{map[string]any{"value": id}}))),
+		"a manager set by PATCH":     planner.Do("PATCH", "/Users/"+boss.Body["id"].(string), patchBody(op("replace", manager, map[string]any{"value": id}))),
+		"the members of a PUT group": planner.Do("PUT", "/Groups/"+grp.Body["id"].(string), group("plan-refgroup", id)),
+	} {
+		if r.Status != 400 || !strings.Contains(r.Raw, id) || !strings.Contains(r.Raw, "plan-mode gateway") {
+			t.Errorf("%s: %d %s, want 400 saying the id is a planned create's", what, r.Status, r.Raw)
+		}
+	}
+	if after := dumpTree(t, e.ldap); after != before {
+		t.Errorf("planned requests changed the directory:\n%s", scimtest.DiffLines(before, after))
+	}
+}

@@ -358,6 +358,9 @@ func CheckCredentials(m *mapping.Mapping, tokens []string, creds *Credentials) e
 	if err := creds.Check(m); err != nil {
 		return err
 	}
+	if err := sharedSecrets(tokens, creds); err != nil {
+		return err
+	}
 	if len(tokens) == 0 && creds.Empty() {
 		return errors.New("no client credentials: every SCIM endpoint needs authentication (SCIM2LDAP_BEARER_TOKENS, SCIM2LDAP_BEARER_TOKENS_FILE or SCIM2LDAP_CREDENTIALS_FILE)")
 	}

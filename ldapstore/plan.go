@@ -3,6 +3,7 @@ package ldapstore
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"strings"
 	"sync"
 
@@ -34,6 +35,11 @@ import (
 // removes a required attribute is 65 objectClassViolation. Other refusals a
 // directory makes (other schema rules, access control, password quality) are
 // not known to a plan.
+
+// ErrPlanUnrecorded is the error of a write sent with a Plan in its context
+// that no write method recorded in the plan: it is refused, not sent (a
+// defect of the caller, answered as an internal error; see Store.doOp).
+var ErrPlanUnrecorded = errors.New("plan mode: refused to send a write the plan did not record")
 
 // PasswordMarker stands for a password's value in a plan: the value itself is
 // never recorded.
@@ -385,15 +391,18 @@ func applyChange(e *ldap.Entry, c ldap.Change) {
 	switch c.Operation {
 	case ldap.AddAttribute:
 		next = append([]string(nil), cur...)
+		seen := foldSet(cur)
 		for _, v := range vals {
-			if !containsFold(next, v) {
+			if k := foldKey(v); !seen[k] {
+				seen[k] = true
 				next = append(next, v)
 			}
 		}
 	case ldap.DeleteAttribute:
 		if len(vals) > 0 {
+			drop := foldSet(vals)
 			for _, v := range cur {
-				if !containsFold(vals, v) {
+				if !drop[foldKey(v)] {
 					next = append(next, v)
 				}
 			}
@@ -410,6 +419,20 @@ func applyChange(e *ldap.Entry, c ldap.Change) {
 	default:
 		e.Attributes = append(e.Attributes, ldap.NewEntryAttribute(name, next))
 	}
+}
+
+// foldKey is v in a form that two values equal under strings.EqualFold share
+// (for the values a gateway writes), so that sets of values are maps: a
+// change of n values to an attribute of m (a group's members) costs n+m, not
+// n·m.
+func foldKey(v string) string { return strings.ToLower(strings.ToUpper(v)) }
+
+func foldSet(vals []string) map[string]bool {
+	set := make(map[string]bool, len(vals))
+	for _, v := range vals {
+		set[foldKey(v)] = true
+	}
+	return set
 }
 
 func containsFold(list []string, v string) bool {
@@ -479,13 +502,60 @@ func (p *Plan) Drain() (string, error) {
 			b.WriteString(modRDN(rec.rename))
 			continue
 		}
-		out, err := ldif.Marshal(&ldif.LDIF{Entries: []*ldif.Entry{emptyReplaces(rec.entry)}, FoldWidth: -1})
+		out, err := ldif.Marshal(&ldif.LDIF{Entries: []*ldif.Entry{emptyReplaces(withoutPasswords(rec.entry))}, FoldWidth: -1})
 		if err != nil {
 			return "", err
 		}
 		b.WriteString(withoutSentinels(out))
 	}
 	return b.String(), nil
+}
+
+// passwordAttributes hold passwords: userPassword (RFC 4519 §2.41),
+// authPassword (RFC 3112 §2.3), Active Directory's unicodePwd and dBCSPwd
+// (MS-ADTS §3.1.1.3.1.5.1), Samba's sambaNTPassword and sambaLMPassword.
+var passwordAttributes = []string{"userPassword", "authPassword", "unicodePwd", "dBCSPwd", "sambaNTPassword", "sambaLMPassword"}
+
+// isPasswordAttribute reports whether the attribute description attr (options
+// and all: "userPassword;binary") names one of passwordAttributes.
+func isPasswordAttribute(attr string) bool {
+	name, _, _ := strings.Cut(attr, ";")
+	return containsFold(passwordAttributes, name)
+}
+
+// withoutPasswords is rec with every value of a password attribute replaced by
+// PasswordMarker, whatever wrote it (SetPassword and SetUnicodePwd record the
+// marker already; a mapping may map another SCIM attribute to one): the LDIF
+// never holds a password.
+func withoutPasswords(rec *ldif.Entry) *ldif.Entry {
+	mask := func(vals []string) []string {
+		out := make([]string, len(vals))
+		for i := range out {
+			out[i] = PasswordMarker
+		}
+		return out
+	}
+	switch {
+	case rec.Add != nil:
+		a := *rec.Add
+		a.Attributes = append([]ldap.Attribute(nil), rec.Add.Attributes...)
+		for i, at := range a.Attributes {
+			if isPasswordAttribute(at.Type) {
+				a.Attributes[i].Vals = mask(at.Vals)
+			}
+		}
+		return &ldif.Entry{Add: &a}
+	case rec.Modify != nil:
+		m := *rec.Modify
+		m.Changes = append([]ldap.Change(nil), rec.Modify.Changes...)
+		for i, c := range m.Changes {
+			if isPasswordAttribute(c.Modification.Type) {
+				m.Changes[i].Modification.Vals = mask(c.Modification.Vals)
+			}
+		}
+		return &ldif.Entry{Modify: &m}
+	}
+	return rec
 }
 
 // emptySentinel stands for "no values" in a replace: go-ldap/ldif refuses a

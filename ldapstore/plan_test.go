@@ -2,6 +2,7 @@ package ldapstore_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -161,5 +162,123 @@ changetype: delete
 	}
 	if again, _ := plan.Drain(); again != "" {
 		t.Errorf("a second Drain: %q", again)
+	}
+}
+
+// TestPlanRefusesAnUnrecordedWrite: with a Plan in the context, a write that
+// reaches a connection without going through a write method's plan hook (a
+// write path the plan doesn't know) is refused with ErrPlanUnrecorded and
+// never reaches slapd; without a plan the same write is sent.
+func TestPlanRefusesAnUnrecordedWrite(t *testing.T) {
+	admin := adminConn(t)
+	store := adminStore(t, 1)
+	dn := "uid=plan-unrecorded,ou=people,dc=example,dc=org"
+	add := ldap.NewAddRequest(dn, nil)
+	add.Attribute("objectClass", []string{"inetOrgPerson"})
+	add.Attribute("uid", []string{"plan-unrecorded"})
+	add.Attribute("cn", []string{"Unrecorded"})
+	add.Attribute("sn", []string{"Unrecorded"})
+	t.Cleanup(func() { _ = admin.Del(ldap.NewDelRequest(dn, nil)) })
+	sent := false
+	write := func(c *ldap.Conn) error { sent = true; return c.Add(add) }
+	exists := func() bool {
+		_, err := admin.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+		return err == nil
+	}
+
+	ctx := ldapstore.WithPlan(context.Background(), &ldapstore.Plan{})
+	if err := ldapstore.SendWrite(ctx, store, write); !errors.Is(err, ldapstore.ErrPlanUnrecorded) {
+		t.Errorf("a write sent with a plan: %v, want ErrPlanUnrecorded", err)
+	}
+	if sent || exists() {
+		t.Fatalf("a write with a plan in its context reached slapd (sent %v, entry exists %v)", sent, exists())
+	}
+	if err := ldapstore.SendWrite(context.Background(), store, write); err != nil || !exists() {
+		t.Fatalf("without a plan the write is sent: %v, entry exists %v", err, exists())
+	}
+}
+
+// A value of an attribute that holds passwords (userPassword, RFC 4519 §2.41;
+// authPassword, RFC 3112; AD's unicodePwd) never reaches a plan's LDIF, also
+// when it comes in an add or modify (a mapping that maps some other SCIM
+// attribute to it) rather than through SetPassword or SetUnicodePwd.
+func TestPlanLDIFHoldsNoPasswordValue(t *testing.T) {
+	store := adminStore(t, 1)
+	plan := &ldapstore.Plan{}
+	ctx := ldapstore.WithPlan(context.Background(), plan)
+	const secret = "Cleartext-Secret-42"
+	add := ldap.NewAddRequest("uid=plan-pw,ou=people,dc=example,dc=org", nil)
+	add.Attribute("objectClass", []string{"inetOrgPerson"})
+	add.Attribute("uid", []string{"plan-pw"})
+	add.Attribute("cn", []string{"Pw"})
+	add.Attribute("sn", []string{"Pw"})
+	add.Attribute("userPassword", []string{secret})
+	if err := store.Add(ctx, add); err != nil {
+		t.Fatal(err)
+	}
+	mod := ldap.NewModifyRequest("uid=plan-pw,ou=people,dc=example,dc=org", nil)
+	mod.Replace("UserPassword", []string{secret + "-2"})
+	mod.Add("authPassword;binary", []string{secret + "-3"})
+	mod.Replace("unicodePwd", []string{secret + "-4"})
+	mod.Replace("description", []string{"kept"})
+	if err := store.Modify(ctx, mod); err != nil {
+		t.Fatal(err)
+	}
+	out, err := plan.Drain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "Secret") || strings.Count(out, ldapstore.PasswordMarker) != 4 || !strings.Contains(out, "description: kept") {
+		t.Errorf("the LDIF holds a password value, or lost a marker or another value:\n%s", out)
+	}
+	// The planned state keeps what the write would send: a read of the entry
+	// is answered as the directory would have it.
+	res, err := store.Search(ctx, ldap.NewSearchRequest(add.DN, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"userPassword"}, nil))
+	if err != nil || res.Entries[0].GetAttributeValue("userPassword") != secret+"-2" {
+		t.Errorf("planned state: %v %v", err, res)
+	}
+}
+
+// A PlanOnly store (SCIM2LDAP_MODE=plan) sends no write: one without a plan in
+// its context fails with ErrPlanUnrecorded and never reaches slapd, whether it
+// comes through a write method or not; with a plan the write is recorded, and
+// reads are served.
+func TestPlanOnlyStoreSendsNoWrite(t *testing.T) {
+	admin := adminConn(t)
+	store, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.RootDN, BindPassword: slapd.RootPW, Conns: 1, PlanOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	dn := "uid=plan-only,ou=people,dc=example,dc=org"
+	add := ldap.NewAddRequest(dn, nil)
+	add.Attribute("objectClass", []string{"inetOrgPerson"})
+	add.Attribute("uid", []string{"plan-only"})
+	add.Attribute("cn", []string{"Plan Only"})
+	add.Attribute("sn", []string{"Only"})
+	t.Cleanup(func() { _ = admin.Del(ldap.NewDelRequest(dn, nil)) })
+	exists := func() bool {
+		_, err := admin.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+		return err == nil
+	}
+	ctx := context.Background()
+	if err := store.Add(ctx, add); !errors.Is(err, ldapstore.ErrPlanUnrecorded) {
+		t.Errorf("Add without a plan: %v, want ErrPlanUnrecorded", err)
+	}
+	if err := store.SetPassword(ctx, "uid=plan-seed,ou=people,dc=example,dc=org", "Secret-Passw0rd"); !errors.Is(err, ldapstore.ErrPlanUnrecorded) {
+		t.Errorf("SetPassword without a plan: %v, want ErrPlanUnrecorded", err)
+	}
+	if err := ldapstore.SendWrite(ctx, store, func(c *ldap.Conn) error { return c.Add(add) }); !errors.Is(err, ldapstore.ErrPlanUnrecorded) {
+		t.Errorf("a write outside the write methods: %v, want ErrPlanUnrecorded", err)
+	}
+	if exists() {
+		t.Fatal("a PlanOnly store wrote")
+	}
+	plan := &ldapstore.Plan{}
+	if err := store.Add(ldapstore.WithPlan(ctx, plan), add); err != nil || plan.Len() != 1 || exists() {
+		t.Errorf("Add with a plan: %v, %d changes recorded, entry exists %v", err, plan.Len(), exists())
+	}
+	if _, err := store.Search(ctx, ldap.NewSearchRequest("dc=example,dc=org", ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"dc"}, nil)); err != nil {
+		t.Errorf("a read: %v", err)
 	}
 }

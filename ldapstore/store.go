@@ -58,6 +58,13 @@ type Config struct {
 	FailbackInterval time.Duration
 	FailbackDelay    time.Duration
 	OnSwitch         func(Switch)
+
+	// PlanOnly makes the store send no write at all: one without a Plan in its
+	// context fails with ErrPlanUnrecorded as one that a plan did not record
+	// does (Store.doOp). A gateway whose every write is planned
+	// (SCIM2LDAP_MODE=plan) opens its store so: a write path that lost the
+	// request's context cannot reach the directory either.
+	PlanOnly bool
 }
 
 // Store is a set of shared LDAP connections to the server in use. It is safe
@@ -335,7 +342,18 @@ func (s *Store) do(ctx context.Context, idempotent bool, op func(*ldap.Conn) err
 // doOp is do with the operation's name for the observer (search, add, modify…).
 // Each attempt is bounded by ctx (see run). Writes (not idempotent) hold the
 // write lock shared, so a failback can wait for them (servers.go).
+//
+// doOp is the one way a write reaches a connection, and it never sends one
+// while ctx carries a Plan, nor in a PlanOnly store: the write methods record
+// into the plan before they get here, so a write that does is a path the plan
+// does not know, and it fails (ErrPlanUnrecorded) instead of changing the
+// directory.
 func (s *Store) doOp(ctx context.Context, name string, idempotent bool, op func(*ldap.Conn) error) error {
+	if !idempotent && (PlanOf(ctx) != nil || s.cfg.PlanOnly) {
+		err := fmt.Errorf("%w: %s", ErrPlanUnrecorded, name)
+		s.observe(name, err, 0)
+		return err
+	}
 	if !idempotent {
 		s.writes.RLock()
 		defer s.writes.RUnlock()

@@ -20,6 +20,9 @@ import (
 type ValueError struct {
 	ScimType scimerr.Type
 	Msg      string
+	// ID is the id a reference names when no resource has it ("" for other
+	// errors), so the layer that knows ids can say more of it.
+	ID string
 }
 
 func (e *ValueError) Error() string { return e.Msg }
@@ -174,7 +177,9 @@ func (rt *ResourceType) LDAPValues(res map[string]any, lookup IDLookup) (map[str
 		for _, id := range r.ids {
 			dn, ok := dns[id]
 			if !ok {
-				return nil, invalid("%s: no %s with id %q", r.a.Key, strings.Join(r.a.RefTypes, " or "), id)
+				e := invalid("%s: no %s with id %q", r.a.Key, strings.Join(r.a.RefTypes, " or "), id)
+				e.ID = id
+				return nil, e
 			}
 			out[r.a.LDAP] = append(out[r.a.LDAP], dn)
 		}

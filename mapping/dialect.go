@@ -18,6 +18,7 @@ type Flavor string
 const (
 	FlavorOpenLDAP        Flavor = "openldap" // the default
 	FlavorActiveDirectory Flavor = "activedirectory"
+	Flavor389DS           Flavor = "389ds" // 389 Directory Server, Red Hat Directory Server
 )
 
 // Dialect is what differs between directory flavors: which operational
@@ -25,21 +26,26 @@ const (
 // searched for, how an entry is searched for by DN, and how sort keys and
 // ordering filters are written.
 type Dialect struct {
-	Flavor   Flavor // FlavorOpenLDAP or FlavorActiveDirectory
-	ID       string // immutable entry id: entryUUID (RFC 4530) or objectGUID (MS-ADA3 §2.44)
-	Version  string // changes on every write: entryCSN, or uSNChanged (MS-ADA3 §2.351)
+	Flavor   Flavor // FlavorOpenLDAP, FlavorActiveDirectory or Flavor389DS
+	ID       string // immutable entry id: entryUUID (RFC 4530), objectGUID (MS-ADA3 §2.44) or nsUniqueId
+	Version  string // changes on every write: entryCSN, uSNChanged (MS-ADA3 §2.351) or entryusn
 	Created  string // createTimestamp (RFC 4512 §3.4), or whenCreated (MS-ADA3 §2.356)
 	Modified string // modifyTimestamp, or whenChanged (MS-ADA3 §2.355)
 	// DNAttr is the attribute whose equality filter finds an entry by its DN:
-	// entryDN (RFC 5020) on OpenLDAP, distinguishedName (MS-ADA1 §2.177) on AD.
+	// entryDN (RFC 5020) on OpenLDAP, distinguishedName (MS-ADA1 §2.177) on AD,
+	// entrydn on 389 DS.
 	DNAttr string
 	// GUIDID: the id attribute holds the 16 bytes of a GUID (objectGUID), shown in
 	// its string form and searched for as escaped bytes (see IDFilter).
 	GUIDID bool
-	// IDOrdering is the ordering rule of the sort key that breaks ties between
-	// equal sort values (UUIDOrderingMatch); "" means no tie-breaker key, as AD
-	// sorts on one key only (MS-ADTS §3.1.1.3.4.1.9).
+	// IDOrdering is the ordering rule of sort keys on the id: the key that
+	// breaks ties between equal sort values, and the order of unsorted VLV
+	// lists and cursor walks (UUIDOrderingMatch); "" names no rule (the
+	// attribute's own ordering).
 	IDOrdering string
+	// SingleSortKey: the directory sorts on one key only, so no tie-breaker
+	// key is added (AD, MS-ADTS §3.1.1.3.4.1.9).
+	SingleSortKey bool
 	// OrderingRules: sort keys and gt/ge/lt/le filters on strings name an
 	// ordering matching rule (OpenLDAP needs them: uid, cn, sn… have no ORDERING
 	// rule). AD knows none of those rules and compares strings with >= and <=.
@@ -64,7 +70,27 @@ var openLDAP = Dialect{Flavor: FlavorOpenLDAP, ID: "entryUUID", Version: "entryC
 	Modified: "modifyTimestamp", DNAttr: "entryDN", IDOrdering: UUIDOrdering, OrderingRules: true, MaxRDNBytes: 240}
 
 var activeDirectory = Dialect{Flavor: FlavorActiveDirectory, ID: "objectGUID", Version: "uSNChanged", Created: "whenCreated",
-	Modified: "whenChanged", DNAttr: "distinguishedName", GUIDID: true, RangeStep: 1500}
+	Modified: "whenChanged", DNAttr: "distinguishedName", GUIDID: true, RangeStep: 1500, IDOrdering: UUIDOrdering, SingleSortKey: true}
+
+// ds389 is 389 Directory Server (and Red Hat Directory Server, which FreeIPA
+// builds on), as its documentation (Red Hat Directory Server 12 Configuration,
+// Command, and File Reference) and 389 DS 2.3 itself show:
+//   - ID nsUniqueId: every entry has it, assigned by the server, never
+//     changed (renames keep it), indexed for equality by default; entryUUID
+//     needs the entryUUID plugin, which not every build ships.
+//   - Version entryusn: the USN plugin (off by default) gives every write of
+//     the entry a new number, like AD's uSNChanged; modifyTimestamp has a
+//     resolution of one second, and 389 DS offers neither entryCSN outside
+//     replication nor the assertion control (RFC 4528), so writes are guarded
+//     by values (Directory.casChange).
+//   - DNAttr entrydn (distinguishedNameMatch).
+//   - No ordering rule names: 389 DS sorts and answers >= and <= by each
+//     attribute's syntax; it refuses a sort key naming UUIDOrderingMatch
+//     (protocolError), and 389 DS 2.3.1 fails a VLV search sorted with
+//     caseIgnoreOrderingMatch once more than 8 entries match
+//     (operationsError), while the same sort by the syntax works.
+var ds389 = Dialect{Flavor: Flavor389DS, ID: "nsUniqueId", Version: "entryusn", Created: "createTimestamp",
+	Modified: "modifyTimestamp", DNAttr: "entrydn"}
 
 // IsAD reports whether the directory is Active Directory (or Samba AD).
 func (d Dialect) IsAD() bool { return d.Flavor == FlavorActiveDirectory }

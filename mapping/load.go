@@ -175,7 +175,7 @@ var (
 	resourceTypeKeys = []string{"endpoint", "description", "schema", "extensions", "ldap", "attributes"}
 	ldapKeys         = []string{"base", "bases", "scope", "filter", "objectClasses", "rdn", "defaults", "computed", "parent", "onDelete"}
 
-	flavors        = []Flavor{FlavorOpenLDAP, FlavorActiveDirectory}
+	flavors        = []Flavor{FlavorOpenLDAP, FlavorActiveDirectory, Flavor389DS}
 	unmappedValues = []string{UnmappedIgnore, UnmappedRefuse}
 	scopes         = []string{"one", "sub"}
 	onDeletes      = []OnDelete{OnDeleteDelete, OnDeleteDeactivate}
@@ -207,8 +207,11 @@ func (l *loader) mapping(root *node) *Mapping {
 	if d := root.get("directory"); d != nil && l.fields(d, "directory", directoryKeys...) {
 		if f := d.get("flavor"); f != nil {
 			m.Flavor = oneOf(l, f, "directory.flavor", flavors...)
-			if m.Flavor == FlavorActiveDirectory {
+			switch m.Flavor {
+			case FlavorActiveDirectory:
 				m.Dialect = activeDirectory
+			case Flavor389DS:
+				m.Dialect = ds389
 			}
 		}
 	}

@@ -21,7 +21,7 @@ import (
 // Mapping is a loaded, validated mapping file.
 type Mapping struct {
 	File    string
-	Flavor  Flavor // FlavorOpenLDAP (default) or FlavorActiveDirectory (dialect.go)
+	Flavor  Flavor // FlavorOpenLDAP (default), FlavorActiveDirectory or Flavor389DS (dialect.go)
 	Dialect Dialect
 	// UnmappedAttributes is what writes do with attributes a schema of the
 	// resource type defines but the mapping doesn't store: "ignore" (default)

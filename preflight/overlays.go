@@ -35,7 +35,7 @@ func (c *configReader) close() {
 // or else with the gateway's own bind (some sites grant it); nil when the
 // directory has no cn=config (Active Directory) or the config bind fails (err).
 func openConfigReader(opts Options, cfg ldapstore.Config) (*configReader, error) {
-	if opts.Mapping.Dialect.IsAD() {
+	if opts.Mapping.Dialect.IsAD() || opts.Mapping.Dialect.Flavor == mapping.Flavor389DS { // 389 DS: checkDS389
 		return nil, nil
 	}
 	c := &configReader{}
@@ -156,7 +156,7 @@ func (r *run) dbDN() string {
 func (r *run) checkOverlays() {
 	n := mappingNeeds(r.m)
 	haveConfig := r.config != nil
-	if !r.m.Dialect.IsAD() {
+	if !r.m.Dialect.IsAD() && r.m.Dialect.Flavor != mapping.Flavor389DS { // 389 DS's plugins: checkDS389
 		r.checkMemberOf(n, haveConfig)
 		r.checkRefint(n, haveConfig)
 		r.checkPPolicy(n, haveConfig)
@@ -279,7 +279,7 @@ func (r *run) checkPPolicy(n needs, haveConfig bool) {
 // database does not index (olcDbIndex): each such search reads every entry
 // under the base.
 func (r *run) checkIndexes(context.Context) {
-	if r.m.Dialect.IsAD() {
+	if r.m.Dialect.IsAD() || r.m.Dialect.Flavor == mapping.Flavor389DS { // 389 DS: docs/directory.md lists the indexes
 		return
 	}
 	n := mappingNeeds(r.m)

@@ -46,7 +46,8 @@ const (
 // connect, bind, schema, base, read, rights.add, rights.modify, rights.rename,
 // rights.delete, write-probe, config, overlay.memberof, overlay.refint,
 // overlay.ppolicy, overlay.sssvlv, index, limits.size, limits.time,
-// tls.certificate, ad.rights (and mapping, which the doctor command adds for
+// tls.certificate, ad.rights, plugin.usn, plugin.memberof, plugin.refint
+// (389 DS) (and mapping, which the doctor command adds for
 // a mapping file that does not load).
 type Finding struct {
 	Check    string   `json:"check"`
@@ -144,6 +145,9 @@ func Run(ctx context.Context, opts Options) *Report {
 	missing := r.checkBases(ctx)
 	r.checkRights(ctx, missing)
 	r.checkOverlays()
+	if r.m.Dialect.Flavor == mapping.Flavor389DS {
+		r.checkDS389(ctx)
+	}
 	r.checkIndexes(ctx)
 	r.checkLimits(ctx)
 	if r.m.Dialect.IsAD() {

@@ -371,3 +371,14 @@ func closest(name string, known []string) string {
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
+
+// refusedInPlanMode is why a command refuses its option flag, which writes to
+// the directory, when it is set (on) and so is SCIM2LDAP_MODE=plan: that is a
+// plan-mode gateway's environment, which promises that nothing is written;
+// "" when it doesn't.
+func refusedInPlanMode(on bool, flag string) string {
+	if !on || os.Getenv("SCIM2LDAP_MODE") != "plan" {
+		return ""
+	}
+	return flag + " writes to the directory, and SCIM2LDAP_MODE=plan is set, which sends no write; run without " + flag + ", or unset SCIM2LDAP_MODE"
+}

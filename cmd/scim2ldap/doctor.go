@@ -30,7 +30,8 @@ const doctorUsage = `usage: scim2ldap doctor [flags]
   --config-password-file FILE  its password
   --max-page-size N            (default $SCIM2LDAP_MAX_PAGE_SIZE, then 1000)
   --write-probe                also create, modify, rename and delete one probe entry per resource
-                               type (named s2l-doctor-…): proves the rights end to end
+                               type (named s2l-doctor-…): proves the rights end to end; refused
+                               (exit 2) when SCIM2LDAP_MODE=plan is set
   --json                       the report as JSON: {"ok": bool, "findings": [{"check", "severity",
                                "subject", "message", "fix"}]}
   --verbose                    also list the checks that passed
@@ -70,6 +71,10 @@ func newDoctorFlags() doctorFlags {
 func doctorCmd(args []string, stdout, stderr io.Writer) int {
 	f := newDoctorFlags()
 	if !parseFlags(f.fs, args, "doctor", doctorUsage, stderr) {
+		return 2
+	}
+	if msg := refusedInPlanMode(*f.writeProbe, "--write-probe"); msg != "" {
+		fmt.Fprintf(stderr, "scim2ldap doctor: %s\n", msg)
 		return 2
 	}
 	ldapCfg, err := f.ldap.config(0)

@@ -55,7 +55,8 @@ const reconcileUsage = `usage: scim2ldap reconcile [flags]
                                hide an entry that exists): the gateway's own reference upkeep, each
                                removal an audit event
                                (SCIM2LDAP_AUDIT_LOG: stderr, a file, or stdout but not with --json or
-                               --csv, which it would corrupt; default stderr)
+                               --csv, which it would corrupt; default stderr); refused (exit 2)
+                               when SCIM2LDAP_MODE=plan is set
 `
 
 // reconcileFlags are reconcile's flags (reconcileUsage describes each).
@@ -102,6 +103,8 @@ func reconcileCmd(args []string, stdout, stderr io.Writer) int {
 		return fail("--page-size must be a positive number of entries, at most %d, e.g. 500", math.MaxInt32)
 	case *f.fix && (*f.asJSON || *f.asCSV) && strings.EqualFold(os.Getenv("SCIM2LDAP_AUDIT_LOG"), "stdout"):
 		return fail("SCIM2LDAP_AUDIT_LOG=stdout would mix the audit events of --fix-dangling into the report on stdout: set it to stderr or a file")
+	case refusedInPlanMode(*f.fix, "--fix-dangling") != "":
+		return fail("%s", refusedInPlanMode(*f.fix, "--fix-dangling"))
 	}
 	var skip []string
 	for _, s := range strings.Split(*f.skip, ",") {

@@ -65,6 +65,7 @@ func serveCtx(ctx context.Context, cfg *Config, log zerolog.Logger, stderr io.Wr
 		URL: cfg.LDAPURL, BindDN: cfg.LDAPBindDN, BindPassword: cfg.LDAPBindPassword,
 		StartTLS: cfg.LDAPStartTLS, CAFile: cfg.LDAPCAFile, Conns: cfg.LDAPConns, Timeout: cfg.LDAPTimeout,
 		StartUnreachable: true, // start not ready while the directory is down; a pod started during an outage must not crash-loop
+		PlanOnly:         cfg.Mode == "plan",
 		OnSwitch: func(sw ldapstore.Switch) {
 			log.Warn().Str("from", sw.From).Str("to", sw.To).Str("reason", sw.Reason).Msg("LDAP server switched")
 		},

@@ -119,9 +119,15 @@ func (w *world) checkAll(t *rapid.T, models []*model, xs []ids) {
 	}
 	// refs compares a reference attribute's values with the model's DNs, value
 	// by value, and names what each wrong value is.
+	has := func(list []string, v string) bool {
+		if w.dir.FoldedReferences {
+			return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, v) })
+		}
+		return slices.Contains(list, v)
+	}
 	refs := func(what, who string, have, want []string) {
 		for _, v := range have {
-			if slices.Contains(want, v) {
+			if has(want, v) {
 				continue
 			}
 			var kind string
@@ -138,7 +144,7 @@ func (w *world) checkAll(t *rapid.T, models []*model, xs []ids) {
 			bad("directory: "+what+": "+kind, "%s: %s %q %s; the model has %q", who, what, v, describe(v), want)
 		}
 		for _, v := range want {
-			if !slices.Contains(have, v) {
+			if !has(have, v) {
 				kind := "a value the model has is missing"
 				if v == "" {
 					kind = "an emptied group lacks the placeholder \"\""

@@ -97,6 +97,11 @@ type Directory struct {
 	SnapshotAttrs []string
 	// ActiveByDefault is what active is after a create that does not send it.
 	ActiveByDefault bool
+	// FoldedReferences: a member or manager value may differ in case from
+	// its entry's DN (389 DS's Referential Integrity plugin rewrites them
+	// lower-cased on a rename, before the gateway's own upkeep looks); they
+	// are then compared without regard to case.
+	FoldedReferences bool
 	// EmptyGroupPlaceholder: a group without members holds the single member
 	// value "" (groupOfNames needs a member); otherwise it has no member value.
 	EmptyGroupPlaceholder bool

@@ -134,6 +134,9 @@ func freePort() int {
 // RepoRoot is the repository's root directory (where scripts/ lives).
 func RepoRoot() string { return repoRoot() }
 
+// FreePort is a loopback TCP port free at the time of the call.
+func FreePort() int { return freePort() }
+
 // ParseEnv reads the `export K=V` lines an up script writes (DIR/env).
 func ParseEnv(path string) map[string]string { return parseEnv(path) }
 

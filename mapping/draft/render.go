@@ -22,7 +22,7 @@ func (d *drafter) render() []byte {
 	case f.Flavor == ActiveDirectory:
 		p("  flavor: activedirectory     # id = objectGUID, version (ETag) = uSNChanged\n")
 	case f.Flavor == DS389 && f.FlavorOK:
-		p("  flavor: 389ds\n")
+		p("  flavor: 389ds               # id = nsUniqueId, version (ETag) = entryusn (the USN plugin)\n")
 	case f.Flavor == DS389:
 		p("  # 389 Directory Server: set flavor: 389ds once your scim2ldap knows it (it has no entryCSN\n")
 		p("  # for ETags); drafted as openldap meanwhile, not tested against 389 DS here.\n")
