@@ -94,7 +94,7 @@ func TestDeadlineBoundsOperations(t *testing.T) {
 	if err := s.Ping(pctx); err == nil {
 		t.Error("Ping succeeded against a hung directory")
 	}
-	if got := strings.Join(results, " "); got != "search:0 search:deadline search:deadline" {
+	if got := strings.Join(results, " "); got != "connect:0 search:0 search:deadline search:deadline" {
 		t.Errorf("observer saw %q", got)
 	}
 }

@@ -10,6 +10,15 @@ import (
 // server before the one in use).
 func FailbackChecks(s *Store) uint64 { return s.failbackChecks.Load() }
 
+// RawIdle counts the idle connections of Search's pool for the server at pos
+// in the list (rawpool.go).
+func RawIdle(s *Store, pos int) int {
+	p := s.servers[pos].raw
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}
+
 // SendWrite sends op as a write (an LDAP add, modify… on a connection of s),
 // bypassing the write methods' own plan hooks: the path a write the plan
 // doesn't know would take.

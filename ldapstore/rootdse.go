@@ -11,9 +11,18 @@ import (
 // readRootDSE reads the root DSE's supportedControl (RFC 4512 §5.1) once, at
 // Open. A directory that hides its root DSE simply supports nothing optional.
 func readRootDSE(c *ldap.Conn) map[string]bool {
+	return supportedControls(c.Search(rootDSEControlsRequest()))
+}
+
+func rootDSEControlsRequest() *ldap.SearchRequest {
+	return ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=*)", []string{"supportedControl"}, nil)
+}
+
+// supportedControls is the set of OIDs a root DSE search's result lists in
+// supportedControl; nil when the search failed.
+func supportedControls(res *ldap.SearchResult, err error) map[string]bool {
 	out := map[string]bool{}
-	res, err := c.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
-		"(objectClass=*)", []string{"supportedControl"}, nil))
 	if err != nil || len(res.Entries) == 0 {
 		return nil
 	}
@@ -26,7 +35,8 @@ func readRootDSE(c *ldap.Conn) map[string]bool {
 // Supports reports whether the directory's root DSE lists the control oid in
 // supportedControl, e.g. Supports(OIDServerSideSort). The root DSE is read once,
 // when the Store opens or, if the directory was unreachable then, on the first
-// call after it can be reached.
+// call after it can be reached (on a live shared connection, or an idle one of
+// Search's: Supports never dials).
 func (s *Store) Supports(oid string) bool {
 	ctls := s.controls.Load()
 	if ctls == nil {
@@ -38,6 +48,9 @@ func (s *Store) Supports(oid string) bool {
 				s.setControls(readRootDSE(c))
 				break
 			}
+		}
+		if s.controls.Load() == nil {
+			s.setControls(s.idleRootDSE())
 		}
 		if ctls = s.controls.Load(); ctls == nil {
 			return false

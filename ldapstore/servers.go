@@ -71,6 +71,7 @@ type server struct {
 	pos    int // place in the list, 0 = preferred
 	tlsCfg *tls.Config
 	slots  []*slot
+	raw    *rawPool // Search's connections (rawpool.go)
 	// upSince is when the failback check first found this server answering
 	// without a failure since (zero: not answering); the healer's alone.
 	upSince time.Time
@@ -171,7 +172,7 @@ func (s *Store) failover(ctx context.Context, from *server, cause error) bool {
 			continue
 		}
 		s.adopt(srv, c)
-		s.active.Store(srv)
+		s.use(srv)
 		s.failovers.Add(1)
 		s.resetVerified()
 		s.report(Switch{From: from.url, To: srv.url, Reason: "failover: " + cause.Error()})
@@ -211,6 +212,16 @@ func (s *Store) adopt(srv *server, c *ldap.Conn) {
 	}
 	if !used {
 		c.Close()
+	}
+	srv.raw.answered()
+}
+
+// use makes srv the server in use and closes the idle raw connections of the
+// one it replaces (rawpool.go): from now on every Search goes to srv, and those
+// in flight close their connections when they end.
+func (s *Store) use(srv *server) {
+	if old := s.active.Swap(srv); old != srv {
+		old.raw.drain()
 	}
 }
 
@@ -315,7 +326,7 @@ func (s *Store) switchTo(p *server, c *ldap.Conn) {
 	s.switching <- struct{}{}
 	defer func() { <-s.switching }()
 	s.adopt(p, c)
-	s.active.Store(p)
+	s.use(p)
 	s.writtenMu.Lock()
 	if p.pos == 0 {
 		s.written = nil // back on the first server: nothing left to check

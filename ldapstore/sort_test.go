@@ -206,6 +206,7 @@ func TestBusySortKeepsConnections(t *testing.T) {
 
 // Search with a size limit: reaching the limit the request set is the answer
 // asked for (no error, counted as a success); the entries are those that came.
+// The searches share one connection of Search's (one "connect").
 func TestSearchReachingItsSizeLimit(t *testing.T) {
 	base, _ := sortFixture(t, "sizelimit", 3)
 	s := adminStore(t, 1)
@@ -219,7 +220,7 @@ func TestSearchReachingItsSizeLimit(t *testing.T) {
 			continue
 		}
 	}
-	if want := []string{"search 0", "search 0", "search 0", "search 0"}; !slices.Equal(results, want) {
+	if want := []string{"connect 0", "search 0", "search 0", "search 0", "search 0"}; !slices.Equal(results, want) {
 		t.Errorf("observed %q, want %q", results, want)
 	}
 }

@@ -3,6 +3,8 @@
 // redial and rebind with backoff when one dies, a timeout on every operation,
 // LDAPS or StartTLS with a CA file, and the controls the gateway needs
 // (paged results RFC 2696, assertion RFC 4528, server-side sort RFC 2891).
+// Search, the bounded searches of reads, runs instead on a pool of connections
+// of the package's own client, one search at a time each (rawpool.go).
 //
 // It knows nothing of SCIM: callers pass LDAP requests and get LDAP results.
 package ldapstore
@@ -31,12 +33,15 @@ type Config struct {
 	// separated by spaces or commas: servers of one replicated directory, the
 	// preferred first (see SplitURLs, and servers.go for failover and failback).
 	URL          string
-	BindDN       string        // empty: anonymous
-	BindPassword string        // never logged
-	StartTLS     bool          // upgrade an ldap:// connection with StartTLS (RFC 4513 §3)
-	CAFile       string        // PEM bundle that verifies the server's certificate; empty: system roots
-	Conns        int           // shared connections; default 4 (each multiplexes many requests)
-	Timeout      time.Duration // per operation and per dial; default 10s
+	BindDN       string // empty: anonymous
+	BindPassword string // never logged
+	StartTLS     bool   // upgrade an ldap:// connection with StartTLS (RFC 4513 §3)
+	CAFile       string // PEM bundle that verifies the server's certificate; empty: system roots
+	// Conns is the number of shared connections (each multiplexes many
+	// requests), and of the raw connections Search uses per server (each one
+	// search at a time, dialled when first needed); default 4.
+	Conns   int
+	Timeout time.Duration // per operation and per dial; default 10s
 	// StartUnreachable lets Open succeed while the directory can't be reached:
 	// the connections are dialled in the background (readiness fails until then).
 	// A certificate or bind failure still fails Open.
@@ -146,6 +151,7 @@ func Open(cfg Config) (*Store, error) {
 		for range cfg.Conns {
 			srv.slots = append(srv.slots, &slot{})
 		}
+		srv.raw = newRawPool(cfg.Conns)
 		s.servers = append(s.servers, srv)
 	}
 	// The first server that can be reached, in list order, is the one in use.
@@ -203,7 +209,7 @@ func unreachable(err error) bool {
 	return errors.As(err, &opErr) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// Close closes every connection.
+// Close closes every connection (a Search in flight closes its own when it ends).
 func (s *Store) Close() {
 	s.stopOnce.Do(func() { close(s.stop) })
 	for _, srv := range s.servers {
@@ -215,6 +221,7 @@ func (s *Store) Close() {
 			}
 			sl.mu.Unlock()
 		}
+		srv.raw.drain()
 	}
 }
 
@@ -386,20 +393,18 @@ func (s *Store) doOp(ctx context.Context, name string, idempotent bool, op func(
 // limit (RFC 4511 §4.5.1.4): an error, with res holding the entries that came.
 // A sort control's failure reported in a sortResult control (RFC 2891 §1.2) is
 // an error, as in SearchPages.
+//
+// The search runs on one of the server in use's raw connections (rawpool.go),
+// one search per connection at a time and at most Config.Conns at once, on the
+// caller's goroutine; it is retried once on a fresh connection when the link
+// turns out dead, and fails over as every operation does (servers.go).
 func (s *Store) Search(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, error) {
 	if p := PlanOf(ctx); p != nil && req.Scope == ldap.ScopeBaseObject {
 		if res, ok, err := s.planSearch(ctx, p, req); ok {
 			return res, err
 		}
 	}
-	var res *ldap.SearchResult
-	err := s.doOp(ctx, "search", true, func(c *ldap.Conn) (err error) {
-		res, err = c.Search(req)
-		if req.SizeLimit > 0 && res != nil && len(res.Entries) >= req.SizeLimit && ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
-			err = nil
-		}
-		return err
-	})
+	res, err := s.rawSearch(ctx, req)
 	if err == nil {
 		err = sortFailure(res.Controls) // the server's answer: the connection is fine
 	}

@@ -132,7 +132,7 @@ func (s *Store) SearchVLV(ctx context.Context, req *ldap.SearchRequest, sort *So
 	}
 	start := time.Now()
 	countOp(ctx)
-	c, err := s.dialWire(ctx)
+	c, err := s.dialWire(ctx, s.cur())
 	s.observe("connect", err, time.Since(start))
 	if err != nil {
 		return nil, &UnavailableError{Err: err}

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"time"
@@ -25,19 +26,23 @@ type wireConn struct {
 	conn  net.Conn
 	r     *bufio.Reader
 	msgID int64
+	// broken is set while a search's answer is not read to its end (a
+	// failure, or an early stop at the size limit): the connection may hold
+	// the rest of it and must not serve another search.
+	broken bool
 }
 
 // StartTLS extended operation (RFC 4511 §4.14.1).
 const oidStartTLS = "1.3.6.1.4.1.1466.20037"
 
-// dialWire dials the server in use, upgrades the connection with StartTLS
+// dialWire dials srv, upgrades the connection with StartTLS
 // (Config.StartTLS) and binds (Config.BindDN), all within the configured
 // timeout or less when ctx's deadline comes sooner, as dialServer does for
 // go-ldap's connections (and with its error messages; the password is never
 // in one). A failure that ctx's end caused wraps ctx.Err() too, so metrics
 // count it as "deadline" (ResultLabel), not as the directory's fault.
-func (s *Store) dialWire(ctx context.Context) (*wireConn, error) {
-	c, err := s.dialWireTimed(ctx)
+func (s *Store) dialWire(ctx context.Context, srv *server) (*wireConn, error) {
+	c, err := s.dialWireTimed(ctx, srv)
 	if err == nil {
 		return c, nil
 	}
@@ -51,8 +56,7 @@ func (s *Store) dialWire(ctx context.Context) (*wireConn, error) {
 	return nil, err
 }
 
-func (s *Store) dialWireTimed(parent context.Context) (*wireConn, error) {
-	srv := s.cur()
+func (s *Store) dialWireTimed(parent context.Context, srv *server) (*wireConn, error) {
 	ctx, cancel := context.WithTimeout(parent, opTimeout(parent, s.cfg.Timeout))
 	defer cancel()
 	u, err := url.Parse(srv.url) // SplitURLs checked it
@@ -163,6 +167,7 @@ func (c *wireConn) search(req *ldap.SearchRequest, timeout time.Duration) (*ldap
 		attrs.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, a, "Attribute"))
 	}
 	p.AppendChild(attrs)
+	c.broken = true
 	if err := c.send(p, req.Controls); err != nil {
 		return nil, err
 	}
@@ -181,6 +186,7 @@ func (c *wireConn) search(req *ldap.SearchRequest, timeout time.Duration) (*ldap
 		case opSearchReference:
 			res.Referrals = append(res.Referrals, m.ref)
 		case opSearchDone:
+			c.broken = false
 			res.ResultCode, res.DiagnosticMessage = m.result.code, m.result.diagnostic
 			if m.controls != nil {
 				res.Controls = m.controls
@@ -203,8 +209,13 @@ func (c *wireConn) roundTrip(op *ber.Packet, controls []ldap.Control, want int) 
 	return m, err
 }
 
-// send sends op with the next message ID (1, 2…) and controls (RFC 4511 §4.1.1).
+// send sends op with the next message ID (1, 2… up to 2^31-1, then 1 again:
+// RFC 4511 §4.1.1's MessageID is 0…maxInt, and only one request is ever
+// outstanding here) and controls (RFC 4511 §4.1.1).
 func (c *wireConn) send(op *ber.Packet, controls []ldap.Control) error {
+	if c.msgID >= math.MaxInt32 {
+		c.msgID = 0
+	}
 	c.msgID++
 	if _, err := c.conn.Write(encodeMessage(c.msgID, op, controls)); err != nil {
 		return ldap.NewError(ldap.ErrorNetwork, fmt.Errorf("unable to send request: %w", err))
@@ -254,6 +265,6 @@ func (c *wireConn) read() (wireMessage, error) {
 func (c *wireConn) close() {
 	_ = c.conn.SetWriteDeadline(time.Now().Add(time.Second))
 	unbind := ber.Encode(ber.ClassApplication, ber.TypePrimitive, ldap.ApplicationUnbindRequest, nil, "Unbind Request")
-	_, _ = c.conn.Write(encodeMessage(c.msgID+1, unbind, nil)) // c.msgID is only read here
+	_, _ = c.conn.Write(encodeMessage(c.msgID%math.MaxInt32+1, unbind, nil)) // c.msgID is only read here
 	c.conn.Close()
 }
