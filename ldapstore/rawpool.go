@@ -21,8 +21,16 @@ import (
 // Everything else (writes, paged searches, Ping, the failover and failback
 // checks) stays on go-ldap's shared connections.
 
-// rawPool is one server's raw connections for Search: at most Config.Conns
-// searches run on it at once (tokens), each on a connection of its own; a
+// searchConnsPerConn is how many raw search connections a server gets per
+// shared connection (Config.Conns). A raw connection is idle while its caller
+// encodes, decodes and renders, so it takes several to keep the directory busy:
+// with 4 shared connections, 4 raw ones gave get-by-id 71–77 % of the direct
+// LDAP throughput and member-add 50–54 %; 16 gave 86–95 % and 60–75 %; 32 no
+// more (make perf's harness, -only group-create,member-add,get-by-id, 32 clients).
+const searchConnsPerConn = 4
+
+// rawPool is one server's raw connections for Search: at most
+// searchConnsPerConn × Config.Conns searches run on it at once (tokens), each on a connection of its own; a
 // connection is dialled when no idle one is left and returns to idle when its
 // search read its answer to the end. A connection that failed is closed, not
 // returned. A failed dial backs off like a shared connection's (100 ms doubling

@@ -38,8 +38,9 @@ type Config struct {
 	StartTLS     bool   // upgrade an ldap:// connection with StartTLS (RFC 4513 §3)
 	CAFile       string // PEM bundle that verifies the server's certificate; empty: system roots
 	// Conns is the number of shared connections (each multiplexes many
-	// requests), and of the raw connections Search uses per server (each one
-	// search at a time, dialled when first needed); default 4.
+	// requests); Search uses up to searchConnsPerConn × Conns raw connections
+	// per server (each one search at a time, dialled when first needed);
+	// default 4.
 	Conns   int
 	Timeout time.Duration // per operation and per dial; default 10s
 	// StartUnreachable lets Open succeed while the directory can't be reached:
@@ -151,7 +152,7 @@ func Open(cfg Config) (*Store, error) {
 		for range cfg.Conns {
 			srv.slots = append(srv.slots, &slot{})
 		}
-		srv.raw = newRawPool(cfg.Conns)
+		srv.raw = newRawPool(searchConnsPerConn * cfg.Conns)
 		s.servers = append(s.servers, srv)
 	}
 	// The first server that can be reached, in list order, is the one in use.

@@ -120,7 +120,7 @@ func main() {
 	flag.IntVar(&o.pageRepeat, "page-repeat", 5, "times each page is fetched (interleaved)")
 	flag.IntVar(&o.groupMembers, "group-members", 50000, "members of the big group (0: skip)")
 	flag.IntVar(&o.manyGroups, "many-groups", 300, "groups that each of 1,000 users is in, for the many-groups pages (0: skip)")
-	flag.IntVar(&o.manyGroupsUsers, "many-groups-users", 10000, "users in the directory for the many-groups phase and list-page-10k")
+	flag.IntVar(&o.manyGroupsUsers, "many-groups-users", 10000, "users in the directory, at least, for the many-groups phase and list-page-all")
 	flag.IntVar(&o.conns, "conns", 0, "SCIM2LDAP_LDAP_CONNS of the gateway (0: its default)")
 	flag.StringVar(&o.only, "only", "", "comma-separated workloads to run (default all; names above, or scale, manygroups, biggroup)")
 	flag.StringVar(&o.gatewayURL, "gateway-url", "", "use this gateway (http://127.0.0.1:PORT) instead of starting one; needs -token and the LDAP flags")

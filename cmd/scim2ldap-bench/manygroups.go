@@ -121,9 +121,10 @@ func (e *env) manyGroups() error {
 		e.o.clients, res.ConcurrentRatio, res.PeakRSSMB, res.GCPercent)
 	e.res.ManyGroups = res
 
-	// 32 concurrent pages of the whole directory (10,000+ users), as list-page.
+	// -clients concurrent pages of the whole directory (at least -many-groups-users
+	// users; more after the scale phase), as list-page.
 	if total.TotalResults > 100 {
-		e.pair("list-page-10k", min(e.o.users, 2000), func(i int) error {
+		e.pair("list-page-all", min(e.o.users, 2000), func(i int) error {
 			return e.do("GET", fmt.Sprintf("/Users?startIndex=%d&count=100", (i*7919)%(total.TotalResults-100)+1), nil, 200, nil)
 		}, func(i int) error {
 			_, err := e.directPage((i*7919)%(total.TotalResults-100)+1, 100)
