@@ -510,11 +510,17 @@ func (s *Store) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSi
 	// sort control, slapd's sssvlv keeps each unfinished sorted walk until then
 	// (at most olcSssVlvMaxPerConn per connection, then 51 busy), so every early
 	// exit releases it.
+	// The release meets the same 51 busy as a page (below) when it reaches
+	// slapd before the previous page's thread let go of the session; given up,
+	// it would leave the walk's sort state on the connection for good.
 	release := func(cookie []byte) {
 		paging.PagingSize = 0
 		paging.SetCookie(cookie)
-		countOp(ctx)
-		_, _ = c.Search(&r)
+		_ = whileBusy(ctx, func() error {
+			countOp(ctx)
+			_, err := c.Search(&r)
+			return err
+		})
 	}
 	var cookie []byte
 	for {
@@ -524,7 +530,6 @@ func (s *Store) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSi
 			}
 			return &UnavailableError{Err: err}
 		}
-		countOp(ctx)
 		var res *ldap.SearchResult
 		search := func() error {
 			return s.run(ctx, "search", c, func(c *ldap.Conn) (err error) {
@@ -532,22 +537,10 @@ func (s *Store) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSi
 				return err
 			})
 		}
-		err := search()
-		// slapd's sssvlv answers 51 busy ("Other sort requests already in
-		// progress") when a request reaches it before the thread that sent the
-		// previous page of a sorted walk on this connection has let go of the
-		// session; the same request a moment later succeeds (waits double from 1 ms,
-		// about 2 s in all, within the request's deadline: a loaded 2-core machine
-		// needed more than 127 ms, and once, running the Samba tests alongside,
-		// more than 1 s). When every sort slot is taken, the 503 comes that late.
-		for wait := time.Millisecond; err != nil && ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) && wait <= 1024*time.Millisecond && ctx.Err() == nil; wait *= 2 {
-			select {
-			case <-ctx.Done():
-			case <-time.After(wait):
-			}
+		err := whileBusy(ctx, func() error {
 			countOp(ctx)
-			err = search()
-		}
+			return search()
+		})
 		if err != nil {
 			// 51 busy (e.g. too many concurrent sorts) is the server's answer on a
 			// healthy link: keep the shared connection.
@@ -607,4 +600,24 @@ func IsUnavailable(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "connection closed") || strings.Contains(msg, "unable to read LDAP response packet") ||
 		strings.Contains(msg, "unable to send request") || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)
+}
+
+// whileBusy runs op and, while slapd's sssvlv answers 51 busy ("Other sort
+// requests already in progress"), runs it again: that answer comes when a
+// request reaches slapd before the thread that sent the previous page of a
+// sorted walk on the same connection has let go of the session, and the same
+// request a moment later succeeds. Waits double from 1 ms, about 2 s in all,
+// within ctx's deadline (a loaded 2-core machine needed more than 127 ms, and
+// once, running the Samba tests alongside, more than 1 s). When every sort slot
+// is taken, the 51 comes back that late.
+func whileBusy(ctx context.Context, op func() error) error {
+	err := op()
+	for wait := time.Millisecond; err != nil && ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) && wait <= 1024*time.Millisecond && ctx.Err() == nil; wait *= 2 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		err = op()
+	}
+	return err
 }
