@@ -14,13 +14,14 @@ package sambatest
 import (
 	"errors"
 	"fmt"
-	"github.com/scim2ldap/scim2ldap/internal/slapdtest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/scim2ldap/scim2ldap/internal/slapdtest"
 )
 
 // Server is a running Samba AD DC.
@@ -80,6 +81,26 @@ func (s *Server) Stop() {
 	}
 }
 
+// Required reports whether the Active Directory tests must run
+// (SCIM2LDAP_REQUIRE_AD=1, set by CI): a machine that cannot run a DC is then a
+// failure, not a skip.
+func Required() bool { return os.Getenv("SCIM2LDAP_REQUIRE_AD") == "1" }
+
+// StartForTest starts a DC for one test and stops it when the test ends. When
+// this machine cannot run one the test is skipped, unless Required.
+func StartForTest(t testing.TB) *Server {
+	t.Helper()
+	s, err := Start()
+	if errors.Is(err, ErrUnavailable) && !Required() {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
 // Main is for TestMain: it starts the DC, runs setup (if not nil; e.g. to
 // create the OU the tests use), runs the tests, stops the DC. When
 // this machine cannot run one (not root, samba not installable) the package's
@@ -88,7 +109,7 @@ func (s *Server) Stop() {
 func Main(m *testing.M, srv **Server, setup func() error) {
 	s, err := Start()
 	if err != nil {
-		if errors.Is(err, ErrUnavailable) && os.Getenv("SCIM2LDAP_REQUIRE_AD") != "1" {
+		if errors.Is(err, ErrUnavailable) && !Required() {
 			fmt.Fprintln(os.Stderr, "sambatest: SKIPPING the Active Directory integration tests:", err)
 			os.Exit(0)
 		}
