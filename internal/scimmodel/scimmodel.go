@@ -163,6 +163,9 @@ type Config struct {
 	Defaults map[string]string
 	// Kinds are the commands that apply to this directory (nil: AllKinds).
 	Kinds []string
+	// SkipConcurrent, when not empty, skips the concurrent variant and says
+	// why (a known issue of the directory, named where it is documented).
+	SkipConcurrent string
 }
 
 // world is a run's gateway and directory.
@@ -188,6 +191,9 @@ func Run(t *testing.T, cfg Config) {
 	}{{"sequential", w.sequential}, {"concurrent", w.concurrent}} {
 		seqs, reqs := w.sequences.Load(), w.seq.Load()
 		t.Run(v.name, func(t *testing.T) {
+			if v.name == "concurrent" && cfg.SkipConcurrent != "" {
+				t.Skip(cfg.SkipConcurrent)
+			}
 			rapid.Check(t, func(rt *rapid.T) { v.run(rt, kinds) })
 		})
 		t.Logf("%s: %d sequences run (shrinking included), %d requests", v.name, w.sequences.Load()-seqs, w.seq.Load()-reqs)
