@@ -663,6 +663,7 @@ func (l *loader) attrKey(rt *ResourceType, k *node) *AttrMap {
 			return nil
 		}
 	}
+	a.proj = a.computeProjKeys()
 	return a
 }
 

@@ -149,6 +149,10 @@ type AttrMap struct {
 	// PwdLastSet is the value written to AD's pwdLastSet with every password
 	// ("0": change at next logon, "-1": now); "" writes none (AD sets it to now).
 	PwdLastSet string
+
+	// proj holds the attribute's projection keys, computed once at load
+	// (projection.go): every response asks them of every attribute.
+	proj projKeys
 }
 
 // Type returns the SCIM type of the mapped (sub-)attribute.

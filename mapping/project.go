@@ -76,15 +76,32 @@ func (p *Projection) includes(rt *ResourceType, a *AttrMap) bool {
 	case p == nil:
 		return returned == "default"
 	}
-	top := projectionKey(a.SchemaURN, a.Def, nil)
-	sub := ""
-	if a.Sub != nil {
-		sub = projectionKey(a.SchemaURN, a.Def, a.Sub)
-	}
+	k := a.projKeys()
 	if p.attrs != nil {
-		return p.attrs[top] || (sub != "" && p.attrs[sub]) || p.attrs[strings.ToLower(a.SchemaURN)]
+		return p.attrs[k.top] || (k.sub != "" && p.attrs[k.sub]) || p.attrs[k.schema]
 	}
-	return returned == "default" && !p.excluded[top] && !(sub != "" && p.excluded[sub]) && !p.excluded[strings.ToLower(a.SchemaURN)]
+	return returned == "default" && !p.excluded[k.top] && !(k.sub != "" && p.excluded[k.sub]) && !p.excluded[k.schema]
+}
+
+// projKeys are the keys under which a projection may name a mapped attribute:
+// its top-level attribute, its sub-attribute ("" for none) and its schema.
+type projKeys struct{ top, sub, schema string }
+
+func (a *AttrMap) computeProjKeys() projKeys {
+	k := projKeys{top: projectionKey(a.SchemaURN, a.Def, nil), schema: strings.ToLower(a.SchemaURN)}
+	if a.Sub != nil {
+		k.sub = projectionKey(a.SchemaURN, a.Def, a.Sub)
+	}
+	return k
+}
+
+// projKeys returns the keys computed at load, or computes them for an
+// AttrMap built elsewhere (tests).
+func (a *AttrMap) projKeys() projKeys {
+	if a.proj.top != "" {
+		return a.proj
+	}
+	return a.computeProjKeys()
 }
 
 // IncludesMeta reports whether meta is in the response.
@@ -104,7 +121,8 @@ func (p *Projection) IncludesMeta(rt *ResourceType) bool {
 // operational ones (entryUUID, memberOf…) must be asked for by name.
 func (rt *ResourceType) LDAPAttributes(p *Projection) []string {
 	d := rt.dialect
-	out := []string{d.ID, d.Version, d.Created, d.Modified}
+	out := make([]string, 0, 4+len(rt.Attrs))
+	out = append(out, d.ID, d.Version, d.Created, d.Modified)
 	for _, a := range rt.Attrs {
 		if a.Mutability != MutabilityWriteOnly && p.includes(rt, a) {
 			out = append(out, rt.valueRange(a))
