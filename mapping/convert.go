@@ -640,6 +640,9 @@ func (rt *ResourceType) fromEntry(e *ldap.Entry, refs *Refs, baseURL string, p *
 		}
 		raw := e.GetEqualFoldRawAttributeValues(a.LDAP)
 		var vals []any
+		if len(raw) > 1 {
+			vals = make([]any, 0, len(raw))
+		}
 		if len(raw) == 0 && a.TrueWhenAbsent {
 			vals = []any{true}
 		}
