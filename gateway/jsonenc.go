@@ -22,11 +22,51 @@ import (
 
 var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
 
+// bigPool's buffers take a response that outgrows its 32 KiB buffer (a list
+// page) in 256 KiB pieces: net/http sends each Write of a response without
+// Content-Length as an HTTP/1.1 chunk in two write(2)s (its 4 KiB buffer with
+// the chunk header, then the rest), so bigger pieces mean fewer system calls
+// (a page of 100 users in 300 groups, 3.9 MB: 244 instead of 32).
+var bigPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 256<<10) }}
+
+// spill is the writer under the 32 KiB buffer: the first time that buffer is
+// flushed before the end of the response, it takes a 256 KiB one from bigPool.
+type spill struct {
+	w     io.Writer
+	big   *bufio.Writer
+	final bool // the response's last bytes: a small response goes out as it is
+}
+
+func (s *spill) Write(p []byte) (int, error) {
+	if s.big == nil && s.final {
+		return s.w.Write(p)
+	}
+	if s.big == nil {
+		s.big = bigPool.Get().(*bufio.Writer)
+		s.big.Reset(s.w)
+	}
+	return s.big.Write(p)
+}
+
+// flush sends what the big buffer holds and returns it to the pool.
+func (s *spill) flush() error {
+	if s.big == nil {
+		return nil
+	}
+	err := s.big.Flush()
+	s.big.Reset(nil)
+	bigPool.Put(s.big)
+	s.big = nil
+	return err
+}
+
 // encodeJSON writes v and a newline to w.
 func encodeJSON(w io.Writer, v any) error {
 	bw := bufPool.Get().(*bufio.Writer)
-	bw.Reset(w)
+	sp := &spill{w: w}
+	bw.Reset(sp)
 	defer func() {
+		sp.flush() // after an error too: the big buffer goes back to the pool
 		bw.Reset(nil)
 		bufPool.Put(bw)
 	}()
@@ -35,7 +75,11 @@ func encodeJSON(w io.Writer, v any) error {
 		return err
 	}
 	bw.WriteByte('\n')
-	return bw.Flush()
+	sp.final = true
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return sp.flush()
 }
 
 // repeats remembers the small objects of strings met in one document, such as
@@ -52,15 +96,15 @@ func (r *repeats) cached(w *bufio.Writer, x map[string]any) bool {
 	if len(x) > 4 {
 		return false
 	}
+	id := uintptr(reflect.ValueOf(x).UnsafePointer())
+	if b, ok := r.encoded[id]; ok { // checked to be all strings when it was encoded
+		w.Write(b)
+		return true
+	}
 	for _, v := range x {
 		if _, ok := v.(string); !ok {
 			return false
 		}
-	}
-	id := uintptr(reflect.ValueOf(x).UnsafePointer())
-	if b, ok := r.encoded[id]; ok {
-		w.Write(b)
-		return true
 	}
 	if !r.seen[id] {
 		if r.seen == nil {

@@ -20,6 +20,11 @@ func TestEncodeJSONMatchesEncodingJSON(t *testing.T) {
 	for _, s := range tricky {
 		values = append(values, s, map[string]any{s: s}, []any{s})
 	}
+	var big []any // 1.2 MB: through the 32 KiB buffer and several 256 KiB ones
+	for i := range 20000 {
+		big = append(big, map[string]any{"value": strings.Repeat("v", i%97), "n": i})
+	}
+	values = append(values, big)
 	// Objects shared between resources (a page's users naming the same
 	// groups), met once, twice and more, alone and nested: written from their
 	// first encoding from the second time on.
@@ -42,6 +47,40 @@ func TestEncodeJSONMatchesEncodingJSON(t *testing.T) {
 		}
 		if !bytes.Equal(got.Bytes(), want.Bytes()) {
 			t.Errorf("value %d (%T):\n got %.300q\nwant %.300q", i, v, got.String(), want.String())
+		}
+	}
+}
+
+// countingWriter counts the Writes it receives.
+type countingWriter struct {
+	bytes.Buffer
+	writes int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) { w.writes++; return w.Buffer.Write(p) }
+
+// A small response is one Write; a big one goes out in 256 KiB pieces, not
+// 32 KiB ones (each Write of a streamed response costs net/http two write(2)s).
+func TestEncodeJSONWritesBigResponsesInBigPieces(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		v         any
+		maxWrites int
+	}{
+		{"small", map[string]any{"id": "1", "userName": "bjensen"}, 1},
+		{"just over 32 KiB", []any{strings.Repeat("x", 40<<10)}, 1},
+		{"3 MiB", []any{strings.Repeat("x", 3<<20)}, 3<<20/(256<<10) + 2},
+	} {
+		var w countingWriter
+		if err := encodeJSON(&w, tc.v); err != nil {
+			t.Fatal(err)
+		}
+		if w.writes > tc.maxWrites {
+			t.Errorf("%s: %d writes for %d bytes, want at most %d", tc.name, w.writes, w.Len(), tc.maxWrites)
+		}
+		want, _ := json.Marshal(tc.v)
+		if got := bytes.TrimSuffix(w.Bytes(), []byte("\n")); !bytes.Equal(got, want) {
+			t.Errorf("%s: output differs from encoding/json", tc.name)
 		}
 	}
 }
