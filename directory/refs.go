@@ -5,12 +5,16 @@ import (
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/scim2ldap/scim2ldap/mapping"
 )
 
 // refBatch bounds the number of values in one OR filter.
 const refBatch = 200
+
+// refParallel is how many batches of one resolution are searched at once.
+const refParallel = 4
 
 // pageSize is the LDAP paged-results page size (RFC 2696) for walks over many
 // entries; it bounds the memory of one request.
@@ -134,32 +138,66 @@ func (s *Snapshot) refsByBacklink(ctx context.Context, owner *mapping.ResourceTy
 
 // searchBatches searches rt's entries that match the equality filter clause
 // builds for one of values (ok false: the value matches nothing), refBatch
-// values per search, calling fn for each entry found. Each value matches at
-// most one entry, so a batch stays far below AD's 1,000-entry page limit.
+// values per search, calling fn for each entry found, batch after batch in
+// order. Each value matches at most one entry, so a batch stays far below AD's
+// 1,000-entry page limit. Up to refParallel batches are searched at once (a
+// page of users in 300 groups: 2 searches at the same time instead of one
+// after the other); fn runs on the calling goroutine.
 func (s *Snapshot) searchBatches(ctx context.Context, rt *mapping.ResourceType, clause func(string) (string, bool), values, attrs []string, fn func(*ldap.Entry)) error {
-	for start := 0; start < len(values); start += refBatch {
+	var filters []string
+	batches := (len(values) + refBatch - 1) / refBatch
+	size := (len(values) + batches - 1) / max(batches, 1) // even batches: 300 values are 2 of 150, not 200 and 100
+	for start := 0; start < len(values); start += size {
 		var b strings.Builder
 		n := 0
 		b.WriteString("(&" + rt.Filter + "(|")
-		for _, v := range values[start:min(start+refBatch, len(values))] {
+		for _, v := range values[start:min(start+size, len(values))] {
 			if f, ok := clause(v); ok {
 				b.WriteString(f)
 				n++
 			}
 		}
 		b.WriteString("))")
-		if n == 0 {
-			continue
+		if n > 0 {
+			filters = append(filters, b.String())
 		}
-		res, err := s.d.store.Search(ctx, ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false, b.String(), attrs, nil))
+	}
+	search := func(ctx context.Context, filter string) ([]*ldap.Entry, error) {
+		res, err := s.d.store.Search(ctx, ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false, filter, attrs, nil))
 		if err != nil {
 			if isCode(err, ldap.LDAPResultInvalidAttributeSyntax) {
-				continue // an id that is no UUID matches nothing
+				return nil, nil // an id that is no UUID matches nothing
 			}
-			return err
+			return nil, err
 		}
-		for _, e := range res.Entries {
-			fn(e)
+		return res.Entries, nil
+	}
+	// A window of batches at a time, so that memory holds at most refParallel
+	// batches' entries.
+	for start := 0; start < len(filters); start += refParallel {
+		window := filters[start:min(start+refParallel, len(filters))]
+		found := make([][]*ldap.Entry, len(window))
+		if len(window) == 1 {
+			var err error
+			if found[0], err = search(ctx, window[0]); err != nil {
+				return err
+			}
+		} else {
+			g, gctx := errgroup.WithContext(ctx)
+			for i, f := range window {
+				g.Go(func() (err error) {
+					found[i], err = search(gctx, f)
+					return err
+				})
+			}
+			if err := g.Wait(); err != nil {
+				return err
+			}
+		}
+		for _, entries := range found {
+			for _, e := range entries {
+				fn(e)
+			}
 		}
 	}
 	return nil
