@@ -99,6 +99,9 @@ func (s *Store) CompleteRanges(ctx context.Context, entries []*ldap.Entry) error
 // parseRange splits "member;range=0-1499" into member, 0 and 1499; hi is -1 for
 // "*" (the last range). ok is false for a description without a range option.
 func parseRange(desc string) (base string, lo, hi int, ok bool) {
+	if strings.IndexByte(desc, ';') < 0 { // no options: every entry's every attribute outside AD
+		return "", 0, 0, false
+	}
 	i := strings.Index(strings.ToLower(desc), ";range=")
 	if i < 0 {
 		return "", 0, 0, false
