@@ -64,6 +64,7 @@ import (
 type options struct {
 	repo, out        string
 	clients, users   int
+	readRepeat       int
 	rounds           int
 	groups           int
 	maxTime          time.Duration
@@ -111,6 +112,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench-out", "directory for results.md, results.json, chart.svg")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent clients per workload")
 	flag.IntVar(&o.users, "users", 3000, "operations per workload (users created per side, etc.)")
+	flag.IntVar(&o.readRepeat, "read-repeat", 10, "get-by-id and filter-userName read each user this many times per round (-users × this operations), so a round lasts seconds, not a fraction of one")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds per workload (gateway, direct, gateway, direct…); ops/s is the median round's, percentiles pool all rounds")
 	flag.IntVar(&o.groups, "groups", 100, "groups created (group-create) and filled (member-add)")
 	flag.DurationVar(&o.maxTime, "max-time", 60*time.Second, "upper bound of each workload's duration")
@@ -814,9 +816,15 @@ func (e *env) workloads() error {
 		_, err = e.directCreate(name)
 		return err
 	})
-	e.pair("get-by-id", n, func(i int) error {
+	// Reads cycle over the round's users -read-repeat times: at 32 clients
+	// 3,000 reads take a third of a second, too short for a steady state.
+	reads := n * max(e.o.readRepeat, 1)
+	user := func(i int) int { return i/reads*n + i%reads%n } // round r's i-th read: user r*n + (i mod n)
+	e.pair("get-by-id", reads, func(i int) error {
+		i = user(i)
 		return e.do("GET", "/Users/"+gwIDs[i], nil, 200, nil)
 	}, func(i int) error {
+		i = user(i)
 		res, err := e.direct.c().Search(ldap.NewSearchRequest(people, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 2, 0, false,
 			"(&(objectClass=inetOrgPerson)(entryUUID="+ldap.EscapeFilter(gwIDs[i])+"))", e.userAttrs(), nil))
 		if err == nil && len(res.Entries) != 1 {
@@ -824,7 +832,8 @@ func (e *env) workloads() error {
 		}
 		return err
 	})
-	e.pair("filter-userName", n, func(i int) error {
+	e.pair("filter-userName", reads, func(i int) error {
+		i = user(i)
 		var out []byte
 		if err := e.do("GET", "/Users?filter="+url.QueryEscape(`userName eq "`+gwNames[i]+`"`), nil, 200, &out); err != nil {
 			return err
@@ -834,6 +843,7 @@ func (e *env) workloads() error {
 		}
 		return nil
 	}, func(i int) error {
+		i = user(i)
 		res, err := e.direct.c().Search(ldap.NewSearchRequest(people, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
 			"(&(objectClass=inetOrgPerson)(uid="+ldap.EscapeFilter(gwNames[i])+"))", e.userAttrs(), nil))
 		if err == nil && len(res.Entries) != 1 {
