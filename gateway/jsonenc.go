@@ -48,25 +48,31 @@ func (s *spill) Write(p []byte) (int, error) {
 	return s.big.Write(p)
 }
 
-// flush sends what the big buffer holds and returns it to the pool.
+// flush sends what the big buffer holds.
 func (s *spill) flush() error {
 	if s.big == nil {
 		return nil
 	}
-	err := s.big.Flush()
-	s.big.Reset(nil)
-	bigPool.Put(s.big)
-	s.big = nil
-	return err
+	return s.big.Flush()
 }
 
-// encodeJSON writes v and a newline to w.
+// release returns the big buffer to the pool, dropping what it still holds.
+func (s *spill) release() {
+	if s.big != nil {
+		s.big.Reset(nil)
+		bigPool.Put(s.big)
+		s.big = nil
+	}
+}
+
+// encodeJSON writes v and a newline to w. After an error, what the buffers
+// still hold is dropped: a response that fits them is not sent at all.
 func encodeJSON(w io.Writer, v any) error {
 	bw := bufPool.Get().(*bufio.Writer)
 	sp := &spill{w: w}
 	bw.Reset(sp)
 	defer func() {
-		sp.flush() // after an error too: the big buffer goes back to the pool
+		sp.release()
 		bw.Reset(nil)
 		bufPool.Put(bw)
 	}()

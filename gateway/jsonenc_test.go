@@ -84,3 +84,15 @@ func TestEncodeJSONWritesBigResponsesInBigPieces(t *testing.T) {
 		}
 	}
 }
+
+// A value encoding/json refuses fails the encoding before anything of a
+// small response is written, so the caller can still answer with an error.
+func TestEncodeJSONErrorWritesNothingOfASmallResponse(t *testing.T) {
+	var w countingWriter
+	if err := encodeJSON(&w, map[string]any{"id": "1", "bad": make(chan int)}); err == nil {
+		t.Fatal("encoded a channel")
+	}
+	if w.writes != 0 || w.Len() != 0 {
+		t.Errorf("%d writes, %d bytes after the error, want none", w.writes, w.Len())
+	}
+}
