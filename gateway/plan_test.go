@@ -6,6 +6,8 @@ package gateway_test
 // id of a planned create, passwords.
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -143,9 +145,9 @@ func TestPlanModeGatewayWide(t *testing.T) {
 }
 
 // TestPlanModeBulk: a Bulk request of a plan-mode credential plans each
-// operation on its own, as its single request would be planned: the statuses
-// are the real ones, each planned change is audited with its own LDIF, and
-// nothing is written. An operation that names an earlier one's planned create
+// operation as its single request would be planned (on what the earlier ones
+// planned: TestPlanModeDeleteAnswersAsApply): the statuses are the real ones,
+// each planned change is audited with its own LDIF, and nothing is written. An operation that names an earlier one's planned create
 // (bulkId) finds nothing, as docs/plan-mode.md says.
 func TestPlanModeBulk(t *testing.T) {
 	e, audit := planEnv(t, "read-write")
@@ -253,5 +255,92 @@ func TestPlanModeReferenceToAPlannedID(t *testing.T) {
 	}
 	if after := dumpTree(t, e.ldap); after != before {
 		t.Errorf("planned requests changed the directory:\n%s", scimtest.DiffLines(before, after))
+	}
+}
+
+// answer is what a client learns from a SCIM answer or a Bulk operation's
+// result: its status and, for an error, its scimType and detail.
+type answer struct{ status, scimType, detail string }
+
+func answerOf(r scimtest.Response) answer {
+	a := answer{status: strconv.Itoa(r.Status)}
+	if r.Status >= 400 {
+		a.scimType, a.detail = str(r.Body["scimType"]), str(r.Body["detail"])
+	}
+	return a
+}
+
+func answersOf(res []bulkResult) []answer {
+	var out []answer
+	for _, r := range res {
+		a := answer{status: r.Status}
+		if r.Response != nil {
+			a.scimType, a.detail = str(r.Response["scimType"]), str(r.Response["detail"])
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// TestPlanModeDeleteAnswersAsApply: a planned DELETE answers what the real
+// one answers, for an id that names nothing (404), an entry that exists (204)
+// and an entry deleted twice in one Bulk request (204, then 404: the second
+// delete finds the entry the first planned away), also after a rename in the
+// same request, and a PATCH after a DELETE (404); the plans write nothing.
+// Each request is planned first, then sent by a writing credential.
+func TestPlanModeDeleteAnswersAsApply(t *testing.T) {
+	e, _ := planEnv(t, "read-write")
+	planner := &scimtest.Client{T: t, BaseURL: e.BaseURL, Token: planToken}
+	single := e.MustCreate("/Users", user("plan-del-single", nil))
+	twice := e.MustCreate("/Users", user("plan-del-twice", nil))
+	renamed := e.MustCreate("/Users", user("plan-del-renamed", nil))
+	patched := e.MustCreate("/Users", user("plan-del-patched", nil))
+	const missing = "0b4f0c1e-1d2c-4b7a-9a3e-2f1d0c9b8a7e" // version 4: no planned create's id
+	requests := []struct {
+		name string
+		send func(c *scimtest.Client) []answer
+	}{
+		{"DELETE of an id that names nothing", func(c *scimtest.Client) []answer {
+			return []answer{answerOf(c.Do("DELETE", "/Users/"+missing, nil))}
+		}},
+		{"DELETE of an existing id", func(c *scimtest.Client) []answer {
+			return []answer{answerOf(c.Do("DELETE", "/Users/"+single, nil))}
+		}},
+		{"Bulk deleting one id twice", func(c *scimtest.Client) []answer {
+			return answersOf(sendBulk(t, c, bulkBody(0, bulkOp("DELETE", "/Users/"+twice, "", nil), bulkOp("DELETE", "/Users/"+twice, "", nil))))
+		}},
+		{"Bulk deleting an id that names nothing", func(c *scimtest.Client) []answer {
+			return answersOf(sendBulk(t, c, bulkBody(0, bulkOp("DELETE", "/Users/"+missing, "", nil))))
+		}},
+		{"Bulk renaming an entry, then deleting it twice", func(c *scimtest.Client) []answer {
+			return answersOf(sendBulk(t, c, bulkBody(0, bulkOp("PUT", "/Users/"+renamed, "", user("plan-del-renamed-2", nil)),
+				bulkOp("DELETE", "/Users/"+renamed, "", nil), bulkOp("DELETE", "/Users/"+renamed, "", nil))))
+		}},
+		{"Bulk deleting an entry, then patching it", func(c *scimtest.Client) []answer {
+			return answersOf(sendBulk(t, c, bulkBody(0, bulkOp("DELETE", "/Users/"+patched, "", nil),
+				bulkOp("PATCH", "/Users/"+patched, "", patchBody(op("replace", "title", "x"))))))
+		}},
+	}
+	before := scimtest.StableDump(t, func(t testing.TB) string { return dumpTree(t, e.ldap) })
+	planned := make([][]answer, len(requests))
+	for i, rq := range requests {
+		planned[i] = rq.send(planner)
+	}
+	if after := dumpTree(t, e.ldap); after != before {
+		t.Fatalf("planned deletes changed the directory:\n%s", scimtest.DiffLines(before, after))
+	}
+	want := [][]string{{"404"}, {"204"}, {"204", "404"}, {"404"}, {"200", "204", "404"}, {"204", "404"}}
+	for i, rq := range requests {
+		applied := rq.send(e.Client)
+		if !slices.Equal(planned[i], applied) {
+			t.Errorf("%s: planned %+v, applied %+v", rq.name, planned[i], applied)
+		}
+		var got []string
+		for _, a := range applied {
+			got = append(got, a.status)
+		}
+		if !slices.Equal(got, want[i]) {
+			t.Errorf("%s: applied statuses %v, want %v", rq.name, got, want[i])
+		}
 	}
 }
