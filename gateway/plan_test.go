@@ -6,6 +6,8 @@ package gateway_test
 // id of a planned create, passwords.
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,7 +39,10 @@ func planEnv(t *testing.T, scope string) (*env, *scimtest.AuditLog) {
 		Audit: zerolog.SyncWriter(audit)}), audit
 }
 
-// TestPlanModeRefusesReadOnly: plan mode is no way around a scope.
+// TestPlanModeRefusesReadOnly: plan mode is no way around a scope. A
+// credentials file can't give plan: true to a read-only credential
+// (TestPlanOnAReadOnlyCredentialIsRefused); the gateway refuses its writes
+// all the same when it is configured so (gateway.Config).
 func TestPlanModeRefusesReadOnly(t *testing.T) {
 	e, audit := planEnv(t, "read-only")
 	before := scimtest.StableDump(t, func(t testing.TB) string { return dumpTree(t, e.ldap) })
@@ -341,6 +346,43 @@ func TestPlanModeDeleteAnswersAsApply(t *testing.T) {
 		}
 		if !slices.Equal(got, want[i]) {
 			t.Errorf("%s: applied statuses %v, want %v", rq.name, got, want[i])
+		}
+	}
+}
+
+// TestPlanOnAReadOnlyCredentialIsRefused: plan: true on a read-only
+// credential (its writes are 403 before anything is planned, so it would plan
+// nothing) stops the credentials file's load with an error naming the
+// credential, on every kind and on a claimScopes entry; on a read-write one it
+// loads.
+func TestPlanOnAReadOnlyCredentialIsRefused(t *testing.T) {
+	const jwt = "  - {name: entra-oauth, issuer: https://idp.example.org, audiences: [scim], jwksURL: https://idp.example.org/keys"
+	for name, c := range map[string]struct{ yaml, want string }{
+		"a token, read-only by default": {"tokens:\n  - {name: staging, token: " + planToken + ", plan: true}\n",
+			`tokens[0] "staging": plan: true needs scope: read-write (the scope is read-only (the default)`},
+		"a Basic user": {"basicUsers:\n  - {name: okta-staging, username: okta, password: " + planToken + ", scope: read-only, plan: true}\n",
+			`basicUsers[0] "okta-staging": plan: true needs scope: read-write (the scope is read-only;`},
+		"an issuer": {"jwtIssuers:\n" + jwt + ", scope: read-only, plan: true}\n",
+			`jwtIssuers[0] "entra-oauth": plan: true needs scope: read-write`},
+		"a claimScopes entry": {"jwtIssuers:\n" + jwt + ", claimScopes: [{claim: roles, value: SCIM.ReadWrite, scope: read-write}, {claim: roles, value: SCIM.Plan, plan: true}]}\n",
+			`jwtIssuers[0].claimScopes[1] "entra-oauth": plan: true needs scope: read-write`},
+		"a client certificate": {"clientCertificates:\n  - {name: hr-staging, subject: hr.example.org, scope: read-only, plan: true}\n",
+			`clientCertificates[0] "hr-staging": plan: true needs scope: read-write`},
+	} {
+		path := filepath.Join(t.TempDir(), "credentials.yaml")
+		if err := os.WriteFile(path, []byte(c.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := gateway.LoadCredentials(path)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Count(err.Error(), "plan: true") != 1 {
+			t.Errorf("%s: %v, want one error saying %s", name, err, c.want)
+		}
+		writing := strings.Replace(strings.Replace(c.yaml, "scope: read-only, plan: true", "plan: true", 1), "plan: true", "scope: read-write, plan: true", 1)
+		if err := os.WriteFile(path, []byte(writing), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := gateway.LoadCredentials(path); err != nil {
+			t.Errorf("%s with scope: read-write: %v", name, err)
 		}
 	}
 }
