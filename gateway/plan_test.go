@@ -6,6 +6,7 @@ package gateway_test
 // id of a planned create, passwords.
 
 import (
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -384,5 +385,66 @@ func TestPlanOnAReadOnlyCredentialIsRefused(t *testing.T) {
 		if _, err := gateway.LoadCredentials(path); err != nil {
 			t.Errorf("%s with scope: read-write: %v", name, err)
 		}
+	}
+}
+
+// TestPlanModeRepeatedMembershipAnswersAsApply: a Bulk request that removes a
+// member twice and adds one twice answers the same planned as made. Made, the
+// second removal is refused by slapd (16 noSuchAttribute: permissive modify
+// doesn't cover a delete) and redone after an LDAP Compare of each value
+// (RFC 4511 §4.10); planned, the modify is recorded (a plan answers no 16), so
+// no Compare runs in plan mode and none can read the directory where the plan
+// changed it: the metrics count Compares made, none planned.
+func TestPlanModeRepeatedMembershipAnswersAsApply(t *testing.T) {
+	e, _ := planEnv(t, "read-write")
+	planner := &scimtest.Client{T: t, BaseURL: e.BaseURL, Token: planToken}
+	a := e.MustCreate("/Users", user("plan-cmp-a", nil))
+	b := e.MustCreate("/Users", user("plan-cmp-b", nil))
+	g := e.MustCreate("/Groups", group("plan-cmp-group", a))
+	compares := func() int {
+		rec := httptest.NewRecorder()
+		e.gw.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		n := 0
+		for _, l := range strings.Split(rec.Body.String(), "\n") {
+			if strings.HasPrefix(l, `scim2ldap_ldap_operations_total{op="compare"`) {
+				v, _ := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+				n += int(v)
+			}
+		}
+		return n
+	}
+	remove := func(id string) map[string]any {
+		return patchBody(op("remove", `members[value eq "`+id+`"]`, nil))
+	}
+	add := func(id string) map[string]any {
+		return patchBody(op("add", "members", []any{map[string]any{"value": id}}))
+	}
+	body := bulkBody(0,
+		bulkOp("PATCH", "/Groups/"+g, "", remove(a)), bulkOp("PATCH", "/Groups/"+g, "", remove(a)),
+		bulkOp("PATCH", "/Groups/"+g, "", add(b)), bulkOp("PATCH", "/Groups/"+g, "", add(b)),
+		bulkOp("PATCH", "/Groups/"+g, "", remove(b)), bulkOp("PATCH", "/Groups/"+g, "", remove(b)))
+	before := scimtest.StableDump(t, func(t testing.TB) string { return dumpTree(t, e.ldap) })
+	atStart := compares()
+	planned := answersOf(sendBulk(t, planner, body))
+	if n := compares(); n != atStart {
+		t.Errorf("a planned request sent %d LDAP Compares", n-atStart)
+	}
+	if after := dumpTree(t, e.ldap); after != before {
+		t.Fatalf("a planned request changed the directory:\n%s", scimtest.DiffLines(before, after))
+	}
+	applied := answersOf(sendBulk(t, e.Client, body))
+	if !slices.Equal(planned, applied) {
+		t.Errorf("planned %+v, applied %+v", planned, applied)
+	}
+	for i, a := range applied {
+		if a.status != "200" && a.status != "204" {
+			t.Errorf("operation %d: %+v, want success", i+1, a)
+		}
+	}
+	if compares() == atStart {
+		t.Error("made, the repeated removals ran no Compare: the test no longer covers the path that uses one")
+	}
+	if r := e.Do("GET", "/Groups/"+g, nil); r.Status != 200 || r.Body["members"] != nil {
+		t.Errorf("the group after the request: %d %s", r.Status, r.Raw)
 	}
 }
