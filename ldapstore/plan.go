@@ -22,7 +22,8 @@ import (
 // Search of a DN the plan wrote is answered from the planned state: the entry
 // as read from the directory (at the DN it had before the plan renamed it)
 // with the planned changes applied, an added entry's own attributes, or 32
-// noSuchObject for a DN the plan deleted or renamed away. Subtree searches
+// noSuchObject for a DN the plan deleted or renamed away; a matched values
+// control (RFC 3876) keeps of those the values it matches. Subtree searches
 // see the directory as it is. Server-assigned values (entryCSN,
 // modifyTimestamp…) stay those of the unchanged entry; an added entry has
 // none but those Plan.Assigned gives it.
@@ -453,7 +454,54 @@ func (s *Store) planSearch(ctx context.Context, p *Plan, req *ldap.SearchRequest
 		applyChange(e, c)
 	}
 	e.Attributes = requested(e.Attributes, req.Attributes)
+	if mv, ok := ldap.FindControl(req.Controls, OIDMatchedValues).(*MatchedValuesControl); ok {
+		e.Attributes = matchedValues(e.Attributes, mv.Items)
+	}
 	return &ldap.SearchResult{Entries: []*ldap.Entry{e}}, true, nil
+}
+
+// matchedValues keeps of attrs the values that one of items matches, as the
+// matched values control (RFC 3876 §2) has the directory return them: an
+// attribute no item names is left out (slapd's way), a presence item keeps
+// every value of its attribute, an equality item the values equal to its own
+// (compared case-insensitively, as applyChange does). The entry as read from
+// the directory was filtered already; this filters the values the plan added.
+func matchedValues(attrs []*ldap.EntryAttribute, items []string) []*ldap.EntryAttribute {
+	all := map[string]bool{}       // attribute (folded) → a presence item names it
+	equal := map[string][]string{} // attribute (folded) → the values equality items name
+	for _, item := range items {
+		f, err := ldap.CompileFilter(item)
+		if err != nil {
+			continue // not encoded by MatchedValuesControl.Encode either
+		}
+		switch f.Tag {
+		case ldap.FilterPresent:
+			all[strings.ToLower(f.Data.String())] = true
+		case ldap.FilterEqualityMatch:
+			if len(f.Children) == 2 {
+				name := strings.ToLower(f.Children[0].Data.String())
+				equal[name] = append(equal[name], f.Children[1].Data.String())
+			}
+		}
+	}
+	var out []*ldap.EntryAttribute
+	for _, a := range attrs {
+		name, _, _ := strings.Cut(strings.ToLower(a.Name), ";")
+		if all[name] {
+			out = append(out, a)
+			continue
+		}
+		var kept []string
+		for _, v := range a.Values {
+			if containsFold(equal[name], v) {
+				kept = append(kept, v)
+			}
+		}
+		if len(kept) > 0 {
+			out = append(out, ldap.NewEntryAttribute(a.Name, kept))
+		}
+	}
+	return out
 }
 
 // applyChange applies one modify change to e (RFC 4511 §4.6): add merges

@@ -354,3 +354,50 @@ func TestPlanForkSharesTheStateNotTheLDIF(t *testing.T) {
 		t.Errorf("the forks' changes were recorded in the plan they forked: %d", bulk.Len())
 	}
 }
+
+// A base search with the matched values control (RFC 3876) of an entry the
+// plan changed returns, of the values the plan left, those the control's
+// items match, as slapd returns them of the values it holds: the gateway
+// learns so whether a group still holds its placeholder member.
+func TestPlanAnswersMatchedValuesFromThePlannedState(t *testing.T) {
+	admin := adminConn(t)
+	store := adminStore(t, 1)
+	dn := "uid=plan-matched,ou=people,dc=example,dc=org"
+	seed := ldap.NewAddRequest(dn, nil)
+	seed.Attribute("objectClass", []string{"inetOrgPerson"})
+	seed.Attribute("uid", []string{"plan-matched"})
+	seed.Attribute("cn", []string{"Matched"})
+	seed.Attribute("sn", []string{"Matched"})
+	seed.Attribute("description", []string{"placeholder", "kept"})
+	if err := admin.Add(seed); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Del(ldap.NewDelRequest(dn, nil)) })
+	ctx := ldapstore.WithPlan(context.Background(), &ldapstore.Plan{})
+	matched := func(items ...string) map[string][]string {
+		t.Helper()
+		res, err := store.Search(ctx, ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)",
+			[]string{"description", "sn", "title"}, []ldap.Control{&ldapstore.MatchedValuesControl{Items: items}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]string{}
+		for _, a := range res.Entries[0].Attributes {
+			out[a.Name] = a.Values
+		}
+		return out
+	}
+	mod := ldap.NewModifyRequest(dn, nil)
+	mod.Delete("description", []string{"placeholder"})
+	mod.Add("description", []string{"added"})
+	mod.Replace("title", []string{"Planned"})
+	if err := store.Modify(ctx, mod); err != nil {
+		t.Fatal(err)
+	}
+	if got := matched("(description=placeholder)", "(sn=*)"); len(got) != 1 || len(got["sn"]) != 1 {
+		t.Errorf("the placeholder the plan deleted, sn in full: %v, want only sn", got)
+	}
+	if got := matched("(description=ADDED)", "(title=*)"); len(got) != 2 || strings.Join(got["description"], ",") != "added" || got["title"][0] != "Planned" {
+		t.Errorf("a value the plan added, an attribute it set: %v", got)
+	}
+}
