@@ -21,6 +21,11 @@ import (
 //     neither directory assigns (slapd's entryUUID is version 1, AD's objectGUID
 //     version 4). The same create planned again gets the same id. Looking it up
 //     later finds nothing (404, saying why: notFound);
+//   - a lookup by id (findByID), which searches the directory as it is, is
+//     answered as the plan left the entry it finds (asPlanned): not found
+//     when the plan deleted it, at its new DN when the plan renamed it, with
+//     the planned changes. So the second DELETE of one id in a Bulk request
+//     is 404, as it is when the first was made;
 //   - reference upkeep runs one round: the rounds after the first exist for
 //     concurrent writers, which a plan, seeing the directory unchanged,
 //     would only record again (dropDangling, moveReferences).
@@ -75,3 +80,23 @@ func isPlannedID(id string) bool {
 
 // planning reports whether ctx's writes are planned, not sent.
 func planning(ctx context.Context) bool { return ldapstore.PlanOf(ctx) != nil }
+
+// asPlanned is res, findByID's lookup of id in the directory as it is, as the
+// request's plan left the entry it found (ldapstore.Plan.Locate): ErrNotFound
+// when the plan deleted it; read again with attrs and controls at the DN the
+// plan gave it when the plan wrote it (a base-scope search answers from the
+// planned state); else res itself, at no cost.
+func (r *Resources) asPlanned(ctx context.Context, id string, res *ldap.SearchResult, attrs []string, controls []ldap.Control) (*ldap.SearchResult, error) {
+	now, written, exists := ldapstore.PlanOf(ctx).Locate(res.Entries[0].DN)
+	switch {
+	case !exists:
+		return nil, r.idNotFound(id)
+	case !written:
+		return res, nil
+	}
+	res, err := r.store.Search(ctx, ldap.NewSearchRequest(now, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", attrs, controls))
+	if isCode(err, ldap.LDAPResultNoSuchObject) || (err == nil && len(res.Entries) == 0) {
+		return nil, r.idNotFound(id)
+	}
+	return res, err
+}

@@ -47,7 +47,8 @@ func (r *Resources) resource(ctx context.Context, e *ldap.Entry, p *mapping.Proj
 
 // findByID reads the entry whose directory id is id (ErrNotFound when there is
 // none). The id is searched for with the dialect's equality filter (on AD the
-// GUID's escaped bytes); ranged attribute values are read completely.
+// GUID's escaped bytes); ranged attribute values are read completely. In plan
+// mode the entry is the one the request's plan left (asPlanned).
 func (r *Resources) findByID(ctx context.Context, id string, attrs []string, controls []ldap.Control) (*ldap.Entry, error) {
 	idFilter, ok := r.rt.Dialect().IDFilter(id)
 	if !ok {
@@ -63,6 +64,11 @@ func (r *Resources) findByID(ctx context.Context, id string, attrs []string, con
 	}
 	if len(res.Entries) == 0 {
 		return nil, r.idNotFound(id)
+	}
+	if planning(ctx) {
+		if res, err = r.asPlanned(ctx, id, res, attrs, controls); err != nil {
+			return nil, err
+		}
 	}
 	if err := r.store.CompleteRanges(ctx, res.Entries[:1]); err != nil {
 		return nil, err

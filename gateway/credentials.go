@@ -69,7 +69,8 @@ type Credentials struct {
 // "read-write"; ResourceTypes, when not empty, limits it to those resource types
 // (by name, e.g. "User"); Plan, when true, puts its writes in plan mode: they
 // are computed and answered as real ones but not sent to the directory (see
-// plan.go; a read-only scope's writes are refused all the same).
+// plan.go). Plan needs Scope read-write: Check refuses it on a read-only
+// scope, whose writes are refused (403) before anything is planned.
 type Scope struct {
 	Scope         string   `yaml:"scope"`
 	ResourceTypes []string `yaml:"resourceTypes"`
@@ -78,6 +79,14 @@ type Scope struct {
 
 // CanWrite reports whether the scope is read-write.
 func (s Scope) CanWrite() bool { return s.Scope == "read-write" }
+
+// scopeName is a scope as an error names it: "" is "read-only (the default)".
+func scopeName(scope string) string {
+	if scope == "" {
+		return "read-only (the default)"
+	}
+	return scope
+}
 
 // TokenCredential is a static bearer token.
 type TokenCredential struct {
@@ -247,6 +256,12 @@ func (c *Credentials) Check(m *mapping.Mapping) error {
 		if sc.Scope != "" && sc.Scope != "read-only" && sc.Scope != "read-write" {
 			errs = append(errs, fmt.Errorf("%s %q: scope must be read-only or read-write, not %q", where, name, sc.Scope))
 		}
+		if sc.Plan && (sc.Scope == "" || sc.Scope == "read-only") { // another scope is refused above
+			// A read-only credential's writes are 403 before anything is
+			// computed: its plan: true would plan nothing, and an admin who
+			// set it meant a staging credential that plans (read-write).
+			errs = append(errs, fmt.Errorf("%s %q: plan: true needs scope: read-write (the scope is %s; a read-only credential's writes are refused with 403 before anything is planned)", where, name, scopeName(sc.Scope)))
+		}
 		if m != nil {
 			for _, rt := range sc.ResourceTypes {
 				if !slices.ContainsFunc(m.Types, func(t *mapping.ResourceType) bool { return strings.EqualFold(t.Name, rt) }) {
@@ -272,7 +287,11 @@ func (c *Credentials) Check(m *mapping.Mapping) error {
 	}
 	for i := range c.JWTIssuers {
 		j := &c.JWTIssuers[i]
-		check("jwtIssuers", i, j.Name, j.Scope)
+		issuerScope := j.Scope
+		if len(j.ClaimScopes) > 0 {
+			issuerScope.Plan = false // refused below: plan: true goes on a claimScopes entry
+		}
+		check("jwtIssuers", i, j.Name, issuerScope)
 		if j.Issuer == "" || j.JWKSURL == "" || len(j.Audiences) == 0 {
 			errs = append(errs, fmt.Errorf("jwtIssuers[%d] %q: issuer, audiences and jwksURL are required", i, j.Name))
 		}

@@ -19,7 +19,9 @@ import (
 // "planned": true and the LDAP changes as LDIF (see auditChange). Scopes
 // apply as ever: a read-only credential's write is refused before anything is
 // computed. Reads are never planned: they see the directory as it is, so a
-// create that was planned, not made, is not found by the next request.
+// create that was planned, not made, is not found by the next request. The
+// operations of a Bulk request share its plan's state (ldapstore.Plan.Fork):
+// each is planned on what the earlier ones planned.
 
 // PlannedHeader is set, to "true", on the answer to every write (POST, PUT,
 // PATCH, DELETE; not a POST .search) served in plan mode, whatever its
@@ -37,8 +39,16 @@ func (s *Server) plans(m *mapping.Mapping, next http.Handler) http.Handler {
 			return
 		}
 		w.Header().Set(PlannedHeader, "true")
-		plan := directory.NewPlan(m)
-		plan.Schema = s.dirSchema.Load() // the directory's MUST attributes (nil until it was read)
+		var plan *ldapstore.Plan
+		if bulk := ldapstore.PlanOf(r.Context()); bulk != nil {
+			// An operation of a planned Bulk request: its own LDIF, the
+			// request's planned state (an entry an earlier operation
+			// deleted is gone, as it would be after the real delete).
+			plan = bulk.Fork()
+		} else {
+			plan = directory.NewPlan(m)
+			plan.Schema = s.dirSchema.Load() // the directory's MUST attributes (nil until it was read)
+		}
 		next.ServeHTTP(w, r.WithContext(ldapstore.WithPlan(r.Context(), plan)))
 	})
 }

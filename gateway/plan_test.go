@@ -6,6 +6,11 @@ package gateway_test
 // id of a planned create, passwords.
 
 import (
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -35,7 +40,10 @@ func planEnv(t *testing.T, scope string) (*env, *scimtest.AuditLog) {
 		Audit: zerolog.SyncWriter(audit)}), audit
 }
 
-// TestPlanModeRefusesReadOnly: plan mode is no way around a scope.
+// TestPlanModeRefusesReadOnly: plan mode is no way around a scope. A
+// credentials file can't give plan: true to a read-only credential
+// (TestPlanOnAReadOnlyCredentialIsRefused); the gateway refuses its writes
+// all the same when it is configured so (gateway.Config).
 func TestPlanModeRefusesReadOnly(t *testing.T) {
 	e, audit := planEnv(t, "read-only")
 	before := scimtest.StableDump(t, func(t testing.TB) string { return dumpTree(t, e.ldap) })
@@ -143,9 +151,9 @@ func TestPlanModeGatewayWide(t *testing.T) {
 }
 
 // TestPlanModeBulk: a Bulk request of a plan-mode credential plans each
-// operation on its own, as its single request would be planned: the statuses
-// are the real ones, each planned change is audited with its own LDIF, and
-// nothing is written. An operation that names an earlier one's planned create
+// operation as its single request would be planned (on what the earlier ones
+// planned: TestPlanModeDeleteAnswersAsApply): the statuses are the real ones,
+// each planned change is audited with its own LDIF, and nothing is written. An operation that names an earlier one's planned create
 // (bulkId) finds nothing, as docs/plan-mode.md says.
 func TestPlanModeBulk(t *testing.T) {
 	e, audit := planEnv(t, "read-write")
@@ -253,5 +261,205 @@ func TestPlanModeReferenceToAPlannedID(t *testing.T) {
 	}
 	if after := dumpTree(t, e.ldap); after != before {
 		t.Errorf("planned requests changed the directory:\n%s", scimtest.DiffLines(before, after))
+	}
+}
+
+// answer is what a client learns from a SCIM answer or a Bulk operation's
+// result: its status and, for an error, its scimType and detail.
+type answer struct{ status, scimType, detail string }
+
+func answerOf(r scimtest.Response) answer {
+	a := answer{status: strconv.Itoa(r.Status)}
+	if r.Status >= 400 {
+		a.scimType, a.detail = str(r.Body["scimType"]), str(r.Body["detail"])
+	}
+	return a
+}
+
+func answersOf(res []bulkResult) []answer {
+	var out []answer
+	for _, r := range res {
+		a := answer{status: r.Status}
+		if r.Response != nil {
+			a.scimType, a.detail = str(r.Response["scimType"]), str(r.Response["detail"])
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// TestPlanModeDeleteAnswersAsApply: a planned DELETE answers what the real
+// one answers, for an id that names nothing (404), an entry that exists (204)
+// and an entry deleted twice in one Bulk request (204, then 404: the second
+// delete finds the entry the first planned away), also after a rename in the
+// same request, and a PATCH after a DELETE (404); the plans write nothing.
+// Each request is planned first, then sent by a writing credential.
+func TestPlanModeDeleteAnswersAsApply(t *testing.T) {
+	e, _ := planEnv(t, "read-write")
+	planner := &scimtest.Client{T: t, BaseURL: e.BaseURL, Token: planToken}
+	single := e.MustCreate("/Users", user("plan-del-single", nil))
+	twice := e.MustCreate("/Users", user("plan-del-twice", nil))
+	renamed := e.MustCreate("/Users", user("plan-del-renamed", nil))
+	patched := e.MustCreate("/Users", user("plan-del-patched", nil))
+	const missing = "0b4f0c1e-1d2c-4b7a-9a3e-2f1d0c9b8a7e" // version 4: no planned create's id
+	requests := []struct {
+		name string
+		send func(c *scimtest.Client) []answer
+	}{
+		{"DELETE of an id that names nothing", func(c *scimtest.Client) []answer {
+			return []answer{answerOf(c.Do("DELETE", "/Users/"+missing, nil))}
+		}},
+		{"DELETE of an existing id", func(c *scimtest.Client) []answer {
+			return []answer{answerOf(c.Do("DELETE", "/Users/"+single, nil))}
+		}},
+		{"Bulk deleting one id twice", func(c *scimtest.Client) []answer {
+			return answersOf(sendBulk(t, c, bulkBody(0, bulkOp("DELETE", "/Users/"+twice, "", nil), bulkOp("DELETE", "/Users/"+twice, "", nil))))
+		}},
+		{"Bulk deleting an id that names nothing", func(c *scimtest.Client) []answer {
+			return answersOf(sendBulk(t, c, bulkBody(0, bulkOp("DELETE", "/Users/"+missing, "", nil))))
+		}},
+		{"Bulk renaming an entry, then deleting it twice", func(c *scimtest.Client) []answer {
+			return answersOf(sendBulk(t, c, bulkBody(0, bulkOp("PUT", "/Users/"+renamed, "", user("plan-del-renamed-2", nil)),
+				bulkOp("DELETE", "/Users/"+renamed, "", nil), bulkOp("DELETE", "/Users/"+renamed, "", nil))))
+		}},
+		{"Bulk deleting an entry, then patching it", func(c *scimtest.Client) []answer {
+			return answersOf(sendBulk(t, c, bulkBody(0, bulkOp("DELETE", "/Users/"+patched, "", nil),
+				bulkOp("PATCH", "/Users/"+patched, "", patchBody(op("replace", "title", "x"))))))
+		}},
+	}
+	before := scimtest.StableDump(t, func(t testing.TB) string { return dumpTree(t, e.ldap) })
+	planned := make([][]answer, len(requests))
+	for i, rq := range requests {
+		planned[i] = rq.send(planner)
+	}
+	if after := dumpTree(t, e.ldap); after != before {
+		t.Fatalf("planned deletes changed the directory:\n%s", scimtest.DiffLines(before, after))
+	}
+	want := [][]string{{"404"}, {"204"}, {"204", "404"}, {"404"}, {"200", "204", "404"}, {"204", "404"}}
+	for i, rq := range requests {
+		applied := rq.send(e.Client)
+		if !slices.Equal(planned[i], applied) {
+			t.Errorf("%s: planned %+v, applied %+v", rq.name, planned[i], applied)
+		}
+		var got []string
+		for _, a := range applied {
+			got = append(got, a.status)
+		}
+		if !slices.Equal(got, want[i]) {
+			t.Errorf("%s: applied statuses %v, want %v", rq.name, got, want[i])
+		}
+	}
+}
+
+// TestPlanOnAReadOnlyCredentialIsRefused: plan: true on a read-only
+// credential (its writes are 403 before anything is planned, so it would plan
+// nothing) stops the credentials file's load with an error naming the
+// credential, on every kind and on a claimScopes entry; on a read-write one it
+// loads.
+func TestPlanOnAReadOnlyCredentialIsRefused(t *testing.T) {
+	const jwt = "  - {name: entra-oauth, issuer: https://idp.example.org, audiences: [scim], jwksURL: https://idp.example.org/keys"
+	for name, c := range map[string]struct{ yaml, want string }{
+		"a token, read-only by default": {"tokens:\n  - {name: staging, token: " + planToken + ", plan: true}\n",
+			`tokens[0] "staging": plan: true needs scope: read-write (the scope is read-only (the default)`},
+		"a Basic user": {"basicUsers:\n  - {name: okta-staging, username: okta, password: " + planToken + ", scope: read-only, plan: true}\n",
+			`basicUsers[0] "okta-staging": plan: true needs scope: read-write (the scope is read-only;`},
+		"an issuer": {"jwtIssuers:\n" + jwt + ", scope: read-only, plan: true}\n",
+			`jwtIssuers[0] "entra-oauth": plan: true needs scope: read-write`},
+		"a claimScopes entry": {"jwtIssuers:\n" + jwt + ", claimScopes: [{claim: roles, value: SCIM.ReadWrite, scope: read-write}, {claim: roles, value: SCIM.Plan, plan: true}]}\n",
+			`jwtIssuers[0].claimScopes[1] "entra-oauth": plan: true needs scope: read-write`},
+		"a client certificate": {"clientCertificates:\n  - {name: hr-staging, subject: hr.example.org, scope: read-only, plan: true}\n",
+			`clientCertificates[0] "hr-staging": plan: true needs scope: read-write`},
+	} {
+		path := filepath.Join(t.TempDir(), "credentials.yaml")
+		if err := os.WriteFile(path, []byte(c.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := gateway.LoadCredentials(path)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Count(err.Error(), "plan: true") != 1 {
+			t.Errorf("%s: %v, want one error saying %s", name, err, c.want)
+		}
+		writing := strings.Replace(strings.Replace(c.yaml, "scope: read-only, plan: true", "plan: true", 1), "plan: true", "scope: read-write, plan: true", 1)
+		if err := os.WriteFile(path, []byte(writing), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := gateway.LoadCredentials(path); err != nil {
+			t.Errorf("%s with scope: read-write: %v", name, err)
+		}
+	}
+}
+
+// TestPlanModeRepeatedMembershipAnswersAsApply: a Bulk request that removes a
+// member twice and adds one twice answers the same planned as made. Made, the
+// second removal is refused by slapd (16 noSuchAttribute: permissive modify
+// doesn't cover a delete) and redone after an LDAP Compare of each value
+// (RFC 4511 §4.10); planned, the modify is recorded (a plan answers no 16), so
+// no Compare runs in plan mode and none can read the directory where the plan
+// changed it: the metrics count Compares made, none planned. What a later
+// operation learns of the group (whether it holds its placeholder member) is
+// what the earlier ones planned.
+func TestPlanModeRepeatedMembershipAnswersAsApply(t *testing.T) {
+	e, audit := planEnv(t, "read-write")
+	planner := &scimtest.Client{T: t, BaseURL: e.BaseURL, Token: planToken}
+	a := e.MustCreate("/Users", user("plan-cmp-a", nil))
+	b := e.MustCreate("/Users", user("plan-cmp-b", nil))
+	g := e.MustCreate("/Groups", group("plan-cmp-group", a))
+	compares := func() int {
+		rec := httptest.NewRecorder()
+		e.gw.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		n := 0
+		for _, l := range strings.Split(rec.Body.String(), "\n") {
+			if strings.HasPrefix(l, `scim2ldap_ldap_operations_total{op="compare"`) {
+				v, _ := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+				n += int(v)
+			}
+		}
+		return n
+	}
+	remove := func(id string) map[string]any {
+		return patchBody(op("remove", `members[value eq "`+id+`"]`, nil))
+	}
+	add := func(id string) map[string]any {
+		return patchBody(op("add", "members", []any{map[string]any{"value": id}}))
+	}
+	body := bulkBody(0,
+		bulkOp("PATCH", "/Groups/"+g, "", remove(a)), bulkOp("PATCH", "/Groups/"+g, "", remove(a)),
+		bulkOp("PATCH", "/Groups/"+g, "", add(b)), bulkOp("PATCH", "/Groups/"+g, "", add(b)),
+		bulkOp("PATCH", "/Groups/"+g, "", remove(b)), bulkOp("PATCH", "/Groups/"+g, "", remove(b)))
+	before := scimtest.StableDump(t, func(t testing.TB) string { return dumpTree(t, e.ldap) })
+	atStart := compares()
+	audit.Events(t)
+	planned := answersOf(sendBulk(t, planner, body))
+	if n := compares(); n != atStart {
+		t.Errorf("a planned request sent %d LDAP Compares", n-atStart)
+	}
+	var ldifs []string
+	for _, ev := range audit.Events(t) {
+		if ev["event"] == "scim.change" {
+			ldifs = append(ldifs, str(ev["ldif"]))
+		}
+	}
+	// The second addition of b: the first one planned the placeholder
+	// member away, so it is not deleted again (the group's placeholder is
+	// read with the matched values control, answered from the planned state).
+	if len(ldifs) != 6 || !strings.Contains(ldifs[3], "add: member\nmember: uid=plan-cmp-b,") || strings.Contains(ldifs[3], "delete:") {
+		t.Errorf("planned changes: %q", ldifs)
+	}
+	if after := dumpTree(t, e.ldap); after != before {
+		t.Fatalf("a planned request changed the directory:\n%s", scimtest.DiffLines(before, after))
+	}
+	applied := answersOf(sendBulk(t, e.Client, body))
+	if !slices.Equal(planned, applied) {
+		t.Errorf("planned %+v, applied %+v", planned, applied)
+	}
+	for i, a := range applied {
+		if a.status != "200" && a.status != "204" {
+			t.Errorf("operation %d: %+v, want success", i+1, a)
+		}
+	}
+	if compares() == atStart {
+		t.Error("made, the repeated removals ran no Compare: the test no longer covers the path that uses one")
+	}
+	if r := e.Do("GET", "/Groups/"+g, nil); r.Status != 200 || r.Body["members"] != nil {
+		t.Errorf("the group after the request: %d %s", r.Status, r.Raw)
 	}
 }

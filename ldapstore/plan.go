@@ -22,7 +22,8 @@ import (
 // Search of a DN the plan wrote is answered from the planned state: the entry
 // as read from the directory (at the DN it had before the plan renamed it)
 // with the planned changes applied, an added entry's own attributes, or 32
-// noSuchObject for a DN the plan deleted or renamed away. Subtree searches
+// noSuchObject for a DN the plan deleted or renamed away; a matched values
+// control (RFC 3876) keeps of those the values it matches. Subtree searches
 // see the directory as it is. Server-assigned values (entryCSN,
 // modifyTimestamp…) stay those of the unchanged entry; an added entry has
 // none but those Plan.Assigned gives it.
@@ -45,8 +46,8 @@ var ErrPlanUnrecorded = errors.New("plan mode: refused to send a write the plan 
 // never recorded.
 const PasswordMarker = "[password]"
 
-// Plan records the writes of one request (or of each operation of a Bulk
-// request, see Drain). It is safe for concurrent use.
+// Plan records the writes of one request (the operations of a Bulk request:
+// see Fork). It is safe for concurrent use.
 type Plan struct {
 	// Assigned, when set, gives the attributes the directory would assign to
 	// an entry added at dn (its id: entryUUID, objectGUID), so that the entry
@@ -61,8 +62,36 @@ type Plan struct {
 	Schema *Schema
 
 	mu      sync.Mutex
-	records []planRecord             // the changes, in the order sent, not yet drained
-	states  map[string]*plannedEntry // by dnKey of the DN the entry has in the plan
+	records []planRecord // the changes, in the order sent, not yet drained
+
+	once   sync.Once
+	shared *planState // what the plan did to entries, shared with its forks (Fork)
+}
+
+// planState is what a plan (and its forks) did to the directory's entries.
+type planState struct {
+	mu     sync.Mutex
+	states map[string]*plannedEntry // by dnKey of the DN the entry has in the plan
+	moved  map[string]string        // dnKey of a directory entry's DN → the DN the plan renamed it to
+}
+
+// planned returns the plan's state of the entries.
+func (p *Plan) planned() *planState {
+	p.once.Do(func() {
+		if p.shared == nil {
+			p.shared = &planState{states: map[string]*plannedEntry{}, moved: map[string]string{}}
+		}
+	})
+	return p.shared
+}
+
+// Fork returns a plan with p's Assigned and Schema that records its own
+// changes (Drain returns only those) and shares p's planned state: what either
+// wrote, the other reads. The operations of a Bulk request (RFC 7644 §3.7)
+// each fork the request's plan, so each has its own LDIF and a later one sees
+// what an earlier one planned, as it would see what an earlier one wrote.
+func (p *Plan) Fork() *Plan {
+	return &Plan{Assigned: p.Assigned, Schema: p.Schema, shared: p.planned()}
 }
 
 // planRecord is one change: an LDIF change record, or a modrdn (which
@@ -111,10 +140,7 @@ func dnKey(dn string) string {
 // state returns the planned state of the entry now named dn, creating one
 // that starts from the directory's entry of that name (nil with create false
 // and nothing planned).
-func (p *Plan) state(dn string, create bool) *plannedEntry {
-	if p.states == nil {
-		p.states = map[string]*plannedEntry{}
-	}
+func (p *planState) state(dn string, create bool) *plannedEntry {
 	st := p.states[dnKey(dn)]
 	if st == nil && create {
 		st = &plannedEntry{origin: dn, dn: dn}
@@ -123,7 +149,11 @@ func (p *Plan) state(dn string, create bool) *plannedEntry {
 	return st
 }
 
-func (p *Plan) record(r planRecord) { p.records = append(p.records, r) }
+func (p *Plan) record(r planRecord) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.records = append(p.records, r)
+}
 
 // planAdd records an add after checking what the directory would refuse at once:
 // the DN taken (68) or its parent missing (32).
@@ -131,8 +161,9 @@ func (s *Store) planAdd(ctx context.Context, p *Plan, req *ldap.AddRequest) erro
 	if err := s.planCheckTarget(ctx, req.DN, parentOf(req.DN)); err != nil {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	ps := p.planned()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
 	st := &plannedEntry{dn: req.DN}
 	for _, a := range req.Attributes {
 		st.added = append(st.added, ldap.NewEntryAttribute(a.Type, a.Vals))
@@ -140,10 +171,7 @@ func (s *Store) planAdd(ctx context.Context, p *Plan, req *ldap.AddRequest) erro
 	if p.Assigned != nil {
 		st.added = append(st.added, p.Assigned(req.DN)...)
 	}
-	if p.states == nil {
-		p.states = map[string]*plannedEntry{}
-	}
-	p.states[dnKey(req.DN)] = st
+	ps.states[dnKey(req.DN)] = st
 	p.record(planRecord{entry: &ldif.Entry{Add: req}})
 	return nil
 }
@@ -192,12 +220,13 @@ func (s *Store) planAssert(ctx context.Context, p *Plan, dn string, controls []l
 		if !ok {
 			continue
 		}
-		p.mu.Lock()
+		ps := p.planned()
+		ps.mu.Lock()
 		origin := dn
-		if st := p.state(dn, false); st != nil {
+		if st := ps.state(dn, false); st != nil {
 			origin = st.origin
 		}
-		p.mu.Unlock()
+		ps.mu.Unlock()
 		if origin == "" {
 			continue
 		}
@@ -212,9 +241,52 @@ func (s *Store) planAssert(ctx context.Context, p *Plan, dn string, controls []l
 	return nil
 }
 
+// planGone is 32 noSuchObject, as the directory answers a write to a DN that
+// names no entry (RFC 4511 §4.6, §4.8, §4.9), when the plan deleted the entry
+// at dn or renamed it away.
+func (p *Plan) planGone(dn string) error {
+	ps := p.planned()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if st := ps.state(dn, false); st != nil && st.gone {
+		return ldap.NewError(ldap.LDAPResultNoSuchObject, errPlanned("no such object"))
+	}
+	return nil
+}
+
+// Locate says where the entry that the directory holds at dn is in the plan:
+// at now (dn itself, or the DN a planned modrdn gave it), written when the
+// plan changed or renamed it (its attributes as read from the directory are
+// then not those the plan left: read it again at now, as a base-scope Search
+// answers from the planned state), and exists false when the plan deleted it
+// (or added another entry in its place). A lookup by id finds entries in the
+// directory as it is; Locate maps what it found into the plan, so that a
+// later operation of a Bulk request finds what an earlier one planned.
+func (p *Plan) Locate(dn string) (now string, written, exists bool) {
+	ps := p.planned()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	key := dnKey(dn)
+	now = dn
+	if to, ok := ps.moved[key]; ok {
+		now = to
+	}
+	st := ps.states[dnKey(now)]
+	if st == nil {
+		return dn, false, true
+	}
+	if st.gone || st.origin == "" || dnKey(st.origin) != key {
+		return "", true, false
+	}
+	return st.dn, true, true
+}
+
 // planModify records a modify whose assertion, if any, holds and which
 // leaves the entry every attribute its object classes require (with Schema).
 func (s *Store) planModify(ctx context.Context, p *Plan, req *ldap.ModifyRequest) error {
+	if err := p.planGone(req.DN); err != nil {
+		return err
+	}
 	if err := s.planAssert(ctx, p, req.DN, req.Controls); err != nil {
 		return err
 	}
@@ -262,8 +334,13 @@ func (sc *Schema) planMissingMust(e *ldap.Entry, changes []ldap.Change) error {
 	return nil
 }
 
-// planDelete records a delete whose assertion, if any, holds.
+// planDelete records a delete of an entry the plan has not deleted already
+// (32 noSuchObject, as the directory answers the second of two deletes) whose
+// assertion, if any, holds.
 func (s *Store) planDelete(ctx context.Context, p *Plan, req *ldap.DelRequest) error {
+	if err := p.planGone(req.DN); err != nil {
+		return err
+	}
 	if err := s.planAssert(ctx, p, req.DN, req.Controls); err != nil {
 		return err
 	}
@@ -275,23 +352,28 @@ func (s *Store) planDelete(ctx context.Context, p *Plan, req *ldap.DelRequest) e
 func (p *Plan) modify(req *ldap.ModifyRequest, comment string) {
 	kept := *req // the caller may reuse its request
 	kept.Changes = append([]ldap.Change(nil), req.Changes...)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	st := p.state(req.DN, true)
+	ps := p.planned()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	st := ps.state(req.DN, true)
 	st.changes = append(st.changes, kept.Changes...)
 	p.record(planRecord{entry: &ldif.Entry{Modify: &kept}, comment: comment})
 }
 
 func (p *Plan) delete(req *ldap.DelRequest) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.state(req.DN, true).gone = true
+	ps := p.planned()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.state(req.DN, true).gone = true
 	p.record(planRecord{entry: &ldif.Entry{Del: req}})
 }
 
 // planModifyDN records a modrdn: the entry's state moves to its new DN, its
 // RDN values change as RFC 4511 §4.9 says, and the old DN names nothing.
 func (s *Store) planModifyDN(ctx context.Context, p *Plan, req *ldap.ModifyDNRequest) error {
+	if err := p.planGone(req.DN); err != nil {
+		return err
+	}
 	if err := s.planAssert(ctx, p, req.DN, req.Controls); err != nil {
 		return err
 	}
@@ -301,9 +383,10 @@ func (s *Store) planModifyDN(ctx context.Context, p *Plan, req *ldap.ModifyDNReq
 			return err
 		}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	st := p.state(req.DN, true)
+	ps := p.planned()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	st := ps.state(req.DN, true)
 	moved := *st
 	moved.dn = newDN
 	if old, err := ldap.ParseDN(req.DN); err == nil && len(old.RDNs) > 0 && req.DeleteOldRDN {
@@ -317,7 +400,10 @@ func (s *Store) planModifyDN(ctx context.Context, p *Plan, req *ldap.ModifyDNReq
 		}
 	}
 	*st = plannedEntry{gone: true, dn: req.DN}
-	p.states[dnKey(newDN)] = &moved
+	ps.states[dnKey(newDN)] = &moved
+	if moved.origin != "" {
+		ps.moved[dnKey(moved.origin)] = newDN
+	}
 	p.record(planRecord{rename: req})
 	return nil
 }
@@ -325,14 +411,15 @@ func (s *Store) planModifyDN(ctx context.Context, p *Plan, req *ldap.ModifyDNReq
 // search answers a base-scope search of a DN the plan wrote; ok is false when
 // the plan has nothing for it (the directory answers).
 func (s *Store) planSearch(ctx context.Context, p *Plan, req *ldap.SearchRequest) (res *ldap.SearchResult, ok bool, err error) {
-	p.mu.Lock()
-	st := p.state(req.BaseDN, false)
+	ps := p.planned()
+	ps.mu.Lock()
+	st := ps.state(req.BaseDN, false)
 	var copied plannedEntry
 	if st != nil {
 		copied = *st
 		copied.changes = append([]ldap.Change(nil), st.changes...)
 	}
-	p.mu.Unlock()
+	ps.mu.Unlock()
 	if st == nil {
 		return nil, false, nil
 	}
@@ -367,7 +454,54 @@ func (s *Store) planSearch(ctx context.Context, p *Plan, req *ldap.SearchRequest
 		applyChange(e, c)
 	}
 	e.Attributes = requested(e.Attributes, req.Attributes)
+	if mv, ok := ldap.FindControl(req.Controls, OIDMatchedValues).(*MatchedValuesControl); ok {
+		e.Attributes = matchedValues(e.Attributes, mv.Items)
+	}
 	return &ldap.SearchResult{Entries: []*ldap.Entry{e}}, true, nil
+}
+
+// matchedValues keeps of attrs the values that one of items matches, as the
+// matched values control (RFC 3876 §2) has the directory return them: an
+// attribute no item names is left out (slapd's way), a presence item keeps
+// every value of its attribute, an equality item the values equal to its own
+// (compared case-insensitively, as applyChange does). The entry as read from
+// the directory was filtered already; this filters the values the plan added.
+func matchedValues(attrs []*ldap.EntryAttribute, items []string) []*ldap.EntryAttribute {
+	all := map[string]bool{}       // attribute (folded) → a presence item names it
+	equal := map[string][]string{} // attribute (folded) → the values equality items name
+	for _, item := range items {
+		f, err := ldap.CompileFilter(item)
+		if err != nil {
+			continue // not encoded by MatchedValuesControl.Encode either
+		}
+		switch f.Tag {
+		case ldap.FilterPresent:
+			all[strings.ToLower(f.Data.String())] = true
+		case ldap.FilterEqualityMatch:
+			if len(f.Children) == 2 {
+				name := strings.ToLower(f.Children[0].Data.String())
+				equal[name] = append(equal[name], f.Children[1].Data.String())
+			}
+		}
+	}
+	var out []*ldap.EntryAttribute
+	for _, a := range attrs {
+		name, _, _ := strings.Cut(strings.ToLower(a.Name), ";")
+		if all[name] {
+			out = append(out, a)
+			continue
+		}
+		var kept []string
+		for _, v := range a.Values {
+			if containsFold(equal[name], v) {
+				kept = append(kept, v)
+			}
+		}
+		if len(kept) > 0 {
+			out = append(out, ldap.NewEntryAttribute(a.Name, kept))
+		}
+	}
+	return out
 }
 
 // applyChange applies one modify change to e (RFC 4511 §4.6): add merges

@@ -282,3 +282,122 @@ func TestPlanOnlyStoreSendsNoWrite(t *testing.T) {
 		t.Errorf("a read: %v", err)
 	}
 }
+
+// TestPlanForkSharesTheStateNotTheLDIF: forks of a plan (the operations of a
+// Bulk request) see what each other planned, and each Drain holds its own
+// changes only. A write to an entry the plan deleted or renamed away is 32
+// noSuchObject, as slapd answers the second of two deletes; Locate follows a
+// directory entry to the DN a rename gave it and says when it was deleted.
+func TestPlanForkSharesTheStateNotTheLDIF(t *testing.T) {
+	admin := adminConn(t)
+	store := adminStore(t, 1)
+	const people = "ou=people,dc=example,dc=org"
+	for _, uid := range []string{"plan-fork-a", "plan-fork-b", "plan-fork-c"} {
+		seed := ldap.NewAddRequest("uid="+uid+","+people, nil)
+		seed.Attribute("objectClass", []string{"inetOrgPerson"})
+		seed.Attribute("uid", []string{uid})
+		seed.Attribute("cn", []string{uid})
+		seed.Attribute("sn", []string{uid})
+		if err := admin.Add(seed); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = admin.Del(ldap.NewDelRequest(seed.DN, nil)) })
+	}
+	bulk := &ldapstore.Plan{}
+	first, second := bulk.Fork(), bulk.Fork()
+	in := func(p *ldapstore.Plan) context.Context { return ldapstore.WithPlan(context.Background(), p) }
+	a, b, c := "uid=plan-fork-a,"+people, "uid=plan-fork-b,"+people, "uid=plan-fork-c,"+people
+
+	if err := store.Delete(in(first), ldap.NewDelRequest(a, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.ModifyDN(in(first), ldap.NewModifyDNRequest(b, "uid=plan-fork-b2", true, "")); err != nil {
+		t.Fatal(err)
+	}
+	mod := ldap.NewModifyRequest(c, nil)
+	mod.Replace("title", []string{"Forked"})
+	if err := store.Modify(in(first), mod); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Delete(in(second), ldap.NewDelRequest(a, nil)); !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		t.Errorf("a second delete, in another fork: %v, want 32 noSuchObject", err)
+	}
+	again := ldap.NewModifyRequest(b, nil)
+	again.Replace("title", []string{"x"})
+	if err := store.Modify(in(second), again); !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		t.Errorf("a modify at the name a rename left: %v, want 32 noSuchObject", err)
+	}
+	res, err := store.Search(in(second), ldap.NewSearchRequest(c, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)", []string{"title"}, nil))
+	if err != nil || res.Entries[0].GetAttributeValue("title") != "Forked" {
+		t.Errorf("another fork's modify read back: %v %v", err, res)
+	}
+	for _, l := range []struct {
+		dn, now        string
+		written, exist bool
+	}{
+		{a, "", true, false},
+		{b, "uid=plan-fork-b2," + people, true, true},
+		{c, c, true, true},
+		{"uid=plan-seed," + people, "uid=plan-seed," + people, false, true},
+	} {
+		if now, written, exist := second.Locate(l.dn); now != l.now || written != l.written || exist != l.exist {
+			t.Errorf("Locate(%s) = %q %v %v, want %q %v %v", l.dn, now, written, exist, l.now, l.written, l.exist)
+		}
+	}
+	if out, _ := first.Drain(); strings.Count("\n"+out, "\ndn: ") != 3 {
+		t.Errorf("the first fork's LDIF holds not its three changes:\n%s", out)
+	}
+	if out, _ := second.Drain(); out != "" {
+		t.Errorf("the second fork recorded refused writes:\n%s", out)
+	}
+	if bulk.Len() != 0 {
+		t.Errorf("the forks' changes were recorded in the plan they forked: %d", bulk.Len())
+	}
+}
+
+// A base search with the matched values control (RFC 3876) of an entry the
+// plan changed returns, of the values the plan left, those the control's
+// items match, as slapd returns them of the values it holds: the gateway
+// learns so whether a group still holds its placeholder member.
+func TestPlanAnswersMatchedValuesFromThePlannedState(t *testing.T) {
+	admin := adminConn(t)
+	store := adminStore(t, 1)
+	dn := "uid=plan-matched,ou=people,dc=example,dc=org"
+	seed := ldap.NewAddRequest(dn, nil)
+	seed.Attribute("objectClass", []string{"inetOrgPerson"})
+	seed.Attribute("uid", []string{"plan-matched"})
+	seed.Attribute("cn", []string{"Matched"})
+	seed.Attribute("sn", []string{"Matched"})
+	seed.Attribute("description", []string{"placeholder", "kept"})
+	if err := admin.Add(seed); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Del(ldap.NewDelRequest(dn, nil)) })
+	ctx := ldapstore.WithPlan(context.Background(), &ldapstore.Plan{})
+	matched := func(items ...string) map[string][]string {
+		t.Helper()
+		res, err := store.Search(ctx, ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, 0, 0, 0, false, "(objectClass=*)",
+			[]string{"description", "sn", "title"}, []ldap.Control{&ldapstore.MatchedValuesControl{Items: items}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]string{}
+		for _, a := range res.Entries[0].Attributes {
+			out[a.Name] = a.Values
+		}
+		return out
+	}
+	mod := ldap.NewModifyRequest(dn, nil)
+	mod.Delete("description", []string{"placeholder"})
+	mod.Add("description", []string{"added"})
+	mod.Replace("title", []string{"Planned"})
+	if err := store.Modify(ctx, mod); err != nil {
+		t.Fatal(err)
+	}
+	if got := matched("(description=placeholder)", "(sn=*)"); len(got) != 1 || len(got["sn"]) != 1 {
+		t.Errorf("the placeholder the plan deleted, sn in full: %v, want only sn", got)
+	}
+	if got := matched("(description=ADDED)", "(title=*)"); len(got) != 2 || strings.Join(got["description"], ",") != "added" || got["title"][0] != "Planned" {
+		t.Errorf("a value the plan added, an attribute it set: %v", got)
+	}
+}
