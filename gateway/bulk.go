@@ -131,9 +131,10 @@ func listHas(v any, want string) bool {
 }
 
 // parseBulkOp reads one element of Operations (RFC 7644 §3.7: method, path,
-// bulkId, version, data). A malformed operation is returned with its refusal
-// (400 and a detail naming the member at fault); it fails alone.
-func parseBulkOp(raw any, served []*mapping.ResourceType) *bulkOp {
+// bulkId, version, data); n is its number in the request, from 1. A
+// malformed operation is returned with its refusal (400 and a detail naming
+// the member at fault); it fails alone.
+func parseBulkOp(n int, raw any, served []*mapping.ResourceType) *bulkOp {
 	op := &bulkOp{}
 	obj, ok := raw.(map[string]any)
 	if !ok {
@@ -195,6 +196,9 @@ func parseBulkOp(raw any, served []*mapping.ResourceType) *bulkOp {
 		op.refusal = errorf(400, scimerr.InvalidValue, "path %q names no resource; %s takes one, such as %s/{id} or %s/bulkId:{bulkId}", op.path, op.method, op.rt.Endpoint, op.rt.Endpoint)
 	case op.method == http.MethodPost && op.bulkID == "":
 		op.refusal = errorf(400, scimerr.InvalidValue, "bulkId is required with POST (RFC 7644 §3.7): it names the new resource in the response")
+	case id == bulkRefPrefix:
+		// Not an id either: "bulkId:" is the reference syntax (RFC 7644 §3.7.2).
+		op.refusal = errorf(400, scimerr.InvalidValue, "operation %d (%s %s): the bulkId reference names no bulkId; write %s/bulkId:{bulkId}, the bulkId of a POST in the same Bulk request (RFC 7644 §3.7.2)", n, op.method, op.path, op.rt.Endpoint)
 	}
 	if op.refusal != nil {
 		return op
@@ -252,7 +256,7 @@ func (s *Server) newBulkRun(r *http.Request, list []any, failOnErrors int) *bulk
 	}
 	defined := map[string]int{}
 	for i, raw := range list {
-		op := parseBulkOp(raw, served)
+		op := parseBulkOp(i+1, raw, served)
 		if op.method == http.MethodPost && op.bulkID != "" { // a malformed POST defines its bulkId too: its referrers learn it failed
 			if j, dup := defined[op.bulkID]; dup && op.refusal == nil {
 				op.refusal = errorf(400, scimerr.InvalidValue, "bulkId %q is not unique in the request: operation %d defines it already", op.bulkID, j+1)

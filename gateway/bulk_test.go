@@ -413,6 +413,26 @@ func TestBulkMalformed(t *testing.T) {
 	}
 }
 
+// A path whose bulkId reference is empty ("/Users/bulkId:") names neither a
+// resource nor a POST of the request: 400 invalidValue naming the operation,
+// whatever the method, and nothing is sent to the directory.
+func TestBulkEmptyBulkIdReference(t *testing.T) {
+	e := newEnv(t)
+	patch := patchBody(op("replace", "title", "T"))
+	res := sendBulk(t, e.Client, bulkBody(0,
+		bulkOp("POST", "/Users", "u", newUser("bulk-emptyref")),
+		bulkOp("DELETE", "/Users/bulkId:", "", nil),
+		bulkOp("PATCH", "/Groups/bulkId:", "", patch),
+		bulkOp("PUT", "/Users/bulkId:", "", newUser("bulk-emptyref"))))
+	wantStatuses(t, res, "201", "400", "400", "400")
+	wantOpError(t, res[1], "400", "invalidValue", "operation 2 (DELETE /Users/bulkId:)", "names no bulkId", "/Users/bulkId:{bulkId}")
+	wantOpError(t, res[2], "400", "invalidValue", "operation 3 (PATCH /Groups/bulkId:)", "/Groups/bulkId:{bulkId}")
+	wantOpError(t, res[3], "400", "invalidValue", "operation 4 (PUT /Users/bulkId:)")
+	if u := e.entry("(uid=bulk-emptyref)"); u == nil || u.GetAttributeValue("title") != "" {
+		t.Errorf("the user created by operation 1 changed: %v", u)
+	}
+}
+
 // RFC 7644 §3.7.4: maxOperations and maxPayloadSize are advertised and
 // enforced (413 tooLarge, naming the limit), before anything runs.
 func TestBulkLimits(t *testing.T) {
