@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,6 +64,7 @@ type bulkOp struct {
 	version              *string        // the If-Match to send; nil when absent (or null)
 	data                 map[string]any // nil for DELETE
 	rt                   *mapping.ResourceType
+	id                   string // the resource the path names, as written ("" for POST)
 	pathRef              string // the bulkId the path names ("/Users/bulkId:qwerty"), or ""
 	refusal              *Error // set: refused before running, with this error
 }
@@ -185,6 +187,7 @@ func parseBulkOp(n int, raw any, served []*mapping.ResourceType) *bulkOp {
 			op.rt, id = rt, rest
 		}
 	}
+	op.id = id
 	switch {
 	case op.path == "":
 		op.refusal = errorf(400, scimerr.InvalidValue, "path is required: a resource type endpoint such as %s for POST, or a resource such as %s/{id}", endpoints[0], endpoints[0])
@@ -448,10 +451,12 @@ func (b *bulkRun) send(ctx context.Context, i int, method, path string, data map
 	ids := b.ids
 	var missing, why string
 	refs := bulkRefs(any(data), nil)
-	resolvedPath := path
-	if op := b.ops[i]; op.pathRef != "" {
+	op := b.ops[i]
+	resolvedPath, id := path, op.id
+	if op.pathRef != "" {
 		refs = append([]string{op.pathRef}, refs...)
-		resolvedPath = op.rt.Endpoint + "/" + ids[op.pathRef]
+		id = ids[op.pathRef]
+		resolvedPath = op.rt.Endpoint + "/" + id
 	}
 	for _, ref := range refs {
 		if _, ok := ids[ref]; !ok {
@@ -469,8 +474,8 @@ func (b *bulkRun) send(ctx context.Context, i int, method, path string, data map
 		return false
 	}
 	status, hdr, resp := b.dispatch(ctx, i, method, resolvedPath, body, version)
-	res := map[string]any{"method": b.ops[i].method, "status": strconv.Itoa(status)}
-	if op := b.ops[i]; op.bulkID != "" {
+	res := map[string]any{"method": op.method, "status": strconv.Itoa(status)}
+	if op.bulkID != "" {
 		res["bulkId"] = op.bulkID
 	}
 	if v := hdr.Get("ETag"); v != "" {
@@ -478,7 +483,7 @@ func (b *bulkRun) send(ctx context.Context, i int, method, path string, data map
 	}
 	loc := hdr.Get("Location")
 	if loc == "" && method != http.MethodPost {
-		loc = b.s.baseURL(b.outer) + resolvedPath
+		loc = mapping.Location(b.s.baseURL(b.outer), op.rt.Endpoint, id)
 	}
 	if loc != "" {
 		res["location"] = loc
@@ -490,7 +495,7 @@ func (b *bulkRun) send(ctx context.Context, i int, method, path string, data map
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.results[i] = res
-	if op := b.ops[i]; method == http.MethodPost && op.bulkID != "" {
+	if method == http.MethodPost && op.bulkID != "" {
 		if id := createdID(resp, loc); ok && id != "" {
 			b.ids[op.bulkID] = id
 			b.locs[i] = loc
@@ -692,7 +697,7 @@ func errorResponse(status int, body []byte) any {
 }
 
 // createdID is the id of the resource a POST created: from its body, else the
-// last segment of its Location.
+// last segment of its Location, unescaped (mapping.Location escapes it).
 func createdID(body []byte, loc string) string {
 	var m struct {
 		ID string `json:"id"`
@@ -701,7 +706,9 @@ func createdID(body []byte, loc string) string {
 		return m.ID
 	}
 	if k := strings.LastIndexByte(loc, '/'); k >= 0 {
-		return loc[k+1:]
+		if id, err := url.PathUnescape(loc[k+1:]); err == nil {
+			return id
+		}
 	}
 	return ""
 }

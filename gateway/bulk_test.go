@@ -8,6 +8,7 @@ package gateway_test
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -430,6 +431,25 @@ func TestBulkEmptyBulkIdReference(t *testing.T) {
 	wantOpError(t, res[3], "400", "invalidValue", "operation 4 (PUT /Users/bulkId:)")
 	if u := e.entry("(uid=bulk-emptyref)"); u == nil || u.GetAttributeValue("title") != "" {
 		t.Errorf("the user created by operation 1 changed: %v", u)
+	}
+}
+
+// A result's location is a URI (RFC 7644 §3.7.3) even when the operation's
+// path names an id with characters a path segment can't hold as they are: the
+// id is percent-encoded, as in meta.location (mapping.Location).
+func TestBulkLocationEscaped(t *testing.T) {
+	e := newEnv(t)
+	id := e.MustCreate("/Users", newUser("bulk-escaped"))
+	res := sendBulk(t, e.Client, bulkBody(0,
+		bulkOp("DELETE", "/Users/a b%zz", "", nil),
+		bulkOp("PATCH", "/Users/"+id, "", patchBody(op("replace", "title", "T")))))
+	wantStatuses(t, res, "404", "200")
+	for i, c := range []struct{ id, escaped string }{{"a b%zz", "a%20b%25zz"}, {id, id}} {
+		loc := res[i].Location
+		u, err := url.Parse(loc)
+		if err != nil || !strings.HasSuffix(loc, "/scim/v2/Users/"+c.escaped) || u.Path != "/scim/v2/Users/"+c.id {
+			t.Errorf("operation %d: location %q (%v), want a URI ending /scim/v2/Users/%s", i+1, loc, err, c.escaped)
+		}
 	}
 }
 
