@@ -595,7 +595,8 @@ func RefKey(dn string) string {
 }
 
 // FromLDAP builds the SCIM representation of an entry (RFC 7643 §3): schemas, id,
-// externalId, meta and every mapped attribute the projection includes. refs
+// externalId, meta and every mapped attribute the projection includes (meta
+// whole, only some of its sub-attributes, or not at all; RFC 7644 §3.9). refs
 // holds the resources the entry's DNs name (a DN it lacks is dangling, or the
 // empty placeholder member, and not shown); baseURL is the absolute SCIM base
 // ("https://host/scim/v2") for meta.location and $ref. What the entry holds
@@ -745,7 +746,9 @@ func (rt *ResourceType) fromEntry(e *ldap.Entry, refs *Refs, baseURL string, p *
 	if v := e.GetEqualFoldAttributeValue(d.Version); v != "" {
 		meta["version"] = ETag(v)
 	}
-	res["meta"] = meta
+	if meta = p.projectMeta(meta); meta != nil {
+		res["meta"] = meta
+	}
 	return res
 }
 
