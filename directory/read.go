@@ -149,11 +149,7 @@ func (r *Resources) render(ctx context.Context, entries []*ldap.Entry, p *mappin
 	shared := mapping.NewSharedRefs(refs)
 	out := make([]map[string]any, len(entries))
 	for i, e := range entries {
-		res := r.rt.FromLDAP(e, shared, r.s.base, p)
-		if !p.IncludesMeta(r.rt) {
-			delete(res, "meta")
-		}
-		out[i] = res
+		out[i] = r.rt.FromLDAP(e, shared, r.s.base, p)
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,6 +64,7 @@ type bulkOp struct {
 	version              *string        // the If-Match to send; nil when absent (or null)
 	data                 map[string]any // nil for DELETE
 	rt                   *mapping.ResourceType
+	id                   string // the resource the path names, as written ("" for POST)
 	pathRef              string // the bulkId the path names ("/Users/bulkId:qwerty"), or ""
 	refusal              *Error // set: refused before running, with this error
 }
@@ -131,9 +133,10 @@ func listHas(v any, want string) bool {
 }
 
 // parseBulkOp reads one element of Operations (RFC 7644 §3.7: method, path,
-// bulkId, version, data). A malformed operation is returned with its refusal
-// (400 and a detail naming the member at fault); it fails alone.
-func parseBulkOp(raw any, served []*mapping.ResourceType) *bulkOp {
+// bulkId, version, data); n is its number in the request, from 1. A
+// malformed operation is returned with its refusal (400 and a detail naming
+// the member at fault); it fails alone.
+func parseBulkOp(n int, raw any, served []*mapping.ResourceType) *bulkOp {
 	op := &bulkOp{}
 	obj, ok := raw.(map[string]any)
 	if !ok {
@@ -184,6 +187,7 @@ func parseBulkOp(raw any, served []*mapping.ResourceType) *bulkOp {
 			op.rt, id = rt, rest
 		}
 	}
+	op.id = id
 	switch {
 	case op.path == "":
 		op.refusal = errorf(400, scimerr.InvalidValue, "path is required: a resource type endpoint such as %s for POST, or a resource such as %s/{id}", endpoints[0], endpoints[0])
@@ -195,6 +199,9 @@ func parseBulkOp(raw any, served []*mapping.ResourceType) *bulkOp {
 		op.refusal = errorf(400, scimerr.InvalidValue, "path %q names no resource; %s takes one, such as %s/{id} or %s/bulkId:{bulkId}", op.path, op.method, op.rt.Endpoint, op.rt.Endpoint)
 	case op.method == http.MethodPost && op.bulkID == "":
 		op.refusal = errorf(400, scimerr.InvalidValue, "bulkId is required with POST (RFC 7644 §3.7): it names the new resource in the response")
+	case id == bulkRefPrefix:
+		// Not an id either: "bulkId:" is the reference syntax (RFC 7644 §3.7.2).
+		op.refusal = errorf(400, scimerr.InvalidValue, "operation %d (%s %s): the bulkId reference names no bulkId; write %s/bulkId:{bulkId}, the bulkId of a POST in the same Bulk request (RFC 7644 §3.7.2)", n, op.method, op.path, op.rt.Endpoint)
 	}
 	if op.refusal != nil {
 		return op
@@ -252,7 +259,7 @@ func (s *Server) newBulkRun(r *http.Request, list []any, failOnErrors int) *bulk
 	}
 	defined := map[string]int{}
 	for i, raw := range list {
-		op := parseBulkOp(raw, served)
+		op := parseBulkOp(i+1, raw, served)
 		if op.method == http.MethodPost && op.bulkID != "" { // a malformed POST defines its bulkId too: its referrers learn it failed
 			if j, dup := defined[op.bulkID]; dup && op.refusal == nil {
 				op.refusal = errorf(400, scimerr.InvalidValue, "bulkId %q is not unique in the request: operation %d defines it already", op.bulkID, j+1)
@@ -444,10 +451,12 @@ func (b *bulkRun) send(ctx context.Context, i int, method, path string, data map
 	ids := b.ids
 	var missing, why string
 	refs := bulkRefs(any(data), nil)
-	resolvedPath := path
-	if op := b.ops[i]; op.pathRef != "" {
+	op := b.ops[i]
+	resolvedPath, id := path, op.id
+	if op.pathRef != "" {
 		refs = append([]string{op.pathRef}, refs...)
-		resolvedPath = op.rt.Endpoint + "/" + ids[op.pathRef]
+		id = ids[op.pathRef]
+		resolvedPath = op.rt.Endpoint + "/" + id
 	}
 	for _, ref := range refs {
 		if _, ok := ids[ref]; !ok {
@@ -465,8 +474,8 @@ func (b *bulkRun) send(ctx context.Context, i int, method, path string, data map
 		return false
 	}
 	status, hdr, resp := b.dispatch(ctx, i, method, resolvedPath, body, version)
-	res := map[string]any{"method": b.ops[i].method, "status": strconv.Itoa(status)}
-	if op := b.ops[i]; op.bulkID != "" {
+	res := map[string]any{"method": op.method, "status": strconv.Itoa(status)}
+	if op.bulkID != "" {
 		res["bulkId"] = op.bulkID
 	}
 	if v := hdr.Get("ETag"); v != "" {
@@ -474,7 +483,7 @@ func (b *bulkRun) send(ctx context.Context, i int, method, path string, data map
 	}
 	loc := hdr.Get("Location")
 	if loc == "" && method != http.MethodPost {
-		loc = b.s.baseURL(b.outer) + resolvedPath
+		loc = mapping.Location(b.s.baseURL(b.outer), op.rt.Endpoint, id)
 	}
 	if loc != "" {
 		res["location"] = loc
@@ -486,7 +495,7 @@ func (b *bulkRun) send(ctx context.Context, i int, method, path string, data map
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.results[i] = res
-	if op := b.ops[i]; method == http.MethodPost && op.bulkID != "" {
+	if method == http.MethodPost && op.bulkID != "" {
 		if id := createdID(resp, loc); ok && id != "" {
 			b.ids[op.bulkID] = id
 			b.locs[i] = loc
@@ -688,7 +697,7 @@ func errorResponse(status int, body []byte) any {
 }
 
 // createdID is the id of the resource a POST created: from its body, else the
-// last segment of its Location.
+// last segment of its Location, unescaped (mapping.Location escapes it).
 func createdID(body []byte, loc string) string {
 	var m struct {
 		ID string `json:"id"`
@@ -697,7 +706,9 @@ func createdID(body []byte, loc string) string {
 		return m.ID
 	}
 	if k := strings.LastIndexByte(loc, '/'); k >= 0 {
-		return loc[k+1:]
+		if id, err := url.PathUnescape(loc[k+1:]); err == nil {
+			return id
+		}
 	}
 	return ""
 }

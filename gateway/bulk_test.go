@@ -8,6 +8,7 @@ package gateway_test
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -410,6 +411,45 @@ func TestBulkMalformed(t *testing.T) {
 		{map[string]any{"failOnErrors": 1.5, "Operations": []any{bulkOp("DELETE", "/Users/x", "", nil)}}, 400, "invalidValue", "not 1.5"},
 	} {
 		wantError(t, e.Do("POST", "/Bulk", c.body), c.status, c.scimType, c.mention)
+	}
+}
+
+// A path whose bulkId reference is empty ("/Users/bulkId:") names neither a
+// resource nor a POST of the request: 400 invalidValue naming the operation,
+// whatever the method, and nothing is sent to the directory.
+func TestBulkEmptyBulkIdReference(t *testing.T) {
+	e := newEnv(t)
+	patch := patchBody(op("replace", "title", "T"))
+	res := sendBulk(t, e.Client, bulkBody(0,
+		bulkOp("POST", "/Users", "u", newUser("bulk-emptyref")),
+		bulkOp("DELETE", "/Users/bulkId:", "", nil),
+		bulkOp("PATCH", "/Groups/bulkId:", "", patch),
+		bulkOp("PUT", "/Users/bulkId:", "", newUser("bulk-emptyref"))))
+	wantStatuses(t, res, "201", "400", "400", "400")
+	wantOpError(t, res[1], "400", "invalidValue", "operation 2 (DELETE /Users/bulkId:)", "names no bulkId", "/Users/bulkId:{bulkId}")
+	wantOpError(t, res[2], "400", "invalidValue", "operation 3 (PATCH /Groups/bulkId:)", "/Groups/bulkId:{bulkId}")
+	wantOpError(t, res[3], "400", "invalidValue", "operation 4 (PUT /Users/bulkId:)")
+	if u := e.entry("(uid=bulk-emptyref)"); u == nil || u.GetAttributeValue("title") != "" {
+		t.Errorf("the user created by operation 1 changed: %v", u)
+	}
+}
+
+// A result's location is a URI (RFC 7644 §3.7.3) even when the operation's
+// path names an id with characters a path segment can't hold as they are: the
+// id is percent-encoded, as in meta.location (mapping.Location).
+func TestBulkLocationEscaped(t *testing.T) {
+	e := newEnv(t)
+	id := e.MustCreate("/Users", newUser("bulk-escaped"))
+	res := sendBulk(t, e.Client, bulkBody(0,
+		bulkOp("DELETE", "/Users/a b%zz", "", nil),
+		bulkOp("PATCH", "/Users/"+id, "", patchBody(op("replace", "title", "T")))))
+	wantStatuses(t, res, "404", "200")
+	for i, c := range []struct{ id, escaped string }{{"a b%zz", "a%20b%25zz"}, {id, id}} {
+		loc := res[i].Location
+		u, err := url.Parse(loc)
+		if err != nil || !strings.HasSuffix(loc, "/scim/v2/Users/"+c.escaped) || u.Path != "/scim/v2/Users/"+c.id {
+			t.Errorf("operation %d: location %q (%v), want a URI ending /scim/v2/Users/%s", i+1, loc, err, c.escaped)
+		}
 	}
 }
 

@@ -95,7 +95,7 @@ func (h *resourceHandler) writeResource(w http.ResponseWriter, r *http.Request, 
 		w.Header().Set("ETag", mapping.ETag(res.Version))
 	}
 	if status == http.StatusCreated {
-		w.Header().Set("Location", h.s.baseURL(r)+h.rt.Endpoint+"/"+res.ID)
+		w.Header().Set("Location", mapping.Location(h.s.baseURL(r), h.rt.Endpoint, res.ID))
 	}
 	writeJSON(w, status, res.Attributes)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -594,7 +595,8 @@ func RefKey(dn string) string {
 }
 
 // FromLDAP builds the SCIM representation of an entry (RFC 7643 §3): schemas, id,
-// externalId, meta and every mapped attribute the projection includes. refs
+// externalId, meta and every mapped attribute the projection includes (meta
+// whole, only some of its sub-attributes, or not at all; RFC 7644 §3.9). refs
 // holds the resources the entry's DNs name (a DN it lacks is dangling, or the
 // empty placeholder member, and not shown); baseURL is the absolute SCIM base
 // ("https://host/scim/v2") for meta.location and $ref. What the entry holds
@@ -734,7 +736,7 @@ func (rt *ResourceType) fromEntry(e *ldap.Entry, refs *Refs, baseURL string, p *
 		}
 	}
 	res["schemas"] = schemas
-	meta := map[string]any{"resourceType": rt.Name, "location": baseURL + rt.Endpoint + "/" + id}
+	meta := map[string]any{"resourceType": rt.Name, "location": Location(baseURL, rt.Endpoint, id)}
 	if t, err := ParseGeneralizedTime(e.GetEqualFoldAttributeValue(d.Created)); err == nil {
 		meta["created"] = t.Format(time.RFC3339)
 	}
@@ -744,7 +746,9 @@ func (rt *ResourceType) fromEntry(e *ldap.Entry, refs *Refs, baseURL string, p *
 	if v := e.GetEqualFoldAttributeValue(d.Version); v != "" {
 		meta["version"] = ETag(v)
 	}
-	res["meta"] = meta
+	if meta = p.projectMeta(meta); meta != nil {
+		res["meta"] = meta
+	}
 	return res
 }
 
@@ -820,6 +824,17 @@ func (rt *ResourceType) Password(res map[string]any) (pw string, ok bool, err er
 	return "", false, nil
 }
 
+// Location is the URI of the resource with SCIM id id at endpoint ("/Users")
+// under baseURL ("https://host/scim/v2"): meta.location (RFC 7643 §3.1), the
+// Location header of a create (RFC 7644 §3.3), a Bulk result's location
+// (RFC 7644 §3.7.3) and a reference's $ref (RFC 7643 §2.3.7). The id is one
+// path segment, percent-encoded where RFC 3986 §3.3 requires it
+// (url.PathEscape: "a b/c" becomes "a%20b%2Fc"); the directory's ids
+// (entryUUID, objectGUID, nsUniqueId) need no escaping and come out as they are.
+func Location(baseURL, endpoint, id string) string {
+	return baseURL + endpoint + "/" + url.PathEscape(id)
+}
+
 // ETag is the weak entity tag of a directory version (RFC 7232 §2.3; RFC 7644 §3.14).
 func ETag(version string) string { return `W/"` + version + `"` }
 
@@ -827,7 +842,7 @@ func ETag(version string) string { return `W/"` + version + `"` }
 // type; manager gets value and $ref).
 func refObject(ref Ref, baseURL string, a *AttrMap) map[string]any {
 	o := map[string]any{"value": ref.ID}
-	o["$ref"] = baseURL + ref.Endpoint + "/" + ref.ID
+	o["$ref"] = Location(baseURL, ref.Endpoint, ref.ID)
 	if a.Def.Sub("type") != nil && len(a.RefTypes) > 1 {
 		o["type"] = ref.Type
 	}

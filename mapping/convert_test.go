@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"encoding/json"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -117,6 +118,30 @@ func TestFromLDAP(t *testing.T) {
 	e.Attributes = append(e.Attributes, &ldap.EntryAttribute{Name: "pwdAccountLockedTime", Values: []string{"20260101000000Z"}, ByteValues: [][]byte{[]byte("20260101000000Z")}})
 	if res := rt.FromLDAP(e, NewRefs(refs), "https://h/scim/v2", nil); res["active"] != false {
 		t.Errorf("locked user: active = %v", res["active"])
+	}
+}
+
+// Location: RFC 7644 §3.3's example location, and ids that need escaping as
+// a path segment (RFC 3986 §3.3); every result parses back to the id.
+func TestLocation(t *testing.T) {
+	const base = "https://example.com/v2"
+	for _, c := range []struct{ id, want string }{
+		{"2819c223-7f76-453a-919d-413861904646", base + "/Users/2819c223-7f76-453a-919d-413861904646"},
+		{"a b", base + "/Users/a%20b"},
+		{"a/b", base + "/Users/a%2Fb"},
+		{"50%", base + "/Users/50%25"},
+		{"x?y#z", base + "/Users/x%3Fy%23z"},
+		{"é", base + "/Users/%C3%A9"},
+		{"bulkId:q", base + "/Users/bulkId:q"},
+	} {
+		got := Location(base, "/Users", c.id)
+		if got != c.want {
+			t.Errorf("Location(%q) = %q, want %q", c.id, got, c.want)
+		}
+		u, err := url.Parse(got)
+		if err != nil || u.Path != "/v2/Users/"+c.id {
+			t.Errorf("Location(%q) = %q parses to path %q (%v)", c.id, got, u.Path, err)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 // characteristic is "always" or "default").
 type Projection struct {
 	attrs, excluded map[string]bool // projectionKey: lower-cased "urn:name" and "urn:name.sub"
+	metaLeftOut     []string        // meta's sub-attributes the response leaves out (ResourceType.metaLeftOut)
 }
 
 // Project builds the projection for the given parameter values (comma-separated
@@ -31,6 +32,7 @@ func (rt *ResourceType) Project(attributes, excluded []string) *Projection {
 	} else {
 		p.excluded = rt.projectionSet(excluded)
 	}
+	p.metaLeftOut = rt.metaLeftOut(p)
 	return p
 }
 
@@ -104,16 +106,43 @@ func (a *AttrMap) projKeys() projKeys {
 	return a.computeProjKeys()
 }
 
-// IncludesMeta reports whether meta is in the response.
-func (p *Projection) IncludesMeta(rt *ResourceType) bool {
-	key := projectionKey(rt.Schema.ID, metaDef, nil)
+// metaLeftOut returns the sub-attributes of meta (RFC 7643 §3.1:
+// resourceType, created, lastModified, location, version, each returned by
+// default) that projection p leaves out (RFC 7644 §3.4.2.5, §3.9). With
+// attributes: those it names neither by "meta" nor one by one
+// ("meta.lastModified" keeps lastModified alone; no name of meta keeps none).
+// With excludedAttributes: those it names ("meta" all, "meta.version" version
+// alone).
+func (rt *ResourceType) metaLeftOut(p *Projection) []string {
+	keep := p.attrs != nil // attributes keeps what it names, excludedAttributes drops it
+	set := p.excluded
+	if keep {
+		set = p.attrs
+	}
+	var out []string
+	whole := set[projectionKey(rt.Schema.ID, metaDef, nil)]
+	for _, sub := range metaDef.SubAttributes {
+		if named := whole || set[projectionKey(rt.Schema.ID, metaDef, sub)]; named != keep {
+			out = append(out, sub.Name)
+		}
+	}
+	return out
+}
+
+// projectMeta returns meta, the resource's own map, without the
+// sub-attributes the projection leaves out; nil when none is left: the
+// response has no meta.
+func (p *Projection) projectMeta(meta map[string]any) map[string]any {
 	if p == nil {
-		return true
+		return meta
 	}
-	if p.attrs != nil {
-		return p.attrs[key]
+	for _, name := range p.metaLeftOut {
+		delete(meta, name)
 	}
-	return !p.excluded[key]
+	if len(meta) == 0 {
+		return nil
+	}
+	return meta
 }
 
 // LDAPAttributes returns the LDAP attributes to request for a response with this
