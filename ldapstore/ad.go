@@ -99,10 +99,7 @@ func (s *Store) CompleteRanges(ctx context.Context, entries []*ldap.Entry) error
 // parseRange splits "member;range=0-1499" into member, 0 and 1499; hi is -1 for
 // "*" (the last range). ok is false for a description without a range option.
 func parseRange(desc string) (base string, lo, hi int, ok bool) {
-	if strings.IndexByte(desc, ';') < 0 { // no options: every entry's every attribute outside AD
-		return "", 0, 0, false
-	}
-	i := strings.Index(strings.ToLower(desc), ";range=")
+	i := rangeOption(desc)
 	if i < 0 {
 		return "", 0, 0, false
 	}
@@ -125,4 +122,23 @@ func parseRange(desc string) (base string, lo, hi int, ok bool) {
 		return "", 0, 0, false
 	}
 	return base, lo, hi, true
+}
+
+// rangeOption returns the index in desc of its ";range=" option, in any case,
+// or -1 (no ';', i.e. no options: every attribute outside AD, at once). desc is
+// searched as it is, not lower-cased: it is the name as the server sent it,
+// and lower-casing can lengthen a string (invalid UTF-8 becomes U+FFFD) and
+// so move the option.
+func rangeOption(desc string) int {
+	const opt = ";range="
+	for i := 0; ; i++ {
+		j := strings.IndexByte(desc[i:], ';')
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if strings.EqualFold(desc[i:min(i+len(opt), len(desc))], opt) {
+			return i
+		}
+	}
 }
