@@ -25,3 +25,18 @@ func RawIdle(s *Store, pos int) int {
 func SendWrite(ctx context.Context, s *Store, op func(*ldap.Conn) error) error {
 	return s.doOp(ctx, "add", false, op)
 }
+
+// DialCancelled has Search's pool of the server in use dial a connection for
+// a request cancelled meanwhile (its idle connections closed first, so that it
+// dials), and returns the dial's error.
+func DialCancelled(s *Store) error {
+	srv := s.cur()
+	srv.raw.drain()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c, err := s.rawConn(ctx, srv)
+	if err == nil {
+		s.putRaw(srv, c, true)
+	}
+	return err
+}

@@ -34,7 +34,8 @@ const searchConnsPerConn = 4
 // connection is dialled when no idle one is left and returns to idle when its
 // search read its answer to the end. A connection that failed is closed, not
 // returned. A failed dial backs off like a shared connection's (100 ms doubling
-// to 5 s): requests meanwhile fail at once instead of dialling.
+// to 5 s): requests meanwhile fail at once instead of dialling. A dial cut short
+// by its request's cancellation is no failure of the server and backs off nothing.
 type rawPool struct {
 	tokens chan struct{} // one per search in flight
 	mu     sync.Mutex
@@ -110,10 +111,10 @@ func (s *Store) rawConn(ctx context.Context, srv *server) (*wireConn, error) {
 	c, err := s.dialWire(ctx, srv)
 	s.observe("connect", err, time.Since(start))
 	p.mu.Lock()
-	if err != nil {
+	if err != nil && !errors.Is(ctx.Err(), context.Canceled) { // a cancelled request (its client gone) says nothing of the server
 		p.lastErr = time.Now()
 		p.backoff = min(max(2*p.backoff, 100*time.Millisecond), 5*time.Second)
-	} else {
+	} else if err == nil {
 		p.lastErr, p.backoff = time.Time{}, 0
 	}
 	p.mu.Unlock()

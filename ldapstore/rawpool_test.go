@@ -245,3 +245,16 @@ func TestSearchFollowsTheServerInUse(t *testing.T) {
 		t.Errorf("idle connections after the failover: %d on server 0, %d on server 1; want 0, 1", a0, b1)
 	}
 }
+
+// A dial cut short by its request's cancellation (a client gone, or a search
+// of the same request that failed beside it) says nothing of the server: the
+// next search dials at once, not "reconnecting" through the dial backoff.
+func TestCancelledDialIsNoServerFailure(t *testing.T) {
+	s := adminStore(t, 1)
+	if err := ldapstore.DialCancelled(s); !errors.Is(err, context.Canceled) {
+		t.Fatalf("dial for a cancelled request: %v; want it cancelled", err)
+	}
+	if _, err := s.Search(context.Background(), baseSearch()); err != nil {
+		t.Fatalf("search after a cancelled dial: %v", err)
+	}
+}
