@@ -26,14 +26,18 @@ type testEnv struct {
 	conn *ldap.Conn
 }
 
-func newTestEnv(t *testing.T) *testEnv {
+func newTestEnv(t *testing.T) *testEnv { t.Helper(); return newTestEnvConns(t, 1) }
+
+// newTestEnvConns is newTestEnv with conns connections to slapd (searches at
+// the same time).
+func newTestEnvConns(t *testing.T, conns int) *testEnv {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	m, err := mapping.Load(filepath.Join(filepath.Dir(file), "..", "mappings.example.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1})
+	store, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL, BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: conns})
 	if err != nil {
 		t.Fatal(err)
 	}
