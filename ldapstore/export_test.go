@@ -40,3 +40,18 @@ func DialCancelled(s *Store) error {
 	}
 	return err
 }
+
+// FailoverCancelled runs the failover a search runs when it could not have a
+// connection, for a request cancelled meanwhile, times times, and reports
+// whether any of them counted as an attempt (which pauses the next one for
+// failoverPause).
+func FailoverCancelled(s *Store, times int) bool {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range times {
+		s.failover(ctx, s.cur(), &UnavailableError{Err: ctx.Err()})
+	}
+	s.switching <- struct{}{}
+	defer func() { <-s.switching }()
+	return !s.lastFailover.IsZero()
+}

@@ -228,3 +228,17 @@ func TestWritesAcrossFailoverAndFailback(t *testing.T) {
 	}
 	t.Logf("%d writes acknowledged", len(acked))
 }
+
+// A request cancelled while it waited for a connection (a client gone, or a
+// search of the same request that failed beside it) is no outage: it starts no
+// failover, so none is paused when the server in use really goes down.
+func TestCancelledRequestStartsNoFailover(t *testing.T) {
+	s, err := ldapstore.Open(ldapstore.Config{URL: slapd.URL + " " + closedURL(t), BindDN: slapd.BindDN, BindPassword: slapd.Password, Conns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if ldapstore.FailoverCancelled(s, 20) {
+		t.Error("a cancelled request's wait for a connection counted as a failover attempt")
+	}
+}

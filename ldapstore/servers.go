@@ -141,9 +141,11 @@ const failoverPause = time.Second
 // could not give a connection (cause). It reports whether the store now uses
 // another server. Under the switch lock it probes from once more (a lone
 // connection's failure is no outage) and then every other server in list
-// order, moving to the first that answers.
+// order, moving to the first that answers. A request whose ctx has ended
+// (cancelled, or past its deadline) probes nothing: its probes would fail for
+// its own sake, and the attempt would pause the next, real one.
 func (s *Store) failover(ctx context.Context, from *server, cause error) bool {
-	if len(s.servers) < 2 || !IsUnavailable(cause) {
+	if len(s.servers) < 2 || !IsUnavailable(cause) || ctx.Err() != nil {
 		return false
 	}
 	select {
