@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -92,8 +94,22 @@ func TestSearchBatchesManyWindows(t *testing.T) {
 // A batch that fails fails the resolution with its own error, not with the
 // cancellation of the batches searched beside it; a base that does not exist
 // is the directory's 32 noSuchObject, not "context canceled".
+//
+// The batches beside a failing one are not cancelled but searched to their
+// end: a search cut short costs its connection (and a dial cut short with it)
+// and counts as "deadline" in scim2ldap_ldap_operations_total, which tells an
+// operator the directory was too slow when it was not.
 func TestSearchBatchesFailingBatch(t *testing.T) {
 	e := newTestEnvConns(t, refParallel)
+	var mu sync.Mutex
+	var cut []string
+	e.snap.d.store.SetObserver(func(op, result string, _ time.Duration) {
+		if result == "deadline" {
+			mu.Lock()
+			cut = append(cut, op)
+			mu.Unlock()
+		}
+	})
 	users := e.m.ResourceType("User")
 	var values []string
 	for i := range refBatch * refParallel {
@@ -110,6 +126,11 @@ func TestSearchBatchesFailingBatch(t *testing.T) {
 	if err == nil || errors.Is(err, context.Canceled) || ldapstore.IsUnavailable(err) {
 		t.Errorf("a batch with a bad filter: %v; want the filter's error", err)
 	}
+	mu.Lock()
+	if len(cut) > 0 {
+		t.Errorf("operations cut short beside the failing batch: %v", cut)
+	}
+	mu.Unlock()
 
 	users.Base = "ou=nowhere,dc=example,dc=org"
 	clause = func(v string) (string, bool) { return "(uid=" + ldap.EscapeFilter(v) + ")", true }

@@ -142,7 +142,9 @@ func (s *Snapshot) refsByBacklink(ctx context.Context, owner *mapping.ResourceTy
 // order. Each value matches at most one entry, so a batch stays far below AD's
 // 1,000-entry page limit. Up to refParallel batches are searched at once (a
 // page of users in 300 groups: 2 searches at the same time instead of one
-// after the other); fn runs on the calling goroutine.
+// after the other); fn runs on the calling goroutine. A failing batch fails
+// the whole with its error once the batches searched beside it have ended;
+// later batches are not searched.
 func (s *Snapshot) searchBatches(ctx context.Context, rt *mapping.ResourceType, clause func(string) (string, bool), values, attrs []string, fn func(*ldap.Entry)) error {
 	var filters []string
 	batches := (len(values) + refBatch - 1) / refBatch
@@ -183,10 +185,13 @@ func (s *Snapshot) searchBatches(ctx context.Context, rt *mapping.ResourceType, 
 				return err
 			}
 		} else {
-			g, gctx := errgroup.WithContext(ctx)
+			// Not errgroup.WithContext: a failing batch does not cancel the
+			// others, which end on their own (a search cut short costs its
+			// connection and counts as a "deadline" in the metrics).
+			var g errgroup.Group
 			for i, f := range window {
 				g.Go(func() (err error) {
-					found[i], err = search(gctx, f)
+					found[i], err = search(ctx, f)
 					return err
 				})
 			}
