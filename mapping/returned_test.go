@@ -54,3 +54,39 @@ func TestReturnedRequest(t *testing.T) {
 		}
 	}
 }
+
+// The projection keys computed at load are those includes would compute, for
+// every mapped attribute of every shipped mapping (the 389 DS and AD ones
+// too); an AttrMap built elsewhere (zero keys) is projected alike.
+func TestProjectionKeysAtLoad(t *testing.T) {
+	for _, file := range []string{"../mappings.example.yaml", "../mappings.389ds.example.yaml", "../mappings.ad.example.yaml",
+		"../deploy/kubernetes/mappings.yaml", "../deploy/helm/scim2ldap/files/mappings.yaml"} {
+		m, err := Load(file)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for _, rt := range m.Types {
+			var projections []*Projection
+			for _, a := range rt.Attrs {
+				if a.proj == (projKeys{}) || a.proj != a.computeProjKeys() {
+					t.Errorf("%s: %s %s: keys at load %+v, want %+v", file, rt.Name, a.Key, a.proj, a.computeProjKeys())
+				}
+				path := a.Def.Name
+				if a.Sub != nil {
+					path += "." + a.Sub.Name
+				}
+				projections = append(projections, rt.Project([]string{path}, nil), rt.Project(nil, []string{path}),
+					rt.Project([]string{a.SchemaURN}, nil), rt.Project(nil, []string{a.SchemaURN + ":" + a.Def.Name}))
+			}
+			for _, a := range rt.Attrs {
+				elsewhere := *a
+				elsewhere.proj = projKeys{}
+				for _, p := range projections {
+					if p.includes(rt, a) != p.includes(rt, &elsewhere) {
+						t.Errorf("%s: %s %s: included %v with the keys of the load, %v without", file, rt.Name, a.Key, p.includes(rt, a), p.includes(rt, &elsewhere))
+					}
+				}
+			}
+		}
+	}
+}
