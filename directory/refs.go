@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -185,17 +186,13 @@ func (s *Snapshot) searchBatches(ctx context.Context, rt *mapping.ResourceType, 
 				return err
 			}
 		} else {
-			// Not errgroup.WithContext: a failing batch does not cancel the
-			// others, which end on their own (a search cut short costs its
-			// connection and counts as a "deadline" in the metrics).
-			var g errgroup.Group
-			for i, f := range window {
-				g.Go(func() (err error) {
-					found[i], err = search(ctx, f)
-					return err
-				})
-			}
-			if err := g.Wait(); err != nil {
+			// A failing batch does not cancel the others, which end on their
+			// own (a search cut short costs its connection and counts as a
+			// "deadline" in the metrics).
+			if err := eachAtOnce(len(window), func(i int) (err error) {
+				found[i], err = search(ctx, window[i])
+				return err
+			}); err != nil {
 				return err
 			}
 		}
@@ -206,4 +203,30 @@ func (s *Snapshot) searchBatches(ctx context.Context, rt *mapping.ResourceType, 
 		}
 	}
 	return nil
+}
+
+// eachAtOnce runs f(0) … f(n-1) at once and returns the first error; a failing
+// call does not cancel the others. A panic in one is raised again on the
+// caller's goroutine once all have returned, where the request's recovery
+// handles it as any other; on f's own goroutine it would end the process.
+func eachAtOnce(n int, f func(i int) error) error {
+	var g errgroup.Group
+	panics := make([]any, n)
+	for i := range n {
+		g.Go(func() (err error) {
+			defer func() {
+				if v := recover(); v != nil {
+					panics[i], err = v, fmt.Errorf("panic: %v", v)
+				}
+			}()
+			return f(i)
+		})
+	}
+	err := g.Wait()
+	for _, v := range panics {
+		if v != nil {
+			panic(v)
+		}
+	}
+	return err
 }
