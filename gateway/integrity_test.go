@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -550,5 +551,39 @@ func TestPasswordCannotBeRemoved(t *testing.T) {
 	}
 	if !e.canBind(dn, "Secret-111") {
 		t.Error("the password changed")
+	}
+}
+
+// A deactivation of an account that ppolicy locked for failed binds (a
+// pwdAccountLockedTime timestamp, lifted once pwdLockoutDuration passes) writes
+// the permanent lock (000001010000Z, draft-behera-ldap-password-policy §5.3.3):
+// the account already reads as active false, but a write skipped for that
+// reason would let it bind again when the failure lock expires.
+func TestDeactivationReplacesAFailureLock(t *testing.T) {
+	e := newEnvWith(t, passwordMapping(t))
+	id := e.MustCreate("/Users", user("failure.locked", map[string]any{"password": "Pass-word-1"}))
+	dn := peopleDN("failure.locked")
+	failureLock := func() {
+		t.Helper()
+		m := ldap.NewModifyRequest(dn, nil)
+		m.Replace("pwdAccountLockedTime", []string{time.Now().UTC().Format("20060102150405Z")})
+		if err := e.ldap.Modify(m); err != nil {
+			t.Fatal(err)
+		}
+		if g := e.Do("GET", "/Users/"+id, nil); g.Body["active"] != false {
+			t.Fatalf("a failure-locked account reads active %v", g.Body["active"])
+		}
+	}
+	failureLock()
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", false)))
+	if lock := e.lockTime(dn); lock != "000001010000Z" {
+		t.Errorf("PATCH active false: pwdAccountLockedTime %q, want 000001010000Z", lock)
+	}
+	failureLock()
+	if r := e.Do("PUT", "/Users/"+id, user("failure.locked", map[string]any{"active": false})); r.Status != 200 {
+		t.Fatalf("PUT: %d %s", r.Status, r.Raw)
+	}
+	if lock := e.lockTime(dn); lock != "000001010000Z" {
+		t.Errorf("PUT active false: pwdAccountLockedTime %q, want 000001010000Z", lock)
 	}
 }
