@@ -556,7 +556,7 @@ func TestPasswordCannotBeRemoved(t *testing.T) {
 
 // A deactivation of an account that ppolicy locked for failed binds (a
 // pwdAccountLockedTime timestamp, lifted once pwdLockoutDuration passes) writes
-// the permanent lock (000001010000Z, draft-behera-ldap-password-policy §5.3.3):
+// the permanent lock (000001010000Z, slapo-ppolicy(5)):
 // the account already reads as active false, but a write skipped for that
 // reason would let it bind again when the failure lock expires.
 func TestDeactivationReplacesAFailureLock(t *testing.T) {
