@@ -354,9 +354,11 @@ func (r *Resources) updateOnce(ctx context.Context, id string, want []string, mu
 // directory's rules forbid: an immutable attribute changed, a value taken
 // (uniqueness), a group made its own member, a password over a connection that
 // would carry it unencrypted. AD's userAccountControl keeps the bits the
-// mapping doesn't own.
+// mapping doesn't own, and a lock attribute the lock values it doesn't own (a
+// ppolicy lockout after failed binds).
 func (r *Resources) check(ctx context.Context, e *ldap.Entry, id string, ch *change) error {
-	r.rt.KeepOtherBits(ch.vals, e) // userAccountControl: only the mapped bit changes
+	r.rt.KeepOtherBits(ch.vals, e)    // userAccountControl: only the mapped bit changes
+	r.rt.KeepUnownedLocks(ch.vals, e) // active true removes only the gateway's own lock
 	if err := r.checkImmutable(e, ch.vals); err != nil {
 		return err
 	}
@@ -430,6 +432,7 @@ func (r *Resources) rename(ctx context.Context, e *ldap.Entry, id, newRDN, newPa
 // its values (none: not locked); set says whether the request decides it (it
 // sets active) or keeps the entry's.
 type accountLock struct {
+	a      *mapping.AttrMap
 	attr   string
 	values []string
 	set    bool
@@ -449,7 +452,7 @@ func (r *Resources) lockAfter(e *ldap.Entry, ch *change) *accountLock {
 		if !set && e != nil {
 			vals = e.GetEqualFoldAttributeValues(a.LDAP)
 		}
-		return &accountLock{attr: a.LDAP, values: vals, set: set}
+		return &accountLock{a: a, attr: a.LDAP, values: vals, set: set}
 	}
 	return nil
 }
@@ -457,8 +460,12 @@ func (r *Resources) lockAfter(e *ldap.Entry, ch *change) *accountLock {
 // relock writes the lock state after a password change (slapd's ppolicy
 // deletes pwdAccountLockedTime whenever userPassword changes, unless the same
 // modify writes it; other lock attributes such as nsAccountLock are unaffected
-// but may be what the request changes). A replace with no values removes the
-// attribute (RFC 4511 §4.6). It is retried while the directory is unreachable,
+// but may be what the request changes). Only the gateway's own lock
+// (mapping.AttrMap.IsFalseValue) is written again; a lockout after failed binds
+// (a time) is not: ppolicy deleting it on a password reset is the policy's own
+// rule, an administrator's reset being how a locked-out user gets back in, and
+// the gateway re-imposes only the deactivation it owns. A replace with no
+// values removes the attribute (RFC 4511 §4.6). It is retried while the directory is unreachable,
 // within the request's deadline; a failure is logged at error level, because
 // until a retry of the request succeeds a deactivated account can bind with
 // the new password.
@@ -466,9 +473,10 @@ func (r *Resources) relock(ctx context.Context, dn string, lock *accountLock) er
 	if lock == nil {
 		return nil
 	}
+	own := slices.DeleteFunc(slices.Clone(lock.values), func(v string) bool { return !lock.a.IsFalseValue(v) })
 	for attempt := 0; ; attempt++ {
 		mod := ldap.NewModifyRequest(dn, nil)
-		mod.Replace(lock.attr, lock.values)
+		mod.Replace(lock.attr, own)
 		err := r.store.Modify(ctx, mod)
 		if err == nil {
 			return nil

@@ -24,9 +24,10 @@ type Target struct {
 	CaseExact bool
 	// TrueValue and FalseValue are the LDAP values of a Boolean (default "TRUE"/"FALSE").
 	TrueValue, FalseValue string
-	// TrueAbsent: a Boolean whose true is the attribute's absence and false any
-	// value (e.g. ppolicy's pwdAccountLockedTime for active): "eq true" becomes
-	// (!(a=*)) and "eq false" (a=*).
+	// TrueAbsent: a Boolean whose false is exactly FalseValue and true anything
+	// else, absence included (e.g. ppolicy's pwdAccountLockedTime for active,
+	// whose other values are lockouts after failed binds): "eq false" becomes
+	// (a=FalseValue), "eq true" (!(a=FalseValue)), and pr matches every entry.
 	TrueAbsent bool
 	// NoSubstrings: the directory has no SUBSTR matching rule for the attribute
 	// (slapd's uniqueIdentifier, entryUUID), so "(a=*v*)" would be Undefined and

@@ -48,7 +48,11 @@ const (
 //     operators on a caseExact attribute use the plain filter, so the
 //     directory's own matching rule decides case there.
 //   - Boolean: JSON true/false or the strings "true"/"false" (any case), as
-//     TrueValue/FalseValue (default "TRUE"/"FALSE"); only eq, ne, pr.
+//     TrueValue/FalseValue (default "TRUE"/"FALSE"); only eq, ne, pr. With
+//     TrueAbsent (a lock attribute) false is exactly FalseValue and true is
+//     anything else, absence included: "active eq false" is
+//     (pwdAccountLockedTime=000001010000Z), "active eq true" its negation, and
+//     pr, "ne null" match every entry ("eq null" none), as a read always has it.
 //   - Integer: an integer literal; co/sw/ew are rejected.
 //   - DateTime: RFC 3339, converted to UTC generalizedTime
 //     "20110513044234Z" (fractional seconds kept: ".123Z"); co/sw/ew rejected.
@@ -598,6 +602,16 @@ func onlySpaces(s string) bool {
 // leaf translates a comparison against one LDAP attribute.
 func (t *translator) leaf(c *Compare, tgt *Target, name string) (*node, error) {
 	a := tgt.LDAPAttr
+	if tgt.Type == Boolean && tgt.TrueAbsent && tgt.FalseBits == 0 && (c.Op == Pr || c.Value == nil) {
+		// A lock attribute reads true when absent: every entry has a value, so
+		// pr and "ne null" match all, "eq null" none.
+		switch c.Op {
+		case Pr, Ne:
+			return trueNode, nil
+		case Eq:
+			return falseNode, nil
+		}
+	}
 	if c.Op == Pr {
 		return has(*tgt), nil
 	}
@@ -632,11 +646,12 @@ func (t *translator) leaf(c *Compare, tgt *Target, name string) (*node, error) {
 			}
 			return set, nil
 		}
-		if tgt.TrueAbsent { // true = absent, false = present
+		if tgt.TrueAbsent { // false = exactly FalseValue (the gateway's own lock); true = absent or any other value
+			locked := leafNode("(" + a + "=" + ldap.EscapeFilter(tgt.FalseValue) + ")")
 			if b == (c.Op == Eq) {
-				return notNode(presence(a)), nil
+				return notNode(locked), nil
 			}
-			return presence(a), nil
+			return locked, nil
 		}
 		v := tgt.FalseValue
 		if b {

@@ -4,7 +4,8 @@ import "testing"
 
 // accountState: nsAccountLock (389 DS) loads: its falseValue "true" is no
 // clash with a trueValue, since true is the attribute's absence; false writes
-// nsAccountLock: true and any value reads as false.
+// nsAccountLock: true. Only that value (in any case: caseIgnoreMatch) reads as
+// false; another value is no lock the gateway wrote and reads as true.
 func TestAccountStateNsAccountLockLoads(t *testing.T) {
 	m, problems := ParseAll("m.yaml", []byte(`resourceTypes:
   User:
@@ -29,8 +30,10 @@ func TestAccountStateNsAccountLockLoads(t *testing.T) {
 		if v, err := toLDAP(a, true); err != nil || v != "" {
 			t.Errorf("true → %q, %v (no value)", v, err)
 		}
-		if v, _ := fromLDAP(a, []byte("true")); v != false {
-			t.Error("nsAccountLock: true reads as active")
+		for raw, want := range map[string]bool{"true": false, "TRUE": false, "false": true} {
+			if v, _ := fromLDAP(a, []byte(raw)); v != want {
+				t.Errorf("nsAccountLock: %s reads as active %v, want %v", raw, v, want)
+			}
 		}
 	}
 }

@@ -518,6 +518,18 @@ func ParseGeneralizedTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("not a generalizedTime: %q", s)
 }
 
+// IsFalseValue reports whether the LDAP value s is a's FalseValue, compared
+// as the directory's equality rule would for the values the gateway writes:
+// exactly when a is caseExact, else ignoring case (nsAccountLock's "TRUE" is
+// "true" to caseIgnoreMatch; pwdAccountLockedTime's "000001010000Z", which the
+// gateway writes itself, has no letter case to differ in).
+func (a *AttrMap) IsFalseValue(s string) bool {
+	if a.CaseExact {
+		return s == a.FalseValue
+	}
+	return strings.EqualFold(s, a.FalseValue)
+}
+
 // fromLDAP decodes one LDAP value into its SCIM JSON form; ok is false when
 // the value is not in the syntax a.Type() reads (an integer attribute holding
 // "n/a", a boolean that is neither TrueValue nor FalseValue), and the value is
@@ -527,7 +539,9 @@ func fromLDAP(a *AttrMap, raw []byte) (v any, ok bool) {
 	switch a.Type() {
 	case "boolean":
 		if a.TrueWhenAbsent {
-			return false, true // any value: e.g. a lock time
+			// Only the gateway's own lock is a deactivation: another value (ppolicy's
+			// lockout after failed binds, a time) leaves the account administratively active.
+			return !a.IsFalseValue(s), true
 		}
 		if a.FalseBits != 0 {
 			n, err := strconv.ParseInt(s, 10, 64) // userAccountControl is a signed 32-bit integer

@@ -114,10 +114,19 @@ func TestFromLDAP(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	// Any ppolicy lock time reads as active: false (trueWhenAbsent).
-	e.Attributes = append(e.Attributes, &ldap.EntryAttribute{Name: "pwdAccountLockedTime", Values: []string{"20260101000000Z"}, ByteValues: [][]byte{[]byte("20260101000000Z")}})
-	if res := rt.FromLDAP(e, NewRefs(refs), "https://h/scim/v2", nil); res["active"] != false {
-		t.Errorf("locked user: active = %v", res["active"])
+	// trueWhenAbsent: only the gateway's own lock (falseValue) reads as active
+	// false; a ppolicy lockout after failed binds (a time) leaves the account
+	// administratively active (RFC 7643 §4.1.1).
+	e.Attributes = append(e.Attributes, &ldap.EntryAttribute{Name: "pwdAccountLockedTime"})
+	lock := e.Attributes[len(e.Attributes)-1]
+	for _, c := range []struct {
+		lock string
+		want bool
+	}{{"20260101000000Z", true}, {"20260101000000.5Z", true}, {"000001010000Z", false}} {
+		lock.Values, lock.ByteValues = []string{c.lock}, [][]byte{[]byte(c.lock)}
+		if res := rt.FromLDAP(e, NewRefs(refs), "https://h/scim/v2", nil); res["active"] != c.want {
+			t.Errorf("pwdAccountLockedTime %s: active = %v, want %v", c.lock, res["active"], c.want)
+		}
 	}
 }
 

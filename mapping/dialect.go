@@ -261,6 +261,35 @@ func (rt *ResourceType) AccountBits() *AttrMap {
 	return nil
 }
 
+// KeepUnownedLocks rebases the values LDAPValues computed for lock attributes
+// (TrueWhenAbsent) onto the entry as read, so that a write of true removes only
+// the gateway's own lock (FalseValue) and keeps any other value: ppolicy writes
+// pwdAccountLockedTime as the time of a lockout after too many failed binds
+// (slapo-ppolicy(5)), which an IdP's "active: true" must not lift. A write of
+// false (FalseValue) replaces whatever is there; an attribute vals doesn't name
+// is left as it is.
+func (rt *ResourceType) KeepUnownedLocks(vals map[string][]string, e *ldap.Entry) {
+	for _, a := range rt.Attrs {
+		v, set := vals[a.LDAP]
+		if !a.TrueWhenAbsent || !set || len(v) != 0 {
+			continue
+		}
+		vals[a.LDAP] = a.UnownedLocks(e.GetEqualFoldAttributeValues(a.LDAP))
+	}
+}
+
+// UnownedLocks returns the values of a's lock attribute that are not the
+// gateway's own (IsFalseValue), in order; nil when there are none.
+func (a *AttrMap) UnownedLocks(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		if !a.IsFalseValue(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // KeepOtherBits rebases the values LDAPValues computed for bit-mapped attributes
 // (AccountBits) onto the entry as read, so that a write changes only the mapped
 // bits and keeps every other one (e.g. DONT_EXPIRE_PASSWORD in

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -164,5 +165,47 @@ func TestOpenLDAPRDNLength(t *testing.T) {
 	grp := adTestMapping(t).ResourceType("Group")
 	if _, err := grp.WriteValues(map[string]any{"displayName": strings.Repeat("g", 250)}, nil); err != nil {
 		t.Errorf("AD group name of 250 characters: %v", err)
+	}
+}
+
+// KeepUnownedLocks: with the example mapping's ppolicy lock, writing active
+// true removes only the gateway's own lock (000001010000Z); a lockout after
+// failed binds (a time slapd's ppolicy wrote, slapo-ppolicy(5)) stays, so an
+// IdP re-sending active true cannot lift it. false and an absent active are
+// what LDAPValues made of them.
+func TestKeepUnownedLocks(t *testing.T) {
+	rt := exampleUser(t)
+	for _, c := range []struct {
+		active any // nil: the resource doesn't mention it
+		cur    []string
+		want   []string
+		set    bool
+	}{
+		{true, nil, nil, true},
+		{true, []string{"000001010000Z"}, nil, true},
+		{true, []string{"20260101000000Z"}, []string{"20260101000000Z"}, true},
+		{"True", []string{"20260101000000.123Z"}, []string{"20260101000000.123Z"}, true},
+		{false, nil, []string{"000001010000Z"}, true},
+		{false, []string{"20260101000000Z"}, []string{"000001010000Z"}, true},
+		{false, []string{"000001010000Z"}, []string{"000001010000Z"}, true},
+		{nil, []string{"20260101000000Z"}, nil, false},
+	} {
+		res := map[string]any{"userName": "ann", "name": map[string]any{"familyName": "A"}}
+		if c.active != nil {
+			res["active"] = c.active
+		}
+		vals, err := rt.WriteValues(res, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &ldap.Entry{}
+		if c.cur != nil {
+			e.Attributes = []*ldap.EntryAttribute{ldap.NewEntryAttribute("pwdAccountLockedTime", c.cur)}
+		}
+		rt.KeepUnownedLocks(vals, e)
+		got, set := vals["pwdAccountLockedTime"]
+		if set != c.set || !slices.Equal(got, c.want) {
+			t.Errorf("active %v on %v: %v (set %v), want %v (set %v)", c.active, c.cur, got, set, c.want, c.set)
+		}
 	}
 }

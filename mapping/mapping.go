@@ -127,8 +127,12 @@ type AttrMap struct {
 	TrueValue  string   // LDAP value of boolean true (default "TRUE")
 	FalseValue string   // LDAP value of boolean false (default "FALSE")
 	// TrueWhenAbsent stores boolean true as the attribute's absence and false as
-	// FalseValue; any value reads as false. It fits lock attributes such as
-	// ppolicy's pwdAccountLockedTime (present = locked = active false).
+	// FalseValue. It fits lock attributes such as ppolicy's pwdAccountLockedTime,
+	// which others write too (slapo-ppolicy(5): a failed-bind lockout's time):
+	// the gateway owns only FalseValue. Exactly FalseValue (IsFalseValue) reads
+	// as false; no value, or any other value, as true (RFC 7643 §4.1.1: active
+	// is the administrative status); writing true removes FalseValue only
+	// (KeepUnownedLocks).
 	TrueWhenAbsent bool
 	// Placeholder is kept in a multi-valued attribute the directory requires to be
 	// non-empty (groupOfNames' MUST member: an empty member value works on slapd);
