@@ -556,9 +556,9 @@ func TestPasswordCannotBeRemoved(t *testing.T) {
 
 // A deactivation of an account that ppolicy locked for failed binds (a
 // pwdAccountLockedTime timestamp, lifted once pwdLockoutDuration passes) writes
-// the permanent lock (000001010000Z, slapo-ppolicy(5)):
-// the account already reads as active false, but a write skipped for that
-// reason would let it bind again when the failure lock expires.
+// the permanent lock (000001010000Z, slapo-ppolicy(5)): the failure lock is no
+// deactivation (the account reads active true), and keeping it instead would
+// let the account bind again when it expires.
 func TestDeactivationReplacesAFailureLock(t *testing.T) {
 	e := newEnvWith(t, passwordMapping(t))
 	id := e.MustCreate("/Users", user("failure.locked", map[string]any{"password": "Pass-word-1"}))
@@ -570,7 +570,7 @@ func TestDeactivationReplacesAFailureLock(t *testing.T) {
 		if err := e.ldap.Modify(m); err != nil {
 			t.Fatal(err)
 		}
-		if g := e.Do("GET", "/Users/"+id, nil); g.Body["active"] != false {
+		if g := e.Do("GET", "/Users/"+id, nil); g.Body["active"] != true {
 			t.Fatalf("a failure-locked account reads active %v", g.Body["active"])
 		}
 	}
@@ -585,5 +585,130 @@ func TestDeactivationReplacesAFailureLock(t *testing.T) {
 	}
 	if lock := e.lockTime(dn); lock != "000001010000Z" {
 		t.Errorf("PUT active false: pwdAccountLockedTime %q, want 000001010000Z", lock)
+	}
+}
+
+// The gateway owns only its own lock value. A ppolicy lockout after failed
+// binds (pwdAccountLockedTime holding a time, slapo-ppolicy(5)) is no
+// administrative deactivation (RFC 7643 §4.1.1): the account reads active true,
+// and the IdP's sync sending active true back (Entra's PATCH, Okta's PUT) or an
+// unrelated change leaves the lockout in place, so the account still cannot
+// bind. active false writes 000001010000Z over it; active true then removes
+// that, and the account binds. Filters on active find what GET shows.
+func TestFailureLockIsNotTheGatewaysToLift(t *testing.T) {
+	e := newEnvWith(t, passwordMapping(t))
+	id := e.MustCreate("/Users", user("lockrule.kept", map[string]any{"password": "Pass-word-1"}))
+	other := e.MustCreate("/Users", user("lockrule.other", nil))
+	dn := peopleDN("lockrule.kept")
+	failure := "20260102030405Z"
+	m := ldap.NewModifyRequest(dn, nil)
+	m.Replace("pwdAccountLockedTime", []string{failure})
+	if err := e.ldap.Modify(m); err != nil {
+		t.Fatal(err)
+	}
+	if e.canBind(dn, "Pass-word-1") {
+		t.Fatal("a failure-locked account binds (the test policy has pwdLockout TRUE, pwdLockoutDuration 0)")
+	}
+	kept := func(step string) {
+		t.Helper()
+		if lock := e.lockTime(dn); lock != failure {
+			t.Errorf("%s: pwdAccountLockedTime %q, want the failure lock %s", step, lock, failure)
+		}
+		if g := e.Do("GET", "/Users/"+id, nil); g.Body["active"] != true {
+			t.Errorf("%s: GET active %v, want true", step, g.Body["active"])
+		}
+		if e.canBind(dn, "Pass-word-1") {
+			t.Errorf("%s: the account binds through its failure lock", step)
+		}
+	}
+	kept("read")
+	ids := func(filter string) []string {
+		t.Helper()
+		r := e.Do("GET", "/Users"+filterQ(filter+` and userName sw "lockrule."`), nil)
+		if r.Status != 200 {
+			t.Fatalf("%s: %d %s", filter, r.Status, r.Raw)
+		}
+		var out []string
+		res, _ := r.Body["Resources"].([]any)
+		for _, x := range res {
+			out = append(out, x.(map[string]any)["id"].(string))
+		}
+		slices.Sort(out)
+		return out
+	}
+	both := []string{id, other}
+	slices.Sort(both)
+	for filter, want := range map[string][]string{`active eq true`: both, `active eq false`: nil, `active pr`: both, `active ne false`: both} {
+		if got := ids(filter); !slices.Equal(got, want) {
+			t.Errorf("failure lock: %s → %v, want %v", filter, got, want)
+		}
+	}
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", true)))
+	kept("PATCH active true")
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "displayName", "Kept")))
+	kept("PATCH displayName")
+	if r := e.Do("PUT", "/Users/"+id, user("lockrule.kept", map[string]any{"active": true})); r.Status != 200 {
+		t.Fatalf("PUT: %d %s", r.Status, r.Raw)
+	}
+	kept("PUT active true")
+	if r := e.Do("PUT", "/Users/"+id, user("lockrule.kept", nil)); r.Status != 200 {
+		t.Fatalf("PUT: %d %s", r.Status, r.Raw)
+	}
+	kept("PUT without active")
+
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", false)))
+	if lock := e.lockTime(dn); lock != "000001010000Z" {
+		t.Errorf("PATCH active false: pwdAccountLockedTime %q, want 000001010000Z", lock)
+	}
+	if g := e.Do("GET", "/Users/"+id, nil); g.Body["active"] != false {
+		t.Errorf("deactivated: GET active %v", g.Body["active"])
+	}
+	if e.canBind(dn, "Pass-word-1") {
+		t.Error("a deactivated account binds")
+	}
+	for filter, want := range map[string][]string{`active eq true`: {other}, `active eq false`: {id}, `active ne true`: {id}, `active pr`: both} {
+		if got := ids(filter); !slices.Equal(got, want) {
+			t.Errorf("deactivated: %s → %v, want %v", filter, got, want)
+		}
+	}
+	e.MustPatch("/Users/"+id, patchBody(op("replace", "active", true)))
+	if lock := e.lockTime(dn); lock != "" {
+		t.Errorf("PATCH active true after a deactivation: pwdAccountLockedTime %q, want none", lock)
+	}
+	if !e.canBind(dn, "Pass-word-1") {
+		t.Error("a reactivated account cannot bind")
+	}
+}
+
+// A password change lifts a failure lock, as ppolicy itself does on every
+// password change (an administrator's reset is how a locked-out user gets back
+// in): the gateway writes back only its own lock, never a failure time, with
+// active true or without active. With active false the account stays locked
+// for good.
+func TestPasswordResetLiftsOnlyAFailureLock(t *testing.T) {
+	e := newEnvWith(t, passwordMapping(t))
+	id := e.MustCreate("/Users", user("failure.reset", map[string]any{"password": "Pass-word-1"}))
+	dn := peopleDN("failure.reset")
+	for i, c := range []struct {
+		ops  []map[string]any
+		lock string
+	}{
+		{[]map[string]any{op("replace", "password", "Pass-word-2")}, ""},
+		{[]map[string]any{op("replace", "password", "Pass-word-3"), op("replace", "active", true)}, ""},
+		{[]map[string]any{op("replace", "password", "Pass-word-4"), op("replace", "active", false)}, "000001010000Z"},
+	} {
+		m := ldap.NewModifyRequest(dn, nil)
+		m.Replace("pwdAccountLockedTime", []string{"20260102030405Z"})
+		if err := e.ldap.Modify(m); err != nil {
+			t.Fatal(err)
+		}
+		e.MustPatch("/Users/"+id, patchBody(c.ops...))
+		if lock := e.lockTime(dn); lock != c.lock {
+			t.Errorf("case %d: pwdAccountLockedTime %q, want %q", i, lock, c.lock)
+		}
+		pw := c.ops[0]["value"].(string)
+		if binds := e.canBind(dn, pw); binds != (c.lock == "") {
+			t.Errorf("case %d: binds %v with the new password", i, binds)
+		}
 	}
 }
