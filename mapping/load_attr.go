@@ -75,7 +75,9 @@ var (
 var accountStates = map[string]struct {
 	ldap, falseValue string
 }{
-	// ppolicy lock (OpenLDAP): a locked account can't bind; any lock time means inactive.
+	// ppolicy lock (OpenLDAP): a locked account can't bind; only the permanent
+	// lock (000001010000Z, slapo-ppolicy(5)) means inactive, a lockout time after
+	// failed binds is ppolicy's own and reads as active.
 	"ppolicy": {"pwdAccountLockedTime", "000001010000Z"},
 	// 389 Directory Server and Red Hat DS account lock.
 	"nsAccountLock": {"nsAccountLock", "true"},

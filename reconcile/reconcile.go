@@ -579,7 +579,7 @@ func (t *typeRun) lockMismatch(e *ldap.Entry, res map[string]any) string {
 	isLockAttr := t.active.TrueWhenAbsent && strings.EqualFold(t.active.LDAP, "pwdAccountLockedTime")
 	switch {
 	case isLockAttr && lock != "" && lock != ppolicyAdminLock && lock != t.active.FalseValue:
-		return fmt.Sprintf("locked by ppolicy after failed binds (pwdAccountLockedTime %s), not deactivated: SCIM shows active false, yet the lock ends after the policy's pwdLockoutDuration (unless it is 0) and the account can bind again while it still reads as inactive", lock)
+		return fmt.Sprintf("locked by ppolicy after failed binds (pwdAccountLockedTime %s), not deactivated: SCIM shows active true and the IdP's active true leaves the lock, but the account cannot bind until the policy's pwdLockoutDuration passes (never, when it is 0) or an administrator resets the password or removes the lock", lock)
 	case isLockAttr:
 		return ""
 	case active && lock != "":
