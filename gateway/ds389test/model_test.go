@@ -89,7 +89,7 @@ func TestModel389DS(t *testing.T) {
 			GroupDN: func(name string) string { return "cn=" + ldap.EscapeDN(name) + "," + modelGroups },
 			// The naming attributes: the DN must follow every rename.
 			UserNameAttrs: []string{"uid"}, GroupNameAttrs: []string{"cn"},
-			// active false is nsAccountLock: true (any value reads as locked).
+			// active false is nsAccountLock: true (only that value reads as locked).
 			LockAttr: "nsAccountLock",
 			Locked:   func(v []string) bool { return len(v) > 0 },
 			// entryusn changes with any write.
