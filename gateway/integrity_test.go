@@ -554,6 +554,17 @@ func TestPasswordCannotBeRemoved(t *testing.T) {
 	}
 }
 
+// setLockTime writes pwdAccountLockedTime as root, as slapd's ppolicy does
+// after too many failed binds (a time) or an administrator (000001010000Z).
+func (e *env) setLockTime(dn, v string) {
+	e.t.Helper()
+	m := ldap.NewModifyRequest(dn, nil)
+	m.Replace("pwdAccountLockedTime", []string{v})
+	if err := e.ldap.Modify(m); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // A deactivation of an account that ppolicy locked for failed binds (a
 // pwdAccountLockedTime timestamp, lifted once pwdLockoutDuration passes) writes
 // the permanent lock (000001010000Z, slapo-ppolicy(5)): the failure lock is no
@@ -565,11 +576,7 @@ func TestDeactivationReplacesAFailureLock(t *testing.T) {
 	dn := peopleDN("failure.locked")
 	failureLock := func() {
 		t.Helper()
-		m := ldap.NewModifyRequest(dn, nil)
-		m.Replace("pwdAccountLockedTime", []string{time.Now().UTC().Format("20060102150405Z")})
-		if err := e.ldap.Modify(m); err != nil {
-			t.Fatal(err)
-		}
+		e.setLockTime(dn, time.Now().UTC().Format("20060102150405Z"))
 		if g := e.Do("GET", "/Users/"+id, nil); g.Body["active"] != true {
 			t.Fatalf("a failure-locked account reads active %v", g.Body["active"])
 		}
@@ -601,11 +608,7 @@ func TestFailureLockIsNotTheGatewaysToLift(t *testing.T) {
 	other := e.MustCreate("/Users", user("lockrule.other", nil))
 	dn := peopleDN("lockrule.kept")
 	failure := "20260102030405Z"
-	m := ldap.NewModifyRequest(dn, nil)
-	m.Replace("pwdAccountLockedTime", []string{failure})
-	if err := e.ldap.Modify(m); err != nil {
-		t.Fatal(err)
-	}
+	e.setLockTime(dn, failure)
 	if e.canBind(dn, "Pass-word-1") {
 		t.Fatal("a failure-locked account binds (the test policy has pwdLockout TRUE, pwdLockoutDuration 0)")
 	}
@@ -697,11 +700,7 @@ func TestPasswordResetLiftsOnlyAFailureLock(t *testing.T) {
 		{[]map[string]any{op("replace", "password", "Pass-word-3"), op("replace", "active", true)}, ""},
 		{[]map[string]any{op("replace", "password", "Pass-word-4"), op("replace", "active", false)}, "000001010000Z"},
 	} {
-		m := ldap.NewModifyRequest(dn, nil)
-		m.Replace("pwdAccountLockedTime", []string{"20260102030405Z"})
-		if err := e.ldap.Modify(m); err != nil {
-			t.Fatal(err)
-		}
+		e.setLockTime(dn, "20260102030405Z")
 		e.MustPatch("/Users/"+id, patchBody(c.ops...))
 		if lock := e.lockTime(dn); lock != c.lock {
 			t.Errorf("case %d: pwdAccountLockedTime %q, want %q", i, lock, c.lock)
