@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"fmt"
 	"crypto/rand"
 	"errors"
 	"math/big"
@@ -68,6 +69,91 @@ func (d *Directory) casConflict(err error, what string) error {
 		return &Error{Kind: Precondition, Detail: what + " was modified by someone else (version mismatch); read it again and retry", Err: err}
 	}
 	return err
+}
+
+// modifyDN renames the entry dn to the RDN rdn, under newParent ("" keeps
+// the parent), deleting the old RDN's values (RFC 4511 §4.9), with ctls on
+// the modrdn. On 389 Directory Server a rename that changes only the letter
+// case of the RDN (uid=ann → uid=Ann) is made in two modrdns, neither of them
+// case-only: first to the multi-valued RDN rdn+objectClass=<a value the entry
+// has> (deleting the old RDN's value, adding the new spelling; the
+// objectClass value is kept), then to rdn keeping the old RDN's values. 389
+// DS 2.3.1 answers a case-only modrdn with success, but while modifies of the
+// entry run at the same time its entry cache can lose the entry: every later
+// modify, modrdn and delete of it fails with 32 noSuchObject (its errors log
+// repeats "find_entry_internal_dn - Retry count exceeded") until the server
+// restarts, while searches still find it (docs/directory.md; reproduced with
+// plain modrdns and modifies, TestCaseOnlyRenameRace389DS). Between the two
+// steps the entry is named by the two-value RDN, as between any rename's
+// modrdn and a reader; a failure of the second step leaves it there, and a
+// retry of the request finishes it (updateOnce renames an entry whose RDN is
+// not its naming value alone).
+func (r *Resources) modifyDN(ctx context.Context, dn, rdn, newParent string, ctls []ldap.Control) error {
+	parent := parentDN(dn)
+	if r.rt.Dialect().Flavor != mapping.Flavor389DS || newParent != "" || mapping.RefKey(rdn+","+parent) != mapping.RefKey(dn) || firstRDN(dn) == rdn {
+		return r.store.ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(dn, rdn, true, newParent, ctls))
+	}
+	e, err := r.readDN(ctx, dn, []string{"objectClass"})
+	if err != nil {
+		return err
+	}
+	classes := e.GetEqualFoldAttributeValues("objectClass")
+	if len(classes) == 0 {
+		return r.store.ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(dn, rdn, true, "", ctls))
+	}
+	step := rdn + "+objectClass=" + ldap.EscapeDN(classes[0])
+	if err := r.store.ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(dn, step, true, "", ctls)); err != nil {
+		return err
+	}
+	if err := r.store.ModifyDN(ctx, ldap.NewModifyDNRequest(step+","+parent, rdn, false, "")); err != nil {
+		if here, xerr := r.s.exists(ctx, rdn+","+parent); xerr == nil && here {
+			return nil // a concurrent update finished it (finishCaseRename)
+		}
+		return err
+	}
+	return nil
+}
+
+// finishCaseRename completes a two-step case-only rename (modifyDN) whose
+// second step failed: when e (read by update) is named by the multi-valued
+// RDN <naming attribute>=<value>+objectClass=<class> that only the first step
+// writes, it renames e to <naming attribute>=<value>, keeping both values,
+// moves the references to the entry along, and returns the new DN; otherwise
+// e's DN, untouched. 389 Directory Server only.
+func (r *Resources) finishCaseRename(ctx context.Context, e *ldap.Entry) (string, error) {
+	if r.rt.Dialect().Flavor != mapping.Flavor389DS {
+		return e.DN, nil
+	}
+	d, err := ldap.ParseDN(e.DN)
+	if err != nil || len(d.RDNs) == 0 || len(d.RDNs[0].Attributes) != 2 {
+		return e.DN, nil
+	}
+	rdn := ""
+	classes := 0
+	for _, a := range d.RDNs[0].Attributes {
+		switch {
+		case strings.EqualFold(a.Type, r.rt.RDN):
+			rdn = r.rt.RDN + "=" + ldap.EscapeDN(a.Value)
+		case strings.EqualFold(a.Type, "objectClass"):
+			classes++
+		}
+	}
+	if rdn == "" || classes != 1 {
+		return e.DN, nil
+	}
+	parent := parentDN(e.DN)
+	dn := rdn + "," + parent
+	if err := r.store.ModifyDN(ctx, ldap.NewModifyDNRequest(e.DN, rdn, false, "")); err != nil {
+		if here, xerr := r.s.exists(ctx, dn); xerr == nil && here {
+			return dn, nil // the rename's own second step won the race (389 DS answers the loser 32 or 50)
+		}
+		if here, xerr := r.s.exists(ctx, e.DN); xerr == nil && !here {
+			// Renamed again meanwhile: read it again (update retries on 32).
+			return "", ldap.NewError(ldap.LDAPResultNoSuchObject, fmt.Errorf("%s was renamed while this request finished its rename: %w", e.DN, err))
+		}
+		return "", err
+	}
+	return dn, r.s.moveReferences(ctx, e.DN, dn)
 }
 
 // matchedValues returns the matched values control (RFC 3876) asking for the
