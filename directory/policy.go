@@ -2,9 +2,9 @@ package directory
 
 import (
 	"context"
-	"fmt"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"math/big"
 	"strconv"
 	"strings"
