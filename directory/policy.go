@@ -82,12 +82,13 @@ func (d *Directory) casConflict(err error, what string) error {
 // entry run at the same time its entry cache can lose the entry: every later
 // modify, modrdn and delete of it fails with 32 noSuchObject (its errors log
 // repeats "find_entry_internal_dn - Retry count exceeded") until the server
-// restarts, while searches still find it (docs/directory.md; reproduced with
-// plain modrdns and modifies, TestCaseOnlyRenameRace389DS). Between the two
-// steps the entry is named by the two-value RDN, as between any rename's
-// modrdn and a reader; a failure of the second step leaves it there, and a
-// retry of the request finishes it (updateOnce renames an entry whose RDN is
-// not its naming value alone).
+// restarts, while searches still find it (docs/directory.md: reproduced with
+// plain LDAP modrdns and modifies; TestCaseOnlyRenameRace389DS is the SCIM
+// request sequence). Between the two steps readers see the entry under the
+// two-value RDN, as they see any rename between its modrdn and their next
+// read; a failure of the second step leaves it there, and the entry's next
+// update finishes it (finishCaseRename). A concurrent update that finished
+// it first makes the second step's refusal a success.
 func (r *Resources) modifyDN(ctx context.Context, dn, rdn, newParent string, ctls []ldap.Control) error {
 	parent := parentDN(dn)
 	if r.rt.Dialect().Flavor != mapping.Flavor389DS || newParent != "" || mapping.RefKey(rdn+","+parent) != mapping.RefKey(dn) || firstRDN(dn) == rdn {

@@ -77,7 +77,6 @@ func TestModel389DS(t *testing.T) {
 	t.Cleanup(hs.Close)
 	scimmodel.Run(t, scimmodel.Config{
 		URL: hs.URL + "/scim/v2", Token: token, Defaults: modelDefaults, Kinds: modelKinds,
-		SkipConcurrent: concurrentIssue(),
 		Directory: scimmodel.Directory{
 			Admin:   admin,
 			Dial:    func() (*ldap.Conn, error) { return ldap.DialURL(ds.LDAPSURL, ldap.DialWithTLSConfig(tlsConfig())) },
@@ -149,17 +148,3 @@ var modelKinds = func() []string {
 	}
 	return out
 }()
-
-// concurrentIssue is why TestModel389DS skips its concurrent variant unless
-// SCIM2LDAP_389DS_CONCURRENT=1: with three clients writing disjoint entries at
-// once, 389 DS 2.3.1 sometimes answers a user's guarded modify with 16 or 20
-// although the values deleted are those just read, on every retry, so the PUT
-// ends in 503 ("kept changing"); seen in 2 of 8 runs of 60 sequences, with
-// go-ldap's searches as with the gateway's own (docs/directory.md, 389 DS's
-// known issues). The sequential variant and TestIdPScenarios389DS run always.
-func concurrentIssue() string {
-	if os.Getenv("SCIM2LDAP_389DS_CONCURRENT") == "1" {
-		return ""
-	}
-	return "389 DS 2.3.1 refuses some guarded modifies under concurrent clients (docs/directory.md); SCIM2LDAP_389DS_CONCURRENT=1 runs this variant"
-}

@@ -73,3 +73,26 @@ func TestCaseOnlyRenameRace389DS(t *testing.T) {
 		t.Errorf("delete after the renames: %d %s", r.Status, r.Raw)
 	}
 }
+
+// TestCaseOnlyRenamePlan389DS: in plan mode a case-only rename on 389 DS (two
+// modrdns, the second to a DN the plan's first one vacated) answers 200 with
+// the new name, while the directory keeps the entry as it was.
+func TestCaseOnlyRenamePlan389DS(t *testing.T) {
+	e := newEnv(t, "")
+	uid := e.MustCreate("/Users", user("plan-case", nil))
+	store, err := ldapstore.Open(ldapstore.Config{URL: ds.LDAPSURL, BindDN: ds.BindDN, BindPassword: ds.Password, CAFile: ds.CAFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	hs := httptest.NewServer(gateway.New(gateway.Config{Mapping: dsMapping(t), Store: store, Log: zerolog.Nop(), Tokens: []string{token}, Plan: true}))
+	t.Cleanup(hs.Close)
+	c := &scimtest.Client{T: t, BaseURL: hs.URL + "/scim/v2", Token: token}
+	r := c.Do("PATCH", "/Users/"+uid, patchBody(op("replace", "userName", "Plan-Case")))
+	if r.Status != 200 || r.Body["userName"] != "Plan-Case" {
+		t.Fatalf("planned case-only rename: %d %s", r.Status, r.Raw)
+	}
+	if u := e.byID(uid); u == nil || u.DN != "uid=plan-case,"+people || u.GetAttributeValue("uid") != "plan-case" {
+		t.Fatalf("the directory after a planned rename: %+v", u)
+	}
+}
