@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"math/big"
 	"strconv"
 	"strings"
@@ -78,22 +77,22 @@ func (d *Directory) casConflict(err error, what string) error {
 // case-only: first to the multi-valued RDN rdn+objectClass=<a value the entry
 // has> (deleting the old RDN's value, adding the new spelling; the
 // objectClass value is kept), then to rdn keeping the old RDN's values. 389
-// DS 2.3.1 answers a case-only modrdn with success, but while modifies of the
-// entry run at the same time its entry cache can lose the entry: every later
-// modify, modrdn and delete of it fails with 32 noSuchObject (its errors log
-// repeats "find_entry_internal_dn - Retry count exceeded") until the server
-// restarts, while searches still find it (docs/directory.md: reproduced with
-// plain LDAP modrdns and modifies; TestCaseOnlyRenameRace389DS is the SCIM
-// request sequence). Between the two steps readers see the entry under the
-// two-value RDN, as they see any rename between its modrdn and their next
-// read; a failure of the second step leaves it there, and the entry's next
-// update finishes it (finishCaseRename). A concurrent update that finished
-// it first makes the second step's refusal a success.
+// DS 2.3.1 answers a case-only modrdn with success, but while other writes of
+// the entry run at the same time (the gateway's, or its own plugins') its
+// entry cache can lose the entry: every later modify, modrdn and delete of it
+// fails with 32 noSuchObject (its errors log repeats "find_entry_internal_dn
+// - Retry count exceeded") until the server restarts, while searches still
+// find it (docs/directory.md: reproduced with plain LDAP modrdns and
+// modifies). Between the two steps readers see the entry under the two-value
+// RDN, as they see any rename between its modrdn and their next read. The two
+// steps hold the name's caseRenames lock, so that finishCaseRename, which
+// completes a rename left between them, never races them in this process.
 func (r *Resources) modifyDN(ctx context.Context, dn, rdn, newParent string, ctls []ldap.Control) error {
 	parent := parentDN(dn)
 	if r.rt.Dialect().Flavor != mapping.Flavor389DS || newParent != "" || mapping.RefKey(rdn+","+parent) != mapping.RefKey(dn) || firstRDN(dn) == rdn {
 		return r.store.ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(dn, rdn, true, newParent, ctls))
 	}
+	defer r.s.d.caseRenames.lock(mapping.RefKey(dn))()
 	e, err := r.readDN(ctx, dn, []string{"objectClass"})
 	if err != nil {
 		return err
@@ -103,34 +102,40 @@ func (r *Resources) modifyDN(ctx context.Context, dn, rdn, newParent string, ctl
 		return r.store.ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(dn, rdn, true, "", ctls))
 	}
 	step := rdn + "+objectClass=" + ldap.EscapeDN(classes[0])
-	if err := r.store.ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(dn, step, true, "", ctls)); err != nil {
+	if err := r.modrdn389(ctx, ldap.NewModifyDNWithControlsRequest(dn, step, true, "", ctls)); err != nil {
 		return err
 	}
-	if err := r.store.ModifyDN(ctx, ldap.NewModifyDNRequest(step+","+parent, rdn, false, "")); err != nil {
-		if here, xerr := r.s.exists(ctx, rdn+","+parent); xerr == nil && here {
-			return nil // a concurrent update finished it (finishCaseRename)
-		}
-		return err
-	}
-	return nil
+	return r.modrdn389(ctx, ldap.NewModifyDNRequest(step+","+parent, rdn, false, ""))
 }
 
-// finishCaseRename completes a two-step case-only rename (modifyDN) whose
-// second step failed: when e (read by update) is named by the multi-valued
-// RDN <naming attribute>=<value>+objectClass=<class> that only the first step
-// writes, it renames e to <naming attribute>=<value>, keeping both values,
-// moves the references to the entry along, and returns the new DN; otherwise
-// e's DN, untouched. 389 Directory Server only.
-func (r *Resources) finishCaseRename(ctx context.Context, e *ldap.Entry) (string, error) {
+// modrdn389 sends a modrdn of modifyDN's two-step rename to 389 Directory
+// Server, and again (up to 3 more times, after conflictBackoff) while 389 DS
+// answers 50 insufficientAccessRights: 389 DS 2.3.1 answers so, for a moment,
+// a modrdn of an entry that another operation on the same DN is changing (its
+// errors log says "find_entry_internal_dn - Retry count exceeded"). A refusal
+// by access control answers 50 every time, so it stays the answer.
+func (r *Resources) modrdn389(ctx context.Context, req *ldap.ModifyDNRequest) error {
+	for attempt := 0; ; attempt++ {
+		err := r.store.ModifyDN(ctx, req)
+		if attempt == 3 || !isCode(err, ldap.LDAPResultInsufficientAccessRights) || !conflictBackoff(ctx, attempt) {
+			return err
+		}
+	}
+}
+
+// caseRenameRDN returns the RDN <naming attribute>=<value> when dn is named
+// by the two-value RDN <naming attribute>=<value>+objectClass=<class> that
+// only the first step of modifyDN writes; "" otherwise. 389 Directory Server
+// only.
+func (r *Resources) caseRenameRDN(dn string) string {
 	if r.rt.Dialect().Flavor != mapping.Flavor389DS {
-		return e.DN, nil
+		return ""
 	}
-	d, err := ldap.ParseDN(e.DN)
+	d, err := ldap.ParseDN(dn)
 	if err != nil || len(d.RDNs) == 0 || len(d.RDNs[0].Attributes) != 2 {
-		return e.DN, nil
+		return ""
 	}
-	rdn := ""
-	classes := 0
+	rdn, classes := "", 0
 	for _, a := range d.RDNs[0].Attributes {
 		switch {
 		case strings.EqualFold(a.Type, r.rt.RDN):
@@ -139,22 +144,41 @@ func (r *Resources) finishCaseRename(ctx context.Context, e *ldap.Entry) (string
 			classes++
 		}
 	}
-	if rdn == "" || classes != 1 {
+	if classes != 1 {
+		return ""
+	}
+	return rdn
+}
+
+// finishCaseRename returns the DN to write the entry e (read as id) by. When
+// e is named by the two-value RDN of a case-only rename between its steps
+// (caseRenameRDN), it waits for the name's caseRenames lock (held by a rename
+// of it in flight in this process), reads the entry's DN again, and if it is
+// still between the steps (the rename that started it stopped: the gateway
+// was stopped, the directory was unreachable) renames it to the naming value
+// alone, keeping both values, and moves the references to it along; so the
+// next update of the entry, a retry of the request included, repairs it.
+// Otherwise e's DN, untouched.
+func (r *Resources) finishCaseRename(ctx context.Context, id string, e *ldap.Entry) (string, error) {
+	rdn := r.caseRenameRDN(e.DN)
+	if rdn == "" {
 		return e.DN, nil
 	}
 	parent := parentDN(e.DN)
-	dn := rdn + "," + parent
-	if err := r.store.ModifyDN(ctx, ldap.NewModifyDNRequest(e.DN, rdn, false, "")); err != nil {
-		if here, xerr := r.s.exists(ctx, dn); xerr == nil && here {
-			return dn, nil // the rename's own second step won the race (389 DS answers the loser 32 or 50)
-		}
-		if here, xerr := r.s.exists(ctx, e.DN); xerr == nil && !here {
-			// Renamed again meanwhile: read it again (update retries on 32).
-			return "", ldap.NewError(ldap.LDAPResultNoSuchObject, fmt.Errorf("%s was renamed while this request finished its rename: %w", e.DN, err))
-		}
+	defer r.s.d.caseRenames.lock(mapping.RefKey(rdn + "," + parent))()
+	cur, err := r.findByID(ctx, id, []string{"1.1"}, nil)
+	if err != nil {
 		return "", err
 	}
-	return dn, r.s.moveReferences(ctx, e.DN, dn)
+	if rdn = r.caseRenameRDN(cur.DN); rdn == "" {
+		return cur.DN, nil // the rename in flight finished
+	}
+	parent = parentDN(cur.DN)
+	if err := r.modrdn389(ctx, ldap.NewModifyDNRequest(cur.DN, rdn, false, "")); err != nil {
+		return "", err
+	}
+	dn := rdn + "," + parent
+	return dn, r.s.moveReferences(ctx, cur.DN, dn)
 }
 
 // matchedValues returns the matched values control (RFC 3876) asking for the

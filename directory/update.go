@@ -229,7 +229,7 @@ func (r *Resources) updateOnce(ctx context.Context, id string, want []string, mu
 	if err != nil {
 		return Written{}, err
 	}
-	if e.DN, err = r.finishCaseRename(ctx, e); err != nil {
+	if e.DN, err = r.finishCaseRename(ctx, id, e); err != nil {
 		return Written{}, err
 	}
 	version := e.GetEqualFoldAttributeValue(r.rt.Dialect().Version)
