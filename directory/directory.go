@@ -46,12 +46,16 @@ type ReferenceChange struct {
 }
 
 // Directory is the resource layer over one connection pool. It is safe for
-// concurrent use and keeps no state of its own.
+// concurrent use and keeps no state of its own but the locks of case-only
+// renames in flight (caseRenames).
 type Directory struct {
 	store  *ldapstore.Store
 	log    zerolog.Logger
 	events Events
 	budget *listBudget // nil: list pages unbounded
+	// caseRenames is held, per entry name (mapping.RefKey), by a case-only
+	// rename's two steps on 389 DS and by finishCaseRename (policy.go).
+	caseRenames keyedMutex
 }
 
 // New returns the resource layer over store. log receives what a request can't

@@ -70,6 +70,117 @@ func (d *Directory) casConflict(err error, what string) error {
 	return err
 }
 
+// modifyDN renames the entry dn to the RDN rdn, under newParent ("" keeps
+// the parent), deleting the old RDN's values (RFC 4511 §4.9), with ctls on
+// the modrdn. On 389 Directory Server a rename that changes only the letter
+// case of the RDN (uid=ann → uid=Ann) is made in two modrdns, neither of them
+// case-only: first to the multi-valued RDN rdn+objectClass=<a value the entry
+// has> (deleting the old RDN's value, adding the new spelling; the
+// objectClass value is kept), then to rdn keeping the old RDN's values. 389
+// DS 2.3.1 answers a case-only modrdn with success, but while other writes of
+// the entry run at the same time (the gateway's, or its own plugins') its
+// entry cache can lose the entry: every later modify, modrdn and delete of it
+// fails with 32 noSuchObject (its errors log repeats "find_entry_internal_dn
+// - Retry count exceeded") until the server restarts, while searches still
+// find it (docs/directory.md: reproduced with plain LDAP modrdns and
+// modifies). Between the two steps readers see the entry under the two-value
+// RDN, as they see any rename between its modrdn and their next read. The two
+// steps hold the name's caseRenames lock, so that finishCaseRename, which
+// completes a rename left between them, never races them in this process.
+func (r *Resources) modifyDN(ctx context.Context, dn, rdn, newParent string, ctls []ldap.Control) error {
+	parent := parentDN(dn)
+	if r.rt.Dialect().Flavor != mapping.Flavor389DS || newParent != "" || mapping.RefKey(rdn+","+parent) != mapping.RefKey(dn) || firstRDN(dn) == rdn {
+		return r.store.ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(dn, rdn, true, newParent, ctls))
+	}
+	defer r.s.d.caseRenames.lock(mapping.RefKey(dn))()
+	e, err := r.readDN(ctx, dn, []string{"objectClass"})
+	if err != nil {
+		return err
+	}
+	classes := e.GetEqualFoldAttributeValues("objectClass")
+	if len(classes) == 0 {
+		return r.store.ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(dn, rdn, true, "", ctls))
+	}
+	step := rdn + "+objectClass=" + ldap.EscapeDN(classes[0])
+	if err := r.modrdn389(ctx, ldap.NewModifyDNWithControlsRequest(dn, step, true, "", ctls)); err != nil {
+		return err
+	}
+	return r.modrdn389(ctx, ldap.NewModifyDNRequest(step+","+parent, rdn, false, ""))
+}
+
+// modrdn389 sends a modrdn of modifyDN's two-step rename to 389 Directory
+// Server, and again (up to 3 more times, after conflictBackoff) while 389 DS
+// answers 50 insufficientAccessRights: 389 DS 2.3.1 answers so, for a moment,
+// a modrdn of an entry that another operation on the same DN is changing (its
+// errors log says "find_entry_internal_dn - Retry count exceeded"). A refusal
+// by access control answers 50 every time, so it stays the answer.
+func (r *Resources) modrdn389(ctx context.Context, req *ldap.ModifyDNRequest) error {
+	for attempt := 0; ; attempt++ {
+		err := r.store.ModifyDN(ctx, req)
+		if attempt == 3 || !isCode(err, ldap.LDAPResultInsufficientAccessRights) || !conflictBackoff(ctx, attempt) {
+			return err
+		}
+	}
+}
+
+// caseRenameRDN returns the RDN <naming attribute>=<value> when dn is named
+// by the two-value RDN <naming attribute>=<value>+objectClass=<class> that
+// only the first step of modifyDN writes; "" otherwise. 389 Directory Server
+// only.
+func (r *Resources) caseRenameRDN(dn string) string {
+	if r.rt.Dialect().Flavor != mapping.Flavor389DS {
+		return ""
+	}
+	d, err := ldap.ParseDN(dn)
+	if err != nil || len(d.RDNs) == 0 || len(d.RDNs[0].Attributes) != 2 {
+		return ""
+	}
+	rdn, classes := "", 0
+	for _, a := range d.RDNs[0].Attributes {
+		switch {
+		case strings.EqualFold(a.Type, r.rt.RDN):
+			rdn = r.rt.RDN + "=" + ldap.EscapeDN(a.Value)
+		case strings.EqualFold(a.Type, "objectClass"):
+			classes++
+		}
+	}
+	if classes != 1 {
+		return ""
+	}
+	return rdn
+}
+
+// finishCaseRename returns the DN to write the entry e (read as id) by. When
+// e is named by the two-value RDN of a case-only rename between its steps
+// (caseRenameRDN), it waits for the name's caseRenames lock (held by a rename
+// of it in flight in this process), reads the entry's DN again, and if it is
+// still between the steps (the rename that started it stopped: the gateway
+// was stopped, the directory was unreachable) renames it to the naming value
+// alone, keeping both values, and moves the references to it along; so the
+// next update of the entry, a retry of the request included, repairs it.
+// Otherwise e's DN, untouched.
+func (r *Resources) finishCaseRename(ctx context.Context, id string, e *ldap.Entry) (string, error) {
+	rdn := r.caseRenameRDN(e.DN)
+	if rdn == "" {
+		return e.DN, nil
+	}
+	parent := parentDN(e.DN)
+	defer r.s.d.caseRenames.lock(mapping.RefKey(rdn + "," + parent))()
+	cur, err := r.findByID(ctx, id, []string{"1.1"}, nil)
+	if err != nil {
+		return "", err
+	}
+	if rdn = r.caseRenameRDN(cur.DN); rdn == "" {
+		return cur.DN, nil // the rename in flight finished
+	}
+	parent = parentDN(cur.DN)
+	if err := r.modrdn389(ctx, ldap.NewModifyDNRequest(cur.DN, rdn, false, "")); err != nil {
+		return "", err
+	}
+	dn := rdn + "," + parent
+	return dn, r.s.moveReferences(ctx, cur.DN, dn)
+}
+
 // matchedValues returns the matched values control (RFC 3876) asking for the
 // values that match items, or none where the directory does not offer it: 389
 // Directory Server 2.3 lists no 1.2.826.0.1.3344810.2.3 in its root DSE's

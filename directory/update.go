@@ -229,6 +229,9 @@ func (r *Resources) updateOnce(ctx context.Context, id string, want []string, mu
 	if err != nil {
 		return Written{}, err
 	}
+	if e.DN, err = r.finishCaseRename(ctx, id, e); err != nil {
+		return Written{}, err
+	}
 	version := e.GetEqualFoldAttributeValue(r.rt.Dialect().Version)
 	if len(want) > 0 && !slices.Contains(want, version) {
 		return Written{}, refuse(Precondition, "", "%s has changed since version %s; read it again", r.what(id), mapping.ETag(want[0]))
@@ -404,7 +407,7 @@ func (r *Resources) rename(ctx context.Context, e *ldap.Entry, id, newRDN, newPa
 			return "", nil, err
 		}
 	}
-	if err := r.store.ModifyDN(ctx, ldap.NewModifyDNWithControlsRequest(e.DN, rdn, true, newParent, assert)); err != nil {
+	if err := r.modifyDN(ctx, e.DN, rdn, newParent, assert); err != nil {
 		if newParent != "" && isCode(err, ldap.LDAPResultNoSuchObject) {
 			if here, xerr := r.s.exists(ctx, e.DN); xerr == nil && here {
 				// The entry is where it was: the parent the mapping computed is missing.
@@ -418,7 +421,7 @@ func (r *Resources) rename(ctx context.Context, e *ldap.Entry, id, newRDN, newPa
 		if newParent != "" {
 			undoParent = oldParent
 		}
-		err := r.store.ModifyDN(ctx, ldap.NewModifyDNRequest(target, firstRDN(e.DN), true, undoParent))
+		err := r.modifyDN(ctx, target, firstRDN(e.DN), undoParent, nil)
 		if err == nil {
 			err = r.s.moveReferences(ctx, target, e.DN)
 		}
