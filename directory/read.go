@@ -2,6 +2,8 @@ package directory
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -34,6 +36,19 @@ func (r *Resources) GetDN(ctx context.Context, dn string, p *mapping.Projection)
 		return nil, classify(err, r.rt.Name)
 	}
 	return r.resource(ctx, e, p)
+}
+
+// GetWritten reads the resource a write just made (w from Create or Update),
+// rendered with projection p: at w.DN, or by its id when a concurrent rename
+// moved the entry between the write and this read (the DN then names nothing,
+// or another entry). Errors: ErrNotFound when the entry is gone (a concurrent
+// delete), or as classify.
+func (r *Resources) GetWritten(ctx context.Context, w Written, p *mapping.Projection) (*Resource, error) {
+	res, err := r.GetDN(ctx, w.DN, p)
+	if w.ID == "" || (err == nil && strings.EqualFold(res.ID, w.ID)) || (err != nil && !errors.Is(err, ErrNotFound)) {
+		return res, err
+	}
+	return r.Get(ctx, w.ID, p)
 }
 
 // resource renders one entry.

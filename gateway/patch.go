@@ -115,7 +115,7 @@ func (h *resourceHandler) patch(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	return h.respondAfterWrite(w, r, written.DN, 200)
+	return h.respondAfterWrite(w, r, written, 200)
 }
 
 // onlyMembership reports whether every operation has a path naming a

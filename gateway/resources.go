@@ -198,17 +198,17 @@ func (h *resourceHandler) replace(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	h.s.auditUpdate(r.Context(), h.rt, written)
-	return h.respondAfterWrite(w, r, written.DN, 200)
+	return h.respondAfterWrite(w, r, written, 200)
 }
 
 // respondAfterWrite reads the entry and sends it, or 204 when the client asked
 // for no body with "Prefer: return=minimal" (RFC 7240 §4.2).
-func (h *resourceHandler) respondAfterWrite(w http.ResponseWriter, r *http.Request, dn string, status int) error {
+func (h *resourceHandler) respondAfterWrite(w http.ResponseWriter, r *http.Request, written directory.Written, status int) error {
 	if strings.Contains(strings.ToLower(r.Header.Get("Prefer")), "return=minimal") {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	res, err := h.resources(r).GetDN(r.Context(), dn, projection(h.rt, r))
+	res, err := h.resources(r).GetWritten(r.Context(), written, projection(h.rt, r))
 	if err != nil {
 		return err
 	}
