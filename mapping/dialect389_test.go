@@ -22,7 +22,7 @@ func Test389DSDialect(t *testing.T) {
 	rt := m.ResourceType("User")
 	for scim, want := range map[string]string{
 		`id eq "7486DD9A-f14c11f1-88efc058-9d659918"`: `(&(objectClass=inetOrgPerson)(nsUniqueId=7486DD9A-f14c11f1-88efc058-9d659918))`,
-		`userName ge "m"`: `(&(objectClass=inetOrgPerson)(uid>=m))`,          // by the syntax: no rule names
+		`userName ge "m"`: `(&(objectClass=inetOrgPerson)(uid>=m))`,             // by the syntax: no rule names
 		`active eq false`: `(&(objectClass=inetOrgPerson)(nsAccountLock=true))`, // only the gateway's own lock reads as false
 	} {
 		expr, err := filterxlate.Parse(scim)
