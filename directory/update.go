@@ -256,7 +256,7 @@ func (r *Resources) updateOnce(ctx context.Context, id string, want []string, mu
 		if r.rt.MembershipLDAP(attr) != nil || (newRDN != "" && strings.EqualFold(attr, r.rt.RDN)) {
 			continue // membership below; the naming attribute changes with modrdn
 		}
-		if ch.password != nil && lock != nil && strings.EqualFold(attr, lock.attr) {
+		if ch.password != nil && lock != nil && strings.EqualFold(attr, lock.a.LDAP) {
 			continue // written after the password (step 4)
 		}
 		cur, next := e.GetEqualFoldAttributeValues(attr), ch.vals[attr]
@@ -309,8 +309,8 @@ func (r *Resources) updateOnce(ctx context.Context, id string, want []string, mu
 		if lock != nil && !lock.set {
 			// The request keeps the lock as it is: as it is now, not as read at the
 			// start, so that a deactivation that landed meanwhile is kept too.
-			if cur, err := r.readDN(ctx, dn, []string{lock.attr}); err == nil {
-				lock.values = cur.GetEqualFoldAttributeValues(lock.attr)
+			if cur, err := r.readDN(ctx, dn, []string{lock.a.LDAP}); err == nil {
+				lock.values = cur.GetEqualFoldAttributeValues(lock.a.LDAP)
 			}
 		}
 		if err := r.setPassword(ctx, dn, *ch.password); err != nil {
@@ -342,7 +342,7 @@ func (r *Resources) updateOnce(ctx context.Context, id string, want []string, mu
 	if ch.password != nil { // written outside the modify: the password, the lock after it
 		w.Attributes = append(w.Attributes, r.passwordAttr())
 		if lock != nil {
-			w.Attributes = append(w.Attributes, lock.attr)
+			w.Attributes = append(w.Attributes, lock.a.LDAP)
 		}
 	}
 	for a, p := range ch.members {
@@ -430,13 +430,12 @@ func (r *Resources) rename(ctx context.Context, e *ldap.Entry, id, newRDN, newPa
 	return target, undo, nil
 }
 
-// accountLock is the lock state an entry must have after a write: attr (a
-// lock attribute such as pwdAccountLockedTime, mapped with trueWhenAbsent) and
-// its values (none: not locked); set says whether the request decides it (it
+// accountLock is the lock state an entry must have after a write: a (the
+// mapping of a lock attribute such as pwdAccountLockedTime, with
+// trueWhenAbsent) and its values (none: not locked); set says whether the request decides it (it
 // sets active) or keeps the entry's.
 type accountLock struct {
 	a      *mapping.AttrMap
-	attr   string
 	values []string
 	set    bool
 }
@@ -455,7 +454,7 @@ func (r *Resources) lockAfter(e *ldap.Entry, ch *change) *accountLock {
 		if !set && e != nil {
 			vals = e.GetEqualFoldAttributeValues(a.LDAP)
 		}
-		return &accountLock{a: a, attr: a.LDAP, values: vals, set: set}
+		return &accountLock{a: a, values: vals, set: set}
 	}
 	return nil
 }
@@ -479,7 +478,7 @@ func (r *Resources) relock(ctx context.Context, dn string, lock *accountLock) er
 	own := slices.DeleteFunc(slices.Clone(lock.values), func(v string) bool { return !lock.a.IsFalseValue(v) })
 	for attempt := 0; ; attempt++ {
 		mod := ldap.NewModifyRequest(dn, nil)
-		mod.Replace(lock.attr, own)
+		mod.Replace(lock.a.LDAP, own)
 		err := r.store.Modify(ctx, mod)
 		if err == nil {
 			return nil

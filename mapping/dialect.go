@@ -274,13 +274,13 @@ func (rt *ResourceType) KeepUnownedLocks(vals map[string][]string, e *ldap.Entry
 		if !a.TrueWhenAbsent || !set || len(v) != 0 {
 			continue
 		}
-		vals[a.LDAP] = a.UnownedLocks(e.GetEqualFoldAttributeValues(a.LDAP))
+		vals[a.LDAP] = a.unownedLocks(e.GetEqualFoldAttributeValues(a.LDAP))
 	}
 }
 
-// UnownedLocks returns the values of a's lock attribute that are not the
+// unownedLocks returns the values of a's lock attribute that are not the
 // gateway's own (IsFalseValue), in order; nil when there are none.
-func (a *AttrMap) UnownedLocks(vals []string) []string {
+func (a *AttrMap) unownedLocks(vals []string) []string {
 	var out []string
 	for _, v := range vals {
 		if !a.IsFalseValue(v) {
