@@ -140,7 +140,7 @@ func (r *Resources) render(ctx context.Context, entries []*ldap.Entry, p *mappin
 	refs := map[string]mapping.Ref{}
 	for _, e := range entries {
 		own := r.rt.ReferenceDNs(e, p)
-		if len(own) > refBatch {
+		if len(own) > backlinkFrom {
 			if done, err := r.s.refsByBacklink(ctx, r.rt, e.DN, own, refs); err != nil {
 				return nil, classify(err, r.rt.Name)
 			} else if done {

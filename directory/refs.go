@@ -11,11 +11,22 @@ import (
 	"github.com/scim2ldap/scim2ldap/mapping"
 )
 
-// refBatch bounds the number of values in one OR filter.
-const refBatch = 200
+// refBatch bounds the number of values in one OR filter. The directory tests
+// each candidate entry against the whole OR, so a batch's cost grows with its
+// square, on top of loading each entry found: resolving the 300 DNs of groups
+// of 1,000 members, 8 at a time, cost slapd 2.5.13 7.4 ms of CPU in batches of
+// 150, 6.2 ms in batches of 100, 4.5 ms in batches of 50 and 5.0–5.3 ms in
+// smaller ones, where each search's own cost takes over (docs/performance.md,
+// "Third pass").
+const refBatch = 50
+
+// backlinkFrom is the number of references of one entry from which they are
+// resolved through their back-link (refsByBacklink), one indexed search,
+// rather than by DN in batches.
+const backlinkFrom = 200
 
 // refParallel is how many batches of one resolution are searched at once.
-const refParallel = 4
+const refParallel = 6
 
 // pageSize is the LDAP paged-results page size (RFC 2696) for walks over many
 // entries; it bounds the memory of one request.
@@ -142,14 +153,14 @@ func (s *Snapshot) refsByBacklink(ctx context.Context, owner *mapping.ResourceTy
 // values per search, calling fn for each entry found, batch after batch in
 // order. Each value matches at most one entry, so a batch stays far below AD's
 // 1,000-entry page limit. Up to refParallel batches are searched at once (a
-// page of users in 300 groups: 2 searches at the same time instead of one
+// page of users in 300 groups: 6 searches at the same time instead of one
 // after the other); fn runs on the calling goroutine. A failing batch fails
 // the whole with its error once the batches searched beside it have ended;
 // later batches are not searched.
 func (s *Snapshot) searchBatches(ctx context.Context, rt *mapping.ResourceType, clause func(string) (string, bool), values, attrs []string, fn func(*ldap.Entry)) error {
 	var filters []string
 	batches := (len(values) + refBatch - 1) / refBatch
-	size := (len(values) + batches - 1) / max(batches, 1) // even batches: 300 values are 2 of 150, not 200 and 100
+	size := (len(values) + batches - 1) / max(batches, 1) // even batches: 120 values are 3 of 40, not 50, 50 and 20
 	for start := 0; start < len(values); start += size {
 		var b strings.Builder
 		n := 0
