@@ -47,7 +47,8 @@ type ReferenceChange struct {
 
 // Directory is the resource layer over one connection pool. It is safe for
 // concurrent use and keeps no state of its own but the locks of case-only
-// renames in flight (caseRenames).
+// renames in flight (caseRenames) and the reference resolutions in flight
+// (flights).
 type Directory struct {
 	store  *ldapstore.Store
 	log    zerolog.Logger
@@ -56,6 +57,7 @@ type Directory struct {
 	// caseRenames is held, per entry name (mapping.RefKey), by a case-only
 	// rename's two steps on 389 DS and by finishCaseRename (policy.go).
 	caseRenames keyedMutex
+	flights     refFlights // flights.go
 }
 
 // New returns the resource layer over store. log receives what a request can't

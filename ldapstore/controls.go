@@ -66,9 +66,13 @@ func OpCount(ctx context.Context) int64 {
 	return 0
 }
 
-func countOp(ctx context.Context) {
-	if n, ok := ctx.Value(opCounterKey{}).(*atomic.Int64); ok {
-		n.Add(1)
+func countOp(ctx context.Context) { CountOps(ctx, 1) }
+
+// CountOps adds n operations done on ctx's behalf with another context (a
+// search shared by several requests counts in each) to ctx's count.
+func CountOps(ctx context.Context, n int64) {
+	if c, ok := ctx.Value(opCounterKey{}).(*atomic.Int64); ok {
+		c.Add(n)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -663,8 +664,9 @@ func (rt *ResourceType) fromEntry(e *ldap.Entry, refs *Refs, baseURL string, p *
 			vals = []any{true}
 		}
 		if a.IsReference() { // DNs, read as the strings go-ldap keeps (no copy per value)
+			objects := refs.objectsOf(a)
 			for _, dn := range e.GetEqualFoldAttributeValues(a.LDAP) {
-				if o := refs.object(dn, baseURL, a); o != nil {
+				if o := refs.object(dn, baseURL, a, objects); o != nil {
 					vals = append(vals, o)
 				}
 			}
@@ -730,6 +732,11 @@ func (rt *ResourceType) fromEntry(e *ldap.Entry, refs *Refs, baseURL string, p *
 			}
 		default:
 			list, _ := obj[a.Def.Name].([]any)
+			if list == nil && a.IsReference() && len(a.Fixed) == 0 {
+				obj[a.Def.Name] = vals // the reference objects, whole already (a user's 300 groups: no copy)
+				break
+			}
+			list = slices.Grow(list, len(vals))
 			for _, v := range vals {
 				elem, isObj := v.(map[string]any)
 				if !isObj {
@@ -871,14 +878,11 @@ func refObject(ref Ref, baseURL string, a *AttrMap) map[string]any {
 // callers must not modify them.
 type Refs struct {
 	Resolved map[string]Ref
-	objects  map[refSlot]map[string]any
-}
-
-// refSlot is one rendered reference object: the same DN renders differently in
-// attributes that show type and in those that don't.
-type refSlot struct {
-	dn string
-	a  *AttrMap
+	// objects are the rendered objects by attribute and DN as the entry spells
+	// it: the same DN renders differently in attributes that show type and in
+	// those that don't. Keyed by attribute first, so that each value costs one
+	// string-keyed lookup.
+	objects map[*AttrMap]map[string]map[string]any
 }
 
 // NewRefs returns Refs over resolved (RefKey → resource) whose objects belong
@@ -888,31 +892,44 @@ func NewRefs(resolved map[string]Ref) *Refs { return &Refs{Resolved: resolved} }
 // NewSharedRefs is NewRefs for read-only renders: each reference object is
 // built once and shared.
 func NewSharedRefs(resolved map[string]Ref) *Refs {
-	return &Refs{Resolved: resolved, objects: map[refSlot]map[string]any{}}
+	return &Refs{Resolved: resolved, objects: map[*AttrMap]map[string]map[string]any{}}
+}
+
+// objectsOf is the shared objects of attribute a, by DN (nil when objects
+// are not shared, or a fixes sub-attributes: FromLDAP adds them to the object).
+func (r *Refs) objectsOf(a *AttrMap) map[string]map[string]any {
+	if r == nil || r.objects == nil || len(a.Fixed) > 0 {
+		return nil
+	}
+	m := r.objects[a]
+	if m == nil {
+		m = map[string]map[string]any{}
+		r.objects[a] = m
+	}
+	return m
 }
 
 // object is the SCIM object of the reference dn in attribute a, nil when dn
-// names no resolved resource. Shared objects are built once per (DN, a),
-// unless a fixes sub-attributes (FromLDAP adds them to the object).
-func (r *Refs) object(dn, baseURL string, a *AttrMap) map[string]any {
+// names no resolved resource. With objects (objectsOf(a)), each is built once
+// per DN and attribute and shared.
+func (r *Refs) object(dn, baseURL string, a *AttrMap, objects map[string]map[string]any) map[string]any {
 	if r == nil {
 		return nil
 	}
-	if r.objects == nil || len(a.Fixed) > 0 {
+	if objects == nil {
 		ref, ok := r.Resolved[RefKey(dn)]
 		if !ok {
 			return nil
 		}
 		return refObject(ref, baseURL, a)
 	}
-	slot := refSlot{dn, a}
-	if o, done := r.objects[slot]; done {
+	if o, done := objects[dn]; done {
 		return o
 	}
 	var o map[string]any
 	if ref, found := r.Resolved[RefKey(dn)]; found {
 		o = refObject(ref, baseURL, a)
 	}
-	r.objects[slot] = o // nil too: a dangling DN is looked up once
+	objects[dn] = o // nil too: a dangling DN is looked up once
 	return o
 }
