@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -185,39 +184,4 @@ func TestSharedRefsOfConcurrentRenders(t *testing.T) {
 		})
 	}
 	wg.Wait()
-}
-
-// A page rendered in parts at once (many references) is the page rendered in
-// one: the same resources in the same order.
-func TestRenderInParts(t *testing.T) {
-	if runtime.GOMAXPROCS(0) < 2 {
-		t.Skip("one CPU: pages render in one part")
-	}
-	e := newTestEnv(t)
-	var members []any
-	for i := range 5 {
-		id, _ := e.create(t, "User", user(fmt.Sprintf("parts.user%d", i)))
-		members = append(members, map[string]any{"value": id})
-	}
-	for i := range 3 {
-		e.create(t, "Group", map[string]any{"displayName": fmt.Sprintf("Parts Group %d", i), "members": members})
-	}
-	page := func() string {
-		t.Helper()
-		p, err := e.snap.List(t.Context(), []*mapping.ResourceType{e.m.ResourceType("User")}, &Query{Filter: `userName sw "parts.user"`, StartIndex: 1, Count: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Release()
-		if len(p.Resources) != 5 || len(p.Resources[4]["groups"].([]any)) != 3 {
-			t.Fatalf("page: %v", p.Resources)
-		}
-		return fmt.Sprint(p.Resources)
-	}
-	whole := page()
-	defer func(n int) { renderSplitFrom = n }(renderSplitFrom)
-	renderSplitFrom = 1
-	if parts := page(); parts != whole {
-		t.Errorf("rendered in parts:\n%s\nin one:\n%s", parts, whole)
-	}
 }

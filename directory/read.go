@@ -3,7 +3,6 @@ package directory
 import (
 	"context"
 	"errors"
-	"runtime"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -139,10 +138,8 @@ func (r *Resources) render(ctx context.Context, entries []*ldap.Entry, p *mappin
 	var dns []string
 	seen := map[string]bool{}
 	refs := map[string]mapping.Ref{}
-	values := 0
 	for _, e := range entries {
 		own := r.rt.ReferenceDNs(e, p)
-		values += len(own)
 		if len(own) > backlinkFrom {
 			if done, err := r.s.refsByBacklink(ctx, r.rt, e.DN, own, refs); err != nil {
 				return nil, classify(err, r.rt.Name)
@@ -164,28 +161,10 @@ func (r *Resources) render(ctx context.Context, entries []*ldap.Entry, p *mappin
 	for k, v := range more {
 		refs[k] = v
 	}
+	shared := mapping.NewSharedRefs(refs)
 	out := make([]map[string]any, len(entries))
-	parts := 1
-	if values >= renderSplitFrom {
-		parts = min(runtime.GOMAXPROCS(0), maxRenderParts, len(entries))
+	for i, e := range entries {
+		out[i] = r.rt.FromLDAP(e, shared, r.s.base, p)
 	}
-	// Each part renders with objects of its own (Refs is not safe for
-	// concurrent use); they share the resolution.
-	err = eachAtOnce(parts, func(part int) error {
-		shared := mapping.NewSharedRefs(refs)
-		for i := part * len(entries) / parts; i < (part+1)*len(entries)/parts; i++ {
-			out[i] = r.rt.FromLDAP(entries[i], shared, r.s.base, p)
-		}
-		return nil
-	})
-	return out, err
+	return out, nil
 }
-
-// A batch of entries naming at least renderSplitFrom references (a page of 100
-// users in 100 groups each) is rendered in up to maxRenderParts parts at once,
-// one per CPU the process may use: on one client, a page of 100 users in 300
-// groups then waits for half of its 3 ms of rendering on two cores. One part
-// costs a goroutine, so smaller batches render in one.
-var renderSplitFrom = 10000 // a variable for the tests
-
-const maxRenderParts = 4
