@@ -81,16 +81,17 @@ func (s *Snapshot) sharedRefsOf(ctx context.Context, dns []string) (map[string]m
 		return out, err
 	}
 	f := lane.next
-	if f == nil {
-		if len(dns) > maxFlightDNs {
-			fl.mu.Unlock()
-			return s.refsOf(ctx, dns)
-		}
-		f = &flight{dns: map[string]string{}, done: make(chan struct{})}
-		lane.next = f
-	} else if len(f.dns)+len(dns) > maxFlightDNs {
+	joined := 0 // DNs already in the next flight
+	if f != nil {
+		joined = len(f.dns)
+	}
+	if joined+len(dns) > maxFlightDNs {
 		fl.mu.Unlock()
 		return s.refsOf(ctx, dns)
+	}
+	if f == nil {
+		f = &flight{dns: map[string]string{}, done: make(chan struct{})}
+		lane.next = f
 	}
 	for _, dn := range dns {
 		f.dns[mapping.RefKey(dn)] = dn
@@ -100,7 +101,9 @@ func (s *Snapshot) sharedRefsOf(ctx context.Context, dns []string) (map[string]m
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		return nil, ctx.Err() // the flight goes on for the others
+		// The flight goes on for the others. The request's deadline passed
+		// before the directory answered it, as a search's would have: 503.
+		return nil, &ldapstore.UnavailableError{Err: fmt.Errorf("waiting for a shared reference resolution: %w", ctx.Err())}
 	}
 	ldapstore.CountOps(ctx, f.ops) // the request log's ldap_ops: what it waited for, shared or not
 	if f.err != nil {
