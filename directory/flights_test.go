@@ -38,7 +38,7 @@ func holdLane(t *testing.T, e *testEnv) (lane *flightLane, release func()) {
 	if fl.lanes == nil {
 		fl.lanes = map[*mapping.Mapping]*flightLane{}
 	}
-	lane = &flightLane{running: true}
+	lane = &flightLane{running: true, readers: map[uint64]bool{}}
 	fl.lanes[e.snap.m] = lane
 	return lane, func() { e.snap.landed(lane) }
 }
@@ -108,10 +108,17 @@ func TestSharedRefsOfOneFlightForWaitingRenders(t *testing.T) {
 			t.Errorf("render %d asked %q: got %v, want %v", i, ask, got[i], want)
 		}
 	}
-	e.snap.d.flights.mu.Lock()
-	defer e.snap.d.flights.mu.Unlock()
-	if len(e.snap.d.flights.lanes) != 0 {
-		t.Errorf("lanes left after the flights: %v", e.snap.d.flights.lanes)
+	waitNoLane(t, e)
+}
+
+// waitNoLane waits until e's lane is forgotten (a flight lands just after its
+// renders got their answer).
+func waitNoLane(t *testing.T, e *testEnv) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); laneOf(e) != nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the lane is kept after every render and page ended")
+		}
 	}
 }
 
@@ -186,4 +193,126 @@ func TestSharedRefsOfConcurrentRenders(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// laneOf returns e's lane (nil when there is none).
+func laneOf(e *testEnv) *flightLane {
+	e.snap.d.flights.mu.Lock()
+	defer e.snap.d.flights.mu.Unlock()
+	return e.snap.d.flights.lanes[e.snap.m]
+}
+
+// waitGathering waits until e's lane has a flight that gathers renders.
+func waitGathering(t *testing.T, e *testEnv) *flightLane {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		e.snap.d.flights.mu.Lock()
+		lane := e.snap.d.flights.lanes[e.snap.m]
+		ok := lane != nil && lane.next != nil
+		e.snap.d.flights.mu.Unlock()
+		if ok {
+			return lane
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no flight gathers")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// countSearches counts the searches e's store sends from now on.
+func countSearches(e *testEnv) *atomic.Int64 {
+	var n atomic.Int64
+	e.snap.d.store.SetObserver(func(op, _ string, _ time.Duration) {
+		if op == "search" {
+			n.Add(1)
+		}
+	})
+	return &n
+}
+
+// A list page that finds no resolution running but other pages being read
+// waits for those pages, and they share one flight; a page that began
+// reading after the flight gathered is not waited for, and a single
+// resource's render (no page) resolves alone at once.
+func TestSharedRefsOfWaitsForPagesBeingRead(t *testing.T) {
+	e := newTestEnv(t)
+	e.snap.d.flights.wait = time.Hour // only the pages' arrival starts the flight
+	dns, ids := flightGroups(t, e, "Flight Sibling", 4)
+	ctxA, doneA := e.snap.reading(t.Context())
+	ctxB, doneB := e.snap.reading(t.Context())
+	searches := countSearches(e)
+
+	var gotA map[string]mapping.Ref
+	var errA error
+	var wg sync.WaitGroup
+	wg.Go(func() { defer doneA(); gotA, errA = e.snap.sharedRefsOf(ctxA, dns[:2]) })
+	lane := waitGathering(t, e)
+	waitJoined(t, e, lane, 2)
+	_, doneLate := e.snap.reading(t.Context()) // begins after the flight gathered: not waited for
+	single, err := e.snap.sharedRefsOf(t.Context(), dns[3:])
+	if err != nil || single[mapping.RefKey(dns[3])].ID != ids[dns[3]] {
+		t.Fatalf("a single resource's render while pages gather: %v, %v", single, err)
+	}
+	if n := searches.Load(); n != 1 {
+		t.Fatalf("%d searches while the flight waits for page B; want 1 (the single resource's own)", n)
+	}
+	gotB, errB := e.snap.sharedRefsOf(ctxB, dns[1:3]) // B arrives: the flight starts
+	doneB()
+	wg.Wait()
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	if n := searches.Load(); n != 2 {
+		t.Errorf("%d searches in all; want 2 (one flight for pages A and B, one single resource)", n)
+	}
+	for name, c := range map[string]struct {
+		got map[string]mapping.Ref
+		ask []string
+	}{"A": {gotA, dns[:2]}, "B": {gotB, dns[1:3]}} {
+		if len(c.got) != len(c.ask) {
+			t.Errorf("page %s: %d references for %d DNs", name, len(c.got), len(c.ask))
+		}
+		for _, dn := range c.ask {
+			if c.got[mapping.RefKey(dn)].ID != ids[dn] {
+				t.Errorf("page %s, %s: %+v, want id %s", name, dn, c.got[mapping.RefKey(dn)], ids[dn])
+			}
+		}
+	}
+	doneLate()
+	waitNoLane(t, e)
+}
+
+// A page being read that fails (its render never comes) releases the flight
+// that waited for it; so does flightWait passing, for a page that is slow.
+func TestSharedRefsOfPageThatNeverComes(t *testing.T) {
+	e := newTestEnv(t)
+	dns, ids := flightGroups(t, e, "Flight Gone", 1)
+	for _, how := range []string{"fails", "slow"} {
+		t.Run(how, func(t *testing.T) {
+			e.snap.d.flights.wait = time.Hour
+			if how == "slow" {
+				e.snap.d.flights.wait = time.Millisecond
+			}
+			ctxA, doneA := e.snap.reading(t.Context())
+			_, doneB := e.snap.reading(t.Context())
+			defer doneB()
+			got := make(chan map[string]mapping.Ref, 1)
+			go func() {
+				defer doneA()
+				refs, err := e.snap.sharedRefsOf(ctxA, dns)
+				if err != nil {
+					t.Error(err)
+				}
+				got <- refs
+			}()
+			if how == "fails" {
+				waitGathering(t, e)
+				doneB()
+			}
+			if refs := <-got; refs[mapping.RefKey(dns[0])].ID != ids[dns[0]] {
+				t.Errorf("got %v, want id %s", refs, ids[dns[0]])
+			}
+		})
+	}
 }

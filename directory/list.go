@@ -56,6 +56,11 @@ func (ts typeSearch) readPage(ctx context.Context, count int, read func(attrs []
 	if err != nil {
 		return nil, nil, err
 	}
+	if ts.r.rt.ProjectsReferences(ts.proj) {
+		var done func()
+		ctx, done = ts.r.s.reading(ctx) // a resolution starting meanwhile waits for this page (flights.go)
+		defer done()
+	}
 	entries, err := read(attrs)
 	if err == nil {
 		err = lease.settle(ctx, entries)

@@ -587,6 +587,17 @@ func (rt *ResourceType) ReferenceDNs(e *ldap.Entry, p *Projection) []string {
 	return dns
 }
 
+// ProjectsReferences reports whether p includes a reference attribute of rt
+// (groups, members, manager…): rendering rt's entries with p then resolves DNs.
+func (rt *ResourceType) ProjectsReferences(p *Projection) bool {
+	for _, a := range rt.Attrs {
+		if a.IsReference() && p.includes(rt, a) {
+			return true
+		}
+	}
+	return false
+}
+
 // RefKey normalises a DN for reference maps (DNs compare case-insensitively).
 // Plain DNs (no escapes, quotes or multi-valued RDNs: nearly all) take a fast
 // path; the rest are parsed per RFC 4514.
