@@ -136,32 +136,29 @@ func (r *Resources) render(ctx context.Context, entries []*ldap.Entry, p *mappin
 	// A page of users in the same groups names each group once per user: each
 	// distinct DN is resolved, and its reference object rendered, once.
 	var dns []string
-	seen := map[string]bool{}
+	shared := mapping.NewSharedRefs()
 	refs := map[string]mapping.Ref{}
 	for _, e := range entries {
-		own := r.rt.ReferenceDNs(e, p)
-		if len(own) > backlinkFrom {
-			if done, err := r.s.refsByBacklink(ctx, r.rt, e.DN, own, refs); err != nil {
+		if r.rt.ReferenceCount(e, p) > backlinkFrom {
+			if done, err := r.s.refsByBacklink(ctx, r.rt, e.DN, r.rt.ReferenceDNs(e, p), refs); err != nil {
 				return nil, classify(err, r.rt.Name)
 			} else if done {
 				continue
 			}
 		}
-		for _, dn := range own {
-			if !seen[dn] {
-				seen[dn] = true
-				dns = append(dns, dn)
-			}
-		}
+		dns = shared.NoteEntry(r.rt, e, p, dns)
 	}
 	more, err := r.s.sharedRefsOf(ctx, dns) // with the renders running beside it (flights.go)
 	if err != nil {
 		return nil, classify(err, r.rt.Name)
 	}
+	if len(refs) == 0 {
+		refs = more
+	}
 	for k, v := range more {
 		refs[k] = v
 	}
-	shared := mapping.NewSharedRefs(refs)
+	shared.Resolve(refs)
 	out := make([]map[string]any, len(entries))
 	for i, e := range entries {
 		out[i] = r.rt.FromLDAP(e, shared, r.s.base, p)

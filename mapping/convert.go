@@ -575,16 +575,35 @@ func fromLDAP(a *AttrMap, raw []byte) (v any, ok bool) {
 // (manager, members…), for one batched DN → id lookup before FromLDAP.
 func (rt *ResourceType) ReferenceDNs(e *ldap.Entry, p *Projection) []string {
 	var dns []string
+	rt.eachReference(e, p, func(dn string) { dns = append(dns, dn) })
+	return dns
+}
+
+// ReferenceCount is len(ReferenceDNs(e, p)), without the list.
+func (rt *ResourceType) ReferenceCount(e *ldap.Entry, p *Projection) int {
+	n := 0
+	rt.eachReference(e, p, func(string) { n++ })
+	return n
+}
+
+// eachReference calls fn with each DN value of e that FromLDAP with p renders
+// as a reference, in the order it renders them (an empty value, groupOfNames'
+// placeholder member, is none).
+func (rt *ResourceType) eachReference(e *ldap.Entry, p *Projection, fn func(dn string)) {
 	for _, a := range rt.Attrs {
-		if a.IsReference() && p.includes(rt, a) {
+		if a.IsReference() && rt.renders(a, p) {
 			for _, v := range e.GetEqualFoldAttributeValues(a.LDAP) {
-				if v != "" { // groupOfNames' empty placeholder member
-					dns = append(dns, v)
+				if v != "" {
+					fn(v)
 				}
 			}
 		}
 	}
-	return dns
+}
+
+// renders reports whether FromLDAP with p shows attribute a.
+func (rt *ResourceType) renders(a *AttrMap, p *Projection) bool {
+	return a.Mutability != MutabilityWriteOnly && p.includes(rt, a)
 }
 
 // ProjectsReferences reports whether p includes a reference attribute of rt
@@ -662,8 +681,9 @@ func (rt *ResourceType) fromEntry(e *ldap.Entry, refs *Refs, baseURL string, p *
 	}
 	res := map[string]any{"id": id}
 	schemas := []string{rt.Schema.ID}
+	slots := refs.entrySlots(e) // the slots of e's reference values, in order, when noted
 	for _, a := range rt.Attrs {
-		if a.Mutability == MutabilityWriteOnly || !p.includes(rt, a) {
+		if !rt.renders(a, p) {
 			continue
 		}
 		raw := e.GetEqualFoldRawAttributeValues(a.LDAP)
@@ -675,9 +695,18 @@ func (rt *ResourceType) fromEntry(e *ldap.Entry, refs *Refs, baseURL string, p *
 			vals = []any{true}
 		}
 		if a.IsReference() { // DNs, read as the strings go-ldap keeps (no copy per value)
-			objects := refs.objectsOf(a)
 			for _, dn := range e.GetEqualFoldAttributeValues(a.LDAP) {
-				if o := refs.object(dn, baseURL, a, objects); o != nil {
+				if dn == "" {
+					continue // groupOfNames' placeholder member
+				}
+				var o map[string]any
+				if len(slots) > 0 && refs.slots[slots[0]].dn == dn {
+					o = refs.slotObject(slots[0], baseURL, a)
+					slots = slots[1:]
+				} else {
+					o = refs.object(dn, baseURL, a)
+				}
+				if o != nil {
 					vals = append(vals, o)
 				}
 			}
@@ -882,65 +911,116 @@ func refObject(ref Ref, baseURL string, a *AttrMap) map[string]any {
 }
 
 // Refs are the resources the DN values of a batch of entries name, for
-// FromLDAP: Resolved maps RefKey(DN) to the resource (a DN absent from it is
-// dangling and not shown). A list page of users in the same few hundred groups
-// names each group DN once per user; built by NewSharedRefs, Refs normalises
-// and renders each reference object once for the whole batch, so the objects are shared between the resources rendered:
-// callers must not modify them.
+// FromLDAP: by RefKey(DN), the resource (a DN absent is dangling and not
+// shown). A list page of users in the same few hundred groups names each group
+// DN once per user; Refs made by NewSharedRefs render each reference object
+// once for the whole batch and share it between the resources rendered:
+// callers must not modify such objects.
 type Refs struct {
-	Resolved map[string]Ref
-	// objects are the rendered objects by attribute and DN as the entry spells
-	// it: the same DN renders differently in attributes that show type and in
-	// those that don't. Keyed by attribute first, so that each value costs one
-	// string-keyed lookup.
-	objects map[*AttrMap]map[string]map[string]any
+	resolved map[string]Ref
+	// With NewSharedRefs: the slot of each DN noted, as the entries spell it;
+	// the slots; and each noted entry's slots, in the order FromLDAP renders
+	// its reference values, so that rendering them takes no lookup.
+	shared  map[string]int32
+	slots   []refSlot
+	order   []int32                  // the noted entries' slots, entry after entry
+	byEntry map[*ldap.Entry][2]int32 // each noted entry's part of order
+}
+
+// refSlot is one DN of a shared render: its reference objects, built on first
+// use, one per attribute (the same DN renders differently in attributes that
+// show type and in those that don't; nearly always there is one).
+type refSlot struct {
+	dn    string
+	first attrObject
+	more  []attrObject
+}
+
+type attrObject struct {
+	a *AttrMap       // nil: not built yet
+	o map[string]any // nil: the DN names no resolved resource
 }
 
 // NewRefs returns Refs over resolved (RefKey → resource) whose objects belong
 // to the resource rendered (a PATCH may change them).
-func NewRefs(resolved map[string]Ref) *Refs { return &Refs{Resolved: resolved} }
+func NewRefs(resolved map[string]Ref) *Refs { return &Refs{resolved: resolved} }
 
-// NewSharedRefs is NewRefs for read-only renders: each reference object is
-// built once and shared.
-func NewSharedRefs(resolved map[string]Ref) *Refs {
-	return &Refs{Resolved: resolved, objects: map[*AttrMap]map[string]map[string]any{}}
+// NewSharedRefs returns Refs for a read-only render of a batch of entries,
+// empty: the caller notes the entries (NoteEntry) to learn their distinct
+// reference DNs, resolves those, and gives the result to Resolve before
+// FromLDAP. Each reference object of a noted entry is then built once per DN
+// and shared, and found without a lookup.
+func NewSharedRefs() *Refs {
+	return &Refs{shared: map[string]int32{}, byEntry: map[*ldap.Entry][2]int32{}}
 }
 
-// objectsOf is the shared objects of attribute a, by DN (nil when objects
-// are not shared, or a fixes sub-attributes: FromLDAP adds them to the object).
-func (r *Refs) objectsOf(a *AttrMap) map[string]map[string]any {
-	if r == nil || r.objects == nil || len(a.Fixed) > 0 {
+// NoteEntry records the reference values of e that FromLDAP with p renders,
+// and appends to dns those of a spelling not noted before (the caller
+// resolves each once).
+func (r *Refs) NoteEntry(rt *ResourceType, e *ldap.Entry, p *Projection, dns []string) []string {
+	start := int32(len(r.order))
+	rt.eachReference(e, p, func(dn string) {
+		i, ok := r.shared[dn]
+		if !ok {
+			i = int32(len(r.slots))
+			r.shared[dn] = i
+			r.slots = append(r.slots, refSlot{dn: dn})
+			dns = append(dns, dn)
+		}
+		r.order = append(r.order, i)
+	})
+	r.byEntry[e] = [2]int32{start, int32(len(r.order))}
+	return dns
+}
+
+// Resolve sets the resources the DNs name (RefKey → resource), for the
+// renders that follow.
+func (r *Refs) Resolve(resolved map[string]Ref) { r.resolved = resolved }
+
+// entrySlots returns the slots NoteEntry recorded for e (nil: not noted).
+func (r *Refs) entrySlots(e *ldap.Entry) []int32 {
+	if r == nil || r.byEntry == nil {
 		return nil
 	}
-	m := r.objects[a]
-	if m == nil {
-		m = map[string]map[string]any{}
-		r.objects[a] = m
+	if part, ok := r.byEntry[e]; ok {
+		return r.order[part[0]:part[1]]
 	}
-	return m
+	return nil
 }
 
 // object is the SCIM object of the reference dn in attribute a, nil when dn
-// names no resolved resource. With objects (objectsOf(a)), each is built once
-// per DN and attribute and shared.
-func (r *Refs) object(dn, baseURL string, a *AttrMap, objects map[string]map[string]any) map[string]any {
+// names no resolved resource (a DN not noted: built for this value alone).
+func (r *Refs) object(dn, baseURL string, a *AttrMap) map[string]any {
 	if r == nil {
 		return nil
 	}
-	if objects == nil {
-		ref, ok := r.Resolved[RefKey(dn)]
-		if !ok {
-			return nil
+	ref, ok := r.resolved[RefKey(dn)]
+	if !ok {
+		return nil
+	}
+	return refObject(ref, baseURL, a)
+}
+
+// slotObject is object for the DN of slot i, built once per attribute and
+// shared, unless a fixes sub-attributes (FromLDAP adds them to the object).
+func (r *Refs) slotObject(i int32, baseURL string, a *AttrMap) map[string]any {
+	slot := &r.slots[i]
+	if len(a.Fixed) > 0 {
+		return r.object(slot.dn, baseURL, a)
+	}
+	if slot.first.a == a {
+		return slot.first.o
+	}
+	for _, ao := range slot.more {
+		if ao.a == a {
+			return ao.o
 		}
-		return refObject(ref, baseURL, a)
 	}
-	if o, done := objects[dn]; done {
-		return o
+	ao := attrObject{a: a, o: r.object(slot.dn, baseURL, a)} // o nil too: a dangling DN is looked up once
+	if slot.first.a == nil {
+		slot.first = ao
+	} else {
+		slot.more = append(slot.more, ao)
 	}
-	var o map[string]any
-	if ref, found := r.Resolved[RefKey(dn)]; found {
-		o = refObject(ref, baseURL, a)
-	}
-	objects[dn] = o // nil too: a dangling DN is looked up once
-	return o
+	return ao.o
 }
