@@ -123,6 +123,25 @@ func (s *Snapshot) reading(ctx context.Context) (_ context.Context, done func())
 	}
 }
 
+// alone reports whether the page that ctx announced (reading) is read with no
+// resolution running or gathering and no other page being read: it then has
+// no flight to share (prefetch.go).
+func (s *Snapshot) alone(ctx context.Context) bool {
+	id, _ := ctx.Value(readerKey{}).(uint64)
+	fl := &s.d.flights
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	lane := fl.lanes[s.m]
+	if lane == nil {
+		return true
+	}
+	others := len(lane.readers)
+	if lane.readers[id] {
+		others--
+	}
+	return !lane.running && lane.next == nil && others == 0
+}
+
 // leave takes reader id off lane (id 0: none), and off the reader list of
 // the flight that gathers. Call with fl.mu held.
 func (lane *flightLane) leave(id uint64) {

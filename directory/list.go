@@ -49,25 +49,32 @@ func (p *Page) Release() {
 
 // readPage reads one page of count entries of ts with read and renders them,
 // holding the page's share of the list memory (budget.go) from before the
-// read; the lease is the caller's to release.
-func (ts typeSearch) readPage(ctx context.Context, count int, read func(attrs []string) ([]*ldap.Entry, error)) ([]map[string]any, *Lease, error) {
+// read; the lease is the caller's to release. read is given a function to
+// call with each entry as it arrives (nil when the page shows no references),
+// which notes its references early (prefetch.go).
+func (ts typeSearch) readPage(ctx context.Context, count int, read func(attrs []string, each func(*ldap.Entry)) ([]*ldap.Entry, error)) ([]map[string]any, *Lease, error) {
 	attrs := ts.r.rt.LDAPAttributes(ts.proj)
 	lease, err := ts.r.s.d.budget.reserve(ctx, attrs, count)
 	if err != nil {
 		return nil, nil, err
 	}
+	var pre *prefetch
+	var each func(*ldap.Entry)
 	if ts.r.rt.ProjectsReferences(ts.proj) {
 		var done func()
 		ctx, done = ts.r.s.reading(ctx) // a resolution starting meanwhile waits for this page (flights.go)
 		defer done()
+		if pre = ts.r.prefetch(ctx, ts.proj); pre != nil {
+			each = pre.each
+		}
 	}
-	entries, err := read(attrs)
+	entries, err := read(attrs, each)
 	if err == nil {
 		err = lease.settle(ctx, entries)
 	}
 	var list []map[string]any
 	if err == nil {
-		list, err = ts.r.render(ctx, entries, ts.proj)
+		list, err = ts.r.renderFetched(ctx, entries, ts.proj, pre)
 	}
 	if err != nil {
 		lease.Release()
@@ -186,8 +193,8 @@ func (s *Snapshot) List(ctx context.Context, types []*mapping.ResourceType, q *Q
 	if len(searches) == 1 && s.d.VirtualListViews() {
 		ts := searches[0]
 		var total int
-		list, lease, err := ts.readPage(ctx, q.Count, func(attrs []string) (entries []*ldap.Entry, err error) {
-			if entries, total, err = ts.vlvWindow(ctx, attrs, q.StartIndex, q.Count); err != nil { // paging.go
+		list, lease, err := ts.readPage(ctx, q.Count, func(attrs []string, each func(*ldap.Entry)) (entries []*ldap.Entry, err error) {
+			if entries, total, err = ts.vlvWindow(ctx, attrs, q.StartIndex, q.Count, each); err != nil { // paging.go
 				err = ts.listError(err, q)
 			}
 			return entries, err
@@ -202,7 +209,7 @@ func (s *Snapshot) List(ctx context.Context, types []*mapping.ResourceType, q *Q
 		skip := max(q.StartIndex-1-page.Total, 0)
 		take := q.Count - len(page.Resources)
 		var n int
-		list, lease, err := ts.readPage(ctx, max(take, 0), func(attrs []string) (entries []*ldap.Entry, err error) {
+		list, lease, err := ts.readPage(ctx, max(take, 0), func(attrs []string, _ func(*ldap.Entry)) (entries []*ldap.Entry, err error) {
 			if entries, n, err = ts.walk(ctx, attrs, skip, take); err != nil {
 				err = ts.listError(err, q)
 			}

@@ -40,8 +40,9 @@ func idSort(rt *mapping.ResourceType) *ldapstore.SortControl {
 // holds every match is served by one size-limited search (firstPage; what an
 // IdP's "userName eq" lookup needs, and no sort slot of the directory's unless
 // sortBy asks for one); any other page is one VLV search, sorted by sortBy
-// (then id) or by id.
-func (ts typeSearch) vlvWindow(ctx context.Context, attrs []string, startIndex, count int) ([]*ldap.Entry, int, error) {
+// (then id) or by id, whose entries are given to each (nil: none) as they
+// arrive.
+func (ts typeSearch) vlvWindow(ctx context.Context, attrs []string, startIndex, count int, each func(*ldap.Entry)) ([]*ldap.Entry, int, error) {
 	rt, store := ts.r.rt, ts.r.store
 	req := ldap.NewSearchRequest(rt.Base, rt.Scope, ldap.NeverDerefAliases, 0, 0, false, ts.filter, attrs, nil)
 	if startIndex == 1 && count > 0 {
@@ -57,7 +58,7 @@ func (ts typeSearch) vlvWindow(ctx context.Context, attrs []string, startIndex, 
 	if count == 0 {
 		req.Attributes = []string{"1.1"} // only counting
 	}
-	res, err := store.SearchVLV(ctx, req, sort, vlv)
+	res, err := store.SearchVLVEach(ctx, req, sort, vlv, each)
 	if err != nil && isCode(err, ldap.LDAPResultSizeLimitExceeded) && count > 0 && res != nil && len(res.Entries) > 0 {
 		// The directory's own size limit is below the window (a service account
 		// limited to 500 entries per search): serve the entries that came, fewer
@@ -294,7 +295,7 @@ func (s *Snapshot) cursorList(ctx context.Context, searches []typeSearch, q *Que
 	cur.T, cur.F = rt.Name, listDigest(rt, q.Filter)
 	var total int
 	var next, prev string
-	list, lease, err := ts.readPage(ctx, q.Count, func(attrs []string) (entries []*ldap.Entry, err error) {
+	list, lease, err := ts.readPage(ctx, q.Count, func(attrs []string, _ func(*ldap.Entry)) (entries []*ldap.Entry, err error) {
 		if entries, total, next, prev, err = ts.cursorPage(ctx, attrs, cur, q.Count); err != nil {
 			err = ts.listError(err, q)
 		}

@@ -130,15 +130,33 @@ func (s *Snapshot) exists(ctx context.Context, dn string) (bool, error) {
 // long member list is resolved through its back-link instead (see refsByBacklink).
 // meta is left out when p excludes it.
 func (r *Resources) render(ctx context.Context, entries []*ldap.Entry, p *mapping.Projection) ([]map[string]any, error) {
+	return r.renderFetched(ctx, entries, p, nil)
+}
+
+// renderFetched is render for entries of which pre (nil: none) noted some as
+// they arrived and may have resolved the references of the first
+// (prefetch.go).
+func (r *Resources) renderFetched(ctx context.Context, entries []*ldap.Entry, p *mapping.Projection, pre *prefetch) ([]map[string]any, error) {
 	if err := r.store.CompleteRanges(ctx, entries); err != nil { // AD: member;range=… (no-op when read already)
 		return nil, classify(err, r.rt.Name)
 	}
 	// A page of users in the same groups names each group once per user: each
 	// distinct DN is resolved, and its reference object rendered, once.
-	var dns []string
 	shared := mapping.NewSharedRefs()
+	var early map[string]mapping.Ref
+	var dns []string
+	if pre != nil {
+		var err error
+		if early, dns, err = pre.resolved(ctx); err != nil {
+			return nil, classify(err, r.rt.Name)
+		}
+		shared = pre.refs
+	}
 	refs := map[string]mapping.Ref{}
 	for _, e := range entries {
+		if shared.Noted(e) {
+			continue // as it arrived
+		}
 		if r.rt.ReferenceCount(e, p) > backlinkFrom {
 			if done, err := r.s.refsByBacklink(ctx, r.rt, e.DN, r.rt.ReferenceDNs(e, p), refs); err != nil {
 				return nil, classify(err, r.rt.Name)
@@ -152,11 +170,14 @@ func (r *Resources) render(ctx context.Context, entries []*ldap.Entry, p *mappin
 	if err != nil {
 		return nil, classify(err, r.rt.Name)
 	}
-	if len(refs) == 0 {
-		refs = more
-	}
-	for k, v := range more {
-		refs[k] = v
+	for _, m := range []map[string]mapping.Ref{early, more} {
+		if len(refs) == 0 && m != nil {
+			refs = m
+			continue
+		}
+		for k, v := range m {
+			refs[k] = v
+		}
 	}
 	shared.Resolve(refs)
 	out := make([]map[string]any, len(entries))

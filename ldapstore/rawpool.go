@@ -206,7 +206,7 @@ func (s *Store) searchOn(ctx context.Context, c *wireConn, req *ldap.SearchReque
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
 	}
-	res, err = c.search(req, opTimeout(ctx, s.cfg.Timeout))
+	res, err = c.search(req, opTimeout(ctx, s.cfg.Timeout), nil)
 	keep = stop() && !c.broken // a deadline cut short by ctx's end may still be set
 	if err == nil {
 		return res, nil, keep
@@ -245,7 +245,7 @@ func (s *Store) idleRootDSE() map[string]bool {
 		<-p.tokens
 		return nil
 	}
-	res, err := c.search(rootDSEControlsRequest(), s.cfg.Timeout)
+	res, err := c.search(rootDSEControlsRequest(), s.cfg.Timeout, nil)
 	s.putRaw(srv, c, err == nil && !c.broken)
 	return supportedControls(res, err)
 }

@@ -124,6 +124,15 @@ func vlvResponse(controls []ldap.Control) (target, count, code int, ok bool) {
 // users who are each in hundreds of groups costs a few allocations per entry
 // instead of several per value.
 func (s *Store) SearchVLV(ctx context.Context, req *ldap.SearchRequest, sort *SortControl, vlv *VLVControl) (*VLVResult, error) {
+	return s.SearchVLVEach(ctx, req, sort, vlv, nil)
+}
+
+// SearchVLVEach is SearchVLV that also calls each with every entry as it
+// arrives, before the next is read: the caller may start on the window's
+// first entries while the directory still sends the rest. each runs on the
+// goroutine that reads the response, which may outlive the call when ctx ends
+// first (the search is then abandoned); it must not block.
+func (s *Store) SearchVLVEach(ctx context.Context, req *ldap.SearchRequest, sort *SortControl, vlv *VLVControl, each func(*ldap.Entry)) (*VLVResult, error) {
 	select {
 	case s.vlvSlots <- struct{}{}:
 		defer func() { <-s.vlvSlots }()
@@ -144,7 +153,7 @@ func (s *Store) SearchVLV(ctx context.Context, req *ldap.SearchRequest, sort *So
 	got := make(chan *ldap.SearchResult, 1) // empty when run abandoned the search at ctx's end
 	countOp(ctx)
 	err = s.run(ctx, "search", nil, func(*ldap.Conn) error { // the search runs on c, not on a go-ldap connection
-		res, err := c.search(&r, s.cfg.Timeout) // ctx's end, when sooner, is run's to report
+		res, err := c.search(&r, s.cfg.Timeout, each) // ctx's end, when sooner, is run's to report
 		got <- res
 		return err
 	})

@@ -127,7 +127,7 @@ func BenchmarkDecode(b *testing.B) {
 			client, server := net.Pipe()
 			go replay(server, resp)
 			c := &wireConn{conn: client, r: bufio.NewReaderSize(client, 32<<10)}
-			res, err := c.search(req, time.Minute)
+			res, err := c.search(req, time.Minute, nil)
 			if err != nil || len(res.Entries) != 100 {
 				b.Fatal(err)
 			}

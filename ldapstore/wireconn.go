@@ -145,8 +145,9 @@ func (c *wireConn) bind(dn, password string) error {
 // SearchResultDone's result code, diagnostic message and controls; error nil
 // for success, else an *ldap.Error of the result code. Unlike go-ldap, the
 // controls are returned with a failure too. req.EnforceSizeLimit is honoured
-// as go-ldap does (ldap.ErrSizeLimitExceeded).
-func (c *wireConn) search(req *ldap.SearchRequest, timeout time.Duration) (*ldap.SearchResult, error) {
+// as go-ldap does (ldap.ErrSizeLimitExceeded). each, when not nil, is called
+// with every entry as it arrives, before the next is read.
+func (c *wireConn) search(req *ldap.SearchRequest, timeout time.Duration, each func(*ldap.Entry)) (*ldap.SearchResult, error) {
 	if err := c.conn.SetDeadline(time.Now().Add(timeout)); err != nil {
 		return nil, ldap.NewError(ldap.ErrorNetwork, err)
 	}
@@ -183,6 +184,9 @@ func (c *wireConn) search(req *ldap.SearchRequest, timeout time.Duration) (*ldap
 				return res, ldap.ErrSizeLimitExceeded
 			}
 			res.Entries = append(res.Entries, m.entry)
+			if each != nil {
+				each(m.entry)
+			}
 		case opSearchReference:
 			res.Referrals = append(res.Referrals, m.ref)
 		case opSearchDone:

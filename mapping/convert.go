@@ -973,6 +973,12 @@ func (r *Refs) NoteEntry(rt *ResourceType, e *ldap.Entry, p *Projection, dns []s
 	return dns
 }
 
+// Noted reports whether NoteEntry recorded e.
+func (r *Refs) Noted(e *ldap.Entry) bool {
+	_, ok := r.byEntry[e]
+	return ok
+}
+
 // Resolve sets the resources the DNs name (RefKey → resource), for the
 // renders that follow.
 func (r *Refs) Resolve(resolved map[string]Ref) { r.resolved = resolved }

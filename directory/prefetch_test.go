@@ -1,0 +1,112 @@
+package directory
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scim2ldap/scim2ldap/mapping"
+)
+
+// prefetchUsers makes three users, each in the groups "<prefix> A" and
+// "<prefix> B" and one group of their own, and returns the SCIM filter that
+// finds them.
+func prefetchUsers(t *testing.T, e *testEnv, prefix string) string {
+	t.Helper()
+	var ids []string
+	for i := range 3 {
+		id, _ := e.create(t, "User", map[string]any{"userName": fmt.Sprintf("%s%d", prefix, i)})
+		ids = append(ids, id)
+		e.create(t, "Group", map[string]any{"displayName": fmt.Sprintf("%s own %d", prefix, i), "members": []any{map[string]any{"value": id}}})
+	}
+	var all []any
+	for _, id := range ids {
+		all = append(all, map[string]any{"value": id})
+	}
+	for _, g := range []string{"A", "B"} {
+		e.create(t, "Group", map[string]any{"displayName": prefix + " " + g, "members": all})
+	}
+	return fmt.Sprintf("userName sw %q", prefix)
+}
+
+// A VLV page read alone resolves its first entry's references while the rest
+// arrive, and the render resolves only what later entries add: two
+// resolution searches for a window of two users (the first entry's three
+// groups, then the second's own group), each user showing exactly its groups,
+// as the same users read one by one show them.
+func TestPagePrefetchesFirstEntryReferences(t *testing.T) {
+	e := newTestEnv(t)
+	if !e.snap.d.VirtualListViews() {
+		t.Fatal("the test directory offers no VLV")
+	}
+	filter := prefetchUsers(t, e, "prefetch")
+	users := e.m.ResourceType("User")
+	var mu sync.Mutex // the early resolution searches beside the window's search
+	var searches []string
+	e.snap.d.store.SetObserver(func(op, _ string, _ time.Duration) { mu.Lock(); searches = append(searches, op); mu.Unlock() })
+	page, err := e.snap.List(t.Context(), []*mapping.ResourceType{users}, &Query{Filter: filter, StartIndex: 2, Count: 2})
+	e.snap.d.store.SetObserver(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Release()
+	if len(page.Resources) != 2 || page.Total != 3 {
+		t.Fatalf("page of %d of %d users, want 2 of 3", len(page.Resources), page.Total)
+	}
+	// connect, bind and VLV search of the window, then the two resolutions
+	if want := []string{"connect", "search", "search", "search"}; !reflect.DeepEqual(searchesOnly(searches), want) {
+		t.Errorf("operations %v, want %v", searches, want)
+	}
+	for _, res := range page.Resources {
+		one, err := e.snap.Resources(users).Get(t.Context(), res["id"].(string), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(res["groups"], one.Attributes["groups"]) {
+			t.Errorf("%s: page shows groups %v, the user read alone %v", res["userName"], res["groups"], one.Attributes["groups"])
+		}
+		if n := len(res["groups"].([]any)); n != 3 {
+			t.Errorf("%s: %d groups, want 3", res["userName"], n)
+		}
+	}
+}
+
+// searchesOnly drops the binds from ops (the order of the rest kept).
+func searchesOnly(ops []string) []string {
+	var out []string
+	for _, op := range ops {
+		if op != "bind" {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// A page read while another page is being read resolves nothing early: its
+// references go to the shared flight (one resolution search).
+func TestPageBesideAnotherSharesInsteadOfPrefetching(t *testing.T) {
+	e := newTestEnv(t)
+	e.snap.d.flights.wait = time.Millisecond // the other page never renders
+	filter := prefetchUsers(t, e, "beside")
+	_, doneOther := e.snap.reading(t.Context())
+	defer doneOther()
+	var mu sync.Mutex // the early resolution searches beside the window's search
+	var searches []string
+	e.snap.d.store.SetObserver(func(op, _ string, _ time.Duration) { mu.Lock(); searches = append(searches, op); mu.Unlock() })
+	page, err := e.snap.List(t.Context(), []*mapping.ResourceType{e.m.ResourceType("User")}, &Query{Filter: filter, StartIndex: 2, Count: 2})
+	e.snap.d.store.SetObserver(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Release()
+	if want := []string{"connect", "search", "search"}; !reflect.DeepEqual(searchesOnly(searches), want) {
+		t.Errorf("operations %v, want %v (the window, then one resolution of all four groups)", searches, want)
+	}
+	for _, res := range page.Resources {
+		if n := len(res["groups"].([]any)); n != 3 {
+			t.Errorf("%s: %d groups, want 3", res["userName"], n)
+		}
+	}
+}
