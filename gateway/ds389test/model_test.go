@@ -103,6 +103,8 @@ func TestModel389DS(t *testing.T) {
 			// refint writes the new DN lower-cased on a rename.
 			FoldedReferences: true,
 			Pools:            scimmodel.DefaultPools,
+			// Where ns-slapd waits, should it stop answering.
+			Stuck: ds.Stacks,
 		},
 	})
 }

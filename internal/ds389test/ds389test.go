@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -40,6 +41,7 @@ type Server struct {
 	RootDN   string // cn=Directory Manager (no access control, no password policy), for test set-up only
 	RootPW   string
 	CAFile   string // PEM of the instance's self-signed CA
+	PID      int    // ns-slapd's process id
 }
 
 // ErrUnavailable wraps the reasons 389 DS cannot run on this machine at all
@@ -63,9 +65,10 @@ func Start() (*Server, error) {
 		out, err := cmd.CombinedOutput()
 		if err == nil {
 			env := slapdtest.ParseEnv(filepath.Join(dir, "env"))
+			pid, _ := strconv.Atoi(env["DS389_PID"])
 			return &Server{Dir: dir, URL: env["DS389_URL"], LDAPSURL: env["DS389_LDAPS_URL"], BaseDN: env["DS389_BASE"],
 				BindDN: env["DS389_BIND_DN"], Password: env["DS389_BIND_PW"], RootDN: strings.Trim(env["DS389_ROOT_DN"], "'"),
-				RootPW: strings.Trim(env["DS389_ROOT_PW"], "'"), CAFile: env["DS389_CACERT"]}, nil
+				RootPW: strings.Trim(env["DS389_ROOT_PW"], "'"), CAFile: env["DS389_CACERT"], PID: pid}, nil
 		}
 		exec.Command("bash", filepath.Join(slapdtest.RepoRoot(), "scripts", "ds389-down.sh"), dir, "--keep").Run()
 		var ee *exec.ExitError
@@ -82,6 +85,22 @@ func Start() (*Server, error) {
 	}
 	os.RemoveAll(dir)
 	return nil, lastErr
+}
+
+// Stacks is every ns-slapd thread's stack (gdb's `thread apply all bt`), to
+// tell where a server that stopped answering waits: which threads hold and
+// which wait for the back end's and the plugins' locks. Without gdb, or
+// when it may not attach (ptrace), it says so instead.
+func (s *Server) Stacks() string {
+	gdb, err := exec.LookPath("gdb")
+	if err != nil {
+		return "ns-slapd's thread stacks: no gdb on this machine (apt-get install gdb)"
+	}
+	out, err := exec.Command(gdb, "-p", strconv.Itoa(s.PID), "-batch", "-ex", "thread apply all bt").CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("ns-slapd's thread stacks: gdb -p %d: %v\n%s", s.PID, err, out)
+	}
+	return fmt.Sprintf("ns-slapd's thread stacks (gdb -p %d):\n%s", s.PID, out)
 }
 
 // Stop stops the server and removes its directory.

@@ -21,7 +21,7 @@ type dirEntry struct {
 // readTree reads the entries of tree (its base itself left out) with attrs
 // and their ids, by DN as the directory spells it.
 func (w *world) readTree(tree Tree, attrs ...string) (map[string]*dirEntry, error) {
-	res, err := w.dir.Admin.Search(ldap.NewSearchRequest(tree.Base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+	res, err := w.search(ldap.NewSearchRequest(tree.Base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 		tree.Filter, append(attrs, w.dir.Dialect.ID), nil))
 	if err != nil {
 		return nil, err
@@ -301,19 +301,25 @@ func (w *world) checkGets(models []*model, xs []ids) []problem {
 // the entry, by ppolicy or AD's badPwdCount.)
 func (w *world) checkBinds(models []*model) []problem {
 	var problems []problem
+	if err := w.stalledErr(); err != nil {
+		return []problem{{"bind: the directory stopped answering", err.Error()}}
+	}
 	conn, err := w.dir.Dial()
 	if err != nil {
 		return []problem{{"bind: cannot connect", err.Error()}}
 	}
 	defer conn.Close()
+	conn.SetTimeout(AdminTimeout)
 	for c, m := range models {
 		for h, u := range m.users {
 			if !u.live || u.password == "" {
 				continue
 			}
 			who := fmt.Sprintf("%s %s", owner{c, h, true}, u.name)
-			err := conn.Bind(m.userDN(h), u.password)
+			err := w.stalled(conn.Bind(m.userDN(h), u.password))
 			switch {
+			case timedOut(err):
+				return append(problems, problem{"bind: the directory stopped answering", fmt.Sprintf("bind as %s: %v", who, err)})
 			case u.active && err != nil:
 				problems = append(problems, problem{"bind: an active user cannot bind", fmt.Sprintf("%s is active but cannot bind with its password: %v", who, err)})
 			case !u.active && err == nil:

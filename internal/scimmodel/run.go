@@ -268,7 +268,7 @@ func (w *world) snapshot(id string) string {
 	if !ok {
 		return ""
 	}
-	res, err := w.dir.Admin.Search(ldap.NewSearchRequest(w.dir.Base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+	res, err := w.search(ldap.NewSearchRequest(w.dir.Base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 		filter, w.dir.SnapshotAttrs, nil))
 	if err != nil || len(res.Entries) != 1 {
 		return ""
@@ -298,12 +298,12 @@ func (w *world) wipe() error {
 		bases = append(bases, w.dir.Groups.Base)
 	}
 	for _, base := range bases {
-		res, err := w.dir.Admin.Search(ldap.NewSearchRequest(base, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+		res, err := w.search(ldap.NewSearchRequest(base, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
 		if err != nil {
 			return err
 		}
 		for _, e := range res.Entries {
-			if err := w.dir.Admin.Del(ldap.NewDelRequest(e.DN, nil)); err != nil {
+			if err := w.del(e.DN); err != nil {
 				return fmt.Errorf("wipe %s: %w", e.DN, err)
 			}
 		}

@@ -46,6 +46,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,7 +68,7 @@ const clients = 3
 type Directory struct {
 	// Admin is a connection bound as the directory's administrator, allowed to
 	// read and delete every user and group (go-ldap connections are safe for
-	// concurrent use).
+	// concurrent use). Run sets its timeout (Conn.SetTimeout) to AdminTimeout.
 	Admin *ldap.Conn
 	// Dial opens an unbound connection for the users' binds.
 	Dial func() (*ldap.Conn, error)
@@ -107,6 +108,10 @@ type Directory struct {
 	EmptyGroupPlaceholder bool
 	// Pools are the values requests carry; each must be valid on this directory.
 	Pools Pools
+	// Stuck, when not nil, says what the directory is doing when it leaves a
+	// request of the model unanswered for AdminTimeout (e.g. its server's
+	// thread stacks); Run logs it once with the failure.
+	Stuck func() string
 }
 
 // Tree is a base DN searched with scope sub and a filter that matches the
@@ -176,13 +181,19 @@ type world struct {
 	client *http.Client
 	// seq numbers the requests sent (the #n of the logs); sequences counts runClients.
 	seq, sequences atomic.Int64
+	// t is Run's test (Directory.Stuck's report is logged there); stall is set
+	// once the directory left a request unanswered for AdminTimeout (stalled).
+	t         *testing.T
+	stall     atomic.Bool
+	stallOnce sync.Once
 }
 
 // Run runs both variants (subtests "sequential" and "concurrent") and logs
 // how many sequences and requests each ran.
 func Run(t *testing.T, cfg Config) {
-	w := &world{dir: &cfg.Directory, url: cfg.URL, token: cfg.Token,
+	w := &world{dir: &cfg.Directory, url: cfg.URL, token: cfg.Token, t: t,
 		client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}}
+	cfg.Admin.SetTimeout(AdminTimeout)
 	applyDefaults(t, cfg.Defaults)
 	kinds := selectKinds(t, cfg.Kinds)
 	for _, v := range []struct {
