@@ -33,6 +33,10 @@ type prefetch struct {
 	// started, done closes when out and err are set.
 	early int
 	tried bool // whether the first entry with references was met
+	// backlinked: the render resolves an entry of more than backlinkFrom
+	// references through their back-link (refsByBacklink), so each leaves
+	// such entries to it.
+	backlinked bool
 	done  chan struct{}
 	out   map[string]mapping.Ref
 	err   error
@@ -44,15 +48,15 @@ func (r *Resources) prefetch(ctx context.Context, p *mapping.Projection) *prefet
 	if planning(ctx) {
 		return nil
 	}
-	return &prefetch{r: r, ctx: ctx, p: p, refs: mapping.NewSharedRefs()}
+	return &prefetch{r: r, ctx: ctx, p: p, refs: mapping.NewSharedRefs(), backlinked: len(r.s.backlinks(r.rt)) > 0}
 }
 
 // each notes entry e as it arrives (on the goroutine reading the response;
 // see ldapstore.Store.SearchVLVEach). An entry of more than backlinkFrom
-// references is left to the render, which may resolve them through their
-// back-link instead.
+// references is left to the render when it resolves them through their
+// back-link instead (a group's members; not a user's groups).
 func (f *prefetch) each(e *ldap.Entry) {
-	if f.r.rt.ReferenceCount(e, f.p) > backlinkFrom {
+	if f.backlinked && f.r.rt.ReferenceCount(e, f.p) > backlinkFrom {
 		return
 	}
 	f.dns = f.refs.NoteEntry(f.r.rt, e, f.p, f.dns)

@@ -110,3 +110,16 @@ func TestPageBesideAnotherSharesInsteadOfPrefetching(t *testing.T) {
 		}
 	}
 }
+
+// Only entries whose references the render resolves through a back-link are
+// left to it: a group's members (users' memberOf) are, a user's groups (no
+// type maps a back-link to users) are not, however many (users in 300
+// groups are noted as they arrive).
+func TestPrefetchLeavesOnlyBacklinkedEntries(t *testing.T) {
+	e := newTestEnv(t)
+	for typ, want := range map[string]bool{"User": false, "Group": true} {
+		if got := e.snap.Resources(e.m.ResourceType(typ)).prefetch(t.Context(), nil).backlinked; got != want {
+			t.Errorf("%s: backlinked %v, want %v", typ, got, want)
+		}
+	}
+}

@@ -112,12 +112,7 @@ func (s *Snapshot) refsOf(ctx context.Context, dns []string) (map[string]mapping
 func (s *Snapshot) refsByBacklink(ctx context.Context, owner *mapping.ResourceType, ownerDN string, dns []string, out map[string]mapping.Ref) (bool, error) {
 	var rest []string
 	used := false
-	byType := map[*mapping.ResourceType]string{}
-	for _, rt := range s.m.Types {
-		if bl := rt.Backlink(owner); bl != "" {
-			byType[rt] = bl
-		}
-	}
+	byType := s.backlinks(owner)
 	if len(byType) == 0 {
 		return false, nil
 	}
@@ -146,6 +141,19 @@ func (s *Snapshot) refsByBacklink(ctx context.Context, owner *mapping.ResourceTy
 		out[k] = v
 	}
 	return used, err
+}
+
+// backlinks returns the resource types that map a read-only back-link to
+// owner, each with its back-link attribute (Group → memberOf for a group's
+// members of type User).
+func (s *Snapshot) backlinks(owner *mapping.ResourceType) map[*mapping.ResourceType]string {
+	byType := map[*mapping.ResourceType]string{}
+	for _, rt := range s.m.Types {
+		if bl := rt.Backlink(owner); bl != "" {
+			byType[rt] = bl
+		}
+	}
+	return byType
 }
 
 // searchBatches searches rt's entries that match the equality filter clause
