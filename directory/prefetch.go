@@ -37,9 +37,9 @@ type prefetch struct {
 	// references through their back-link (refsByBacklink), so each leaves
 	// such entries to it.
 	backlinked bool
-	done  chan struct{}
-	out   map[string]mapping.Ref
-	err   error
+	done       chan struct{}
+	out        map[string]mapping.Ref
+	err        error
 }
 
 // prefetch returns the early noting of a page rendered with p, or nil in plan
