@@ -117,9 +117,15 @@ func (s *Snapshot) reading(ctx context.Context) (_ context.Context, done func())
 		defer fl.mu.Unlock()
 		lane.leave(id)
 		s.startIfReady(lane)
-		if fl.lanes[s.m] == lane && !lane.running && lane.next == nil && len(lane.readers) == 0 {
-			delete(fl.lanes, s.m)
-		}
+		fl.forgetIdle(s.m, lane)
+	}
+}
+
+// forgetIdle drops m's lane when it is idle: no resolution running or
+// gathering, no page being read. Call with fl.mu held.
+func (fl *refFlights) forgetIdle(m *mapping.Mapping, lane *flightLane) {
+	if fl.lanes[m] == lane && !lane.running && lane.next == nil && len(lane.readers) == 0 {
+		delete(fl.lanes, m)
 	}
 }
 
@@ -172,7 +178,7 @@ func (s *Snapshot) start(lane *flightLane, f *flight) {
 // sharedRefsOf is refsOf, shared with the renders running at the same time
 // (see above). The map returned is the caller's own.
 func (s *Snapshot) sharedRefsOf(ctx context.Context, dns []string) (map[string]mapping.Ref, error) {
-	if len(dns) == 0 || planning(ctx) {
+	if planning(ctx) {
 		return s.refsOf(ctx, dns)
 	}
 	id, _ := ctx.Value(readerKey{}).(uint64)
@@ -180,6 +186,12 @@ func (s *Snapshot) sharedRefsOf(ctx context.Context, dns []string) (map[string]m
 	fl.mu.Lock()
 	lane := fl.lane(s.m)
 	lane.leave(id) // this page is read: a flight waiting for it starts below, with its DNs
+	if len(dns) == 0 { // (all resolved early, or none): nothing to share, and nobody waits for this page
+		s.startIfReady(lane)
+		fl.forgetIdle(s.m, lane)
+		fl.mu.Unlock()
+		return map[string]mapping.Ref{}, nil
+	}
 	f := lane.next
 	gathering := !lane.running && f != nil
 	switch {
@@ -259,9 +271,7 @@ func (s *Snapshot) landed(lane *flightLane) {
 		return
 	}
 	lane.running = false
-	if len(lane.readers) == 0 {
-		delete(fl.lanes, s.m)
-	}
+	fl.forgetIdle(s.m, lane)
 }
 
 // fly resolves flight f's DNs, for every render waiting in it. It runs on no

@@ -284,18 +284,20 @@ func TestSharedRefsOfWaitsForPagesBeingRead(t *testing.T) {
 }
 
 // A page being read that fails (its render never comes) releases the flight
-// that waited for it; so does flightWait passing, for a page that is slow.
+// that waited for it; so does one that has nothing left to resolve (its
+// references resolved early: prefetch.go), and flightWait passing, for a page
+// that is slow.
 func TestSharedRefsOfPageThatNeverComes(t *testing.T) {
 	e := newTestEnv(t)
 	dns, ids := flightGroups(t, e, "Flight Gone", 1)
-	for _, how := range []string{"fails", "slow"} {
+	for _, how := range []string{"fails", "resolved early", "slow"} {
 		t.Run(how, func(t *testing.T) {
 			e.snap.d.flights.wait = time.Hour
 			if how == "slow" {
 				e.snap.d.flights.wait = time.Millisecond
 			}
 			ctxA, doneA := e.snap.reading(t.Context())
-			_, doneB := e.snap.reading(t.Context())
+			ctxB, doneB := e.snap.reading(t.Context())
 			defer doneB()
 			got := make(chan map[string]mapping.Ref, 1)
 			go func() {
@@ -306,9 +308,15 @@ func TestSharedRefsOfPageThatNeverComes(t *testing.T) {
 				}
 				got <- refs
 			}()
-			if how == "fails" {
+			switch how {
+			case "fails":
 				waitGathering(t, e)
 				doneB()
+			case "resolved early":
+				waitGathering(t, e)
+				if refs, err := e.snap.sharedRefsOf(ctxB, nil); err != nil || len(refs) != 0 {
+					t.Errorf("nothing to resolve: %v, %v", refs, err)
+				}
 			}
 			if refs := <-got; refs[mapping.RefKey(dns[0])].ID != ids[dns[0]] {
 				t.Errorf("got %v, want id %s", refs, ids[dns[0]])

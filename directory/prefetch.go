@@ -52,11 +52,12 @@ func (r *Resources) prefetch(ctx context.Context, p *mapping.Projection) *prefet
 }
 
 // each notes entry e as it arrives (on the goroutine reading the response;
-// see ldapstore.Store.SearchVLVEach). An entry of more than backlinkFrom
-// references is left to the render when it resolves them through their
-// back-link instead (a group's members; not a user's groups).
+// see ldapstore.Store.SearchVLVEach). Left to the render: an entry of more
+// than backlinkFrom references when it resolves them through their back-link
+// instead (a group's members; not a user's groups), and an entry whose values
+// came in ranges (AD), completed only before the render.
 func (f *prefetch) each(e *ldap.Entry) {
-	if f.backlinked && f.r.rt.ReferenceCount(e, f.p) > backlinkFrom {
+	if ldapstore.HasRanges(e) || f.backlinked && f.r.rt.ReferenceCount(e, f.p) > backlinkFrom {
 		return
 	}
 	f.dns = f.refs.NoteEntry(f.r.rt, e, f.p, f.dns)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
+
 	"github.com/scim2ldap/scim2ldap/mapping"
 )
 
@@ -121,5 +123,26 @@ func TestPrefetchLeavesOnlyBacklinkedEntries(t *testing.T) {
 		if got := e.snap.Resources(e.m.ResourceType(typ)).prefetch(t.Context(), nil).backlinked; got != want {
 			t.Errorf("%s: backlinked %v, want %v", typ, got, want)
 		}
+	}
+}
+
+// An entry whose values came in ranges (AD's "member;range=0-1499") is left
+// to the render, which completes the ranges first: noted as it arrived, its
+// later values would name nothing resolved and vanish.
+func TestPrefetchLeavesRangedEntries(t *testing.T) {
+	e := newTestEnv(t)
+	pre := e.snap.Resources(e.m.ResourceType("Group")).prefetch(t.Context(), nil)
+	ranged := ldap.NewEntry("cn=big,ou=groups,dc=example,dc=org", map[string][]string{
+		"entryUUID": {"6ad46250-8597-1041-88e8-dd740d9ca68c"}, "cn": {"big"},
+		"member;range=0-1": {"uid=a,ou=people,dc=example,dc=org", "uid=b,ou=people,dc=example,dc=org"},
+	})
+	plain := ldap.NewEntry("cn=small,ou=groups,dc=example,dc=org", map[string][]string{
+		"entryUUID": {"7ad46250-8597-1041-88e8-dd740d9ca68c"}, "cn": {"small"},
+		"member": {"uid=a,ou=people,dc=example,dc=org"},
+	})
+	pre.each(ranged)
+	pre.each(plain)
+	if pre.refs.Noted(ranged) || !pre.refs.Noted(plain) {
+		t.Errorf("noted: ranged %v (want false), plain %v (want true)", pre.refs.Noted(ranged), pre.refs.Noted(plain))
 	}
 }

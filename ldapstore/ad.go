@@ -96,6 +96,17 @@ func (s *Store) CompleteRanges(ctx context.Context, entries []*ldap.Entry) error
 	return nil
 }
 
+// HasRanges reports whether e holds an attribute that came back as one range
+// of its values ("member;range=0-1499"), which CompleteRanges completes.
+func HasRanges(e *ldap.Entry) bool {
+	for _, a := range e.Attributes {
+		if rangeOption(a.Name) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // parseRange splits "member;range=0-1499" into member, 0 and 1499; hi is -1 for
 // "*" (the last range). ok is false for a description without a range option.
 func parseRange(desc string) (base string, lo, hi int, ok bool) {
