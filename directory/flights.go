@@ -186,7 +186,9 @@ func (s *Snapshot) sharedRefsOf(ctx context.Context, dns []string) (map[string]m
 	fl.mu.Lock()
 	lane := fl.lane(s.m)
 	lane.leave(id) // this page is read: a flight waiting for it starts below, with its DNs
-	if len(dns) == 0 { // (all resolved early, or none): nothing to share, and nobody waits for this page
+	if len(dns) == 0 {
+		// All resolved early, or none to resolve: nothing to share, and no
+		// flight waits for this page any longer.
 		s.startIfReady(lane)
 		fl.forgetIdle(s.m, lane)
 		fl.mu.Unlock()

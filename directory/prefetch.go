@@ -40,6 +40,9 @@ type prefetch struct {
 	done       chan struct{}
 	out        map[string]mapping.Ref
 	err        error
+	// rendered are the entries rendered as they arrived, once the early
+	// resolution had ended and held all their DNs.
+	rendered map[*ldap.Entry]map[string]any
 }
 
 // prefetch returns the early noting of a page rendered with p, or nil in plan
@@ -61,7 +64,11 @@ func (f *prefetch) each(e *ldap.Entry) {
 		return
 	}
 	f.dns = f.refs.NoteEntry(f.r.rt, e, f.p, f.dns)
-	if f.tried || len(f.dns) == 0 {
+	if f.tried {
+		f.render(e)
+		return
+	}
+	if len(f.dns) == 0 {
 		return
 	}
 	f.tried = true
@@ -70,6 +77,28 @@ func (f *prefetch) each(e *ldap.Entry) {
 		f.done = make(chan struct{})
 		go f.resolve(f.dns[:f.early])
 	}
+}
+
+// render renders e now when the early resolution has ended and resolved
+// every DN e names (the slots of the first f.early DNs noted); the page's
+// render uses it instead of rendering e again.
+func (f *prefetch) render(e *ldap.Entry) {
+	if f.done == nil {
+		return
+	}
+	select {
+	case <-f.done:
+	default:
+		return // still resolving
+	}
+	if f.err != nil || !f.refs.Within(e, f.early) {
+		return
+	}
+	if f.rendered == nil {
+		f.rendered = map[*ldap.Entry]map[string]any{}
+		f.refs.Resolve(f.out)
+	}
+	f.rendered[e] = f.r.rt.FromLDAP(e, f.refs, f.r.s.base, f.p)
 }
 
 // resolve is the early resolution of dns. A panic becomes its error, for the

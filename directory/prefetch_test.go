@@ -3,6 +3,7 @@ package directory
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -144,5 +145,45 @@ func TestPrefetchLeavesRangedEntries(t *testing.T) {
 	pre.each(plain)
 	if pre.refs.Noted(ranged) || !pre.refs.Noted(plain) {
 		t.Errorf("noted: ranged %v (want false), plain %v (want true)", pre.refs.Noted(ranged), pre.refs.Noted(plain))
+	}
+}
+
+// An entry that arrives after the early resolution ended, and names only DNs
+// it resolved, is rendered as it arrives, as the page's render would have
+// rendered it; one that names a DN noted later is left to the page's render.
+func TestPrefetchRendersEntriesAsTheyArrive(t *testing.T) {
+	e := newTestEnv(t)
+	dns, _ := flightGroups(t, e, "Prefetch Render", 3)
+	users := e.m.ResourceType("User")
+	pre := e.snap.Resources(users).prefetch(t.Context(), nil)
+	user := func(uid string, groups ...string) *ldap.Entry {
+		return ldap.NewEntry("uid="+uid+",ou=people,dc=example,dc=org", map[string][]string{
+			"entryUUID": {"6ad46250-8597-1041-88e8-dd740d9ca68c"}, "uid": {uid}, "memberOf": groups})
+	}
+	first := user("first", dns[0], dns[1])
+	known := user("known", dns[1], strings.ToUpper(dns[0])) // another spelling: a DN noted after the early resolution began
+	same := user("same", dns[1], dns[0])
+	later := user("later", dns[0], dns[2])
+	pre.each(first) // starts the early resolution of dns[0], dns[1]
+	if pre.done == nil {
+		t.Fatal("no early resolution for a page read alone")
+	}
+	<-pre.done
+	for _, u := range []*ldap.Entry{known, same, later} {
+		pre.each(u)
+	}
+	if pre.rendered[first] != nil || pre.rendered[known] != nil || pre.rendered[later] != nil {
+		t.Errorf("rendered early: first %v, known %v, later %v; want none (resolution running, or a DN not in it)", pre.rendered[first] != nil, pre.rendered[known] != nil, pre.rendered[later] != nil)
+	}
+	got := pre.rendered[same]
+	if got == nil {
+		t.Fatal("an entry naming only resolved DNs was not rendered as it arrived")
+	}
+	refs, err := e.snap.refsOf(t.Context(), dns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := users.FromLDAP(same, mapping.NewRefs(refs), e.snap.base, nil); !reflect.DeepEqual(got, want) {
+		t.Errorf("rendered as it arrived %v, want %v", got, want)
 	}
 }

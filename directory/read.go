@@ -182,6 +182,10 @@ func (r *Resources) renderFetched(ctx context.Context, entries []*ldap.Entry, p 
 	shared.Resolve(refs)
 	out := make([]map[string]any, len(entries))
 	for i, e := range entries {
+		if pre != nil && pre.rendered[e] != nil {
+			out[i] = pre.rendered[e] // as it arrived
+			continue
+		}
 		out[i] = r.rt.FromLDAP(e, shared, r.s.base, p)
 	}
 	return out, nil

@@ -979,6 +979,23 @@ func (r *Refs) Noted(e *ldap.Entry) bool {
 	return ok
 }
 
+// Within reports whether every reference value NoteEntry recorded for e is
+// among the first n distinct DNs noted (the DNs of a resolution made after
+// the n-th was noted), so that e can be rendered already; false for an entry
+// not noted.
+func (r *Refs) Within(e *ldap.Entry, n int) bool {
+	part, ok := r.byEntry[e]
+	if !ok {
+		return false
+	}
+	for _, i := range r.order[part[0]:part[1]] {
+		if int(i) >= n {
+			return false
+		}
+	}
+	return true
+}
+
 // Resolve sets the resources the DNs name (RefKey → resource), for the
 // renders that follow.
 func (r *Refs) Resolve(resolved map[string]Ref) { r.resolved = resolved }
