@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -23,12 +24,14 @@ import (
 //   - a render that finds one running adds its DNs to the next flight and
 //     waits; when the running resolution ends, the next flight searches the
 //     union of its renders' DNs once and every render takes its own;
-//   - a list page that finds none running but other list pages being read
-//     (their entries still arriving from the directory) starts the next flight
-//     and waits for those pages to join it, at most flightWait, as
-//     PostgreSQL's commit_delay waits only when commit_siblings other
-//     transactions are active. Pages that begin reading later are not waited
-//     for. A single resource's read (GET /Users/{id}) never waits for pages.
+//   - a list page with at least gatherFrom DNs that finds none running but
+//     other list pages being read (their entries still arriving from the
+//     directory) starts the next flight and waits for those pages to join it,
+//     at most flightWait, as PostgreSQL's commit_delay waits only when
+//     commit_siblings other transactions are active. Pages that begin reading
+//     later are not waited for. A page with fewer DNs (an IdP's userName
+//     lookup) and a single resource's read (GET /Users/{id}) never wait for
+//     pages: their resolution costs less than the wait.
 //
 // A flight is searched only after every render in it arrived, so each render
 // sees the directory as fresh as its own search would have: nothing is reused
@@ -43,6 +46,10 @@ import (
 // flight's searches stay few and its memory small.
 const maxFlightDNs = 2000
 
+// gatherFrom is the number of DNs from which a page waits for the pages read
+// beside it (a batch's worth: fewer resolve in one small search).
+const gatherFrom = refBatch
+
 // flightWait bounds how long a flight that waits for the list pages being
 // read beside it (see above) waits for them before it starts without the
 // late ones: about two reads of a 100-user page of users in 300 groups under
@@ -54,6 +61,8 @@ type refFlights struct {
 	mu    sync.Mutex
 	lanes map[*mapping.Mapping]*flightLane
 	wait  time.Duration // flightWait, unless a test sets another
+	// gatherFrom, unless a test sets another
+	gatherFrom int
 }
 
 // flightLane is one mapping's state: whether a resolution runs, the flight
@@ -196,15 +205,16 @@ func (s *Snapshot) sharedRefsOf(ctx context.Context, dns []string) (map[string]m
 	}
 	f := lane.next
 	gathering := !lane.running && f != nil
+	small := len(dns) < cmp.Or(fl.gatherFrom, gatherFrom)
 	switch {
-	case !lane.running && f == nil && (id == 0 || len(lane.readers) == 0):
+	case !lane.running && f == nil && (id == 0 || small || len(lane.readers) == 0):
 		lane.running = true
 		fl.mu.Unlock()
-		out, err := s.refsOf(ctx, dns)
-		s.landed(lane)
-		return out, err
-	case gathering && id == 0:
-		// A single resource's read does not wait for the pages being read.
+		return s.resolveAlone(ctx, lane, dns)
+	case gathering && (id == 0 || small):
+		// A single resource's read, or a small page, does not wait for the
+		// pages being read.
+		s.startIfReady(lane)
 		fl.mu.Unlock()
 		return s.refsOf(ctx, dns)
 	}
@@ -213,6 +223,7 @@ func (s *Snapshot) sharedRefsOf(ctx context.Context, dns []string) (map[string]m
 		joined = len(f.dns)
 	}
 	if joined+len(dns) > maxFlightDNs {
+		s.startIfReady(lane) // it may have been the last page the flight waited for
 		fl.mu.Unlock()
 		return s.refsOf(ctx, dns)
 	}
@@ -259,6 +270,14 @@ func (s *Snapshot) sharedRefsOf(ctx context.Context, dns []string) (map[string]m
 		}
 	}
 	return out, nil
+}
+
+// resolveAlone is refsOf as lane's running resolution, which it ends however
+// refsOf returns (a panic too: the request's recovery answers it, and the
+// lane must not stay running).
+func (s *Snapshot) resolveAlone(ctx context.Context, lane *flightLane, dns []string) (map[string]mapping.Ref, error) {
+	defer s.landed(lane)
+	return s.refsOf(ctx, dns)
 }
 
 // landed ends lane's running resolution: the flight waiting for it, if any,

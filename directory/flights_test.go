@@ -238,6 +238,7 @@ func countSearches(e *testEnv) *atomic.Int64 {
 func TestSharedRefsOfWaitsForPagesBeingRead(t *testing.T) {
 	e := newTestEnv(t)
 	e.snap.d.flights.wait = time.Hour // only the pages' arrival starts the flight
+	e.snap.d.flights.gatherFrom = 1
 	dns, ids := flightGroups(t, e, "Flight Sibling", 4)
 	ctxA, doneA := e.snap.reading(t.Context())
 	ctxB, doneB := e.snap.reading(t.Context())
@@ -290,6 +291,7 @@ func TestSharedRefsOfWaitsForPagesBeingRead(t *testing.T) {
 func TestSharedRefsOfPageThatNeverComes(t *testing.T) {
 	e := newTestEnv(t)
 	dns, ids := flightGroups(t, e, "Flight Gone", 1)
+	e.snap.d.flights.gatherFrom = 1
 	for _, how := range []string{"fails", "resolved early", "slow"} {
 		t.Run(how, func(t *testing.T) {
 			e.snap.d.flights.wait = time.Hour
@@ -320,6 +322,50 @@ func TestSharedRefsOfPageThatNeverComes(t *testing.T) {
 			}
 			if refs := <-got; refs[mapping.RefKey(dns[0])].ID != ids[dns[0]] {
 				t.Errorf("got %v, want id %s", refs, ids[dns[0]])
+			}
+		})
+	}
+}
+
+// A page's render that resolves alone, because its DNs would pass
+// maxFlightDNs or are too few to wait for others, was perhaps the last page a
+// gathering flight waited for: that flight starts then, not at flightWait's
+// end (here an hour).
+func TestRenderResolvingAloneReleasesTheFlightWaitingForIt(t *testing.T) {
+	e := newTestEnv(t)
+	dns, _ := flightGroups(t, e, "Alone Release", 2)
+	e.snap.d.flights.wait = time.Hour
+	for _, how := range []string{"oversized", "small"} {
+		t.Run(how, func(t *testing.T) {
+			e.snap.d.flights.gatherFrom = 1
+			ctx1, done1 := e.snap.reading(t.Context())
+			defer done1()
+			ctx2, done2 := e.snap.reading(t.Context())
+			defer done2()
+			got := make(chan error, 1)
+			go func() { _, err := e.snap.sharedRefsOf(ctx1, dns[:1]); got <- err }() // gathers, waiting for page 2
+			waitJoined(t, e, waitGathering(t, e), 1)
+			second := dns[1:]
+			if how == "oversized" {
+				second = make([]string, maxFlightDNs+1)
+				for i := range second {
+					second[i] = fmt.Sprintf("cn=Alone Nobody %d,ou=groups,dc=example,dc=org", i)
+				}
+			} else {
+				e.snap.d.flights.mu.Lock()
+				e.snap.d.flights.gatherFrom = 2 // page 2's one DN is too few to wait
+				e.snap.d.flights.mu.Unlock()
+			}
+			if _, err := e.snap.sharedRefsOf(ctx2, second); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-got:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("the flight still waits for page 2 after its render resolved alone")
 			}
 		})
 	}

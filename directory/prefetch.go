@@ -16,11 +16,18 @@ import (
 // milliseconds to arrive (100 users in 300 groups: about 6 ms from slapd
 // 2.5). A page read alone (no resolution running and no other page being
 // read: flights.go) notes each entry's references as it arrives and, from the
-// first entry that names any, resolves them while the rest arrive; the render
-// then resolves only the DNs that later entries added. A page read beside
-// others leaves its resolution to the shared flight instead, which costs the
-// directory less. The early resolution starts after the entry that names its
-// DNs was read, so it is as fresh as the render's own would be.
+// first entry that names any, resolves them while the rest arrive; entries
+// that arrive after that resolution ended and name only DNs it resolved are
+// rendered as they come. The render resolves only the DNs that later entries
+// added. A page read beside others leaves its resolution to the shared flight
+// instead, which costs the directory less.
+//
+// Freshness: each DN is resolved after the directory sent the first entry
+// that names it, as without prefetching; an entry of the same window that
+// arrives later and names the same DN shares that resolution, which is then
+// older than that entry by at most the window's transfer (milliseconds). A
+// page is no snapshot either way: a group deleted, and its DN given to
+// another group, while the page is read may show under either id.
 
 // prefetch is one page's early noting and resolution (see above).
 type prefetch struct {
@@ -37,6 +44,7 @@ type prefetch struct {
 	// references through their back-link (refsByBacklink), so each leaves
 	// such entries to it.
 	backlinked bool
+	seen       map[*ldap.Entry]bool // every entry each was given
 	done       chan struct{}
 	out        map[string]mapping.Ref
 	err        error
@@ -51,7 +59,7 @@ func (r *Resources) prefetch(ctx context.Context, p *mapping.Projection) *prefet
 	if planning(ctx) {
 		return nil
 	}
-	return &prefetch{r: r, ctx: ctx, p: p, refs: mapping.NewSharedRefs(), backlinked: len(r.s.backlinks(r.rt)) > 0}
+	return &prefetch{r: r, ctx: ctx, p: p, refs: mapping.NewSharedRefs(), backlinked: len(r.s.backlinks(r.rt)) > 0, seen: map[*ldap.Entry]bool{}}
 }
 
 // each notes entry e as it arrives (on the goroutine reading the response;
@@ -60,6 +68,10 @@ func (r *Resources) prefetch(ctx context.Context, p *mapping.Projection) *prefet
 // instead (a group's members; not a user's groups), and an entry whose values
 // came in ranges (AD), completed only before the render.
 func (f *prefetch) each(e *ldap.Entry) {
+	f.seen[e] = true
+	if f.ctx.Err() != nil {
+		return // the search was abandoned at the request's end: nobody renders
+	}
 	if ldapstore.HasRanges(e) || f.backlinked && f.r.rt.ReferenceCount(e, f.p) > backlinkFrom {
 		return
 	}
@@ -108,9 +120,23 @@ func (f *prefetch) resolve(dns []string) {
 	defer func() {
 		if v := recover(); v != nil {
 			f.out, f.err = nil, fmt.Errorf("resolving references: panic: %v", v)
+			f.r.s.d.log.Error().Ctx(f.ctx).Err(f.err).Msg("early reference resolution failed")
 		}
 	}()
 	f.out, f.err = f.r.s.refsOf(f.ctx, dns)
+}
+
+// covers reports whether each was given every entry of entries: a page
+// whose entries came from another search than the VLV window (the window cut
+// short by a size limit and read again: vlvWindow) is rendered without the
+// prefetch, whose resolution may predate that search.
+func (f *prefetch) covers(entries []*ldap.Entry) bool {
+	for _, e := range entries {
+		if !f.seen[e] {
+			return false
+		}
+	}
+	return true
 }
 
 // resolved waits for the early resolution (none: nil) and returns it, with

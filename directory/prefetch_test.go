@@ -92,6 +92,7 @@ func searchesOnly(ops []string) []string {
 func TestPageBesideAnotherSharesInsteadOfPrefetching(t *testing.T) {
 	e := newTestEnv(t)
 	e.snap.d.flights.wait = time.Millisecond // the other page never renders
+	e.snap.d.flights.gatherFrom = 1
 	filter := prefetchUsers(t, e, "beside")
 	_, doneOther := e.snap.reading(t.Context())
 	defer doneOther()
@@ -185,5 +186,34 @@ func TestPrefetchRendersEntriesAsTheyArrive(t *testing.T) {
 	}
 	if want := users.FromLDAP(same, mapping.NewRefs(refs), e.snap.base, nil); !reflect.DeepEqual(got, want) {
 		t.Errorf("rendered as it arrived %v, want %v", got, want)
+	}
+}
+
+// A page whose entries did not all come through the prefetch (the window cut
+// short by a size limit and read again by another search) is rendered
+// without it: its early resolution may predate that search.
+func TestRenderWithoutPrefetchOfOtherEntries(t *testing.T) {
+	e := newTestEnv(t)
+	dns, ids := flightGroups(t, e, "Prefetch Other", 1)
+	users := e.snap.Resources(e.m.ResourceType("User"))
+	pre := users.prefetch(t.Context(), nil)
+	user := func(uid string) *ldap.Entry {
+		return ldap.NewEntry("uid="+uid+",ou=people,dc=example,dc=org", map[string][]string{
+			"entryUUID": {"6ad46250-8597-1041-88e8-dd740d9ca68c"}, "uid": {uid}, "memberOf": {dns[0]}})
+	}
+	seen, other := user("seen"), user("other")
+	pre.each(seen)
+	<-pre.done
+	pre.out[mapping.RefKey(dns[0])] = mapping.Ref{ID: "stale-id", Type: "Group", Endpoint: "/Groups"} // as if the group changed since
+	if !pre.covers([]*ldap.Entry{seen}) || pre.covers([]*ldap.Entry{seen, other}) {
+		t.Fatal("covers: want true for the entry seen, false with one it never saw")
+	}
+	list, err := users.renderFetched(t.Context(), []*ldap.Entry{other}, nil, pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, _ := list[0]["groups"].([]any)
+	if len(groups) != 1 || groups[0].(map[string]any)["value"] != ids[dns[0]] {
+		t.Errorf("groups %v, want the group's id %s resolved anew, not the prefetch's", groups, ids[dns[0]])
 	}
 }

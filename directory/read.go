@@ -145,6 +145,9 @@ func (r *Resources) renderFetched(ctx context.Context, entries []*ldap.Entry, p 
 	shared := mapping.NewSharedRefs()
 	var early map[string]mapping.Ref
 	var dns []string
+	if pre != nil && !pre.covers(entries) {
+		pre = nil
+	}
 	if pre != nil {
 		var err error
 		if early, dns, err = pre.resolved(ctx); err != nil {
