@@ -187,10 +187,10 @@ func (s *Snapshot) start(lane *flightLane, f *flight) {
 // sharedRefsOf is refsOf, shared with the renders running at the same time
 // (see above). The map returned is the caller's own.
 func (s *Snapshot) sharedRefsOf(ctx context.Context, dns []string) (map[string]mapping.Ref, error) {
-	if planning(ctx) {
-		return s.refsOf(ctx, dns)
-	}
 	id, _ := ctx.Value(readerKey{}).(uint64)
+	if planning(ctx) || id == 0 && len(dns) == 0 {
+		return s.refsOf(ctx, dns) // (nothing to resolve, and no page to take off the readers)
+	}
 	fl := &s.d.flights
 	fl.mu.Lock()
 	lane := fl.lane(s.m)
@@ -232,11 +232,7 @@ func (s *Snapshot) sharedRefsOf(ctx context.Context, dns []string) (map[string]m
 		lane.next = f
 		if !lane.running { // other pages are being read: wait for them
 			f.awaits = maps.Clone(lane.readers)
-			wait := fl.wait
-			if wait == 0 {
-				wait = flightWait
-			}
-			f.timer = time.AfterFunc(wait, func() {
+			f.timer = time.AfterFunc(cmp.Or(fl.wait, flightWait), func() {
 				fl.mu.Lock()
 				defer fl.mu.Unlock()
 				if lane.next == f && !lane.running {
