@@ -131,8 +131,15 @@ func TestParentDNAndDomain(t *testing.T) {
 	}
 }
 
-// A DN, a filter or a description written by yamlScalar reads back as itself.
+// A DN, a filter or a description written by yamlScalar reads back as itself,
+// scalars YAML would resolve to other types included.
 func TestYAMLScalarRoundTrips(t *testing.T) {
+	for _, s := range []string{"00", "0x1F", "1e3", "true", "null", "~", "1.5", "-1", ".inf", "012", "on"} {
+		var got map[string]string
+		if err := yaml.Unmarshal([]byte("k: "+yamlScalar(s)+"\n"), &got); err != nil || got["k"] != s {
+			t.Errorf("%q written as %s reads back as %q (%v)", s, yamlScalar(s), got["k"], err)
+		}
+	}
 	rapid.Check(t, func(t *rapid.T) {
 		s := rapid.StringMatching(`[ -~]{0,40}`).Draw(t, "s")
 		var got map[string]string

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/goccy/go-yaml"
 )
 
 // render writes the mapping file.
@@ -166,10 +168,23 @@ var plainRe = regexp.MustCompile(`^[A-Za-z0-9(][^#:{}\[\]'"` + "`" + `\\]*$`)
 // yamlScalar is s as a YAML scalar: plain when that reads back as s, else
 // single-quoted (YAML 1.2 §7.3.2).
 func yamlScalar(s string) string {
-	if plainRe.MatchString(s) && strings.TrimSpace(s) == s {
+	if plainRe.MatchString(s) && strings.TrimSpace(s) == s && resolvesToString(s) {
 		return s
 	}
 	return yamlSingle(s)
+}
+
+// resolvesToString reports whether the plain scalar s reads as the string s:
+// YAML resolves some plain scalars to other types (YAML 1.2 §10.3.2, the core
+// schema: 00 and 0x1F are integers, 1e3 a float, true a boolean, null and ~
+// null), which a string field then reads differently ("00" as "0").
+func resolvesToString(s string) bool {
+	var v any
+	if err := yaml.Unmarshal([]byte(s), &v); err != nil {
+		return false
+	}
+	str, ok := v.(string)
+	return ok && str == s
 }
 
 // yamlKey is a mapping key: plain for simple paths, single-quoted for URNs and
