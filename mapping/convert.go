@@ -610,7 +610,7 @@ func (rt *ResourceType) renders(a *AttrMap, p *Projection) bool {
 // (groups, members, manager…): rendering rt's entries with p then resolves DNs.
 func (rt *ResourceType) ProjectsReferences(p *Projection) bool {
 	for _, a := range rt.Attrs {
-		if a.IsReference() && p.includes(rt, a) {
+		if a.IsReference() && rt.renders(a, p) {
 			return true
 		}
 	}
