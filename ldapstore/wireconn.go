@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/url"
 	"time"
@@ -151,25 +150,14 @@ func (c *wireConn) search(req *ldap.SearchRequest, timeout time.Duration, each f
 	if err := c.conn.SetDeadline(time.Now().Add(timeout)); err != nil {
 		return nil, ldap.NewError(ldap.ErrorNetwork, err)
 	}
-	filter, err := ldap.CompileFilter(req.Filter)
+	id := nextMessageID(c.msgID)
+	msg, err := encodeSearchMessage(id, req)
 	if err != nil {
 		return nil, err
 	}
-	p := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationSearchRequest, nil, "Search Request")
-	p.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, req.BaseDN, "Base DN"))
-	p.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, uint64(req.Scope), "Scope"))
-	p.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, uint64(req.DerefAliases), "Deref Aliases"))
-	p.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, uint64(req.SizeLimit), "Size Limit"))
-	p.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, uint64(req.TimeLimit), "Time Limit"))
-	p.AppendChild(ber.NewBoolean(ber.ClassUniversal, ber.TypePrimitive, ber.TagBoolean, req.TypesOnly, "Types Only"))
-	p.AppendChild(filter)
-	attrs := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Attributes")
-	for _, a := range req.Attributes {
-		attrs.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, a, "Attribute"))
-	}
-	p.AppendChild(attrs)
+	c.msgID = id
 	c.broken = true
-	if err := c.send(p, req.Controls); err != nil {
+	if err := c.write(msg); err != nil {
 		return nil, err
 	}
 	res := &ldap.SearchResult{Entries: []*ldap.Entry{}, Referrals: []string{}, Controls: []ldap.Control{}}
@@ -213,33 +201,25 @@ func (c *wireConn) roundTrip(op *ber.Packet, controls []ldap.Control, want int) 
 	return m, err
 }
 
-// send sends op with the next message ID (1, 2… up to 2^31-1, then 1 again:
-// RFC 4511 §4.1.1's MessageID is 0…maxInt, and only one request is ever
-// outstanding here) and controls (RFC 4511 §4.1.1).
+// send sends op with the next message ID (nextMessageID: only one request is
+// ever outstanding here) and controls (RFC 4511 §4.1.1).
 func (c *wireConn) send(op *ber.Packet, controls []ldap.Control) error {
-	if c.msgID >= math.MaxInt32 {
-		c.msgID = 0
-	}
-	c.msgID++
-	if _, err := c.conn.Write(encodeMessage(c.msgID, op, controls)); err != nil {
+	c.msgID = nextMessageID(c.msgID)
+	return c.write(encodeMessage(c.msgID, op, controls))
+}
+
+// write sends one encoded request; a failure is an ldap.ErrorNetwork error.
+func (c *wireConn) write(msg []byte) error {
+	if _, err := c.conn.Write(msg); err != nil {
 		return ldap.NewError(ldap.ErrorNetwork, fmt.Errorf("unable to send request: %w", err))
 	}
 	return nil
 }
 
-// encodeMessage encodes an LDAPMessage (RFC 4511 §4.1.1).
+// encodeMessage encodes an LDAPMessage (RFC 4511 §4.1.1) of op, a packet of
+// go-asn1-ber whose tag is below 31 (every LDAP protocolOp's is).
 func encodeMessage(id int64, op *ber.Packet, controls []ldap.Control) []byte {
-	env := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "LDAP Request")
-	env.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, id, "MessageID"))
-	env.AppendChild(op)
-	if len(controls) > 0 {
-		ctls := ber.Encode(ber.ClassContext, ber.TypeConstructed, 0, nil, "Controls")
-		for _, ctl := range controls {
-			ctls.AppendChild(ctl.Encode())
-		}
-		env.AppendChild(ctls)
-	}
-	return env.Bytes()
+	return frameMessage(id, byte(op.ClassType)|byte(op.TagType)|byte(op.Tag), op.Data.Bytes(), controls)
 }
 
 // read reads and decodes the next message, which must answer the last request
@@ -269,6 +249,6 @@ func (c *wireConn) read() (wireMessage, error) {
 func (c *wireConn) close() {
 	_ = c.conn.SetWriteDeadline(time.Now().Add(time.Second))
 	unbind := ber.Encode(ber.ClassApplication, ber.TypePrimitive, ldap.ApplicationUnbindRequest, nil, "Unbind Request")
-	_, _ = c.conn.Write(encodeMessage(c.msgID%math.MaxInt32+1, unbind, nil)) // c.msgID is only read here
+	_, _ = c.conn.Write(encodeMessage(nextMessageID(c.msgID), unbind, nil)) // c.msgID is only read here
 	c.conn.Close()
 }
