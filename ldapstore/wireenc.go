@@ -84,15 +84,11 @@ func appendBool(dst []byte, v bool) []byte {
 
 // encodeSearchMessage encodes req as the LDAPMessage of message ID id (RFC
 // 4511 §4.1.1) holding a SearchRequest (§4.5.1): baseObject, scope,
-// derefAliases, sizeLimit, timeLimit, typesOnly, the filter (go-ldap's
-// compilation of req.Filter) and the attribute selection, then req.Controls.
-// The error is ldap.CompileFilter's for a filter it cannot parse.
+// derefAliases, sizeLimit, timeLimit, typesOnly, the filter (appendFilter, or
+// go-ldap's compilation of req.Filter outside its subset) and the attribute
+// selection, then req.Controls. The error is ldap.CompileFilter's for a
+// filter it cannot parse.
 func encodeSearchMessage(id int64, req *ldap.SearchRequest) ([]byte, error) {
-	f, err := ldap.CompileFilter(req.Filter)
-	if err != nil {
-		return nil, err
-	}
-	filter := f.Bytes()
 	attrs := 0
 	for _, a := range req.Attributes {
 		attrs += 1 + lengthSize(len(a)) + len(a)
@@ -100,7 +96,7 @@ func encodeSearchMessage(id int64, req *ldap.SearchRequest) ([]byte, error) {
 	body := 1 + lengthSize(len(req.BaseDN)) + len(req.BaseDN) +
 		3 + 3 + // scope, derefAliases: one-octet ENUMERATEDs
 		2 + 8 + 2 + 8 + // the limits, at most 8 content octets each
-		3 + len(filter) + 1 + lengthSize(attrs) + attrs
+		3 + 2*len(req.Filter) + 1 + lengthSize(attrs) + attrs
 	buf := make([]byte, 0, body+32)
 	buf = appendString(buf, idOctetString, req.BaseDN)
 	buf = appendInt(buf, idEnumerated, int64(req.Scope))
@@ -108,7 +104,14 @@ func encodeSearchMessage(id int64, req *ldap.SearchRequest) ([]byte, error) {
 	buf = appendInt(buf, idInteger, int64(req.SizeLimit))
 	buf = appendInt(buf, idInteger, int64(req.TimeLimit))
 	buf = appendBool(buf, req.TypesOnly)
-	buf = append(buf, filter...)
+	var ok bool
+	if buf, ok = appendFilter(buf, req.Filter); !ok {
+		f, err := ldap.CompileFilter(req.Filter)
+		if err != nil {
+			return nil, err
+		}
+		buf = append(buf, f.Bytes()...)
+	}
 	buf = appendLength(append(buf, idSequence), attrs)
 	for _, a := range req.Attributes {
 		buf = appendString(buf, idOctetString, a)
@@ -147,4 +150,228 @@ func nextMessageID(id int64) int64 {
 		return 1
 	}
 	return id + 1
+}
+
+// Identifier octets of the Filter choices (RFC 4511 §4.5.1.7), context-specific.
+const (
+	idFilterAnd        = 0xa0 // [0] SET OF Filter
+	idFilterOr         = 0xa1 // [1] SET OF Filter
+	idFilterNot        = 0xa2 // [2] Filter
+	idFilterEquality   = 0xa3 // [3] AttributeValueAssertion
+	idFilterSubstrings = 0xa4 // [4] SubstringFilter
+	idFilterGreater    = 0xa5 // [5] greaterOrEqual
+	idFilterLess       = 0xa6 // [6] lessOrEqual
+	idFilterPresent    = 0x87 // [7] AttributeDescription, primitive
+	idFilterApprox     = 0xa8 // [8] approxMatch
+	idSubInitial       = 0x80 // SubstringFilter's substrings: [0] initial
+	idSubAny           = 0x81 // [1] any
+	idSubFinal         = 0x82 // [2] final
+)
+
+// appendFilter appends the BER of the string filter f (RFC 4515) as
+// ldap.CompileFilter encodes it, for the strict RFC 4515 subset the gateway
+// writes: &, |, ! over equality, presence, substrings, >=, <= and ~= items
+// whose attribute is letters, digits, '-', '.' and ';' and whose values are
+// ASCII with the specials ( ) * \ and NUL escaped as \XX (ldap.EscapeFilter's
+// output). It reports false for anything else — extensible matches, UTF-8 in
+// values, go-ldap's leniencies, and errors — and the caller then asks go-ldap,
+// whose result or error stands. FuzzAppendFilter holds every filter it
+// accepts byte for byte equal to go-ldap's encoding.
+func appendFilter(dst []byte, f string) ([]byte, bool) {
+	e := filterWriter{s: f, out: dst}
+	if !e.filter() || e.i != len(f) {
+		return dst, false
+	}
+	return e.out, true
+}
+
+type filterWriter struct {
+	s   string
+	i   int
+	out []byte
+}
+
+// open appends the identifier of a constructed element and a one-octet
+// length to fill in at close; it returns where the contents start.
+func (w *filterWriter) open(id byte) int {
+	w.out = append(w.out, id, 0)
+	return len(w.out)
+}
+
+// close writes the length of the element whose contents start at start,
+// moving them to make room when it needs the long form.
+func (w *filterWriter) close(start int) {
+	n := len(w.out) - start
+	extra := lengthSize(n) - 1
+	if extra == 0 {
+		w.out[start-1] = byte(n)
+		return
+	}
+	w.out = append(w.out, make([]byte, extra)...)
+	copy(w.out[start+extra:], w.out[start:start+n])
+	appendLength(w.out[:start-1], n) // overwrites the 1+extra octets before the moved contents
+
+}
+
+// filter writes "(" filtercomp ")" at w.i.
+func (w *filterWriter) filter() bool {
+	if w.i+1 >= len(w.s) || w.s[w.i] != '(' {
+		return false
+	}
+	w.i++
+	switch c := w.s[w.i]; c {
+	case '&', '|':
+		id := byte(idFilterAnd)
+		if c == '|' {
+			id = idFilterOr
+		}
+		w.i++
+		start := w.open(id)
+		for w.i < len(w.s) && w.s[w.i] == '(' {
+			if !w.filter() {
+				return false
+			}
+		}
+		w.close(start)
+	case '!':
+		w.i++
+		start := w.open(idFilterNot)
+		if !w.filter() {
+			return false
+		}
+		w.close(start)
+	default:
+		if !w.item() {
+			return false
+		}
+	}
+	if w.i >= len(w.s) || w.s[w.i] != ')' {
+		return false
+	}
+	w.i++
+	return true
+}
+
+// item writes attr op value, up to the closing parenthesis (not consumed).
+func (w *filterWriter) item() bool {
+	a := w.i
+	for w.i < len(w.s) && isAttrChar(w.s[w.i]) {
+		w.i++
+	}
+	attr := w.s[a:w.i]
+	if attr == "" || w.i+1 >= len(w.s) {
+		return false
+	}
+	id := byte(idFilterEquality)
+	switch w.s[w.i : w.i+2] {
+	case ">=":
+		id = idFilterGreater
+	case "<=":
+		id = idFilterLess
+	case "~=":
+		id = idFilterApprox
+	default:
+		if w.s[w.i] != '=' {
+			return false
+		}
+		w.i--
+	}
+	w.i += 2
+	v := w.i
+	stars := 0
+	for w.i < len(w.s) && w.s[w.i] != ')' {
+		switch c := w.s[w.i]; {
+		case c == '*':
+			stars++
+		case c == '\\':
+			if w.i+2 >= len(w.s) || !isHex(w.s[w.i+1]) || !isHex(w.s[w.i+2]) {
+				return false
+			}
+			w.i += 2
+		case c == 0 || c == '(' || c >= 0x80:
+			return false
+		}
+		w.i++
+	}
+	value := w.s[v:w.i]
+	switch {
+	case stars == 0:
+		start := w.open(id)
+		w.out = appendString(w.out, idOctetString, attr)
+		w.appendValue(idOctetString, value)
+		w.close(start)
+	case id != idFilterEquality:
+		return false // go-ldap reads a bare * in >=, <= and ~= as a literal
+	case value == "*":
+		w.out = appendString(w.out, idFilterPresent, attr)
+	default:
+		start := w.open(idFilterSubstrings)
+		w.out = appendString(w.out, idOctetString, attr)
+		seq := w.open(idSequence)
+		for k := 0; ; k++ { // go-ldap's parts of value split at *, empty ones left out
+			part, rest, more := cut(value, '*')
+			if part != "" {
+				id := byte(idSubAny)
+				switch {
+				case k == 0:
+					id = idSubInitial
+				case !more:
+					id = idSubFinal
+				}
+				w.appendValue(id, part)
+			}
+			if !more {
+				break
+			}
+			value = rest
+		}
+		w.close(seq)
+		w.close(start)
+	}
+	return true
+}
+
+// appendValue appends an element of identifier id holding v with its \XX
+// escapes decoded (RFC 4515 §3); item has checked them.
+func (w *filterWriter) appendValue(id byte, v string) {
+	n := len(v)
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' {
+			n -= 2
+		}
+	}
+	w.out = appendLength(append(w.out, id), n)
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\\' {
+			c = unhex(v[i+1])<<4 | unhex(v[i+2])
+			i += 2
+		}
+		w.out = append(w.out, c)
+	}
+}
+
+func cut(s string, sep byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func isAttrChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == ';'
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }

@@ -213,3 +213,91 @@ func BenchmarkEncodeSearch(b *testing.B) {
 		}
 	})
 }
+
+// RFC 4515 §4's examples, and whether appendFilter writes them itself (the
+// extensible matches are left to go-ldap).
+var rfc4515Examples = []struct {
+	filter string
+	own    bool
+}{
+	{"(cn=Babs Jensen)", true},
+	{"(!(cn=Tim Howes))", true},
+	{"(&(objectClass=Person)(|(sn=Jensen)(cn=Babs J*)))", true},
+	{"(o=univ*of*mich*)", true},
+	{"(seeAlso=)", true},
+	{"(cn:caseExactMatch:=Fred Flintstone)", false},
+	{"(cn:=Betty Rubble)", false},
+	{"(sn:dn:2.4.6.8.10:=Barney Rubble)", false},
+	{"(o:dn:=Ace Industry)", false},
+	{"(:1.2.3:=Wilma Flintstone)", false},
+	{"(:DN:2.4.6.8.10:=Dino)", false},
+	{`(o=Parens R Us \28for all your parenthetical needs\29)`, true},
+	{`(cn=*\2A*)`, true},
+	{`(filename=C:\5cMyFile)`, true},
+	{`(bin=\00\00\00\04)`, true},
+	{`(sn=Lu\c4\8di\c4\87)`, true},
+	{`(1.3.6.1.4.1.1466.0=\04\02\48\69)`, true},
+	// RFC 4526's absolute true and false, and the shapes of substrings.
+	{"(&)", true}, {"(|)", true},
+	{"(cn=*)", true}, {"(cn=a*)", true}, {"(cn=*a)", true}, {"(cn=**)", true}, {"(cn=a**b)", true},
+	{"(uidNumber>=1000)", true}, {"(uidNumber<=1000)", true}, {"(cn~=Jensen)", true},
+	// go-ldap's leniencies and errors: left to it.
+	{"(!cn=x)", false}, {"((cn=x))", false}, {"(cn>=*)", false}, {"(cn=Lu\u010di)", false}, {`(cn=\2)`, false},
+	{"(cn=x", false}, {"(cn=x))", false}, {"cn=x", false}, {"(cn(=x)", false}, {"()", false}, {"", false},
+}
+
+func TestAppendFilterRFC4515Examples(t *testing.T) {
+	for _, c := range rfc4515Examples {
+		got, own := appendFilter(nil, c.filter)
+		if own != c.own {
+			t.Errorf("%q: written here %v, want %v", c.filter, own, c.own)
+			continue
+		}
+		if !own {
+			continue
+		}
+		want, err := ldap.CompileFilter(c.filter)
+		if err != nil {
+			t.Errorf("%q: written here, but go-ldap fails: %v", c.filter, err)
+			continue
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("%q:\n got %x\nwant %x", c.filter, got, want.Bytes())
+		}
+	}
+}
+
+// Every filter the gateway's shape produces is written here, not by go-ldap
+// (TestEncodeSearchMatchesGoLDAP checks the bytes).
+func TestAppendFilterCoversEscapedFilters(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		if f := drawFilter(t, 0); !filterOwn(f) {
+			t.Fatalf("%q left to go-ldap", f)
+		}
+	})
+}
+
+func filterOwn(f string) bool { _, ok := appendFilter(nil, f); return ok }
+
+// FuzzAppendFilter: whatever appendFilter writes, go-ldap compiles to the
+// same octets. Run for a while with
+//
+//	go test -run '^$' -fuzz FuzzAppendFilter -fuzztime 60s ./ldapstore/
+func FuzzAppendFilter(f *testing.F) {
+	for _, c := range rfc4515Examples {
+		f.Add(c.filter)
+	}
+	f.Fuzz(func(t *testing.T, filter string) {
+		got, own := appendFilter([]byte("prefix"), filter)
+		if !own {
+			return
+		}
+		want, err := ldap.CompileFilter(filter)
+		if err != nil {
+			t.Fatalf("%q: written here, but go-ldap fails: %v", filter, err)
+		}
+		if !bytes.Equal(got, append([]byte("prefix"), want.Bytes()...)) {
+			t.Fatalf("%q:\n got %x\nwant prefix+%x", filter, got, want.Bytes())
+		}
+	})
+}
