@@ -2,6 +2,7 @@ package ldapstore
 
 import (
 	"math"
+	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -334,20 +335,16 @@ func (w *filterWriter) item() bool {
 // appendValue appends an element of identifier id holding v with its \XX
 // escapes decoded (RFC 4515 §3); item has checked them.
 func (w *filterWriter) appendValue(id byte, v string) {
-	n := len(v)
-	for i := 0; i < len(v); i++ {
-		if v[i] == '\\' {
-			n -= 2
+	w.out = appendLength(append(w.out, id), len(v)-2*strings.Count(v, `\`))
+	for {
+		i := strings.IndexByte(v, '\\')
+		if i < 0 {
+			w.out = append(w.out, v...)
+			return
 		}
-	}
-	w.out = appendLength(append(w.out, id), n)
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == '\\' {
-			c = unhex(v[i+1])<<4 | unhex(v[i+2])
-			i += 2
-		}
-		w.out = append(w.out, c)
+		w.out = append(w.out, v[:i]...)
+		w.out = append(w.out, unhex(v[i+1])<<4|unhex(v[i+2]))
+		v = v[i+3:]
 	}
 }
 

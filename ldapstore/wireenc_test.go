@@ -2,6 +2,7 @@ package ldapstore
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -188,30 +189,43 @@ func TestNextMessageID(t *testing.T) {
 	}
 }
 
-// BenchmarkEncodeSearch encodes the SearchRequest of an IdP's userName
-// lookup asking for 20 attributes: encodeSearchMessage against go-ldap's
-// packets (the oracle above).
+// BenchmarkEncodeSearch encodes, with encodeSearchMessage and with go-ldap's
+// packets (the oracle above), the SearchRequest of an IdP's userName lookup
+// asking for 20 attributes, and that of a list page's reference resolution:
+// entryUUID of 150 groups named by DN.
 func BenchmarkEncodeSearch(b *testing.B) {
 	attrs := []string{"uid", "cn", "sn", "givenName", "displayName", "mail", "title", "telephoneNumber", "mobile", "employeeNumber",
 		"departmentNumber", "o", "manager", "pwdAccountLockedTime", "entryUUID", "entryCSN", "createTimestamp", "modifyTimestamp", "objectClass", "memberOf"}
-	req := ldap.NewSearchRequest("ou=people,dc=example,dc=org", ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 101, 0, false,
-		"(&(objectClass=inetOrgPerson)(uid=user-000123))", attrs, nil)
-	b.Run("wire", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := encodeSearchMessage(5, req); err != nil {
-				b.Fatal(err)
+	var dns strings.Builder
+	for i := range 150 {
+		fmt.Fprintf(&dns, "(entryDN=cn=group-%03d,ou=groups,dc=example,dc=org)", i)
+	}
+	for _, c := range []struct {
+		name string
+		req  *ldap.SearchRequest
+	}{
+		{"lookup", ldap.NewSearchRequest("ou=people,dc=example,dc=org", ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 101, 0, false,
+			"(&(objectClass=inetOrgPerson)(uid=user-000123))", attrs, nil)},
+		{"150-DNs", ldap.NewSearchRequest("ou=groups,dc=example,dc=org", ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
+			"(&(objectClass=groupOfNames)(|"+dns.String()+"))", []string{"entryUUID"}, nil)},
+	} {
+		b.Run(c.name+"/wire", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := encodeSearchMessage(5, c.req); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
-	b.Run("go-ldap", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := goLDAPSearchMessage(5, req); err != nil {
-				b.Fatal(err)
+		})
+		b.Run(c.name+"/go-ldap", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := goLDAPSearchMessage(5, c.req); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+		})
+	}
 }
 
 // RFC 4515 §4's examples, and whether appendFilter writes them itself (the
