@@ -164,26 +164,32 @@ const (
 	idFilterLess       = 0xa6 // [6] lessOrEqual
 	idFilterPresent    = 0x87 // [7] AttributeDescription, primitive
 	idFilterApprox     = 0xa8 // [8] approxMatch
+	idFilterExtensible = 0xa9 // [9] MatchingRuleAssertion
+	idMatchingRule     = 0x81 // MatchingRuleAssertion's [1] matchingRule
+	idMatchType        = 0x82 // [2] type
+	idMatchValue       = 0x83 // [3] matchValue
 	idSubInitial       = 0x80 // SubstringFilter's substrings: [0] initial
 	idSubAny           = 0x81 // [1] any
 	idSubFinal         = 0x82 // [2] final
 )
 
 // appendFilter appends the BER of the string filter f (RFC 4515) as
-// ldap.CompileFilter encodes it, for the strict RFC 4515 subset the gateway
-// writes: &, |, ! over equality, presence, substrings, >=, <= and ~= items
-// whose attribute is letters, digits, '-', '.' and ';' and whose values are
-// ASCII with the specials ( ) * \ and NUL escaped as \XX (ldap.EscapeFilter's
-// output). It reports false for anything else — extensible matches, UTF-8 in
-// values, go-ldap's leniencies, and errors — and the caller then asks go-ldap,
-// whose result or error stands. FuzzAppendFilter holds every filter it
-// accepts byte for byte equal to go-ldap's encoding.
+// ldap.CompileFilter encodes it, for the part of RFC 4515 where go-ldap's
+// encoding is certain, which holds every filter the gateway writes: &, |, !
+// over equality, presence, substrings, >=, <= and ~= items and extensible
+// matches of the form attr:rule:=value (no dnAttributes), whose attribute
+// and rule are letters, digits, '-', '.' and ';' and whose values are ASCII
+// with the specials ( ) * \ and NUL escaped as \XX (ldap.EscapeFilter's
+// output). It reports false for anything else (the dn and rule-only forms of
+// extensible matches, UTF-8 in values, go-ldap's leniencies, errors) and the
+// caller then asks go-ldap, whose result or error stands. FuzzAppendFilter
+// holds every filter it accepts byte for byte equal to go-ldap's encoding.
 func appendFilter(dst []byte, f string) ([]byte, bool) {
-	e := filterWriter{s: f, out: dst}
-	if !e.filter() || e.i != len(f) {
+	w := filterWriter{s: f, out: dst}
+	if !w.filter() || w.i != len(f) {
 		return dst, false
 	}
-	return e.out, true
+	return w.out, true
 }
 
 type filterWriter struct {
@@ -271,29 +277,20 @@ func (w *filterWriter) item() bool {
 	case "~=":
 		id = idFilterApprox
 	default:
-		if w.s[w.i] != '=' {
+		switch w.s[w.i] {
+		case ':':
+			return w.extensible(attr)
+		case '=':
+		default:
 			return false
 		}
 		w.i--
 	}
 	w.i += 2
-	v := w.i
-	stars := 0
-	for w.i < len(w.s) && w.s[w.i] != ')' {
-		switch c := w.s[w.i]; {
-		case c == '*':
-			stars++
-		case c == '\\':
-			if w.i+2 >= len(w.s) || !isHex(w.s[w.i+1]) || !isHex(w.s[w.i+2]) {
-				return false
-			}
-			w.i += 2
-		case c == 0 || c == '(' || c >= 0x80:
-			return false
-		}
-		w.i++
+	value, stars, ok := w.value()
+	if !ok {
+		return false
 	}
-	value := w.s[v:w.i]
 	switch {
 	case stars == 0:
 		start := w.open(id)
@@ -328,6 +325,56 @@ func (w *filterWriter) item() bool {
 		w.close(seq)
 		w.close(start)
 	}
+	return true
+}
+
+// value reads an assertion value up to the closing parenthesis (not
+// consumed): ASCII without NUL or '(', \XX escapes checked. It returns the
+// value as written and its number of unescaped '*'.
+func (w *filterWriter) value() (v string, stars int, ok bool) {
+	start := w.i
+	for w.i < len(w.s) && w.s[w.i] != ')' {
+		switch c := w.s[w.i]; {
+		case c == '*':
+			stars++
+		case c == '\\':
+			if w.i+2 >= len(w.s) || !isHex(w.s[w.i+1]) || !isHex(w.s[w.i+2]) {
+				return "", 0, false
+			}
+			w.i += 2
+		case c == 0 || c == '(' || c >= 0x80:
+			return "", 0, false
+		}
+		w.i++
+	}
+	return w.s[start:w.i], stars, true
+}
+
+// extensible writes attr:rule:=value (RFC 4515 §3, RFC 4511 §4.5.1.7.7's
+// MatchingRuleAssertion with matchingRule and type, dnAttributes FALSE), w.i
+// at the colon after attr: a slapd matching rule such as caseExactMatch or
+// dnSubtreeMatch, or AD's bitwise rules by OID. go-ldap reads a '*' there as
+// a literal and "dn" as dnAttributes; both are left to it.
+func (w *filterWriter) extensible(attr string) bool {
+	w.i++
+	r := w.i
+	for w.i < len(w.s) && isAttrChar(w.s[w.i]) {
+		w.i++
+	}
+	rule := w.s[r:w.i]
+	if rule == "" || strings.EqualFold(rule, "dn") || !strings.HasPrefix(w.s[w.i:], ":=") {
+		return false
+	}
+	w.i += 2
+	value, stars, ok := w.value()
+	if !ok || stars > 0 {
+		return false
+	}
+	start := w.open(idFilterExtensible)
+	w.out = appendString(w.out, idMatchingRule, rule)
+	w.out = appendString(w.out, idMatchType, attr)
+	w.appendValue(idMatchValue, value)
+	w.close(start)
 	return true
 }
 

@@ -65,13 +65,14 @@ func berString(t *rapid.T, label string) string {
 }
 
 // A filter as the gateway writes them: nested &, |, ! over equality,
-// presence, substrings, ordering and approximate items, values escaped.
+// presence, substrings, ordering, approximate and extensible (attr:rule:=) items,
+// values escaped.
 func drawFilter(t *rapid.T, depth int) string {
 	attr := rapid.SampledFrom([]string{"uid", "cn", "objectClass", "entryUUID", "mail", "memberOf"}).Draw(t, "attr")
 	value := func() string { return ldap.EscapeFilter(berString(t, "value")) }
-	kind := rapid.IntRange(0, 8).Draw(t, "kind")
+	kind := rapid.IntRange(0, 9).Draw(t, "kind")
 	if depth >= 3 {
-		kind %= 5
+		kind %= 6
 	}
 	switch kind {
 	case 0:
@@ -85,10 +86,12 @@ func drawFilter(t *rapid.T, depth int) string {
 	case 4:
 		return "(" + attr + "~=" + value() + ")"
 	case 5:
+		return "(" + attr + ":" + rapid.SampledFrom([]string{"caseExactMatch", "dnSubtreeMatch", "1.2.840.113556.1.4.803"}).Draw(t, "rule") + ":=" + value() + ")"
+	case 6:
 		return "(!" + drawFilter(t, depth+1) + ")"
 	default:
 		op := "&"
-		if kind == 6 {
+		if kind == 7 {
 			op = "|"
 		}
 		n := rapid.IntRange(1, 4).Draw(t, "n")
@@ -239,7 +242,7 @@ var rfc4515Examples = []struct {
 	{"(&(objectClass=Person)(|(sn=Jensen)(cn=Babs J*)))", true},
 	{"(o=univ*of*mich*)", true},
 	{"(seeAlso=)", true},
-	{"(cn:caseExactMatch:=Fred Flintstone)", false},
+	{"(cn:caseExactMatch:=Fred Flintstone)", true},
 	{"(cn:=Betty Rubble)", false},
 	{"(sn:dn:2.4.6.8.10:=Barney Rubble)", false},
 	{"(o:dn:=Ace Industry)", false},
@@ -255,6 +258,11 @@ var rfc4515Examples = []struct {
 	{"(&)", true}, {"(|)", true},
 	{"(cn=*)", true}, {"(cn=a*)", true}, {"(cn=*a)", true}, {"(cn=**)", true}, {"(cn=a**b)", true},
 	{"(uidNumber>=1000)", true}, {"(uidNumber<=1000)", true}, {"(cn~=Jensen)", true},
+	// Extensible matches the gateway writes (slapd's caseExactMatch and
+	// dnSubtreeMatch, AD's LDAP_MATCHING_RULE_BIT_AND), and those left to go-ldap.
+	{"(uniqueIdentifier:caseExactMatch:=abc)", true}, {"(entryDN:dnSubtreeMatch:=ou=people,dc=example,dc=org)", true},
+	{"(userAccountControl:1.2.840.113556.1.4.803:=2)", true}, {`(cn:caseExactMatch:=aab)`, true}, {"(cn:caseExactMatch:=)", true},
+	{"(cn:caseExactMatch:=a*b)", false}, {"(cn:DN:=x)", false}, {"(cn:dn:caseExactMatch:=x)", false}, {"(cn::=x)", false},
 	// go-ldap's leniencies and errors: left to it.
 	{"(!cn=x)", false}, {"((cn=x))", false}, {"(cn>=*)", false}, {"(cn=Lu\u010di)", false}, {`(cn=\2)`, false},
 	{"(cn=x", false}, {"(cn=x))", false}, {"cn=x", false}, {"(cn(=x)", false}, {"()", false}, {"", false},
