@@ -357,7 +357,7 @@ func (t *translator) compare(c *Compare) (*node, error) {
 		sub = "value" // RFC 7644 §3.4.2.2: "emails co …" filters on emails.value
 	}
 	name := AttrPath{URN: c.Path.URN, Name: c.Path.Name, Sub: sub}.String()
-	if err := checkSub(attr.Slots, sub, name, c.Offset); err != nil {
+	if err := checkSub(attr.Slots, c.Path, sub, c.Offset); err != nil {
 		return nil, err
 	}
 	kids := make([]*node, len(attr.Slots))
@@ -410,16 +410,21 @@ func checkValueFilter(vp *ValuePath, slots []Slot, e Expr) error {
 			return &Error{Offset: e.Offset, Token: e.Path.String(),
 				Msg: fmt.Sprintf("inside %s[…] refer to sub-attributes by plain name", vp.Path.String())}
 		}
-		name := AttrPath{URN: vp.Path.URN, Name: vp.Path.Name, Sub: e.Path.Name}.String()
-		return checkSub(slots, e.Path.Name, name, e.Offset)
+		return checkSub(slots, vp.Path, e.Path.Name, e.Offset)
 	case *ValuePath:
 		return &Error{Offset: e.Offset, Token: e.Path.String(), Msg: "value filters cannot be nested"}
 	}
 	return &Error{Offset: vp.Offset, Token: vp.Path.String(), Msg: fmt.Sprintf("unsupported filter node %T", e)}
 }
 
-func checkSub(slots []Slot, sub, name string, off int) error {
+// checkSub reports an *Error unless sub is a sub-attribute some slot maps.
+// The schema may well define it (the enterprise manager's displayName, RFC
+// 7643 §4.3, is read from the manager's own entry, not stored with the user),
+// so the error says it is not mapped and lists what is.
+func checkSub(slots []Slot, parent AttrPath, sub string, off int) error {
 	k := strings.ToLower(sub)
+	seen := map[string]bool{}
+	var mapped []string
 	for _, s := range slots {
 		if _, ok := s.Fixed[k]; ok {
 			return nil
@@ -427,8 +432,20 @@ func checkSub(slots []Slot, sub, name string, off int) error {
 		if _, ok := s.Sub[k]; ok {
 			return nil
 		}
+		for f := range s.Fixed {
+			seen[f] = true
+		}
+		for f := range s.Sub {
+			seen[f] = true
+		}
 	}
-	return &Error{Offset: off, Token: name, Msg: fmt.Sprintf("unknown attribute %q", name)}
+	for f := range seen {
+		mapped = append(mapped, f)
+	}
+	sort.Strings(mapped)
+	name := AttrPath{URN: parent.URN, Name: parent.Name, Sub: sub}.String()
+	return &Error{Offset: off, Token: name, Msg: fmt.Sprintf("%q is not mapped to the directory (mapped sub-attributes of %s: %s)",
+		name, parent.Name, strings.Join(mapped, ", "))}
 }
 
 func (t *translator) slotExpr(vp *ValuePath, s Slot, e Expr) (*node, error) {

@@ -343,10 +343,14 @@ func TestTranslateErrors(t *testing.T) {
 		{`name.middle eq "x"`, 0, "name.middle", `unknown attribute "name.middle" in filter`},
 		{`a.b pr or userName eq "x"`, 0, "a.b", `unknown attribute "a.b" in filter`},
 		{`urn:x:y:userName eq "x"`, 0, "urn:x:y:userName", `unknown attribute`},
-		{`emails.foo eq "x"`, 0, "emails.foo", `unknown attribute "emails.foo"`},
-		{`emails[foo eq "x"]`, 7, "emails.foo", `unknown attribute "emails.foo"`},
-		{`emails[type eq "work" and not (foo pr)]`, 31, "emails.foo", `unknown attribute "emails.foo"`},
-		{`emails[type eq "work"].foo eq "x"`, 23, "emails.foo", `unknown attribute "emails.foo"`},
+		{`emails.foo eq "x"`, 0, "emails.foo", `"emails.foo" is not mapped to the directory`},
+		{`emails[foo eq "x"]`, 7, "emails.foo", `"emails.foo" is not mapped to the directory`},
+		{`emails[type eq "work" and not (foo pr)]`, 31, "emails.foo", `"emails.foo" is not mapped to the directory`},
+		{`emails[type eq "work"].foo eq "x"`, 23, "emails.foo", `"emails.foo" is not mapped to the directory`},
+		// A sub-attribute the schema may define but the mapping does not store
+		// (RFC 7643 §4.3's manager.displayName when no attribute holds it): the
+		// error lists the sub-attributes that can be filtered.
+		{`manager.foo eq "x"`, 0, "manager.foo", `"manager.foo" is not mapped to the directory (mapped sub-attributes of manager: displayname, value)`},
 		{`userName[value eq "x"]`, 0, "userName", "not a multi-valued complex attribute"},
 		{`emails[type gt null]`, 7, "emails.type", "null can only be compared with eq or ne"},
 		{`userName co null`, 0, "userName", "null can only be compared with eq or ne"},
